@@ -1,0 +1,164 @@
+// The validated configuration: plain data, every default filled in, no I/O. The YAML loader and
+// the flag-only quick start both produce it; the proxy consumes it.
+
+export interface SocketAddress {
+  /** IP address or host name; IPv6 without brackets. */
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface Config {
+  readonly listeners: readonly ListenerConfig[];
+  /** Tried in order; the first match wins. */
+  readonly routes: readonly RouteConfig[];
+  readonly clusters: readonly ClusterConfig[];
+  readonly admin: AdminConfig | undefined;
+  /** Worker processes sharing the listeners; 1 runs everything in one process. */
+  readonly workers: number | 'auto';
+  readonly log: LogConfig;
+  readonly accessLog: AccessLogConfig;
+  /** How long in-flight calls may run on after SIGTERM before they are cut. */
+  readonly shutdownGraceMs: number;
+}
+
+export interface ServerTlsConfig {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** CA bundle for client certificates. */
+  readonly caFile: string | undefined;
+  readonly requireClientCert: boolean;
+}
+
+export interface ListenerConfig {
+  readonly name: string;
+  readonly address: SocketAddress;
+  /** TLS with ALPN h2; undefined means h2c (HTTP/2 with prior knowledge). */
+  readonly tls: ServerTlsConfig | undefined;
+  /** A connection that sends no complete HTTP/2 preface (or TLS handshake) in time is closed. */
+  readonly handshakeTimeoutMs: number;
+  /** A client connection with no open stream for this long is closed with GOAWAY; 0 never. */
+  readonly idleTimeoutMs: number;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS advertised to clients. */
+  readonly maxConcurrentStreams: number;
+}
+
+export interface HeaderMatch {
+  /** Lower-case header (metadata) name. */
+  readonly name: string;
+  readonly exact?: string;
+  readonly prefix?: string;
+  readonly regex?: string;
+  /** Only that the header is present (true) or absent (false). */
+  readonly present?: boolean;
+}
+
+export interface RouteMatch {
+  /** Exact gRPC service, `package.Service`. */
+  readonly service?: string;
+  /** Exact method name; needs `service`. */
+  readonly method?: string;
+  /** Prefix of the `:path`, e.g. `/routeguide.` or `/routeguide.RouteGuide/List`. */
+  readonly prefix?: string;
+  /** Every header match must hold. */
+  readonly headers: readonly HeaderMatch[];
+}
+
+export interface RouteConfig {
+  readonly name: string;
+  readonly match: RouteMatch;
+  readonly cluster: string;
+}
+
+export interface TimeoutsConfig {
+  /** Deadline for calls that arrive without `grpc-timeout`; undefined leaves them unbounded. */
+  readonly defaultMs: number | undefined;
+  /** Upper bound on any call's deadline; undefined for none. */
+  readonly maxMs: number | undefined;
+  /** TCP (and TLS) connect timeout for upstream sessions. */
+  readonly connectMs: number;
+}
+
+export interface UpstreamTlsConfig {
+  readonly caFile: string | undefined;
+  readonly certFile: string | undefined;
+  readonly keyFile: string | undefined;
+  /** SNI and the name checked in the certificate; default: the endpoint's host name. */
+  readonly serverName: string | undefined;
+  /** Skip certificate verification (testing only). */
+  readonly insecureSkipVerify: boolean;
+}
+
+export interface KeepaliveConfig {
+  /** PING interval on upstream sessions; 0 disables. */
+  readonly timeMs: number;
+  /** A PING unanswered for this long closes the session. */
+  readonly timeoutMs: number;
+}
+
+export interface BalancerConfig {
+  readonly policy: string;
+  /** Policy settings, validated by the policy's own schema. */
+  readonly settings: Readonly<Record<string, unknown>>;
+}
+
+export interface HealthCheckConfig {
+  /** Service name sent in `grpc.health.v1.Health/Check`; "" checks the server as a whole. */
+  readonly service: string;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly healthyThreshold: number;
+  readonly unhealthyThreshold: number;
+}
+
+export interface OutlierDetectionConfig {
+  readonly consecutiveFailures: number;
+  /** Eject when this share of calls in the interval failed (0..1); undefined turns it off. */
+  readonly failureRateThreshold: number | undefined;
+  /** Fewest calls in an interval for the failure rate to count. */
+  readonly minimumCalls: number;
+  readonly intervalMs: number;
+  readonly baseEjectionMs: number;
+  readonly maxEjectionMs: number;
+  /** Never eject more than this share (0..1) of a cluster's endpoints. */
+  readonly maxEjectedShare: number;
+}
+
+export interface ClusterConfig {
+  readonly name: string;
+  /** Resolver target: `dns:///host:port`, `dns+srv:///…`, `consul:///svc`, `static:///…`, `host:port`. */
+  readonly target: string;
+  readonly balancer: BalancerConfig;
+  readonly timeouts: TimeoutsConfig;
+  /** Rewrite `:authority` to this value on the way upstream; undefined keeps the client's. */
+  readonly authority: string | undefined;
+  /** TLS to the endpoints; undefined means h2c. */
+  readonly tls: UpstreamTlsConfig | undefined;
+  /** HTTP CONNECT proxy URL for upstream connections; 'none' for direct; undefined: environment. */
+  readonly proxy: string | undefined;
+  readonly keepalive: KeepaliveConfig;
+  /** Extra sessions to one endpoint (opened when the first is at its stream limit) close after this long idle. */
+  readonly idleTimeoutMs: number;
+  /** Use every ready endpoint when fewer than this share (0..1) are healthy and not ejected. */
+  readonly panicThreshold: number;
+  readonly healthCheck: HealthCheckConfig | undefined;
+  readonly outlierDetection: OutlierDetectionConfig | undefined;
+  /** Per-scheme resolver settings (DNS refresh bounds and servers, Consul agent and token). */
+  readonly resolver: Readonly<Record<string, unknown>>;
+}
+
+export interface AdminConfig {
+  readonly address: SocketAddress;
+}
+
+export interface LogConfig {
+  readonly level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  /** `pretty` on a terminal, `json` otherwise, unless set. */
+  readonly format: 'json' | 'pretty' | 'auto';
+}
+
+export interface AccessLogConfig {
+  /** Share of calls logged: 0 off, 1 every call. */
+  readonly sample: number;
+  /** `stdout`, `stderr`, or a file path. */
+  readonly destination: string;
+}

@@ -1,0 +1,34 @@
+// Typed resolver errors: what failed, for which target, and whether the last good set stays.
+
+export type ResolutionErrorCode =
+  /** The name does not exist or has no endpoints (NXDOMAIN, empty answer, unknown service). */
+  | 'ERR_NOT_FOUND'
+  /** A failure that may pass (timeout, SERVFAIL, refused, unreachable server or agent). */
+  | 'ERR_TRANSIENT'
+  /** The answer could not be understood (malformed JSON, bad records). */
+  | 'ERR_BAD_ANSWER';
+
+export class ResolutionError extends Error {
+  override readonly name = 'ResolutionError';
+  constructor(
+    readonly code: ResolutionErrorCode,
+    /** The target as the user wrote it. */
+    readonly target: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${target}: ${message}`, options);
+  }
+}
+
+/** A target string that cannot be parsed or names an unknown scheme. */
+export class TargetError extends Error {
+  override readonly name = 'TargetError';
+  readonly code = 'ERR_BAD_TARGET';
+  constructor(
+    readonly target: string,
+    message: string,
+  ) {
+    super(`invalid target "${target}": ${message}`);
+  }
+}

@@ -1,0 +1,97 @@
+// Architecture gate: no import cycles, and each folder imports only what its layer allows
+// (config/ and resolver/ stand alone, balancer/ sees only endpoint types, only embed/ and
+// the examples, tests and benchmarks load @grpc/grpc-js).
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+
+const root = resolve(new URL('..', import.meta.url).pathname);
+const sourceDirs = ['bin', 'proxy', 'resolver', 'balancer', 'config', 'embed'];
+
+/** Which top-level folders each folder may import from (besides itself). */
+const allowed = {
+  config: [],
+  resolver: [],
+  balancer: ['resolver/endpoint.ts'],
+  proxy: ['resolver', 'balancer', 'config'],
+  embed: ['resolver', 'balancer'],
+  bin: ['proxy', 'config', 'resolver', 'balancer'],
+};
+const grpcJsAllowed = ['embed'];
+
+function walk(dir, out) {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) walk(path, out);
+    else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) out.push(path);
+  }
+  return out;
+}
+
+const files = sourceDirs.flatMap((d) => {
+  try {
+    return walk(join(root, d), []);
+  } catch {
+    return [];
+  }
+});
+const importRe =
+  /^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]/gm;
+const problems = [];
+const graph = new Map();
+
+for (const file of files) {
+  const rel = relative(root, file);
+  const top = rel.split('/')[0];
+  const text = readFileSync(file, 'utf8');
+  const edges = [];
+  for (const m of text.matchAll(importRe)) {
+    const spec = m[1] ?? m[2];
+    if (spec.startsWith('@grpc/grpc-js') && !grpcJsAllowed.includes(top)) {
+      problems.push(`${rel}: imports @grpc/grpc-js; only embed/ may`);
+    }
+    if (!spec.startsWith('.')) continue;
+    const target = relative(root, resolve(dirname(file), spec.replace(/\.js$/, '.ts')));
+    const targetTop = target.split('/')[0];
+    edges.push(target);
+    if (targetTop !== top) {
+      const ok = (allowed[top] ?? []).some((a) => target === a || target.startsWith(a + '/'));
+      if (!ok) problems.push(`${rel}: imports ${target}; ${top}/ may not depend on ${targetTop}/`);
+    }
+  }
+  graph.set(rel, edges);
+}
+
+// Cycle detection (iterative colouring DFS).
+const state = new Map();
+function visit(start) {
+  const stack = [[start, 0]];
+  const path = [start];
+  state.set(start, 1);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    const edges = graph.get(top[0]) ?? [];
+    if (top[1] >= edges.length) {
+      state.set(top[0], 2);
+      stack.pop();
+      path.pop();
+      continue;
+    }
+    const next = edges[top[1]++];
+    if (!graph.has(next)) continue;
+    const s = state.get(next);
+    if (s === 1) {
+      problems.push(`import cycle: ${[...path.slice(path.indexOf(next)), next].join(' -> ')}`);
+    } else if (s === undefined) {
+      state.set(next, 1);
+      stack.push([next, 0]);
+      path.push(next);
+    }
+  }
+}
+for (const file of graph.keys()) if (!state.has(file)) visit(file);
+
+if (problems.length > 0) {
+  console.error(problems.join('\n'));
+  process.exit(1);
+}
+console.log(`imports ok (${files.length} files)`);
