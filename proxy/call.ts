@@ -1,0 +1,477 @@
+// One proxied gRPC call: picks an endpoint, opens the upstream stream, moves DATA both ways
+// with backpressure, and ends the client's stream with the upstream's trailers or a status
+// that says what went wrong. Frames pass through undecoded.
+import http2 from 'node:http2';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import type { Host } from '../balancer/host.js';
+import type { Cluster, WaitingCall } from './cluster.js';
+import type { UpstreamSession } from './endpoint-pool.js';
+import { describeError } from './errors.js';
+import { formatGrpcTimeout } from './grpc-timeout.js';
+import {
+  Status,
+  encodeGrpcMessage,
+  isEndpointFailure,
+  rstCodeName,
+  statusFromHttpStatus,
+  statusFromRstCode,
+} from './grpc-status.js';
+
+const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_NO_ERROR } = http2.constants;
+const END_STREAM_FLAG = http2.constants.NGHTTP2_FLAG_END_STREAM;
+
+/** Request bytes kept for a transparent retry; larger requests are not retried. */
+const MAX_REPLAY_BYTES = 64 * 1024;
+/** Attempts on different endpoints before a call that never reached one fails. */
+const MAX_ATTEMPTS = 5;
+
+/** What the proxy learns when a call ends (metrics, access log). */
+export interface CallObserver {
+  callEnded(call: ProxyCall): void;
+}
+
+/** Everything a call needs from the proxy that is the same for every call of a route. */
+export interface CallContext {
+  readonly cluster: Cluster;
+  readonly routeName: string;
+  /** `:authority` sent upstream instead of the client's, if set. */
+  readonly authority: string | undefined;
+  readonly observer: CallObserver | undefined;
+}
+
+const kCall = Symbol('switchyard.call');
+type ResponseHeaders = IncomingHttpHeaders & http2.IncomingHttpStatusHeader;
+type Downstream = http2.ServerHttp2Stream & { [kCall]?: ProxyCall };
+type Upstream = http2.ClientHttp2Stream & { [kCall]?: ProxyCall };
+
+const UPSTREAM_REQUEST_OPTIONS: http2.ClientSessionRequestOptions = { endStream: false };
+const TRAILERS_ONLY_OPTIONS = { endStream: true } as const;
+const RESPOND_OPTIONS = { waitForTrailers: true } as const;
+
+export class ProxyCall implements WaitingCall {
+  /** Set once the call ended upstream-side (status known, balancer told). */
+  done = false;
+  /** Final gRPC status (-1 until known) and, for statuses the proxy made, its message. */
+  status = -1;
+  message = '';
+  host: Host | null = null;
+  bytesIn = 0;
+  bytesOut = 0;
+  readonly startedAt = performance.now();
+  endedAt = 0;
+
+  private session: UpstreamSession | null = null;
+  private upstream: Upstream | null = null;
+  private upstreamError: Error | undefined = undefined;
+  private attempts = 0;
+  private attemptStartedAt = 0;
+  private waiting = false;
+  private timer: NodeJS.Timeout | undefined = undefined;
+  private trailers: OutgoingHttpHeaders | null = null;
+  private responded = false;
+  private trailersOnly = false;
+  private requestEnded = false;
+  private reading = false;
+  /** Request chunks sent so far, kept until the upstream answers (null: no retry possible). */
+  private replay: Buffer[] | null = null;
+  private replayBytes = 0;
+
+  constructor(
+    readonly downstream: Downstream,
+    /** The client's request headers; edited in place into the upstream request. */
+    readonly headers: IncomingHttpHeaders,
+    readonly path: string,
+    readonly context: CallContext,
+    /** Milliseconds until the deadline, or undefined for none. */
+    readonly timeoutMs: number | undefined,
+  ) {
+    downstream[kCall] = this;
+    downstream.on('close', onDownstreamClose);
+    downstream.on('error', onDownstreamError);
+    downstream.on('wantTrailers', onWantTrailers);
+    downstream.on('drain', onDownstreamDrain);
+  }
+
+  start(): void {
+    const timeoutMs = this.timeoutMs;
+    if (timeoutMs !== undefined) {
+      if (timeoutMs <= 0) {
+        this.fail(Status.DEADLINE_EXCEEDED, 'deadline exceeded before the call was sent', false);
+        return;
+      }
+      this.timer = setTimeout(onDeadline, timeoutMs, this);
+    }
+    const authority = this.context.authority;
+    if (authority !== undefined) this.headers[':authority'] = authority;
+    this.dispatch();
+  }
+
+  /** WaitingCall: an endpoint may have become ready. */
+  retryPick(): void {
+    this.waiting = false;
+    if (!this.done) this.dispatch();
+  }
+
+  /** WaitingCall: no endpoint became ready in time. */
+  waitExpired(reason: string): void {
+    this.waiting = false;
+    this.fail(Status.UNAVAILABLE, reason, false);
+  }
+
+  private dispatch(): void {
+    const cluster = this.context.cluster;
+    while (!this.done) {
+      const host = cluster.pick(this);
+      if (host === null) {
+        if (cluster.canWait()) {
+          this.waiting = true;
+          cluster.enqueue(this);
+        } else {
+          this.fail(Status.UNAVAILABLE, cluster.unavailableReason(), false);
+        }
+        return;
+      }
+      const session = cluster.pool(host)?.acquire() ?? null;
+      if (session !== null && this.send(host, session)) return;
+      if (++this.attempts >= MAX_ATTEMPTS) {
+        this.fail(
+          Status.UNAVAILABLE,
+          `could not send the call upstream after ${this.attempts} attempts`,
+          false,
+        );
+        return;
+      }
+    }
+  }
+
+  private send(host: Host, session: UpstreamSession): boolean {
+    const headers = this.headers;
+    headers[':scheme'] = session.pool.scheme;
+    if (this.timeoutMs !== undefined) {
+      const remaining = this.timeoutMs - (performance.now() - this.startedAt);
+      headers['grpc-timeout'] = formatGrpcTimeout(remaining);
+    }
+    let upstream: Upstream;
+    try {
+      upstream = session.session.request(headers, UPSTREAM_REQUEST_OPTIONS);
+    } catch {
+      // The session closed under us (GOAWAY or socket loss not yet seen): nothing was sent.
+      session.draining = true;
+      return false;
+    }
+    session.active++;
+    this.session = session;
+    this.host = host;
+    this.upstream = upstream;
+    this.upstreamError = undefined;
+    this.attemptStartedAt = performance.now();
+    this.context.cluster.balancer.callStarted(host);
+    upstream[kCall] = this;
+    upstream.on('response', onUpstreamResponse);
+    upstream.on('data', onUpstreamData);
+    upstream.on('trailers', onUpstreamTrailers);
+    upstream.on('end', onUpstreamEnd);
+    upstream.on('close', onUpstreamClose);
+    upstream.on('error', onUpstreamError);
+    upstream.on('drain', onUpstreamDrain);
+
+    if (this.attempts === 0 && !this.reading) {
+      this.reading = true;
+      this.replay = [];
+      this.downstream.on('data', onDownstreamData);
+      this.downstream.on('end', onDownstreamEnd);
+    } else if (this.replay !== null) {
+      for (const chunk of this.replay) upstream.write(chunk);
+      if (this.requestEnded) upstream.end();
+    }
+    return true;
+  }
+
+  /** Request data from the client. */
+  forwardRequest(chunk: Buffer): void {
+    this.bytesIn += chunk.length;
+    const replay = this.replay;
+    if (replay !== null) {
+      if (this.replayBytes + chunk.length <= MAX_REPLAY_BYTES) {
+        replay.push(chunk);
+        this.replayBytes += chunk.length;
+      } else {
+        this.replay = null;
+      }
+    }
+    const upstream = this.upstream;
+    if (upstream !== null && !upstream.write(chunk)) this.downstream.pause();
+  }
+
+  requestEnd(): void {
+    this.requestEnded = true;
+    const upstream = this.upstream;
+    if (upstream !== null && !upstream.closed) upstream.end();
+  }
+
+  /** Response headers from the upstream. */
+  upstreamResponse(upstream: Upstream, headers: ResponseHeaders, flags: number): void {
+    this.responded = true;
+    this.replay = null;
+    const httpStatus = headers[':status'];
+    const grpcStatus = headers['grpc-status'];
+    if (httpStatus !== 200) {
+      // Not a gRPC answer (a load balancer's 502, an HTTP server's 404): clients expect 200.
+      const code =
+        grpcStatus !== undefined ? Number(grpcStatus) : statusFromHttpStatus(httpStatus ?? 0);
+      const detail = headers['grpc-message'] ?? `upstream answered HTTP ${httpStatus}`;
+      upstream.close(NGHTTP2_CANCEL);
+      this.fail(code, String(detail), code === Status.UNAVAILABLE);
+      return;
+    }
+    const ds = this.downstream;
+    if (ds.closed || ds.destroyed) return;
+    if ((flags & END_STREAM_FLAG) !== 0) {
+      // Trailers-only: the status travels in the only HEADERS frame; keep it that way.
+      this.trailersOnly = true;
+      if (grpcStatus === undefined) {
+        headers['grpc-status'] = String(Status.INTERNAL);
+        headers['grpc-message'] = 'upstream ended the call without a grpc-status';
+        this.status = Status.INTERNAL;
+      } else {
+        this.status = Number(grpcStatus);
+      }
+      ds.respond(headers, TRAILERS_ONLY_OPTIONS);
+      return;
+    }
+    ds.respond(headers, RESPOND_OPTIONS);
+  }
+
+  upstreamData(upstream: Upstream, chunk: Buffer): void {
+    this.bytesOut += chunk.length;
+    const ds = this.downstream;
+    if (ds.writableEnded || ds.destroyed) return;
+    if (!ds.write(chunk)) upstream.pause();
+  }
+
+  upstreamTrailers(trailers: IncomingHttpHeaders): void {
+    this.trailers = trailers;
+    const s = trailers['grpc-status'];
+    this.status = s === undefined ? -1 : Number(s);
+  }
+
+  upstreamEnd(): void {
+    if (this.trailersOnly) return;
+    if (this.trailers === null || this.trailers['grpc-status'] === undefined) {
+      this.status = Status.INTERNAL;
+      this.message = 'upstream ended the call without a grpc-status';
+      this.trailers = statusTrailers(Status.INTERNAL, this.message);
+    }
+    const ds = this.downstream;
+    if (!ds.writableEnded && !ds.destroyed) ds.end();
+  }
+
+  upstreamClosed(upstream: Upstream): void {
+    this.session?.release();
+    this.session = null;
+    if (this.done) return;
+    const host = this.host!;
+    if (upstream.readableEnded && (this.trailersOnly || this.trailers !== null)) {
+      this.finish(this.status, isEndpointFailure(this.status));
+      return;
+    }
+    // The stream ended without END_STREAM: reset by the upstream, or its session died.
+    const rst = upstream.rstCode ?? NGHTTP2_NO_ERROR;
+    const neverSent = upstream.id === undefined || upstream.pending;
+    if (!this.responded && (rst === NGHTTP2_REFUSED_STREAM || neverSent) && this.replay !== null) {
+      // The upstream did not process the call (refused, or it never left): safe elsewhere.
+      this.context.cluster.balancer.callEnded(
+        host,
+        performance.now() - this.attemptStartedAt,
+        neverSent,
+      );
+      this.upstream = null;
+      this.host = null;
+      if (++this.attempts < MAX_ATTEMPTS) {
+        this.dispatch();
+        return;
+      }
+      this.fail(Status.UNAVAILABLE, `${host.key} refused the call ${this.attempts} times`, false);
+      return;
+    }
+    let code: number;
+    let message: string;
+    if (rst !== NGHTTP2_NO_ERROR && rst !== http2.constants.NGHTTP2_INTERNAL_ERROR) {
+      code = statusFromRstCode(rst);
+      message = `upstream ${host.key} reset the stream (${rstCodeName(rst)})`;
+    } else {
+      // Node resets streams with INTERNAL_ERROR when their session dies under them.
+      code = Status.UNAVAILABLE;
+      const why = this.context.cluster.pool(host)?.sessionError ?? this.upstreamError;
+      message = `connection to ${host.key} lost mid-call${why ? `: ${describeError(why)}` : ''}`;
+    }
+    this.failFromUpstream(code, message, code === Status.UNAVAILABLE || code === Status.INTERNAL);
+  }
+
+  upstreamFailed(err: Error): void {
+    this.upstreamError = err;
+  }
+
+  /** The client's stream closed: finished normally, or cancelled/reset by the client. */
+  downstreamClosed(): void {
+    if (this.waiting) {
+      this.waiting = false;
+      this.context.cluster.dequeue(this);
+    }
+    if (this.done) return;
+    const upstream = this.upstream;
+    if (upstream !== null && !upstream.closed) upstream.close(NGHTTP2_CANCEL);
+    this.message = 'cancelled by the client';
+    this.finish(Status.CANCELLED, false);
+  }
+
+  wantTrailers(): void {
+    const ds = this.downstream;
+    ds.sendTrailers(
+      this.trailers ??
+        statusTrailers(Status.INTERNAL, 'upstream ended the call without a grpc-status'),
+    );
+  }
+
+  downstreamDrained(): void {
+    const upstream = this.upstream;
+    if (upstream !== null && upstream.isPaused()) upstream.resume();
+  }
+
+  upstreamDrained(): void {
+    if (this.downstream.isPaused()) this.downstream.resume();
+  }
+
+  deadline(): void {
+    this.timer = undefined;
+    if (this.done) return;
+    const upstream = this.upstream;
+    if (upstream !== null && !upstream.closed) upstream.close(NGHTTP2_CANCEL);
+    if (this.waiting) {
+      this.waiting = false;
+      this.context.cluster.dequeue(this);
+    }
+    this.fail(Status.DEADLINE_EXCEEDED, `deadline of ${this.timeoutMs} ms exceeded`, false);
+  }
+
+  /** Ends the call with a status the proxy made. */
+  fail(code: number, message: string, endpointFailure: boolean): void {
+    if (this.done) return;
+    const upstream = this.upstream;
+    if (upstream !== null && !upstream.closed) upstream.close(NGHTTP2_CANCEL);
+    this.message = message;
+    this.respondStatus(code, message);
+    this.finish(code, endpointFailure);
+  }
+
+  private failFromUpstream(code: number, message: string, endpointFailure: boolean): void {
+    if (endpointFailure) this.context.cluster.endpointFailed();
+    this.fail(code, message, endpointFailure);
+  }
+
+  private respondStatus(code: number, message: string): void {
+    const ds = this.downstream;
+    if (ds.closed || ds.destroyed) return;
+    if (!ds.headersSent) {
+      ds.respond(
+        {
+          ':status': 200,
+          'content-type': 'application/grpc',
+          'grpc-status': String(code),
+          'grpc-message': encodeGrpcMessage(message),
+        },
+        TRAILERS_ONLY_OPTIONS,
+      );
+      return;
+    }
+    this.trailers = statusTrailers(code, message);
+    if (ds.writableEnded) return; // trailers go out on 'wantTrailers', when the data is flushed
+    if (ds.writableNeedDrain) {
+      // The client is not reading; trailers would wait behind a full window forever.
+      ds.close(NGHTTP2_CANCEL);
+      return;
+    }
+    ds.end();
+  }
+
+  private finish(code: number, endpointFailure: boolean): void {
+    this.done = true;
+    this.status = code;
+    this.endedAt = performance.now();
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const host = this.host;
+    if (host !== null) {
+      this.context.cluster.balancer.callEnded(
+        host,
+        this.endedAt - this.attemptStartedAt,
+        endpointFailure,
+      );
+    }
+    this.context.observer?.callEnded(this);
+  }
+}
+
+function statusTrailers(code: number, message: string): OutgoingHttpHeaders {
+  return { 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(message) };
+}
+
+// Event handlers shared by every call: `this` is the stream, the call hangs off a symbol slot,
+// so wiring a call allocates no closures.
+
+function onDeadline(call: ProxyCall) {
+  call.deadline();
+}
+function onDownstreamData(this: Downstream, chunk: Buffer) {
+  this[kCall]!.forwardRequest(chunk);
+}
+function onDownstreamEnd(this: Downstream) {
+  this[kCall]!.requestEnd();
+}
+function onDownstreamClose(this: Downstream) {
+  this[kCall]!.downstreamClosed();
+}
+function onDownstreamError() {
+  // 'close' follows and settles the call.
+}
+function onWantTrailers(this: Downstream) {
+  this[kCall]!.wantTrailers();
+}
+function onDownstreamDrain(this: Downstream) {
+  this[kCall]!.downstreamDrained();
+}
+function current(stream: Upstream): ProxyCall | undefined {
+  const call = stream[kCall];
+  return call !== undefined && call['upstream'] === stream ? call : undefined;
+}
+function onUpstreamResponse(this: Upstream, headers: ResponseHeaders, flags: number) {
+  const call = current(this);
+  if (call !== undefined && !call.done) call.upstreamResponse(this, headers, flags);
+}
+function onUpstreamData(this: Upstream, chunk: Buffer) {
+  const call = current(this);
+  if (call !== undefined) call.upstreamData(this, chunk);
+}
+function onUpstreamTrailers(this: Upstream, trailers: IncomingHttpHeaders) {
+  const call = current(this);
+  if (call !== undefined && !call.done) call.upstreamTrailers(trailers);
+}
+function onUpstreamEnd(this: Upstream) {
+  const call = current(this);
+  if (call !== undefined && !call.done) call.upstreamEnd();
+}
+function onUpstreamClose(this: Upstream) {
+  const call = this[kCall];
+  if (call === undefined) return;
+  if (call['upstream'] === this) call.upstreamClosed(this);
+}
+function onUpstreamError(this: Upstream, err: Error) {
+  const call = current(this);
+  if (call !== undefined) call.upstreamFailed(err);
+}
+function onUpstreamDrain(this: Upstream) {
+  const call = current(this);
+  if (call !== undefined) call.upstreamDrained();
+}

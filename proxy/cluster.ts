@@ -1,0 +1,249 @@
+// A cluster: a resolver feeding a balancer, one connection pool per endpoint, and the short
+// queue of calls that arrive while endpoints are still connecting.
+import type { Balancer } from '../balancer/balancer.js';
+import type { Connectivity, Host } from '../balancer/host.js';
+import type { PickRequest } from '../balancer/policy.js';
+import type { ClusterConfig } from '../config/types.js';
+import type { EndpointSet } from '../resolver/endpoint.js';
+import type { ResolutionError } from '../resolver/errors.js';
+import type { Resolver } from '../resolver/resolver.js';
+import type { Dialer } from './dialer.js';
+import { EndpointPool, type PoolEvents, type PoolOptions } from './endpoint-pool.js';
+import { describeError } from './errors.js';
+import type { Logger } from './log.js';
+import { LogLimiter } from './log.js';
+
+/** A call waiting for an endpoint to become ready. */
+export interface WaitingCall {
+  /** Tries again to pick; called when the cluster's endpoints change. */
+  retryPick(): void;
+  /** The wait is over without an endpoint. */
+  waitExpired(reason: string): void;
+}
+
+export interface ClusterDeps {
+  readonly resolver: Resolver;
+  readonly balancer: Balancer;
+  readonly dialer: Dialer;
+  readonly logger: Logger;
+  readonly poolSettings: PoolOptions['settings'];
+}
+
+export class Cluster implements PoolEvents {
+  readonly name: string;
+  readonly balancer: Balancer;
+  private readonly pools = new Map<string, EndpointPool>();
+  private readonly resolver: Resolver;
+  private readonly unsubscribe: () => void;
+  private readonly logger: Logger;
+  private readonly logLimiter = new LogLimiter();
+  private readonly poolOptions: PoolOptions;
+  /** Calls waiting for a ready endpoint, oldest first, with when they started waiting. */
+  private waiting: { call: WaitingCall; since: number }[] = [];
+  private waitTimer: NodeJS.Timeout | undefined;
+  /** Why the resolver has no endpoints, when it has none. */
+  private resolverProblem: string | undefined;
+  private resolved = false;
+  private closed = false;
+
+  constructor(
+    readonly config: ClusterConfig,
+    deps: ClusterDeps,
+  ) {
+    this.name = config.name;
+    this.balancer = deps.balancer;
+    this.resolver = deps.resolver;
+    this.logger = deps.logger.child({ cluster: config.name });
+    this.poolOptions = {
+      dialer: deps.dialer,
+      connectTimeoutMs: config.timeouts.connectMs,
+      keepalive: config.keepalive,
+      idleTimeoutMs: config.idleTimeoutMs,
+      maxSessions: 8,
+      settings: deps.poolSettings,
+    };
+    this.balancer.onChange(() => this.drainWaiting());
+    this.unsubscribe = this.resolver.subscribe({
+      onUpdate: (set) => this.onEndpoints(set),
+      onError: (err) => this.onResolverError(err),
+      onNotFound: (err) => this.onResolverNotFound(err),
+    });
+  }
+
+  /** The pool of a host this cluster's balancer returned. */
+  pool(host: Host): EndpointPool | undefined {
+    return this.pools.get(host.key);
+  }
+
+  pick(request: PickRequest): Host | null {
+    return this.balancer.pick(request);
+  }
+
+  /**
+   * Whether a call that found no ready endpoint should wait: the resolver has not answered
+   * yet, or some endpoint is still making its first connection. Otherwise it fails at once.
+   */
+  canWait(): boolean {
+    if (this.closed) return false;
+    if (!this.resolved && this.resolverProblem === undefined) return true;
+    return this.balancer.anyConnecting();
+  }
+
+  /** Queues a call until an endpoint is ready, for at most the connect timeout. */
+  enqueue(call: WaitingCall, since = Date.now()): void {
+    this.waiting.push({ call, since });
+    this.armWaitTimer();
+  }
+
+  /** Removes a call that no longer waits (cancelled, deadline). */
+  dequeue(call: WaitingCall): void {
+    const i = this.waiting.findIndex((w) => w.call === call);
+    if (i >= 0) this.waiting.splice(i, 1);
+  }
+
+  /** Why no endpoint can take calls, for the UNAVAILABLE message. */
+  unavailableReason(): string {
+    if (this.closed) return `cluster "${this.name}" is shutting down`;
+    if (this.resolverProblem !== undefined && this.balancer.size === 0) {
+      return `no endpoints for cluster "${this.name}": ${this.resolverProblem}`;
+    }
+    if (this.balancer.size === 0)
+      return `no endpoints for cluster "${this.name}" (${this.resolver.target})`;
+    const reasons: string[] = [];
+    for (const host of this.balancer.hosts()) {
+      reasons.push(`${host.key} ${host.connectivityReason || host.connectivity}`);
+      if (reasons.length === 3) break;
+    }
+    const more = this.balancer.size > 3 ? `, and ${this.balancer.size - 3} more` : '';
+    return `no ready endpoint in cluster "${this.name}" (${reasons.join('; ')}${more})`;
+  }
+
+  /** An endpoint failed in a way that suggests the endpoint set is stale. */
+  endpointFailed(): void {
+    this.resolver.refresh();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe();
+    this.resolver.close();
+    clearTimeout(this.waitTimer);
+    this.expireWaiting(Infinity);
+    for (const pool of this.pools.values()) pool.close();
+    this.pools.clear();
+  }
+
+  /** Closes every upstream session now. */
+  destroy(): void {
+    const pools = [...this.pools.values()];
+    this.close();
+    for (const pool of pools) pool.destroy();
+  }
+
+  // PoolEvents
+
+  connectivityChanged(pool: EndpointPool, state: Connectivity, reason: string): void {
+    if (this.pools.get(pool.host.key) !== pool) return;
+    this.balancer.setConnectivity(pool.host, state, reason);
+  }
+
+  connectFailed(pool: EndpointPool, error: Error): void {
+    const suppressed = this.logLimiter.take(pool.host.key);
+    if (suppressed >= 0) {
+      this.logger.warn(
+        { endpoint: pool.host.key, ...(suppressed > 0 ? { suppressed } : {}) },
+        `connect failed: ${describeError(error)}`,
+      );
+    }
+    this.endpointFailed();
+  }
+
+  private onEndpoints(set: EndpointSet): void {
+    if (this.closed) return;
+    this.resolved = true;
+    this.resolverProblem = undefined;
+    const { added, removed } = this.balancer.update(set);
+    for (const host of removed) {
+      // In-flight calls finish on their sessions; the pool closes them as they drain.
+      this.pools.get(host.key)?.close();
+      this.pools.delete(host.key);
+    }
+    for (const host of added) {
+      const pool = new EndpointPool(host, this.poolOptions, this);
+      this.pools.set(host.key, pool);
+      pool.start();
+    }
+    if (added.length > 0 || removed.length > 0) {
+      this.logger.info(
+        {
+          endpoints: set.endpoints.length,
+          added: added.map((h) => h.key),
+          removed: removed.map((h) => h.key),
+        },
+        'endpoints updated',
+      );
+    }
+    this.drainWaiting();
+  }
+
+  private onResolverError(err: ResolutionError): void {
+    if (this.balancer.size === 0) this.resolverProblem = err.message;
+    this.logger.warn({ target: this.resolver.target }, `resolver error: ${err.message}`);
+    this.drainWaiting();
+  }
+
+  private onResolverNotFound(err: ResolutionError): void {
+    this.resolverProblem = err.message;
+    this.resolved = true;
+    this.logger.warn({ target: this.resolver.target }, `resolver: ${err.message}`);
+    const { removed } = this.balancer.update({ endpoints: [], serviceConfig: undefined });
+    for (const host of removed) {
+      this.pools.get(host.key)?.close();
+      this.pools.delete(host.key);
+    }
+    this.drainWaiting();
+  }
+
+  private drainWaiting(): void {
+    if (this.waiting.length === 0) return;
+    const entries = this.waiting;
+    this.waiting = [];
+    // A call that still finds nothing re-enqueues itself; keep its original start time.
+    for (const { call, since } of entries) {
+      call.retryPick();
+      const last = this.waiting[this.waiting.length - 1];
+      if (last !== undefined && last.call === call) last.since = since;
+    }
+    if (this.waiting.length === 0) {
+      clearTimeout(this.waitTimer);
+      this.waitTimer = undefined;
+    }
+  }
+
+  private armWaitTimer(): void {
+    if (this.waitTimer !== undefined || this.waiting.length === 0) return;
+    const due = this.waiting[0].since + this.config.timeouts.connectMs - Date.now();
+    this.waitTimer = setTimeout(
+      () => {
+        this.waitTimer = undefined;
+        this.expireWaiting(this.config.timeouts.connectMs);
+      },
+      Math.max(0, due),
+    );
+    this.waitTimer.unref();
+  }
+
+  /** Fails the calls that waited at least `maxWaitMs`. */
+  private expireWaiting(maxWaitMs: number): void {
+    const now = Date.now();
+    const expired = this.waiting.filter((w) => now - w.since >= maxWaitMs || this.closed);
+    if (expired.length === 0) return this.armWaitTimer();
+    this.waiting = this.waiting.filter((w) => !expired.includes(w));
+    const reason = this.canWait()
+      ? `${this.unavailableReason()}; no endpoint became ready within ${maxWaitMs} ms`
+      : this.unavailableReason();
+    for (const { call } of expired) call.waitExpired(reason);
+    this.armWaitTimer();
+  }
+}

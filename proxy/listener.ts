@@ -1,0 +1,203 @@
+// Client-facing listeners: h2c with prior knowledge (sniffed, so HTTP/1.1 gets a clear answer)
+// and TLS with ALPN h2. Tracks client sessions for graceful shutdown.
+import http2 from 'node:http2';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { ListenerConfig, SocketAddress } from '../config/types.js';
+import { SwitchyardError, describeError } from './errors.js';
+import type { Logger } from './log.js';
+
+export type StreamHandler = (
+  stream: http2.ServerHttp2Stream,
+  headers: http2.IncomingHttpHeaders,
+) => void;
+
+export interface TlsMaterial {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly ca: Buffer | undefined;
+}
+
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+const HTTP1_REQUEST_LINE = /^[A-Z]{3,10} \S+ HTTP\/1\.[01]\r?\n/;
+
+/** The answer to an HTTP/1.x request on a listener that speaks only HTTP/2. */
+export function http1Refusal(listenerKind: string): string {
+  const body = `switchyard: this port serves gRPC over HTTP/2 (${listenerKind}); HTTP/1.x requests are not accepted.\n`;
+  return (
+    'HTTP/1.1 505 HTTP Version Not Supported\r\n' +
+    'Content-Type: text/plain; charset=utf-8\r\n' +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+    'Connection: close\r\n\r\n' +
+    body
+  );
+}
+
+/** Peer settings every client session gets. */
+function serverSettings(config: ListenerConfig): http2.Settings {
+  return { maxConcurrentStreams: config.maxConcurrentStreams, enablePush: false };
+}
+
+export class Listener {
+  readonly name: string;
+  private readonly h2: http2.Http2Server | http2.Http2SecureServer;
+  /** The socket server: a plain net.Server in front of h2c, the TLS server itself otherwise. */
+  private readonly server: net.Server;
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private bound: SocketAddress | undefined;
+  private closing = false;
+
+  constructor(
+    readonly config: ListenerConfig,
+    tls: TlsMaterial | undefined,
+    handler: StreamHandler,
+    private readonly logger: Logger,
+  ) {
+    this.name = config.name;
+    const common = {
+      settings: serverSettings(config),
+      // nghttp2's memory cap for all streams of one client session (MB); the 10 MB default
+      // refuses streams under load from a busy multiplexing client.
+      maxSessionMemory: 64,
+    };
+    if (tls) {
+      const secure = http2.createSecureServer({
+        ...common,
+        cert: tls.cert,
+        key: tls.key,
+        ca: tls.ca,
+        requestCert: tls.ca !== undefined,
+        rejectUnauthorized: config.tls?.requireClientCert ?? false,
+        ALPNProtocols: ['h2'],
+        handshakeTimeout: config.handshakeTimeoutMs,
+      });
+      // A client that negotiated no h2 (an HTTP/1.1 client) gets told why, then closed.
+      secure.on('unknownProtocol', (socket: Duplex) => {
+        socket.end(http1Refusal('TLS, ALPN h2'));
+      });
+      secure.on('tlsClientError', (err: Error) => {
+        this.logger.debug({ listener: this.name }, `TLS handshake failed: ${describeError(err)}`);
+      });
+      this.h2 = secure;
+      this.server = secure;
+    } else {
+      this.h2 = http2.createServer(common);
+      this.server = net.createServer({ noDelay: true }, (socket) => this.sniff(socket));
+    }
+    this.h2.on('stream', handler);
+    this.h2.on('session', (session: http2.ServerHttp2Session) => this.track(session));
+    this.h2.on('sessionError', (err: Error) => {
+      this.logger.debug({ listener: this.name }, `client session error: ${describeError(err)}`);
+    });
+  }
+
+  listen(): Promise<SocketAddress> {
+    const { host, port } = this.config.address;
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) =>
+        reject(
+          new SwitchyardError(
+            'ERR_LISTEN',
+            `listener "${this.name}" cannot listen on ${host}:${port}: ${describeError(err)}`,
+            {
+              cause: err,
+            },
+          ),
+        );
+      this.server.once('error', onError);
+      this.server.listen({ host, port }, () => {
+        this.server.removeListener('error', onError);
+        this.server.on('error', (err) =>
+          this.logger.error({ listener: this.name }, describeError(err)),
+        );
+        const a = this.server.address() as net.AddressInfo;
+        this.bound = { host: a.address, port: a.port };
+        resolve(this.bound);
+      });
+    });
+  }
+
+  /** The bound address (with the real port when the config said 0). */
+  address(): SocketAddress {
+    if (!this.bound) throw new Error(`listener "${this.name}" is not listening`);
+    return this.bound;
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /**
+   * Stops accepting, sends GOAWAY to every client so they open no new streams, and resolves
+   * once every session has closed, or after `graceMs`, when the rest are cut.
+   */
+  async close(graceMs: number): Promise<void> {
+    this.closing = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const session of this.sessions) session.close();
+    if (this.sessions.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          for (const session of this.sessions) session.destroy();
+          resolve();
+        }, graceMs);
+        timer.unref();
+        const check = setInterval(() => {
+          if (this.sessions.size === 0) {
+            clearTimeout(timer);
+            clearInterval(check);
+            resolve();
+          }
+        }, 20);
+        check.unref();
+      });
+    }
+    await closed;
+  }
+
+  private track(session: http2.ServerHttp2Session): void {
+    this.sessions.add(session);
+    session.once('close', () => this.sessions.delete(session));
+    session.on('error', () => {
+      // 'close' follows; nothing a client does may crash the proxy.
+    });
+    if (this.closing) session.close();
+    const idle = this.config.idleTimeoutMs;
+    if (idle > 0) {
+      session.setTimeout(idle, () => session.close());
+    }
+  }
+
+  /**
+   * h2c: look at the first bytes before handing the socket to HTTP/2, so an HTTP/1.x request
+   * is answered in HTTP/1.1 rather than with a binary GOAWAY, and a silent client times out.
+   */
+  private sniff(socket: net.Socket): void {
+    const timer = setTimeout(() => socket.destroy(), this.config.handshakeTimeoutMs);
+    timer.unref();
+    socket.on('error', () => clearTimeout(timer));
+    socket.once('close', () => clearTimeout(timer));
+    const onReadable = () => {
+      const chunk = socket.read() as Buffer | null;
+      if (chunk === null) {
+        socket.once('readable', onReadable);
+        return;
+      }
+      const n = Math.min(chunk.length, PREFACE.length);
+      if (chunk.compare(PREFACE, 0, n, 0, n) === 0) {
+        clearTimeout(timer);
+        socket.removeAllListeners('error');
+        socket.unshift(chunk);
+        this.h2.emit('connection', socket);
+        return;
+      }
+      clearTimeout(timer);
+      if (HTTP1_REQUEST_LINE.test(chunk.toString('latin1', 0, Math.min(chunk.length, 256)))) {
+        socket.end(http1Refusal('h2c, prior knowledge'));
+      } else {
+        socket.destroy();
+      }
+    };
+    socket.once('readable', onReadable);
+  }
+}
