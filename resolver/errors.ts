@@ -32,3 +32,20 @@ export class TargetError extends Error {
     super(`invalid target "${target}": ${message}`);
   }
 }
+
+/** A programmatic resolver option (or the Consul environment) that cannot be used. */
+export class ResolverOptionsError extends Error {
+  override readonly name = 'ResolverOptionsError';
+  readonly code = 'ERR_BAD_RESOLVER_OPTIONS';
+  constructor(
+    /** The target the options were for. */
+    readonly target: string,
+    /** Every problem, with its key path inside the option group (`dns.minRefreshMs`). */
+    readonly problems: readonly { readonly path: string; readonly message: string }[],
+  ) {
+    super(
+      `invalid resolver options for "${target}": ` +
+        problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('; '),
+    );
+  }
+}

@@ -1,0 +1,258 @@
+// One Consul health query (`/v1/health/service/<name>?passing`) through the `consul` package.
+import { EventEmitter } from 'node:events';
+import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import type { Socket } from 'node:net';
+import Consul from 'consul';
+import type { ConsulResolverOptions } from './options.js';
+import { ResolverOptionsError, type ResolutionErrorCode } from './errors.js';
+import { DEFAULT_CONSUL_PORT, formatHostPort, type ConsulTarget } from './target.js';
+
+/** The agent's answer: the raw health entries and the blocking-query index. */
+export interface HealthAnswer {
+  readonly index: bigint;
+  readonly entries: readonly unknown[];
+}
+
+/** Why a query failed, already in the resolver's terms. */
+export class ConsulQueryError extends Error {
+  constructor(
+    readonly code: ResolutionErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface ConsulEndpointConfig {
+  /** `http://host:port` or `https://host:port`, for messages and the client. */
+  readonly baseUrl: string;
+  readonly token: string | undefined;
+}
+
+/**
+ * Where to reach Consul and with which token: the target's agent, else the `address` option,
+ * else `CONSUL_HTTP_ADDR`, else 127.0.0.1:8500; `CONSUL_HTTP_SSL=true` picks https for an
+ * address without a scheme; the token from the option, else `CONSUL_HTTP_TOKEN`.
+ */
+export function consulEndpoint(
+  text: string,
+  target: ConsulTarget,
+  options: ConsulResolverOptions,
+  env: Readonly<Record<string, string | undefined>>,
+): ConsulEndpointConfig {
+  const ssl = /^(1|true)$/i.test(env.CONSUL_HTTP_SSL ?? '');
+  const raw = target.agent
+    ? formatHostPort(target.agent)
+    : (options.address ?? env.CONSUL_HTTP_ADDR ?? '127.0.0.1:8500');
+  const source = target.agent
+    ? 'target'
+    : options.address !== undefined
+      ? 'address'
+      : env.CONSUL_HTTP_ADDR
+        ? 'CONSUL_HTTP_ADDR'
+        : 'default';
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw)
+    ? raw
+    : `${ssl ? 'https' : 'http'}://${raw}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new ResolverOptionsError(text, [
+      { path: source, message: `"${raw}" is not a Consul address` },
+    ]);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ResolverOptionsError(text, [
+      { path: source, message: `"${raw}": only http and https Consul addresses are supported` },
+    ]);
+  }
+  const port = url.port || String(url.protocol === 'https:' ? 8501 : DEFAULT_CONSUL_PORT);
+  const token = options.token ?? (env.CONSUL_HTTP_TOKEN || undefined);
+  return { baseUrl: `${url.protocol}//${url.hostname}:${port}`, token };
+}
+
+/** Sockets to the agent must not keep a finished program alive while a blocking query waits. */
+class UnrefHttpAgent extends HttpAgent {
+  override createConnection(...args: Parameters<HttpAgent['createConnection']>): Socket {
+    const socket = super.createConnection(...args) as Socket;
+    socket.unref();
+    return socket;
+  }
+}
+
+class UnrefHttpsAgent extends HttpsAgent {
+  override createConnection(...args: Parameters<HttpsAgent['createConnection']>): Socket {
+    const socket = super.createConnection(...args) as Socket;
+    socket.unref();
+    return socket;
+  }
+}
+
+interface PapiError extends Error {
+  isPapi?: boolean;
+  isResponse?: boolean;
+  isCodec?: boolean;
+  isTimeout?: boolean;
+  isAbort?: boolean;
+  code?: string;
+  response?: IncomingMessage & { body?: unknown };
+}
+
+/** Builds the filter expression: every tag required, and the user's own filter. */
+export function consulFilter(target: ConsulTarget): string | undefined {
+  const parts = target.tags.map((t) => `${JSON.stringify(t)} in Service.Tags`);
+  if (target.filter !== undefined)
+    parts.push(target.tags.length > 0 ? `(${target.filter})` : target.filter);
+  return parts.length > 0 ? parts.join(' and ') : undefined;
+}
+
+function bodyText(body: unknown): string {
+  const text = Buffer.isBuffer(body) ? body.toString('utf8') : typeof body === 'string' ? body : '';
+  const line = text.trim().split('\n')[0] ?? '';
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
+}
+
+/**
+ * Health queries for one target. Namespaces go in the `X-Consul-Namespace` header (the package
+ * has no `ns` option); tags and filters become one `filter` expression (`tag` is deprecated).
+ */
+export class ConsulHealthClient {
+  private readonly consul: Consul;
+  private readonly ownsAgent: boolean;
+  private ctx: EventEmitter | undefined;
+  private closed = false;
+  readonly baseUrl: string;
+
+  constructor(
+    private readonly target: ConsulTarget,
+    private readonly options: ConsulResolverOptions,
+    endpoint: ConsulEndpointConfig,
+    agent: HttpAgent | undefined,
+  ) {
+    this.baseUrl = endpoint.baseUrl;
+    this.ownsAgent = agent === undefined;
+    const secure = endpoint.baseUrl.startsWith('https:');
+    const namespace = target.namespace ?? options.namespace;
+    // `baseUrl` and `headers` pass through to the underlying papi client (not in the typings).
+    const settings = {
+      baseUrl: `${endpoint.baseUrl}/v1`,
+      agent:
+        agent ??
+        (secure
+          ? new UnrefHttpsAgent({ keepAlive: true })
+          : new UnrefHttpAgent({ keepAlive: true })),
+      headers: namespace !== undefined ? { 'x-consul-namespace': namespace } : {},
+      defaults: endpoint.token !== undefined ? { token: endpoint.token } : undefined,
+    };
+    this.consul = new Consul(settings);
+  }
+
+  /**
+   * One query. Without `index` it returns at once; with it, Consul holds it until the data
+   * changes or `waitMs` (plus up to wait/16 jitter) passes. Rejects with `ConsulQueryError`.
+   */
+  async fetch(index: bigint | undefined): Promise<HealthAnswer> {
+    if (this.closed) throw new ConsulQueryError('ERR_TRANSIENT', 'closed');
+    const { waitMs, timeoutMs } = this.options;
+    const ctx = Object.assign(new EventEmitter(), { includeResponse: true });
+    this.ctx = ctx;
+    const query: Record<string, unknown> = {
+      service: this.target.service,
+      passing: true,
+      ctx,
+      timeout: index === undefined ? timeoutMs : waitMs + Math.ceil(waitMs / 16) + timeoutMs,
+    };
+    const dc = this.target.datacenter ?? this.options.datacenter;
+    if (dc !== undefined) query.dc = dc;
+    const filter = consulFilter(this.target);
+    if (filter !== undefined) query.filter = filter;
+    if (index !== undefined) {
+      query.index = index.toString();
+      query.wait = `${waitMs}ms`;
+    }
+    let res: IncomingMessage;
+    let body: unknown;
+    try {
+      const out = (await this.consul.health.service(query as never)) as unknown as [
+        IncomingMessage,
+        unknown,
+      ];
+      [res, body] = out;
+    } catch (error) {
+      throw this.describe(error as PapiError);
+    } finally {
+      if (this.ctx === ctx) this.ctx = undefined;
+    }
+    const header = res.headers['x-consul-index'];
+    const indexText = Array.isArray(header) ? header[0] : header;
+    let newIndex: bigint;
+    try {
+      newIndex = BigInt(indexText ?? '');
+      if (indexText === undefined || indexText === '') throw new Error('missing');
+    } catch {
+      throw new ConsulQueryError(
+        'ERR_BAD_ANSWER',
+        `answer from ${this.baseUrl} has no valid X-Consul-Index header; is it a Consul agent?`,
+      );
+    }
+    if (!Array.isArray(body)) {
+      const type = res.headers['content-type'] ?? 'no content type';
+      throw new ConsulQueryError(
+        'ERR_BAD_ANSWER',
+        `answer from ${this.baseUrl} is not a JSON list (${type})`,
+      );
+    }
+    return { index: newIndex, entries: body };
+  }
+
+  /** Aborts the request in flight and releases the connection pool (unless it was injected). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ctx?.emit('cancel');
+    this.ctx = undefined;
+    if (this.ownsAgent) this.consul.destroy();
+  }
+
+  private describe(error: PapiError): ConsulQueryError {
+    const where = `Consul at ${this.baseUrl}`;
+    if (error.isCodec) {
+      return new ConsulQueryError('ERR_BAD_ANSWER', `answer from ${where} is not JSON`, {
+        cause: error,
+      });
+    }
+    if (error.isTimeout) {
+      return new ConsulQueryError('ERR_TRANSIENT', `${where} did not answer in time`, {
+        cause: error,
+      });
+    }
+    if (error.isResponse && error.response) {
+      const status = error.response.statusCode ?? 0;
+      const detail = bodyText(error.response.body) || error.message;
+      if (status === 401 || status === 403) {
+        return new ConsulQueryError(
+          'ERR_TRANSIENT',
+          `${where} refused the ACL token (${status}: ${detail})`,
+          { cause: error },
+        );
+      }
+      if (status === 400 || status === 404) {
+        return new ConsulQueryError(
+          'ERR_BAD_ANSWER',
+          `${where} rejected the query (${status}: ${detail})`,
+          { cause: error },
+        );
+      }
+      return new ConsulQueryError('ERR_TRANSIENT', `${where} failed (${status}: ${detail})`, {
+        cause: error,
+      });
+    }
+    const code = error.code ? ` (${error.code})` : '';
+    return new ConsulQueryError('ERR_TRANSIENT', `cannot reach ${where}${code}: ${error.message}`, {
+      cause: error,
+    });
+  }
+}
