@@ -35,8 +35,8 @@ function rig(
   return { dns, clock, resolver, rec };
 }
 
-describe('dns resolver', () => {
-  it('resolves A and AAAA into one set, never calling the listener from subscribe()', async () => {
+void describe('dns resolver', () => {
+  void it('resolves A and AAAA into one set, never calling the listener from subscribe()', async () => {
     const dns = new FakeDns();
     dns.a.set('svc.test', [{ address: '10.0.0.1', ttl: 30 }]);
     dns.aaaa.set('svc.test', [{ address: 'fd00::1', ttl: 30 }]);
@@ -56,7 +56,7 @@ describe('dns resolver', () => {
     resolver.close();
   });
 
-  it('re-resolves when the shortest TTL runs out, not before', async () => {
+  void it('re-resolves when the shortest TTL runs out, not before', async () => {
     const { dns, clock, resolver } = rig('dns:///svc.test:1', {}, (d) => {
       d.a.set('svc.test', [
         { address: '10.0.0.1', ttl: 9 },
@@ -72,7 +72,7 @@ describe('dns resolver', () => {
     resolver.close();
   });
 
-  it('bounds the TTL by minRefreshMs and maxRefreshMs', async () => {
+  void it('bounds the TTL by minRefreshMs and maxRefreshMs', async () => {
     const low = rig('dns:///svc.test:1', { minRefreshMs: 2_000 }, (d) =>
       d.a.set('svc.test', [{ address: '10.0.0.1', ttl: 0 }]),
     );
@@ -87,7 +87,7 @@ describe('dns resolver', () => {
     high.resolver.close();
   });
 
-  it('emits only on real change', async () => {
+  void it('emits only on real change', async () => {
     const { dns, clock, resolver, rec } = rig('dns:///svc.test:1', {}, (d) =>
       d.a.set('svc.test', [{ address: '10.0.0.1', ttl: 1 }]),
     );
@@ -113,7 +113,7 @@ describe('dns resolver', () => {
     resolver.close();
   });
 
-  it('refresh() re-resolves at once but at most once per minRefreshMs, and never synchronously', async () => {
+  void it('refresh() re-resolves at once but at most once per minRefreshMs, and never synchronously', async () => {
     const { dns, clock, resolver, rec } = rig('dns:///svc.test:1', { minRefreshMs: 1_000 }, (d) =>
       d.a.set('svc.test', [{ address: '10.0.0.1', ttl: 300 }]),
     );
@@ -135,7 +135,7 @@ describe('dns resolver', () => {
     resolver.close();
   });
 
-  it('keeps the last good set on a transient failure, reports it, and backs off exponentially', async () => {
+  void it('keeps the last good set on a transient failure, reports it, and backs off exponentially', async () => {
     const { dns, clock, resolver, rec } = rig('dns:///svc.test:1', {}, (d) =>
       d.a.set('svc.test', [{ address: '10.0.0.1', ttl: 1 }]),
     );
@@ -167,7 +167,7 @@ describe('dns resolver', () => {
   });
 
   for (const code of ['ESERVFAIL', 'ECONNREFUSED', 'EREFUSED']) {
-    it(`treats ${code} as transient`, async () => {
+    void it(`treats ${code} as transient`, async () => {
       const { dns, clock, resolver, rec } = rig('dns:///svc.test:1', {}, (d) =>
         d.a.set('svc.test', [{ address: '10.0.0.1', ttl: 1 }]),
       );
@@ -182,7 +182,7 @@ describe('dns resolver', () => {
     });
   }
 
-  it('reports NXDOMAIN as not-found, drops the set, and recovers when the name appears', async () => {
+  void it('reports NXDOMAIN as not-found, drops the set, and recovers when the name appears', async () => {
     const { dns, clock, resolver, rec } = rig('dns:///svc.test:1', {}, (d) =>
       d.a.set('svc.test', [{ address: '10.0.0.1', ttl: 1 }]),
     );
@@ -203,7 +203,7 @@ describe('dns resolver', () => {
     resolver.close();
   });
 
-  it('reports an empty answer (ENODATA for both families) as not-found', async () => {
+  void it('reports an empty answer (ENODATA for both families) as not-found', async () => {
     const { resolver, rec } = rig('dns:///svc.test:1', {}, (d) => d.txt.set('svc.test', [['x']]));
     await settle();
     assert.equal(rec.notFounds.length, 1);
@@ -211,7 +211,7 @@ describe('dns resolver', () => {
     resolver.close();
   });
 
-  it('accepts a name with one family only', async () => {
+  void it('accepts a name with one family only', async () => {
     const { resolver, rec } = rig('dns:///svc.test:1', {}, (d) =>
       d.aaaa.set('svc.test', [{ address: '::5', ttl: 5 }]),
     );
@@ -221,7 +221,7 @@ describe('dns resolver', () => {
     resolver.close();
   });
 
-  it('keeps the last addresses of a family whose query fails while the other answers', async () => {
+  void it('keeps the last addresses of a family whose query fails while the other answers', async () => {
     const { dns, clock, resolver, rec } = rig('dns:///svc.test:1', {}, (d) => {
       d.a.set('svc.test', [{ address: '10.0.0.1', ttl: 1 }]);
       d.aaaa.set('svc.test', [{ address: '::1:1', ttl: 1 }]);
@@ -236,7 +236,7 @@ describe('dns resolver', () => {
     resolver.close();
   });
 
-  it('answers IP literals without a query and never re-resolves them', async () => {
+  void it('answers IP literals without a query and never re-resolves them', async () => {
     for (const [target, key] of [
       ['dns:///10.1.2.3:80', '10.1.2.3:80'],
       ['dns:///[fd00::7]:80', '[fd00::7]:80'],
@@ -255,7 +255,7 @@ describe('dns resolver', () => {
     }
   });
 
-  it('answers localhost with 127.0.0.1 and ::1 without a query', async () => {
+  void it('answers localhost with 127.0.0.1 and ::1 without a query', async () => {
     const { dns, resolver, rec } = rig('dns:///localhost:9000');
     await settle();
     assert.deepEqual(rec.keys, ['127.0.0.1:9000', '[::1]:9000']);
@@ -264,7 +264,7 @@ describe('dns resolver', () => {
     resolver.close();
   });
 
-  it('defaults the port to 443, as gRPC does', async () => {
+  void it('defaults the port to 443, as gRPC does', async () => {
     const { resolver, rec } = rig('dns:///svc.test', {}, (d) =>
       d.a.set('svc.test', [{ address: '10.0.0.1', ttl: 5 }]),
     );
@@ -273,7 +273,7 @@ describe('dns resolver', () => {
     resolver.close();
   });
 
-  it("uses the target's nameserver, else the configured servers, and c-ares timeout and tries", async () => {
+  void it("uses the target's nameserver, else the configured servers, and c-ares timeout and tries", async () => {
     const a = rig('dns://127.0.0.1:5353/svc.test:1', {
       servers: ['10.9.9.9'],
       timeoutMs: 700,
@@ -293,7 +293,7 @@ describe('dns resolver', () => {
     c.resolver.close();
   });
 
-  it('reads the TXT service config when asked, and keeps endpoints when it is malformed', async () => {
+  void it('reads the TXT service config when asked, and keeps endpoints when it is malformed', async () => {
     const config = { loadBalancingConfig: [{ round_robin: {} }] };
     const { dns, clock, resolver, rec } = rig('dns:///svc.test:1', { serviceConfig: true }, (d) => {
       d.a.set('svc.test', [{ address: '10.0.0.1', ttl: 1 }]);
@@ -319,7 +319,7 @@ describe('dns resolver', () => {
     resolver.close();
   });
 
-  it('does not look up TXT unless asked', async () => {
+  void it('does not look up TXT unless asked', async () => {
     const { dns, resolver } = rig('dns:///svc.test:1', {}, (d) =>
       d.a.set('svc.test', [{ address: '10.0.0.1', ttl: 1 }]),
     );
@@ -328,7 +328,7 @@ describe('dns resolver', () => {
     resolver.close();
   });
 
-  it('gives a late subscriber the current set on a later tick', async () => {
+  void it('gives a late subscriber the current set on a later tick', async () => {
     const { resolver } = rig('dns:///svc.test:1', {}, (d) =>
       d.a.set('svc.test', [{ address: '10.0.0.1', ttl: 1 }]),
     );
@@ -341,7 +341,7 @@ describe('dns resolver', () => {
     resolver.close();
   });
 
-  it('after close(): no listener call, no timer, queries cancelled', async () => {
+  void it('after close(): no listener call, no timer, queries cancelled', async () => {
     const { dns, clock, resolver, rec } = rig('dns:///svc.test:1', {}, (d) =>
       d.a.set('svc.test', [{ address: '10.0.0.1', ttl: 1 }]),
     );
@@ -363,7 +363,7 @@ describe('dns resolver', () => {
     assert.equal(late.events.length, 0);
   });
 
-  it('stops delivering to a listener that unsubscribed', async () => {
+  void it('stops delivering to a listener that unsubscribed', async () => {
     const { dns, clock, resolver, rec } = rig('dns:///svc.test:1', {}, (d) =>
       d.a.set('svc.test', [{ address: '10.0.0.1', ttl: 1 }]),
     );
