@@ -299,9 +299,15 @@ void describe('echo backend', () => {
         bytes += message.payload.length;
         if (received === 1) call.pause();
       });
-      // Give the backend time to write everything it is allowed to while nobody reads.
-      await sleep(300);
-      const writtenEarly = backend.writes.messagesWritten;
+      // Let the backend write everything it is allowed to while nobody reads: wait until the
+      // count has not moved for 300 ms (at most 10 s, for slow machines), then once more.
+      let writtenEarly = -1;
+      for (let waited = 0; waited < 10_000; waited += 300) {
+        const now = backend.writes.messagesWritten;
+        if (now === writtenEarly || now === count) break;
+        writtenEarly = now;
+        await sleep(300);
+      }
       await sleep(300);
       const writtenLate = backend.writes.messagesWritten;
       t.diagnostic(`written ahead of a paused reader: ${writtenLate} messages`);
