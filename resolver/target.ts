@@ -182,12 +182,22 @@ function parseStatic(target: string, list: string): StaticTarget {
 export function parseTarget(text: string): Target {
   const target = text.trim();
   if (target.length === 0) throw new TargetError(text, 'the target is empty');
-  const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/]*)\/(.*)$/.exec(target);
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/.exec(target);
   if (m) {
     const scheme = m[1].toLowerCase();
-    const authority = m[2];
-    const path = m[3];
-    switch (scheme) {
+    if (!TARGET_SCHEMES.includes(scheme as TargetScheme)) {
+      throw new TargetError(
+        text,
+        `unknown scheme "${scheme}" (expected ${TARGET_SCHEMES.join(', ')} or a bare host:port)`,
+      );
+    }
+    const slash = m[2].indexOf('/');
+    if (slash < 0) {
+      throw new TargetError(text, `expected ${scheme}://[authority]/path (e.g. ${scheme}:///…)`);
+    }
+    const authority = m[2].slice(0, slash);
+    const path = m[2].slice(slash + 1);
+    switch (scheme as TargetScheme) {
       case 'dns':
         return parseDns(text, authority, path);
       case 'dns+srv':
@@ -197,15 +207,7 @@ export function parseTarget(text: string): Target {
       case 'static':
         if (authority !== '') throw new TargetError(text, 'static targets take no authority');
         return parseStatic(text, path);
-      default:
-        throw new TargetError(
-          text,
-          `unknown scheme "${scheme}" (expected ${TARGET_SCHEMES.join(', ')} or a bare host:port)`,
-        );
     }
-  }
-  if (target.includes('://')) {
-    throw new TargetError(text, 'expected scheme://[authority]/path (e.g. dns:///host:port)');
   }
   // `dns:host:port` is valid gRPC but reads like host "dns"; ask for the unambiguous form.
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):(?!\d+$)/.exec(target);
