@@ -64,6 +64,8 @@ export class ProxyCall implements WaitingCall {
   private upstream: Upstream | null = null;
   private upstreamError: Error | undefined = undefined;
   private attempts = 0;
+  /** The endpoint the last attempt failed on; a retry picks another when it can. */
+  private avoid: Host | null = null;
   private attemptStartedAt = 0;
   private waiting = false;
   private timer: NodeJS.Timeout | undefined = undefined;
@@ -121,7 +123,11 @@ export class ProxyCall implements WaitingCall {
   private dispatch(): void {
     const cluster = this.context.cluster;
     while (!this.done) {
-      const host = cluster.pick(this);
+      let host = cluster.pick(this);
+      // A retry goes elsewhere when the cluster has anywhere else to go.
+      for (let i = 1; host !== null && host === this.avoid && i < cluster.balancer.size; i++) {
+        host = cluster.pick(this);
+      }
       if (host === null) {
         if (cluster.canWait()) {
           this.waiting = true;
@@ -133,6 +139,7 @@ export class ProxyCall implements WaitingCall {
       }
       const session = cluster.pool(host)?.acquire() ?? null;
       if (session !== null && this.send(host, session)) return;
+      this.avoid = host;
       if (++this.attempts >= MAX_ATTEMPTS) {
         this.fail(
           Status.UNAVAILABLE,
@@ -256,8 +263,10 @@ export class ProxyCall implements WaitingCall {
   }
 
   upstreamEnd(): void {
-    if (this.trailersOnly) return;
-    if (this.trailers === null || this.trailers['grpc-status'] === undefined) {
+    // Without trailers this is either a reset (Node ends the readable side of a reset stream
+    // too) or a DATA frame with END_STREAM: 'close' tells which, from the reset code.
+    if (this.trailersOnly || this.trailers === null) return;
+    if (this.trailers['grpc-status'] === undefined) {
       this.status = Status.INTERNAL;
       this.message = 'upstream ended the call without a grpc-status';
       this.trailers = statusTrailers(Status.INTERNAL, this.message);
@@ -267,8 +276,9 @@ export class ProxyCall implements WaitingCall {
   }
 
   upstreamClosed(upstream: Upstream): void {
-    this.session?.release();
+    const session = this.session;
     this.session = null;
+    session?.release();
     if (this.done) return;
     const host = this.host!;
     if (upstream.readableEnded && (this.trailersOnly || this.trailers !== null)) {
@@ -287,6 +297,7 @@ export class ProxyCall implements WaitingCall {
       );
       this.upstream = null;
       this.host = null;
+      this.avoid = host;
       if (++this.attempts < MAX_ATTEMPTS) {
         this.dispatch();
         return;
@@ -296,11 +307,16 @@ export class ProxyCall implements WaitingCall {
     }
     let code: number;
     let message: string;
-    if (rst !== NGHTTP2_NO_ERROR && rst !== http2.constants.NGHTTP2_INTERNAL_ERROR) {
-      code = statusFromRstCode(rst);
+    // A stream whose session died is closed by Node with INTERNAL_ERROR; a reset the upstream
+    // sent arrives while the session still lives.
+    const sessionLost = session === null || session.session.destroyed;
+    if (!sessionLost && rst === NGHTTP2_NO_ERROR && upstream.readableEnded) {
+      code = Status.INTERNAL;
+      message = 'upstream ended the call without a grpc-status';
+    } else if (!sessionLost) {
+      code = rst === NGHTTP2_NO_ERROR ? Status.INTERNAL : statusFromRstCode(rst);
       message = `upstream ${host.key} reset the stream (${rstCodeName(rst)})`;
     } else {
-      // Node resets streams with INTERNAL_ERROR when their session dies under them.
       code = Status.UNAVAILABLE;
       const why = this.context.cluster.pool(host)?.sessionError ?? this.upstreamError;
       message = `connection to ${host.key} lost mid-call${why ? `: ${describeError(why)}` : ''}`;

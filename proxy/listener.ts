@@ -46,6 +46,8 @@ export class Listener {
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private bound: SocketAddress | undefined;
   private closing = false;
+  /** Called when the last session closes during shutdown. */
+  private drained: (() => void) | undefined;
 
   constructor(
     readonly config: ListenerConfig,
@@ -136,20 +138,16 @@ export class Listener {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const session of this.sessions) session.close();
     if (this.sessions.size > 0) {
+      // These timers stay referenced: shutdown is waiting on them.
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           for (const session of this.sessions) session.destroy();
           resolve();
         }, graceMs);
-        timer.unref();
-        const check = setInterval(() => {
-          if (this.sessions.size === 0) {
-            clearTimeout(timer);
-            clearInterval(check);
-            resolve();
-          }
-        }, 20);
-        check.unref();
+        this.drained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
       });
     }
     await closed;
@@ -157,7 +155,10 @@ export class Listener {
 
   private track(session: http2.ServerHttp2Session): void {
     this.sessions.add(session);
-    session.once('close', () => this.sessions.delete(session));
+    session.once('close', () => {
+      this.sessions.delete(session);
+      if (this.sessions.size === 0) this.drained?.();
+    });
     session.on('error', () => {
       // 'close' follows; nothing a client does may crash the proxy.
     });
