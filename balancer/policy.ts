@@ -9,13 +9,39 @@ export interface PickRequest {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
+/** A request with no path and no headers, for callers that have neither. */
+export const EMPTY_PICK_REQUEST: PickRequest = Object.freeze({
+  path: '',
+  headers: Object.freeze({}),
+});
+
+/** Time and randomness a policy may use; injected so tests are deterministic. */
+export interface PolicyContext {
+  /** Monotonic milliseconds (the balancer's clock). */
+  readonly now: () => number;
+  /** Uniform in [0, 1), like `Math.random`. */
+  readonly random: () => number;
+}
+
 /**
  * A balancing policy chooses among the hosts the balancer says may take calls now.
- * `setHosts` runs on every change of that list (rare: connects, health, ejections, new sets);
- * `pick` runs per call, must be synchronous and should not allocate.
+ * `setHosts` runs on every change of that list (rare: connects, health, ejections, new sets)
+ * and does the expensive work; `pick` runs per call, must be synchronous and should not
+ * allocate.
  */
 export interface Policy {
   readonly name: string;
+  /**
+   * The time constant of the hosts' latency averages, when the policy depends on them
+   * (least_loaded's `decayMs`). The balancer feeds every host's average with it; 10 s otherwise.
+   */
+  readonly latencyDecayMs?: number;
+  /**
+   * Optional: every host of the cluster, ready or not, after each endpoint-set update and
+   * before the `setHosts` that follows it. Lets a policy tie per-host layout to membership
+   * rather than to readiness (ring_hash keeps its ring density stable this way).
+   */
+  setAllHosts?(hosts: readonly Host[]): void;
   /** The hosts calls may go to now; empty when none. The array is not mutated later. */
   setHosts(hosts: readonly Host[]): void;
   /** A host for this call, or null when none is available. */

@@ -20,7 +20,7 @@ export class RoundRobinPolicy implements Policy {
     const hosts = this.hosts;
     const n = hosts.length;
     if (n === 0) return null;
-    const i = this.next;
+    const i = this.next < n ? this.next : 0;
     this.next = i + 1 >= n ? 0 : i + 1;
     return hosts[i];
   }

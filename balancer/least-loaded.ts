@@ -1,0 +1,101 @@
+// least_loaded: power of two random choices (P2C) over in-flight calls, optionally weighted by
+// each endpoint's peak-EWMA latency (cost = latency × (in-flight + 1)), as Finagle and Linkerd do.
+import type { Host } from './host.js';
+import type { Policy, PolicyContext } from './policy.js';
+
+export interface LeastLoadedSettings {
+  /** `peak_ewma`: cost = decayed latency × (in-flight + 1); `in_flight`: cost = in-flight. */
+  readonly scoring: 'peak_ewma' | 'in_flight';
+  /** Time constant of the latency average, in ms. */
+  readonly decayMs: number;
+}
+
+export const LEAST_LOADED_DEFAULTS: LeastLoadedSettings = { scoring: 'peak_ewma', decayMs: 10_000 };
+
+// Added to every latency so that an estimate decayed to almost nothing still lets the in-flight
+// count separate hosts. 1 µs: far below real latencies.
+const LATENCY_FLOOR_MS = 0.001;
+// The cost per in-flight call of a host with no latency data yet: so high that such a host
+// takes one call at a time until its first answer, instead of every call at a zero cost.
+const UNKNOWN_LATENCY_PENALTY = 1e12;
+
+/**
+ * Each pick draws two different hosts at random and takes the cheaper one, so the most loaded
+ * host is never chosen while it stays the most loaded, and a pick costs O(1) whatever the set
+ * size. A slow host's cost falls as its latency estimate decays (τ = `decayMs`); once it drops
+ * below a busy fast host's cost it gets one probe call, whose answer sets its estimate again —
+ * so a slow host keeps getting about one call per τ·ln(slow / fast cost), and more as soon as
+ * an answer shows that it recovered. A host with no latency data yet takes one call at a time
+ * until its first answer (as Finagle does), so a slow newcomer does not soak up a burst.
+ */
+export class LeastLoadedPolicy implements Policy {
+  readonly name = 'least_loaded';
+  readonly latencyDecayMs: number;
+  private readonly ewma: boolean;
+  private hosts: readonly Host[] = [];
+  private previous = new Set<Host>();
+
+  constructor(
+    settings: LeastLoadedSettings = LEAST_LOADED_DEFAULTS,
+    private readonly context: PolicyContext = { now: () => performance.now(), random: Math.random },
+  ) {
+    this.ewma = settings.scoring === 'peak_ewma';
+    this.latencyDecayMs = settings.decayMs;
+  }
+
+  setHosts(hosts: readonly Host[]): void {
+    if (this.ewma) this.seedNewcomers(hosts);
+    this.hosts = hosts;
+  }
+
+  pick(): Host | null {
+    const hosts = this.hosts;
+    const n = hosts.length;
+    if (n === 0) return null;
+    if (n === 1) return hosts[0];
+    const random = this.context.random;
+    const i = Math.floor(random() * n);
+    let j = Math.floor(random() * (n - 1));
+    if (j >= i) j++;
+    const a = hosts[i];
+    const b = hosts[j];
+    if (!this.ewma) return b.inFlight < a.inFlight ? b : a;
+    const now = this.context.now();
+    return this.cost(b, now) < this.cost(a, now) ? b : a;
+  }
+
+  /** What least_loaded compares: peak-EWMA latency × (in-flight + 1). */
+  cost(host: Host, now: number): number {
+    const latency = host.latency;
+    if (!latency.known) return host.inFlight * UNKNOWN_LATENCY_PENALTY;
+    return (latency.current(now, this.latencyDecayMs) + LATENCY_FLOOR_MS) * (host.inFlight + 1);
+  }
+
+  /**
+   * A host that joins the list (new, reconnected, back from ejection or unhealthy) may carry
+   * an estimate that decayed to nearly nothing while it was away; at that cost it would draw
+   * every call until its first answer. It starts at the average of the hosts that stayed.
+   */
+  private seedNewcomers(hosts: readonly Host[]): void {
+    const previous = this.previous;
+    const now = this.context.now();
+    let sum = 0;
+    let count = 0;
+    for (const host of hosts) {
+      if (previous.has(host) && host.latency.known) {
+        sum += host.latency.current(now, this.latencyDecayMs);
+        count++;
+      }
+    }
+    const next = new Set<Host>(hosts);
+    if (count > 0) {
+      const average = sum / count;
+      for (const host of hosts) {
+        if (!previous.has(host) && host.latency.current(now, this.latencyDecayMs) < average) {
+          host.latency.seed(average, now);
+        }
+      }
+    }
+    this.previous = next;
+  }
+}
