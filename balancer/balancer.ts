@@ -1,19 +1,94 @@
-// The balancer of one cluster: reconciles endpoint sets into hosts, tracks which hosts may take
-// calls, and asks its policy to pick among them.
+// The balancer of one cluster: reconciles endpoint sets into hosts, decides which hosts may
+// take calls (connectivity, priority, health, ejections, panic), and asks its policy to pick.
 import type { EndpointSet } from '../resolver/endpoint.js';
-import { Host, type Connectivity } from './host.js';
+import { BalancerError } from './errors.js';
+import { systemClock, type Clock } from './clock.js';
+import { HealthChecker, type HealthCheckOptions, type HealthProbe } from './health-checker.js';
+import { Host, type Connectivity, type HealthStatus } from './host.js';
+import {
+  OutlierDetector,
+  type OutlierDetectionOptions,
+  type OutlierTarget,
+} from './outlier-detector.js';
 import type { PickRequest, Policy } from './policy.js';
+import { hostSnapshot, type BalancerSnapshot } from './snapshot.js';
 
 export interface HostChanges {
   readonly added: readonly Host[];
   readonly removed: readonly Host[];
 }
 
+export interface BalancerOptions {
+  /**
+   * Share (0..1) of a priority level's ready hosts that must be healthy and not ejected for
+   * the level to be used normally; below it, calls go to all of the level's ready hosts
+   * (panic mode). 0 turns panic mode off. Default 0.5.
+   */
+  readonly panicThreshold?: number;
+  /** Health check settings, used when `startHealthChecks(probe)` runs. */
+  readonly healthCheck?: HealthCheckOptions;
+  /** Turns passive outlier detection on. */
+  readonly outlierDetection?: OutlierDetectionOptions;
+  readonly clock?: Clock;
+  readonly random?: () => number;
+}
+
+/** Time constant of the hosts' latency averages when the policy does not set one. */
+const DEFAULT_LATENCY_DECAY_MS = 10_000;
+
+/**
+ * Which hosts take calls:
+ * 1. only `ready` hosts (the connection pool reports connectivity);
+ * 2. of those, the lowest priority level that is healthy enough — at least `panicThreshold`
+ *    of its ready hosts with a known health status are healthy (or unchecked) and not
+ *    ejected — using just those hosts;
+ * 3. when no level is healthy enough, every ready host of the lowest level that has ready
+ *    hosts with a known status (panic: an endpoint that may be bad beats none);
+ * 4. hosts waiting for their first health check count toward neither side, so adding
+ *    endpoints never tips a level into panic; while only such hosts are ready, `pick()`
+ *    returns null and `anyConnecting()` is true.
+ *
+ * All methods are synchronous. After `close()` no timer runs and no listener is called;
+ * the balancer can still be read.
+ */
 export class Balancer {
   private readonly byKey = new Map<string, Host>();
   private readonly changeListeners = new Set<() => void>();
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly panicThreshold: number;
+  private readonly healthCheckOptions: HealthCheckOptions | undefined;
+  private readonly latencyDecayMs: number;
+  private readonly outliers: OutlierDetector | undefined;
+  private checker: HealthChecker | undefined;
+  private panicMode = false;
+  private activePriority: number | undefined;
+  private eligibleCount = 0;
+  private batchDepth = 0;
+  private rebuildWanted = false;
+  private closed = false;
 
-  constructor(readonly policy: Policy) {}
+  constructor(
+    readonly policy: Policy,
+    options: BalancerOptions = {},
+  ) {
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+    this.panicThreshold = options.panicThreshold ?? 0.5;
+    this.healthCheckOptions = options.healthCheck;
+    this.latencyDecayMs = policy.latencyDecayMs ?? DEFAULT_LATENCY_DECAY_MS;
+    if (options.outlierDetection) {
+      const byKey = this.byKey;
+      const target: OutlierTarget = {
+        hosts: () => byKey.values(),
+        get size() {
+          return byKey.size;
+        },
+        ejectionChanged: () => this.requestRebuild(),
+      };
+      this.outliers = new OutlierDetector(target, options.outlierDetection, this.clock);
+    }
+  }
 
   /** Every host of the current set, in the set's order. */
   hosts(): IterableIterator<Host> {
@@ -30,29 +105,39 @@ export class Balancer {
 
   /**
    * Takes a new endpoint set. Hosts whose key stays keep their state (in-flight calls,
-   * connectivity); the caller opens connections for `added` and drains `removed`.
+   * connectivity, health, ejection); the caller opens connections for `added` and drains
+   * `removed`.
    */
   update(set: EndpointSet): HostChanges {
     const added: Host[] = [];
     const removed: Host[] = [];
     const seen = new Set<string>();
-    for (const endpoint of set.endpoints) {
-      seen.add(endpoint.key);
-      const host = this.byKey.get(endpoint.key);
-      if (host) host.endpoint = endpoint;
-      else {
-        const h = new Host(endpoint);
-        this.byKey.set(endpoint.key, h);
-        added.push(h);
+    this.batch(() => {
+      for (const endpoint of set.endpoints) {
+        seen.add(endpoint.key);
+        const host = this.byKey.get(endpoint.key);
+        if (host) host.endpoint = endpoint;
+        else {
+          const h = new Host(endpoint);
+          this.byKey.set(endpoint.key, h);
+          added.push(h);
+        }
       }
-    }
-    for (const [key, host] of this.byKey) {
-      if (!seen.has(key)) {
-        this.byKey.delete(key);
-        removed.push(host);
+      for (const [key, host] of this.byKey) {
+        if (!seen.has(key)) {
+          this.byKey.delete(key);
+          host.removed = true;
+          host.eligible = false;
+          removed.push(host);
+          this.checker?.hostRemoved(host);
+          this.outliers?.hostRemoved(host);
+        }
       }
-    }
-    this.rebuild();
+      for (const host of added) this.checker?.hostAdded(host);
+      this.policy.setAllHosts?.([...this.byKey.values()]);
+      // Weights and priorities may have changed even when no key did.
+      this.rebuildWanted = true;
+    });
     return { added, removed };
   }
 
@@ -61,8 +146,11 @@ export class Balancer {
     const wasReady = host.connectivity === 'ready';
     host.connectivity = state;
     host.connectivityReason = reason;
-    if (wasReady !== (state === 'ready') && this.byKey.get(host.key) === host) this.rebuild();
-    else this.notify();
+    if (host.removed) return;
+    this.batch(() => {
+      this.checker?.connectivityChanged(host);
+      if (wasReady !== (state === 'ready')) this.rebuildWanted = true;
+    });
   }
 
   /** A host for this call, or null when no host may take calls now. */
@@ -70,10 +158,14 @@ export class Balancer {
     return this.policy.pick(request);
   }
 
-  /** True while some host is still making its first connection or reconnecting. */
+  /**
+   * True while some host may soon be able to take calls: idle, connecting or reconnecting,
+   * or ready and waiting for its first health check.
+   */
   anyConnecting(): boolean {
     for (const host of this.byKey.values()) {
       if (host.connectivity === 'connecting' || host.connectivity === 'idle') return true;
+      if (host.connectivity === 'ready' && host.health === 'pending') return true;
     }
     return false;
   }
@@ -84,32 +176,184 @@ export class Balancer {
   }
 
   /**
-   * A call on `host` ended. `endpointFailure` marks failures that point at the endpoint
-   * (connect errors, resets, UNAVAILABLE), as opposed to application errors.
+   * A call on `host` ended after `latencyMs`. `endpointFailure` marks failures that point at
+   * the endpoint (connect errors, resets, UNAVAILABLE), as opposed to application errors.
    */
   callEnded(host: Host, latencyMs: number, endpointFailure: boolean): void {
     host.inFlight--;
     host.calls++;
-    if (endpointFailure) host.failures++;
+    let sample = latencyMs;
+    if (endpointFailure) {
+      host.failures++;
+      // An endpoint that fails fast must not look fast to least_loaded: a failure counts as
+      // at least twice the current estimate.
+      const doubled = 2 * host.latency.lastEstimate;
+      if (doubled > sample) sample = doubled;
+    }
+    host.latency.observe(sample, this.clock.now(), this.latencyDecayMs);
     this.policy.callEnded?.(host, latencyMs, endpointFailure);
+    if (this.outliers !== undefined && !host.removed)
+      this.outliers.callEnded(host, endpointFailure);
   }
 
-  /** Called after any change that may let a waiting call proceed. */
+  /** Called after any change that may let a waiting call proceed. Returns the unsubscribe. */
   onChange(listener: () => void): () => void {
     this.changeListeners.add(listener);
     return () => this.changeListeners.delete(listener);
   }
 
-  private rebuild(): void {
-    const eligible: Host[] = [];
-    for (const host of this.byKey.values()) {
-      if (host.connectivity === 'ready') eligible.push(host);
+  /**
+   * Starts active health checks through `probe` (stopping any running ones). Every host turns
+   * `pending` until its first check answers. Throws `ERR_NO_HEALTH_CHECK_SETTINGS` when
+   * neither `options` nor the constructor's `healthCheck` gives settings.
+   */
+  startHealthChecks(probe: HealthProbe, options = this.healthCheckOptions): void {
+    if (!options) {
+      throw new BalancerError(
+        'ERR_NO_HEALTH_CHECK_SETTINGS',
+        'health checks need settings (the cluster has no healthCheck block)',
+      );
     }
-    this.policy.setHosts(eligible);
+    if (this.closed) return;
+    this.batch(() => {
+      this.stopChecker();
+      const checker = new HealthChecker(
+        { setHealth: (host, status, reason) => this.setHealth(host, status, reason) },
+        probe,
+        options,
+        this.clock,
+        this.random,
+      );
+      this.checker = checker;
+      for (const host of this.byKey.values()) checker.hostAdded(host);
+    });
+  }
+
+  /** Stops health checks; every host is `unchecked` (counted healthy) again. */
+  stopHealthChecks(): void {
+    this.batch(() => this.stopChecker());
+  }
+
+  get healthChecking(): boolean {
+    return this.checker !== undefined;
+  }
+
+  /** True while calls go to unhealthy or ejected hosts because too few are fit. */
+  get panic(): boolean {
+    return this.panicMode;
+  }
+
+  snapshot(): BalancerSnapshot {
+    const now = this.clock.now();
+    const wallNow = Date.now();
+    const hosts = [];
+    for (const host of this.byKey.values()) hosts.push(hostSnapshot(host, now, wallNow));
+    return {
+      policy: this.policy.name,
+      panic: this.panicMode,
+      priority: this.activePriority,
+      eligible: this.eligibleCount,
+      healthChecks: this.checker !== undefined,
+      outlierDetection: this.outliers !== undefined,
+      hosts,
+    };
+  }
+
+  /** Stops health checks and ejection timers and drops listeners. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.checker?.close();
+    this.checker = undefined;
+    this.outliers?.close();
+    this.closed = true;
+    this.changeListeners.clear();
+  }
+
+  private stopChecker(): void {
+    if (!this.checker) return;
+    this.checker.close();
+    this.checker = undefined;
+    for (const host of this.byKey.values()) this.setHealth(host, 'unchecked', '');
+  }
+
+  private setHealth(host: Host, status: HealthStatus, reason: string): void {
+    if (host.health === status && host.healthReason === reason) return;
+    const wasUsable = host.usable;
+    const wasPending = host.health === 'pending';
+    host.health = status;
+    host.healthReason = reason;
+    if (host.removed) return;
+    if (wasUsable !== host.usable || wasPending !== (status === 'pending')) this.requestRebuild();
+  }
+
+  private requestRebuild(): void {
+    this.batch(() => {
+      this.rebuildWanted = true;
+    });
+  }
+
+  /** Runs `fn`, then rebuilds the eligible list once if anything inside asked for it. */
+  private batch(fn: () => void): void {
+    this.batchDepth++;
+    try {
+      fn();
+    } finally {
+      this.batchDepth--;
+    }
+    if (this.batchDepth === 0 && this.rebuildWanted) {
+      this.rebuildWanted = false;
+      this.rebuild();
+    }
+  }
+
+  private rebuild(): void {
+    const levels = new Map<number, { ready: Host[]; usable: Host[]; known: number }>();
+    for (const host of this.byKey.values()) {
+      host.eligible = false;
+      if (host.connectivity !== 'ready') continue;
+      const priority = host.endpoint.priority;
+      let level = levels.get(priority);
+      if (!level) {
+        level = { ready: [], usable: [], known: 0 };
+        levels.set(priority, level);
+      }
+      level.ready.push(host);
+      if (host.health !== 'pending') level.known++;
+      if (host.usable) level.usable.push(host);
+    }
+    const order = [...levels.keys()].sort((a, b) => a - b);
+    let chosen: Host[] = [];
+    let active: number | undefined;
+    let panic = false;
+    for (const priority of order) {
+      const level = levels.get(priority)!;
+      if (level.usable.length > 0 && level.usable.length >= this.panicThreshold * level.known) {
+        chosen = level.usable;
+        active = priority;
+        break;
+      }
+    }
+    if (active === undefined && this.panicThreshold > 0) {
+      for (const priority of order) {
+        const level = levels.get(priority)!;
+        if (level.known > 0) {
+          chosen = level.ready;
+          active = priority;
+          panic = true;
+          break;
+        }
+      }
+    }
+    for (const host of chosen) host.eligible = true;
+    this.panicMode = panic;
+    this.activePriority = active;
+    this.eligibleCount = chosen.length;
+    this.policy.setHosts(chosen);
     this.notify();
   }
 
   private notify(): void {
+    if (this.closed) return;
     for (const listener of this.changeListeners) listener();
   }
 }
