@@ -238,6 +238,11 @@ export class Balancer {
     return this.checker !== undefined;
   }
 
+  /** Hosts the policy may pick now (0: `pick()` returns null). */
+  get eligible(): number {
+    return this.eligibleCount;
+  }
+
   /** True while calls go to unhealthy or ejected hosts because too few are fit. */
   get panic(): boolean {
     return this.panicMode;

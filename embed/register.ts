@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type { ResolverOptions } from '../resolver/options.js';
 import type { TargetScheme } from '../resolver/target.js';
 import { makeGrpcJsResolverClass, type GrpcJsModule } from './grpc-js-resolver.js';
+import { registerBalancersWithGrpcJs } from './grpc-js-balancer.js';
 
 /**
  * grpc-js scheme → switchyard scheme. Our DNS resolver registers as `switchyard-dns`: grpc-js's
@@ -77,8 +78,10 @@ export function registerWithGrpcJs(
   }
 
   // ---- Balancing policies -------------------------------------------------------------------
-  // switchyard's load-balancing policies are registered here with
-  // mod.experimental.registerLoadBalancerType(name, LoadBalancer, Config), once per module.
+  // switchyard_least_loaded, switchyard_weighted_round_robin, switchyard_ring_hash. Every
+  // grpc-js ~1.14 has registerLoadBalancerType; a resolver-only module (a test double) gets
+  // the schemes alone.
+  if (typeof experimental.registerLoadBalancerType === 'function') registerBalancersWithGrpcJs(mod);
   // ---------------------------------------------------------------------------------------------
 
   registrations.set(mod.experimental, registration);
