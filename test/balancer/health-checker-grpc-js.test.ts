@@ -2,7 +2,7 @@
 // flipping NOT_SERVING → SERVING, an unknown service, and a server without the health service.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { Balancer } from '../../balancer/balancer.js';
 import { RoundRobinPolicy } from '../../balancer/round-robin.js';
 import { createEndpoint, createEndpointSet } from '../../resolver/endpoint.js';
