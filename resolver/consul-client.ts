@@ -1,8 +1,9 @@
 // One Consul health query (`/v1/health/service/<name>?passing`) through the `consul` package.
 import { EventEmitter } from 'node:events';
-import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
+import { Agent as HttpAgent, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import Consul from 'consul';
 import type { ConsulResolverOptions } from './options.js';
 import { ResolverOptionsError, type ResolutionErrorCode } from './errors.js';
@@ -74,20 +75,37 @@ export function consulEndpoint(
   return { baseUrl: `${url.protocol}//${url.hostname}:${port}`, token };
 }
 
-/** Sockets to the agent must not keep a finished program alive while a blocking query waits. */
-class UnrefHttpAgent extends HttpAgent {
+/** A blocking query (it carries `index=`) is background work; the first query is not. */
+function isBlocking(path: unknown): boolean {
+  return typeof path === 'string' && /[?&]index=/.test(path);
+}
+
+/**
+ * A program that is done must not stay alive for a blocking query that may wait minutes, so
+ * sockets are unref'd while they carry one (and, as Node does, while idle in the pool). The
+ * first, immediate query keeps its socket ref'd, like a DNS query in flight.
+ */
+class BackgroundHttpAgent extends HttpAgent {
   override createConnection(...args: Parameters<HttpAgent['createConnection']>): Socket {
     const socket = super.createConnection(...args) as Socket;
-    socket.unref();
+    if (isBlocking((args[0] as { path?: unknown }).path)) socket.unref();
     return socket;
+  }
+  override reuseSocket(socket: Duplex, request: ClientRequest): void {
+    super.reuseSocket(socket, request);
+    if (isBlocking(request.path)) (socket as Socket).unref();
   }
 }
 
-class UnrefHttpsAgent extends HttpsAgent {
+class BackgroundHttpsAgent extends HttpsAgent {
   override createConnection(...args: Parameters<HttpsAgent['createConnection']>): Socket {
     const socket = super.createConnection(...args) as Socket;
-    socket.unref();
+    if (isBlocking((args[0] as { path?: unknown }).path)) socket.unref();
     return socket;
+  }
+  override reuseSocket(socket: Duplex, request: ClientRequest): void {
+    super.reuseSocket(socket, request);
+    if (isBlocking(request.path)) (socket as Socket).unref();
   }
 }
 
@@ -142,8 +160,8 @@ export class ConsulHealthClient {
       agent:
         agent ??
         (secure
-          ? new UnrefHttpsAgent({ keepAlive: true })
-          : new UnrefHttpAgent({ keepAlive: true })),
+          ? new BackgroundHttpsAgent({ keepAlive: true })
+          : new BackgroundHttpAgent({ keepAlive: true })),
       headers: namespace !== undefined ? { 'x-consul-namespace': namespace } : {},
       defaults: endpoint.token !== undefined ? { token: endpoint.token } : undefined,
     };
@@ -159,12 +177,7 @@ export class ConsulHealthClient {
     const { waitMs, timeoutMs } = this.options;
     const ctx = Object.assign(new EventEmitter(), { includeResponse: true });
     this.ctx = ctx;
-    const query: Record<string, unknown> = {
-      service: this.target.service,
-      passing: true,
-      ctx,
-      timeout: index === undefined ? timeoutMs : waitMs + Math.ceil(waitMs / 16) + timeoutMs,
-    };
+    const query: Record<string, unknown> = { service: this.target.service, passing: true, ctx };
     const dc = this.target.datacenter ?? this.options.datacenter;
     if (dc !== undefined) query.dc = dc;
     const filter = consulFilter(this.target);
@@ -173,6 +186,15 @@ export class ConsulHealthClient {
       query.index = index.toString();
       query.wait = `${waitMs}ms`;
     }
+    // Our own unref'd deadline instead of the package's `timeout`, whose timer would keep a
+    // finished program alive for the length of a blocking query.
+    const limitMs = index === undefined ? timeoutMs : waitMs + Math.ceil(waitMs / 16) + timeoutMs;
+    let timedOut = false;
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      ctx.emit('cancel');
+    }, limitMs);
+    deadline.unref();
     let res: IncomingMessage;
     let body: unknown;
     try {
@@ -182,16 +204,24 @@ export class ConsulHealthClient {
       ];
       [res, body] = out;
     } catch (error) {
+      if (timedOut) {
+        throw new ConsulQueryError(
+          'ERR_TRANSIENT',
+          `Consul at ${this.baseUrl} did not answer in time (${limitMs} ms)`,
+          { cause: error },
+        );
+      }
       throw this.describe(error as PapiError);
     } finally {
+      clearTimeout(deadline);
       if (this.ctx === ctx) this.ctx = undefined;
     }
     const header = res.headers['x-consul-index'];
     const indexText = Array.isArray(header) ? header[0] : header;
     let newIndex: bigint;
     try {
-      newIndex = BigInt(indexText ?? '');
-      if (indexText === undefined || indexText === '') throw new Error('missing');
+      if (indexText === undefined || !/^-?\d+$/.test(indexText.trim())) throw new Error('missing');
+      newIndex = BigInt(indexText.trim());
     } catch {
       throw new ConsulQueryError(
         'ERR_BAD_ANSWER',
