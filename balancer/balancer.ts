@@ -48,8 +48,8 @@ const DEFAULT_LATENCY_DECAY_MS = 10_000;
  *    endpoints never tips a level into panic; while only such hosts are ready, `pick()`
  *    returns null and `anyConnecting()` is true.
  *
- * All methods are synchronous. After `close()` no timer runs and no listener is called;
- * the balancer can still be read.
+ * All methods are synchronous, and `pick()` always sees every change made before it. After
+ * `close()` no timer runs and no listener is called; the balancer can still be read.
  */
 export class Balancer {
   private readonly byKey = new Map<string, Host>();
@@ -66,6 +66,8 @@ export class Balancer {
   private eligibleCount = 0;
   private batchDepth = 0;
   private rebuildWanted = false;
+  /** The eligible list is out of date; rebuilt on the next pick or read. */
+  private dirty = false;
   private closed = false;
 
   constructor(
@@ -155,6 +157,7 @@ export class Balancer {
 
   /** A host for this call, or null when no host may take calls now. */
   pick(request: PickRequest): Host | null {
+    if (this.dirty) this.rebuild();
     return this.policy.pick(request);
   }
 
@@ -240,15 +243,24 @@ export class Balancer {
 
   /** Hosts the policy may pick now (0: `pick()` returns null). */
   get eligible(): number {
+    if (this.dirty) this.rebuild();
     return this.eligibleCount;
   }
 
   /** True while calls go to unhealthy or ejected hosts because too few are fit. */
   get panic(): boolean {
+    if (this.dirty) this.rebuild();
     return this.panicMode;
   }
 
+  /** The priority level calls go to now; undefined when none can take calls. */
+  get activeLevel(): number | undefined {
+    if (this.dirty) this.rebuild();
+    return this.activePriority;
+  }
+
   snapshot(): BalancerSnapshot {
+    if (this.dirty) this.rebuild();
     const now = this.clock.now();
     const wallNow = Date.now();
     const hosts = [];
@@ -307,11 +319,18 @@ export class Balancer {
     }
     if (this.batchDepth === 0 && this.rebuildWanted) {
       this.rebuildWanted = false;
-      this.rebuild();
+      this.dirty = true;
+      this.notify();
     }
   }
 
+  /**
+   * Recomputes which hosts may take calls and hands them to the policy. Runs lazily, on the
+   * first pick (or read) after a change, so a burst of changes — a thousand endpoints
+   * connecting at startup — costs one rebuild, not one per change.
+   */
   private rebuild(): void {
+    this.dirty = false;
     const levels = new Map<number, { ready: Host[]; usable: Host[]; known: number }>();
     for (const host of this.byKey.values()) {
       host.eligible = false;
@@ -354,7 +373,6 @@ export class Balancer {
     this.activePriority = active;
     this.eligibleCount = chosen.length;
     this.policy.setHosts(chosen);
-    this.notify();
   }
 
   private notify(): void {

@@ -44,7 +44,10 @@ export class Host {
   /** Calls ended, and endpoint failures, in the outlier detector's current interval. */
   intervalCalls = 0;
   intervalFailures = 0;
-  /** True while the policy may pick this host (set on every rebuild of the eligible list). */
+  /**
+   * Whether the policy may pick this host, as of the balancer's last rebuild of its eligible
+   * list (which runs lazily on the next pick; `balancer.snapshot()` is always current).
+   */
   eligible = false;
   /** True once the host left the endpoint set; calls still in flight may end on it. */
   removed = false;

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Balancer } from '../../balancer/balancer.js';
+import type { Host } from '../../balancer/host.js';
 import { createBalancer } from '../../balancer/create-balancer.js';
 import type { HealthProbe } from '../../balancer/health-checker.js';
 import { LeastLoadedPolicy } from '../../balancer/least-loaded.js';
@@ -297,4 +298,28 @@ test('createBalancer builds every policy from a cluster config', async (t) => {
   assert.equal(b3.healthChecking, false, 'no probe given: checks wait for startHealthChecks');
   b2.close();
   assert.equal(clock.pending, 0);
+});
+
+test('a burst of changes costs one rebuild, and pick() sees every change', () => {
+  const inner = new RoundRobinPolicy(seededRandom(1));
+  let rebuilds = 0;
+  const policy = {
+    name: 'counting',
+    setHosts: (hosts: readonly Host[]) => {
+      rebuilds++;
+      inner.setHosts(hosts);
+    },
+    pick: () => inner.pick(),
+  };
+  const balancer = new Balancer(policy);
+  balancer.update(endpointSet(10_000));
+  for (const host of [...balancer.hosts()]) balancer.setConnectivity(host, 'ready');
+  assert.equal(rebuilds, 0, 'nothing picked yet');
+  assert.ok(balancer.pick(NO_REQUEST));
+  assert.equal(rebuilds, 1);
+  const [first] = [...balancer.hosts()];
+  for (const host of [...balancer.hosts()])
+    if (host !== first) balancer.setConnectivity(host, 'failing');
+  assert.equal(balancer.pick(NO_REQUEST), first);
+  assert.equal(rebuilds, 2);
 });

@@ -8,7 +8,7 @@ import type { Host } from '../../balancer/host.js';
 import { BalancerError } from '../../balancer/errors.js';
 import { Balancer } from '../../balancer/balancer.js';
 import { FakeClock, seededRandom } from '../support/fake-clock.js';
-import { endpointSet, NO_REQUEST } from '../support/balancer-fixtures.js';
+import { endpointSet, NO_REQUEST, isEligible } from '../support/balancer-fixtures.js';
 
 const options = {
   service: 'echo.Echo',
@@ -93,10 +93,10 @@ test('unhealthyThreshold failures in a row turn a healthy host unhealthy; health
   await nextCheck(clock, probe, a); // failure 1
   await nextCheck(clock, probe, a); // failure 2
   assert.equal(a.health, 'healthy', 'two failures are below the threshold of three');
-  assert.equal(a.eligible, true);
+  assert.equal(isEligible(balancer, a), true);
   await nextCheck(clock, probe, a); // failure 3
   assert.equal(a.health, 'unhealthy');
-  assert.equal(a.eligible, false);
+  assert.equal(isEligible(balancer, a), false);
 
   probe.answers.set(a.key, { status: 'serving' });
   await nextCheck(clock, probe, a); // success 1
@@ -104,7 +104,7 @@ test('unhealthyThreshold failures in a row turn a healthy host unhealthy; health
   await nextCheck(clock, probe, a); // success 2
   assert.equal(a.health, 'healthy');
   assert.equal(a.healthReason, '');
-  assert.equal(a.eligible, true);
+  assert.equal(isEligible(balancer, a), true);
 
   // A failure between successes restarts the count.
   probe.answers.set(a.key, { status: 'service_unknown' });

@@ -162,6 +162,7 @@ test('a host that joins starts at the average estimate, not at zero', () => {
     balancer.callEnded(host, ms, false);
   }
   balancer.setConnectivity(c, 'failing');
+  assert.equal(balancer.eligible, 2); // as the next pick would see it
   // A minute away: c's estimate decays to almost nothing, while a and b keep answering.
   for (let s = 0; s < 60; s++) {
     clock.advanceSync(1_000);
@@ -175,6 +176,7 @@ test('a host that joins starts at the average estimate, not at zero', () => {
   }
   assert.ok(c.latency.current(clock.now(), 10_000) < 0.1);
   balancer.setConnectivity(c, 'ready');
+  assert.equal(balancer.eligible, 3); // applies the change, as the next pick would
   const now = clock.now();
   const average = (a.latency.current(now, 10_000) + b.latency.current(now, 10_000)) / 2;
   assert.ok(Math.abs(c.latency.current(now, 10_000) - average) < 1e-9);

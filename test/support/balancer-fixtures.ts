@@ -51,3 +51,8 @@ export function countPicks(pick: () => Host | null, n: number): Map<string, numb
 }
 
 export const NO_REQUEST = { path: '/test.Svc/Call', headers: {} };
+
+/** Whether `host` may take calls now (a snapshot is always current; `host.eligible` is lazy). */
+export function isEligible(balancer: Balancer, host: Host): boolean {
+  return balancer.snapshot().hosts.some((h) => h.key === host.key && h.eligible);
+}
