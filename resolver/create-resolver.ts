@@ -20,11 +20,54 @@ import { parseTarget, type StaticTarget, type Target } from './target.js';
 
 export type { ResolverOptions } from './options.js';
 
-/** Programmatic options get the same checks as YAML ones, so a typo fails here, not later. */
-function checkGroup(target: string, scheme: Target['scheme'], options: ResolverOptions): void {
+const OPTION_KEYS = new Set([
+  'dns',
+  'consul',
+  'clock',
+  'random',
+  'createDnsClient',
+  'consulAgent',
+  'env',
+]);
+
+/**
+ * A cluster's flat `resolver:` block (`{ minRefreshMs: 500 }` for a dns target) as options for
+ * `createResolver`. Throws `ResolverOptionsError` listing every problem.
+ */
+export function resolverOptionsFromBlock(target: string, block: unknown): ResolverOptions {
+  const result = validateResolverOptions(parseTarget(target).scheme, block);
+  if ('errors' in result) throw new ResolverOptionsError(target, result.errors);
+  return result.options;
+}
+
+/**
+ * Accepts `ResolverOptions`, or a flat `resolver:` block (its keys never clash with the
+ * option names), and gives programmatic settings the same checks as YAML ones, so a typo
+ * fails here rather than being ignored.
+ */
+function normalizeOptions(
+  target: string,
+  scheme: Target['scheme'],
+  options: object,
+): ResolverOptions {
+  const keys = Object.keys(options);
+  const flat = keys.filter((k) => !OPTION_KEYS.has(k));
+  if (flat.length > 0) {
+    if (flat.length < keys.length) {
+      throw new ResolverOptionsError(
+        target,
+        flat.map((k) => ({
+          path: k,
+          message: `unknown option (expected ${[...OPTION_KEYS].join(', ')})`,
+        })),
+      );
+    }
+    return resolverOptionsFromBlock(target, options);
+  }
+  const o = options as ResolverOptions;
   const groups = [
-    ['dns', options.dns, scheme === 'dns' || scheme === 'dns+srv' ? scheme : 'dns'],
-    ['consul', options.consul, 'consul'],
+    ['dns', o.dns, scheme === 'dns' || scheme === 'dns+srv' ? scheme : 'dns'],
+    ['consul', o.consul, 'consul'],
   ] as const;
   const problems: { path: string; message: string }[] = [];
   for (const [name, value, as] of groups) {
@@ -35,6 +78,7 @@ function checkGroup(target: string, scheme: Target['scheme'], options: ResolverO
         problems.push({ path: `${name}.${p.path}`, message: p.message });
   }
   if (problems.length > 0) throw new ResolverOptionsError(target, problems);
+  return o;
 }
 
 /** One endpoint per distinct address:port; a name stays a name (the static list never resolves). */
@@ -56,14 +100,18 @@ function staticEndpoints(target: StaticTarget): Endpoint[] {
 
 /**
  * Parses `target` and builds its resolver. Nothing is queried until the first `subscribe()`.
- * Throws `TargetError` for a bad target and `ResolverOptionsError` for bad options; every
- * later failure arrives through the listener.
+ * `options` is `ResolverOptions` or a cluster's flat `resolver:` block. Throws `TargetError`
+ * for a bad target and `ResolverOptionsError` for bad options; every later failure arrives
+ * through the listener.
  */
-export function createResolver(target: string, options: ResolverOptions = {}): Resolver {
+export function createResolver(
+  target: string,
+  options: ResolverOptions | Readonly<Record<string, unknown>> = {},
+): Resolver {
   const parsed = parseTarget(target);
-  checkGroup(target, parsed.scheme, options);
-  const clock = options.clock ?? systemClock;
-  const random = options.random ?? Math.random;
+  const o = normalizeOptions(target, parsed.scheme, options);
+  const clock = o.clock ?? systemClock;
+  const random = o.random ?? Math.random;
   switch (parsed.scheme) {
     case 'static':
       return new StaticResolver(target, createEndpointSet(staticEndpoints(parsed)));
@@ -72,17 +120,17 @@ export function createResolver(target: string, options: ResolverOptions = {}): R
       const runtime: DnsRuntime = {
         clock,
         random,
-        createDnsClient: options.createDnsClient ?? createCaresClient,
+        createDnsClient: o.createDnsClient ?? createCaresClient,
       };
-      const settings = dnsOptions(options.dns);
+      const settings = dnsOptions(o.dns);
       return parsed.scheme === 'dns'
         ? new DnsResolver(target, parsed, settings, runtime)
         : new SrvResolver(target, parsed, settings, runtime);
     }
     case 'consul': {
-      const settings = consulOptions(options.consul);
-      const endpoint = consulEndpoint(target, parsed, settings, options.env ?? process.env);
-      const client = new ConsulHealthClient(parsed, settings, endpoint, options.consulAgent);
+      const settings = consulOptions(o.consul);
+      const endpoint = consulEndpoint(target, parsed, settings, o.env ?? process.env);
+      const client = new ConsulHealthClient(parsed, settings, endpoint, o.consulAgent);
       return new ConsulResolver(target, parsed, settings, client, clock, random);
     }
   }

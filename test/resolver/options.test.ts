@@ -1,7 +1,7 @@
 // Resolver option validation as the YAML config uses it, and the same checks in createResolver.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createResolver } from '../../resolver/create-resolver.js';
+import { createResolver, resolverOptionsFromBlock } from '../../resolver/create-resolver.js';
 import { ResolverOptionsError } from '../../resolver/errors.js';
 import {
   DEFAULT_DNS_OPTIONS,
@@ -101,6 +101,34 @@ void describe('validateResolverOptions', () => {
     assert.throws(
       () => createResolver('consul:///svc', { consul: { waitMs: 10 } }),
       (e: unknown) => e instanceof ResolverOptionsError && /consul:\/\/\/svc/.test(e.message),
+    );
+  });
+
+  void it('takes a flat resolver: block, as the cluster config holds it', () => {
+    assert.deepEqual(
+      resolverOptionsFromBlock('dns+srv:///_grpc._tcp.svc', { maxRefreshMs: 5_000 }),
+      {
+        dns: { maxRefreshMs: 5_000 },
+      },
+    );
+    assert.throws(
+      () => resolverOptionsFromBlock('consul:///svc', { servers: [] }),
+      (e: unknown) =>
+        e instanceof ResolverOptionsError && /servers: unknown option for consul/.test(e.message),
+    );
+    // createResolver accepts the block directly, with the same checks.
+    const resolver = createResolver('static:///127.0.0.1:1', {});
+    resolver.close();
+    createResolver('dns:///svc:1', { minRefreshMs: 10, maxRefreshMs: 20 }).close();
+    assert.throws(
+      () => createResolver('dns:///svc:1', { minRefreshMs: 'soon' }),
+      (e: unknown) =>
+        e instanceof ResolverOptionsError && /minRefreshMs: must be an integer/.test(e.message),
+    );
+    assert.throws(
+      () => createResolver('dns:///svc:1', { dns: {}, minRefreshMs: 10 }),
+      (e: unknown) =>
+        e instanceof ResolverOptionsError && /minRefreshMs: unknown option/.test(e.message),
     );
   });
 });
