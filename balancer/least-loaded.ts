@@ -34,6 +34,12 @@ export class LeastLoadedPolicy implements Policy {
   private readonly ewma: boolean;
   private hosts: readonly Host[] = [];
   private previous = new Set<Host>();
+  /**
+   * The time the costs are decayed to: the latest estimate update. Decaying two estimates to
+   * any common time scales both by the same factor e^(−t/τ), so the comparison comes out as
+   * at the true time (up to the 1 µs floor) — and pick() needs no clock read (~50 ns).
+   */
+  private reference = 0;
 
   constructor(
     settings: LeastLoadedSettings = LEAST_LOADED_DEFAULTS,
@@ -44,8 +50,18 @@ export class LeastLoadedPolicy implements Policy {
   }
 
   setHosts(hosts: readonly Host[]): void {
-    if (this.ewma) this.seedNewcomers(hosts);
+    if (this.ewma) {
+      this.seedNewcomers(hosts);
+      const now = this.context.now();
+      if (now > this.reference) this.reference = now;
+    }
     this.hosts = hosts;
+  }
+
+  /** Runs after the balancer fed the host's latency average. */
+  callEnded(host: Host): void {
+    const at = host.latency.updatedAt;
+    if (at > this.reference) this.reference = at;
   }
 
   pick(): Host | null {
@@ -60,11 +76,11 @@ export class LeastLoadedPolicy implements Policy {
     const a = hosts[i];
     const b = hosts[j];
     if (!this.ewma) return b.inFlight < a.inFlight ? b : a;
-    const now = this.context.now();
-    return this.cost(b, now) < this.cost(a, now) ? b : a;
+    const reference = this.reference;
+    return this.cost(b, reference) < this.cost(a, reference) ? b : a;
   }
 
-  /** What least_loaded compares: peak-EWMA latency × (in-flight + 1). */
+  /** What least_loaded compares: peak-EWMA latency decayed to `now` × (in-flight + 1). */
   cost(host: Host, now: number): number {
     const latency = host.latency;
     if (!latency.known) return host.inFlight * UNKNOWN_LATENCY_PENALTY;

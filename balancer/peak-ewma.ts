@@ -22,6 +22,11 @@ export class PeakEwma {
     return this.count > 0 || this.seeded;
   }
 
+  /** Clock time of the last sample or seed. */
+  get updatedAt(): number {
+    return this.at;
+  }
+
   /** Samples observed so far. */
   get samples(): number {
     return this.count;

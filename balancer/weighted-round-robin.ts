@@ -37,9 +37,10 @@ export class WeightedRoundRobinPolicy implements Policy {
   readonly name = 'weighted_round_robin';
   private hosts: readonly Host[] = [];
   private steps = new Float64Array(0);
+  // The heap, as two parallel arrays in heap order: each slot's deadline and host index.
+  // Keeping deadlines in heap order (not indexed by host) keeps a sift's reads adjacent.
   private deadlines = new Float64Array(0);
-  /** Host indices in heap order by (deadline, index). */
-  private heap = new Int32Array(0);
+  private ids = new Int32Array(0);
 
   constructor(private readonly random: () => number = Math.random) {}
 
@@ -49,50 +50,56 @@ export class WeightedRoundRobinPolicy implements Policy {
     this.hosts = hosts;
     this.steps = new Float64Array(n);
     this.deadlines = new Float64Array(n);
-    this.heap = new Int32Array(n);
+    this.ids = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       this.steps[i] = 1 / weights[i];
       this.deadlines[i] = this.random() * this.steps[i];
-      this.heap[i] = i;
+      this.ids[i] = i;
     }
     for (let i = (n >> 1) - 1; i >= 0; i--) this.siftDown(i);
   }
 
   pick(): Host | null {
-    if (this.heap.length === 0) return null;
-    const i = this.heap[0];
-    const deadline = this.deadlines[i] + this.steps[i];
-    this.deadlines[i] = deadline;
+    if (this.ids.length === 0) return null;
+    const id = this.ids[0];
+    const deadline = this.deadlines[0] + this.steps[id];
+    this.deadlines[0] = deadline;
     this.siftDown(0);
     if (deadline > RENORMALIZE_ABOVE) this.renormalize();
-    return this.hosts[i];
-  }
-
-  private less(a: number, b: number): boolean {
-    const da = this.deadlines[a];
-    const db = this.deadlines[b];
-    return da < db || (da === db && a < b);
+    return this.hosts[id];
   }
 
   private siftDown(start: number): void {
-    const heap = this.heap;
-    const n = heap.length;
+    const deadlines = this.deadlines;
+    const ids = this.ids;
+    const n = ids.length;
     let pos = start;
-    const item = heap[pos];
+    const deadline = deadlines[pos];
+    const id = ids[pos];
     while (true) {
-      const left = 2 * pos + 1;
-      if (left >= n) break;
-      const right = left + 1;
-      const child = right < n && this.less(heap[right], heap[left]) ? right : left;
-      if (!this.less(heap[child], item)) break;
-      heap[pos] = heap[child];
+      let child = 2 * pos + 1;
+      if (child >= n) break;
+      let d = deadlines[child];
+      const right = child + 1;
+      if (right < n) {
+        const dr = deadlines[right];
+        if (dr < d || (dr === d && ids[right] < ids[child])) {
+          child = right;
+          d = dr;
+        }
+      }
+      // Ties go to the lower host index, so equal deadlines pick in list order.
+      if (d > deadline || (d === deadline && ids[child] > id)) break;
+      deadlines[pos] = d;
+      ids[pos] = ids[child];
       pos = child;
     }
-    heap[pos] = item;
+    deadlines[pos] = deadline;
+    ids[pos] = id;
   }
 
   private renormalize(): void {
-    const base = this.deadlines[this.heap[0]];
+    const base = this.deadlines[0];
     for (let i = 0; i < this.deadlines.length; i++) this.deadlines[i] -= base;
   }
 }
