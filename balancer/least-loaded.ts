@@ -26,7 +26,8 @@ const UNKNOWN_LATENCY_PENALTY = 1e12;
  * below a busy fast host's cost it gets one probe call, whose answer sets its estimate again —
  * so a slow host keeps getting about one call per τ·ln(slow / fast cost), and more as soon as
  * an answer shows that it recovered. A host with no latency data yet takes one call at a time
- * until its first answer (as Finagle does), so a slow newcomer does not soak up a burst.
+ * until its first answer (in the spirit of Finagle's penalty for hosts without data), so a slow
+ * newcomer does not soak up a burst.
  */
 export class LeastLoadedPolicy implements Policy {
   readonly name = 'least_loaded';
