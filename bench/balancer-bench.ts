@@ -22,6 +22,8 @@ export interface BalancerBenchRow {
   readonly endpoints: number;
   /** Median ns per `pick()`. */
   readonly nsPerPick: number;
+  /** Fastest run's ns per `pick()`: the least disturbed by other work on the machine. */
+  readonly nsPerPickBest: number;
   /** Median ns per pick + callStarted + callEnded (what the proxy does per call). */
   readonly nsPerCall: number;
   /** Median ms to rebuild the eligible list after one endpoint changed connectivity. */
@@ -134,6 +136,7 @@ export function balancerBench(options: BalancerBenchOptions = {}): Promise<Balan
         policy,
         endpoints: n,
         nsPerPick: Math.round(median(pickNs) * 10) / 10,
+        nsPerPickBest: Math.round(Math.min(...pickNs) * 10) / 10,
         nsPerCall: Math.round(median(callNs) * 10) / 10,
         rebuildMs: Math.round(timeRebuild(balancer, reqs, 11) * 1000) / 1000,
       });
