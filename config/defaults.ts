@@ -24,7 +24,9 @@ export const DEFAULT_KEEPALIVE: KeepaliveConfig = {
 
 export const DEFAULT_LISTENER = {
   handshakeTimeoutMs: 10_000,
-  idleTimeoutMs: 0,
+  // As Envoy's default: a client connection with nothing to do for an hour gets a graceful
+  // GOAWAY (streams still open finish), so leaked connections do not pile up.
+  idleTimeoutMs: 3_600_000,
   maxConcurrentStreams: 10_000,
 } as const;
 

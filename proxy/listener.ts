@@ -2,7 +2,7 @@
 // and TLS with ALPN h2. Tracks client sessions for graceful shutdown.
 import http2 from 'node:http2';
 import net from 'node:net';
-import type { Duplex } from 'node:stream';
+import tlsModule from 'node:tls';
 import type { ListenerConfig, SocketAddress } from '../config/types.js';
 import { SwitchyardError, describeError } from './errors.js';
 import type { Logger } from './log.js';
@@ -33,6 +33,15 @@ export function http1Refusal(listenerKind: string): string {
   );
 }
 
+/**
+ * Writes a last answer and closes. The socket is destroyed once the answer is flushed: a
+ * half-closed socket nobody reads would otherwise hold the listener open at shutdown.
+ */
+function refuse(socket: net.Socket, answer: string): void {
+  socket.on('error', () => {});
+  socket.end(answer, () => socket.destroy());
+}
+
 /** Peer settings every client session gets. */
 function serverSettings(config: ListenerConfig): http2.Settings {
   return { maxConcurrentStreams: config.maxConcurrentStreams, enablePush: false };
@@ -40,7 +49,7 @@ function serverSettings(config: ListenerConfig): http2.Settings {
 
 export class Listener {
   readonly name: string;
-  private readonly h2: http2.Http2Server | http2.Http2SecureServer;
+  private readonly h2: http2.Http2Server;
   /** The socket server: a plain net.Server in front of h2c, the TLS server itself otherwise. */
   private readonly server: net.Server;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
@@ -62,28 +71,33 @@ export class Listener {
       // refuses streams under load from a busy multiplexing client.
       maxSessionMemory: 64,
     };
+    // One HTTP/2 server handles sessions for both kinds; sockets reach it only after the
+    // listener has seen HTTP/2 on them (the h2c preface, or ALPN h2), so anything else can be
+    // answered in HTTP/1.1 instead of with a binary GOAWAY.
+    this.h2 = http2.createServer(common);
     if (tls) {
-      const secure = http2.createSecureServer({
-        ...common,
+      const server = tlsModule.createServer({
         cert: tls.cert,
         key: tls.key,
         ca: tls.ca,
         requestCert: tls.ca !== undefined,
         rejectUnauthorized: config.tls?.requireClientCert ?? false,
-        ALPNProtocols: ['h2'],
+        // http/1.1 is offered only so such clients hear why they are refused.
+        ALPNProtocols: ['h2', 'http/1.1'],
         handshakeTimeout: config.handshakeTimeoutMs,
       });
-      // A client that negotiated no h2 (an HTTP/1.1 client) gets told why, then closed.
-      secure.on('unknownProtocol', (socket: Duplex) => {
-        socket.end(http1Refusal('TLS, ALPN h2'));
+      server.on('secureConnection', (socket: tlsModule.TLSSocket) => {
+        if (socket.alpnProtocol === 'h2') {
+          this.h2.emit('connection', socket);
+        } else {
+          refuse(socket, http1Refusal('TLS with ALPN h2'));
+        }
       });
-      secure.on('tlsClientError', (err: Error) => {
+      server.on('tlsClientError', (err: Error) => {
         this.logger.debug({ listener: this.name }, `TLS handshake failed: ${describeError(err)}`);
       });
-      this.h2 = secure;
-      this.server = secure;
+      this.server = server;
     } else {
-      this.h2 = http2.createServer(common);
       this.server = net.createServer({ noDelay: true }, (socket) => this.sniff(socket));
     }
     this.h2.on('stream', handler);
@@ -194,7 +208,7 @@ export class Listener {
       }
       clearTimeout(timer);
       if (HTTP1_REQUEST_LINE.test(chunk.toString('latin1', 0, Math.min(chunk.length, 256)))) {
-        socket.end(http1Refusal('h2c, prior knowledge'));
+        refuse(socket, http1Refusal('h2c, prior knowledge'));
       } else {
         socket.destroy();
       }
