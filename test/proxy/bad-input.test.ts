@@ -129,7 +129,7 @@ describe('bad input', () => {
     const body = Buffer.from([0, 0xff, 0xff, 0xff, 0xff, 1, 2, 3]);
     const res = await rawRequest(proxy.target, grpcHeaders('/test.Echo/Unary'), body);
     const status = res.headers['grpc-status'] ?? res.trailers?.['grpc-status'];
-    assert.ok(status !== undefined && status !== '0', `got grpc-status ${status}`);
+    assert.ok(status !== undefined && status !== '0', `got grpc-status ${String(status)}`);
     await stillServing();
   });
 

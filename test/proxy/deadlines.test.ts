@@ -86,7 +86,7 @@ describe('deadlines and cancellation', () => {
       grpcHeaders('/test.Echo/Unary', { 'grpc-timeout': '5S' }),
       grpcFrame(Buffer.alloc(0)),
     );
-    const forwarded = upstream.requests[0]!['grpc-timeout'] as string;
+    const forwarded = upstream.requests[0]['grpc-timeout'] as string;
     assert.match(forwarded, /^\d+m$/);
     const ms = Number(forwarded.slice(0, -1));
     assert.ok(ms <= 5_000 && ms > 4_000, `forwarded ${forwarded}`);
@@ -145,7 +145,7 @@ describe('deadlines and cancellation', () => {
       grpcHeaders('/test.Echo/Unary', { 'grpc-timeout': '5S' }),
       grpcFrame(Buffer.alloc(0)),
     );
-    const forwarded = upstream.requests[0]!['grpc-timeout'] as string;
+    const forwarded = upstream.requests[0]['grpc-timeout'] as string;
     assert.ok(Number(forwarded.slice(0, -1)) <= 300, `forwarded ${forwarded}`);
   });
 

@@ -39,7 +39,7 @@ export async function spawnProxy(
     child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)),
   );
   const listening = new Promise<void>((resolve, reject) => {
-    child.stderr!.on('data', (chunk: Buffer) => {
+    child.stderr.on('data', (chunk: Buffer) => {
       buffered += chunk.toString('utf8');
       const parts = buffered.split('\n');
       buffered = parts.pop()!;
@@ -58,7 +58,7 @@ export async function spawnProxy(
   } finally {
     clearTimeout(timer);
   }
-  child.stdout!.resume();
+  child.stdout.resume();
   return {
     child,
     port,
