@@ -132,6 +132,7 @@ export class Cluster implements PoolEvents {
     this.expireWaiting(Infinity);
     for (const pool of this.pools.values()) pool.close();
     this.pools.clear();
+    this.balancer.close();
   }
 
   /** Closes every upstream session now. */

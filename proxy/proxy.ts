@@ -2,8 +2,7 @@
 // incoming request, and hands it to a ProxyCall.
 import { readFileSync } from 'node:fs';
 import type http2 from 'node:http2';
-import { Balancer } from '../balancer/balancer.js';
-import { RoundRobinPolicy } from '../balancer/round-robin.js';
+import { createBalancer } from '../balancer/create-balancer.js';
 import type { ClusterConfig, Config, ListenerConfig, SocketAddress } from '../config/types.js';
 import { createResolver as defaultCreateResolver } from '../resolver/create-resolver.js';
 import type { Resolver } from '../resolver/resolver.js';
@@ -12,6 +11,7 @@ import { Cluster } from './cluster.js';
 import { DirectDialer, type Dialer, type UpstreamTlsOptions } from './dialer.js';
 import { SwitchyardError, describeError } from './errors.js';
 import { Status, encodeGrpcMessage, statusName } from './grpc-status.js';
+import { GrpcHealthProbe } from './health-probe.js';
 import { effectiveTimeout, parseGrpcTimeout } from './grpc-timeout.js';
 import { Listener, type TlsMaterial } from './listener.js';
 import { LogLimiter, silentLogger, type Logger } from './log.js';
@@ -140,7 +140,7 @@ export class Proxy implements CallObserver {
     const resolver = this.options.createResolver
       ? this.options.createResolver(config.target, config)
       : defaultCreateResolver(config.target, config.resolver);
-    const balancer = new Balancer(new RoundRobinPolicy());
+    const balancer = createBalancer(config);
     const cluster = new Cluster(config, {
       resolver,
       balancer,
@@ -148,6 +148,11 @@ export class Proxy implements CallObserver {
       logger: this.logger,
       poolSettings: UPSTREAM_SETTINGS,
     });
+    if (config.healthCheck) {
+      balancer.startHealthChecks(
+        new GrpcHealthProbe((host) => cluster.pool(host), config.authority),
+      );
+    }
     this.clusters.set(config.name, cluster);
     this.contexts.set(config.name, {
       cluster,

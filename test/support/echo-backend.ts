@@ -56,6 +56,10 @@ export interface EchoBackendOptions {
   credentials?: grpc.ServerCredentials;
   /** Passed to `new grpc.Server()` (e.g. `grpc.max_concurrent_streams`). */
   serverOptions?: grpc.ServerOptions;
+  /** Adds more services (e.g. grpc.health.v1.Health) before the server binds. */
+  setup?: (server: grpc.Server) => void;
+  /** Extra delay of every Unary answer, on top of the request's delay_ms (see setDelay). */
+  unaryDelayMs?: number;
 }
 
 /** How ServerStream and Bidi calls have written, summed over every call. */
@@ -90,6 +94,8 @@ export interface EchoBackend {
   readonly lastMetadata: grpc.Metadata | undefined;
   /** Live write statistics (the object is updated in place). */
   readonly writes: EchoWriteStats;
+  /** Makes every Unary answer wait this long (a slow backend), on top of delay_ms. */
+  setDelay(ms: number): void;
   /** Graceful: stops accepting calls and waits for calls in flight (tryShutdown). */
   close(): Promise<void>;
   /** Immediate: cancels calls in flight and drops connections (forceShutdown). */
@@ -176,6 +182,7 @@ export async function startEchoBackend(options: EchoBackendOptions): Promise<Ech
   let calls = 0;
   let cancelled = 0;
   let lastMetadata: grpc.Metadata | undefined;
+  let unaryDelayMs = options.unaryDelayMs ?? 0;
 
   const plainHeaders = new grpc.Metadata();
   plainHeaders.set(BACKEND_HEADER, name);
@@ -235,7 +242,7 @@ export async function startEchoBackend(options: EchoBackendOptions): Promise<Ech
     const request = call.request;
     const trailersOnly = request.statusCode !== 0 && request.trailersOnly;
     if (!trailersOnly) call.sendMetadata(meta.headers);
-    afterDelay(call, request.delayMs, () => {
+    afterDelay(call, request.delayMs + unaryDelayMs, () => {
       finish();
       if (request.statusCode !== 0) {
         callback(statusOf(request, trailersOnly ? meta.trailersOnly : meta.trailers));
@@ -419,6 +426,7 @@ export async function startEchoBackend(options: EchoBackendOptions): Promise<Ech
     ClientStream: clientStream,
     Bidi: bidi,
   });
+  options.setup?.(server);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(
       formatAddress(host, options.port ?? 0),
@@ -443,6 +451,9 @@ export async function startEchoBackend(options: EchoBackendOptions): Promise<Ech
       return lastMetadata;
     },
     writes,
+    setDelay(ms: number) {
+      unaryDelayMs = ms;
+    },
     close() {
       return new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
     },
