@@ -98,7 +98,7 @@ export class GrpcHealthProbe implements HealthProbe {
       stream.on('response', (headers) => {
         if (headers['grpc-status'] !== undefined) grpcStatus = String(headers['grpc-status']);
       });
-      stream.on('trailers', (trailers) => {
+      stream.on('trailers', (trailers: http2.IncomingHttpHeaders) => {
         grpcStatus = String(trailers['grpc-status']);
       });
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
