@@ -49,7 +49,10 @@ describe('flow control', () => {
     let sincePause = 0;
     const done = new Promise<string | undefined>((resolve) => {
       let status: string | undefined;
-      stream.on('trailers', (trailers) => (status = String(trailers['grpc-status'])));
+      stream.on(
+        'trailers',
+        (trailers: http2.IncomingHttpHeaders) => (status = String(trailers['grpc-status'])),
+      );
       stream.on('close', () => resolve(status));
     });
     stream.on('data', (chunk: Buffer) => {
