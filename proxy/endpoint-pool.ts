@@ -3,7 +3,7 @@
 import http2 from 'node:http2';
 import type { Host, Connectivity } from '../balancer/host.js';
 import type { KeepaliveConfig } from '../config/types.js';
-import { Backoff } from './backoff.js';
+import { backoffDelay, type BackoffPolicy } from '../resolver/backoff.js';
 import type { Dialer } from './dialer.js';
 import { describeError } from './errors.js';
 
@@ -25,6 +25,9 @@ export interface PoolEvents {
   /** A connect attempt failed; the cluster may ask its resolver for fresh endpoints. */
   connectFailed(pool: EndpointPool, error: Error): void;
 }
+
+/** gRPC's connection backoff: 1 s, ×1.6 per failure, at most 30 s (20 % jitter, which gRPC also uses). */
+const CONNECT_BACKOFF: BackoffPolicy = { initialMs: 1_000, maxMs: 30_000, multiplier: 1.6, jitter: 0.2 };
 
 /** One HTTP/2 session to the endpoint and its stream accounting. */
 export class UpstreamSession {
@@ -76,7 +79,8 @@ export class EndpointPool {
   private readonly sessions: UpstreamSession[] = [];
   private dialing = 0;
   private state: Connectivity = 'idle';
-  private readonly backoff = new Backoff();
+  /** Connect failures in a row, for the backoff. */
+  private failures = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
   /** The last error seen on a session, for the status message of calls it breaks. */
@@ -209,7 +213,7 @@ export class EndpointPool {
     if (this.closed) return;
     this.events.connectFailed(this, err);
     if (this.usableCount() > 0) return; // an extra session failed; the endpoint still serves.
-    const delay = this.backoff.next();
+    const delay = backoffDelay(CONNECT_BACKOFF, ++this.failures, Math.random);
     this.setState('failing', describeError(err));
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {
@@ -226,7 +230,7 @@ export class EndpointPool {
     s.idleTimer = undefined;
     this.sessionError = undefined;
     if (this.closed || s.draining) return;
-    this.backoff.reset();
+    this.failures = 0;
     this.startKeepalive(s);
     if (this.state !== 'ready') this.setState('ready', '');
   }
