@@ -1,10 +1,14 @@
 // Every default in one place, and the configuration the flag-only quick start runs.
 import { parseSocketAddress } from './address.js';
 import type {
+  AccessLogConfig,
   ClusterConfig,
   Config,
+  HealthCheckConfig,
   KeepaliveConfig,
   ListenerConfig,
+  LogConfig,
+  OutlierDetectionConfig,
   SocketAddress,
   TimeoutsConfig,
 } from './types.js';
@@ -44,6 +48,35 @@ export const DEFAULT_CLUSTER = {
   resolver: {},
 } as const satisfies Omit<ClusterConfig, 'name' | 'target'>;
 
+/** What `healthCheck: {}` means; without the key a cluster runs no health checks. */
+export const DEFAULT_HEALTH_CHECK: HealthCheckConfig = {
+  service: '',
+  // Envoy's usual gRPC settings: an endpoint that stops answering is out after 3 × 5 s, and
+  // back after one good check, since passive signals (outlier detection) catch relapses.
+  intervalMs: 5_000,
+  timeoutMs: 1_000,
+  healthyThreshold: 1,
+  unhealthyThreshold: 3,
+};
+
+/** What `outlierDetection: {}` means; without the key nothing is ejected. */
+export const DEFAULT_OUTLIER_DETECTION: OutlierDetectionConfig = {
+  // Envoy's defaults: 5 failures in a row, a 10 s interval, 30 s first ejection, 5 min at most,
+  // and at most 10 % of the endpoints out (one is always allowed). The failure-rate rule is
+  // off, as Envoy enforces its failure-percentage rule 0 % of the time by default.
+  consecutiveFailures: 5,
+  failureRateThreshold: undefined,
+  minimumCalls: 50,
+  intervalMs: 10_000,
+  baseEjectionMs: 30_000,
+  maxEjectionMs: 300_000,
+  maxEjectedShare: 0.1,
+};
+
+export const DEFAULT_LOG: LogConfig = { level: 'info', format: 'auto' };
+
+export const DEFAULT_ACCESS_LOG: AccessLogConfig = { sample: 0, destination: 'stdout' };
+
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 
 export function listenerConfig(name: string, address: SocketAddress): ListenerConfig {
@@ -75,8 +108,8 @@ export function quickStartConfig(options: QuickStartOptions): Config {
     ],
     admin: undefined,
     workers: 1,
-    log: { level: 'info', format: 'auto' },
-    accessLog: { sample: 0, destination: 'stdout' },
+    log: DEFAULT_LOG,
+    accessLog: DEFAULT_ACCESS_LOG,
     shutdownGraceMs: DEFAULT_SHUTDOWN_GRACE_MS,
   };
 }

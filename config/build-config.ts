@@ -1,0 +1,432 @@
+// From a checked file to the validated Config: names and defaults filled in, the checks that
+// span keys (duplicates, routes to clusters, policies and resolver options), and renaming.
+import { formatSocketAddress } from './address.js';
+import { didYouMean } from './closest-name.js';
+import { describeValue, type KeyPath } from './config-error.js';
+import { DEFAULT_CLUSTER } from './defaults.js';
+import { parseDuration } from './duration.js';
+import { isMapping, type ShapeIssue } from './shape.js';
+import type {
+  AdminConfig,
+  BalancerConfig,
+  ClusterConfig,
+  Config,
+  HeaderMatch,
+  ListenerConfig,
+  RouteConfig,
+  RouteMatch,
+  SocketAddress,
+} from './types.js';
+import type { BlockIssue, ConfigValidators } from './validators.js';
+
+// What CONFIG_SHAPE hands over: YAML key names, durations in ms, defaults filled. A value whose
+// check failed is undefined, so everything here tolerates holes (issues are already recorded).
+interface CheckedListener {
+  name?: string;
+  address?: SocketAddress;
+  tls?: { cert?: string; key?: string; ca?: string; requireClientCert: boolean };
+  handshakeTimeout: number;
+  idleTimeout: number;
+  maxConcurrentStreams: number;
+}
+
+interface CheckedHeaderMatch {
+  name?: string;
+  exact?: string;
+  prefix?: string;
+  regex?: string;
+  present?: boolean;
+}
+
+interface CheckedRoute {
+  name?: string;
+  match?: { service?: string; method?: string; prefix?: string; headers?: CheckedHeaderMatch[] };
+  cluster?: string;
+}
+
+interface CheckedCluster {
+  target?: string;
+  balancer: unknown;
+  timeouts?: { default?: number; max?: number; connect: number };
+  authority?: string;
+  tls?: {
+    ca?: string;
+    cert?: string;
+    key?: string;
+    serverName?: string;
+    insecureSkipVerify: boolean;
+  };
+  proxy?: string;
+  keepalive?: { time: number; timeout: number };
+  idleTimeout: number;
+  panicThreshold: number;
+  healthCheck?: {
+    service: string;
+    interval: number;
+    timeout: number;
+    healthyThreshold: number;
+    unhealthyThreshold: number;
+  };
+  outlierDetection?: {
+    consecutiveFailures: number;
+    failureRateThreshold?: number;
+    minimumCalls: number;
+    interval: number;
+    baseEjection: number;
+    maxEjection: number;
+    maxEjectedShare: number;
+  };
+  resolver: unknown;
+}
+
+export interface CheckedConfig {
+  listeners?: (CheckedListener | undefined)[];
+  routes?: (CheckedRoute | undefined)[];
+  clusters?: Record<string, CheckedCluster | undefined>;
+  admin?: { address?: SocketAddress };
+  workers: number | 'auto';
+  log: Config['log'];
+  accessLog: { sample: number; destination: string };
+  shutdownGrace: number;
+}
+
+export interface BuildContext {
+  readonly validators: ConfigValidators;
+  readonly issues: ShapeIssue[];
+  resolveFile(path: string): string;
+}
+
+/** The Config for a checked file; meaningful only when no issue was recorded. */
+export function buildConfig(checked: CheckedConfig, ctx: BuildContext): Config {
+  const issue = (path: KeyPath, message: string, on?: 'key') =>
+    ctx.issues.push(on ? { path, message, on } : { path, message });
+  const failed = failedCheck(ctx);
+
+  const listeners = (checked.listeners ?? []).map((l, i) => buildListener(l, i));
+  uniqueNames(
+    listeners.map((l) => l.name),
+    (checked.listeners ?? []).map((l) => l?.name !== undefined),
+    'listeners',
+    issue,
+  );
+  const bound = new Map<string, string>();
+  const claim = (address: SocketAddress | undefined, owner: string, path: KeyPath) => {
+    // Port 0 picks a free port each time, so two of them never clash.
+    if (address === undefined || address.port === 0) return;
+    const key = formatSocketAddress(address);
+    const other = bound.get(key);
+    if (other !== undefined) issue(path, `${key} is already used by ${other}`);
+    else bound.set(key, owner);
+  };
+  listeners.forEach((l, i) =>
+    claim(l.address, `listener "${l.name}"`, ['listeners', i, 'address']),
+  );
+  (checked.listeners ?? []).forEach((l, i) => {
+    const at = ['listeners', i, 'tls'];
+    if (l?.tls?.requireClientCert && l.tls.ca === undefined && !failed([...at, 'ca'])) {
+      issue([...at, 'requireClientCert'], 'needs `ca` to check client certificates against');
+    }
+  });
+
+  let admin: AdminConfig | undefined;
+  if (checked.admin?.address !== undefined) {
+    admin = { address: checked.admin.address };
+    claim(admin.address, 'the admin listener', ['admin', 'address']);
+  }
+
+  const clusterEntries = Object.entries(checked.clusters ?? {});
+  const clusters = clusterEntries.map(([name, c]) => buildCluster(name, c, ctx, issue));
+  const clusterNames = clusterEntries.map(([name]) => name);
+
+  let routes: RouteConfig[];
+  if (checked.routes !== undefined) {
+    routes = checked.routes.map((r, i) => buildRoute(r, i, clusterNames, issue));
+    uniqueNames(
+      routes.map((r) => r.name),
+      checked.routes.map((r) => r?.name !== undefined),
+      'routes',
+      issue,
+    );
+  } else if (clusterNames.length === 1) {
+    routes = [{ name: 'default', match: { headers: [] }, cluster: clusterNames[0] }];
+  } else {
+    routes = [];
+    if (clusterNames.length > 1) {
+      issue(
+        ['clusters'],
+        `${clusterNames.length} clusters and no routes: add routes to say which calls go to which cluster`,
+        'key',
+      );
+    }
+  }
+
+  const destination = checked.accessLog.destination;
+  return {
+    listeners,
+    routes,
+    clusters,
+    admin,
+    workers: checked.workers,
+    log: checked.log,
+    accessLog: {
+      sample: checked.accessLog.sample,
+      destination:
+        destination === undefined || destination === 'stdout' || destination === 'stderr'
+          ? destination
+          : ctx.resolveFile(destination),
+    },
+    shutdownGraceMs: checked.shutdownGrace,
+  };
+}
+
+function buildListener(l: CheckedListener | undefined, i: number): ListenerConfig {
+  const tls = l?.tls;
+  return {
+    name: l?.name ?? (i === 0 ? 'main' : `listener-${i + 1}`),
+    address: l?.address as SocketAddress,
+    tls:
+      tls === undefined
+        ? undefined
+        : {
+            certFile: tls.cert as string,
+            keyFile: tls.key as string,
+            caFile: tls.ca,
+            requireClientCert: tls.requireClientCert,
+          },
+    handshakeTimeoutMs: l?.handshakeTimeout as number,
+    idleTimeoutMs: l?.idleTimeout as number,
+    maxConcurrentStreams: l?.maxConcurrentStreams as number,
+  };
+}
+
+type IssueFn = (path: KeyPath, message: string, on?: 'key') => void;
+
+/** Whether a check already failed at or under a path (its value is then a hole, not absent). */
+function failedCheck(ctx: BuildContext): (path: KeyPath) => boolean {
+  return (path) =>
+    ctx.issues.some((i) => i.path.length >= path.length && path.every((k, j) => i.path[j] === k));
+}
+
+/** Flags the second and later uses of a name; `given` says whether it was written or defaulted. */
+function uniqueNames(names: string[], given: boolean[], list: string, issue: IssueFn): void {
+  const first = new Map<string, number>();
+  names.forEach((name, i) => {
+    const j = first.get(name);
+    if (j === undefined) {
+      first.set(name, i);
+      return;
+    }
+    const path = given[i] ? [list, i, 'name'] : [list, i];
+    issue(path, `duplicate name "${name}" (also ${list}[${j}])`);
+  });
+}
+
+function buildRoute(
+  r: CheckedRoute | undefined,
+  i: number,
+  clusters: readonly string[],
+  issue: IssueFn,
+): RouteConfig {
+  const at = ['routes', i];
+  const m = r?.match;
+  const match: { -readonly [K in keyof RouteMatch]: RouteMatch[K] } = { headers: [] };
+  if (m?.service !== undefined) match.service = m.service;
+  if (m?.method !== undefined) {
+    match.method = m.method;
+    if (m.service === undefined) {
+      issue(
+        [...at, 'match', 'method'],
+        'needs `service` (a method name alone could belong to any service)',
+      );
+    }
+  }
+  if (m?.prefix !== undefined) match.prefix = m.prefix;
+  match.headers = (m?.headers ?? []).map((h, j) => {
+    const out: { -readonly [K in keyof HeaderMatch]: HeaderMatch[K] } = { name: h?.name ?? '' };
+    const kinds = (['exact', 'prefix', 'regex', 'present'] as const).filter(
+      (k) => h?.[k] !== undefined,
+    );
+    if (kinds.length > 1) {
+      issue(
+        [...at, 'match', 'headers', j, kinds[1]],
+        `a header match takes one of exact, prefix, regex or present; this one has ${kinds.join(' and ')}`,
+      );
+    }
+    for (const k of kinds) (out as Record<string, unknown>)[k] = h?.[k];
+    return out;
+  });
+  const cluster = r?.cluster;
+  if (cluster !== undefined && !clusters.includes(cluster)) {
+    issue(
+      [...at, 'cluster'],
+      `unknown cluster "${cluster}"${didYouMean(cluster, clusters)}` +
+        (clusters.length > 0 ? `; defined: ${clusters.join(', ')}` : ''),
+    );
+  }
+  return { name: r?.name ?? `route-${i + 1}`, match, cluster: cluster ?? '' };
+}
+
+function buildCluster(
+  name: string,
+  c: CheckedCluster | undefined,
+  ctx: BuildContext,
+  issue: IssueFn,
+): ClusterConfig {
+  const at = ['clusters', name];
+  const failed = failedCheck(ctx);
+  const targetProblem = c?.target === undefined ? 'skip' : ctx.validators.validateTarget(c.target);
+  if (targetProblem !== undefined && targetProblem !== 'skip')
+    issue([...at, 'target'], targetProblem);
+  const balancer = buildBalancer(c?.balancer, [...at, 'balancer'], ctx, issue);
+  const resolver = blockWithDurations(c?.resolver ?? {}, [...at, 'resolver'], issue);
+  if (resolver !== undefined && targetProblem === undefined) {
+    for (const p of ctx.validators.validateResolverOptions(c!.target!, resolver)) {
+      issue([...at, 'resolver', ...splitPath(p)], p.message);
+    }
+  }
+
+  const t = c?.timeouts;
+  if (t?.default !== undefined && t.max !== undefined && t.default > t.max) {
+    issue([...at, 'timeouts', 'default'], 'must not exceed timeouts.max');
+  }
+  const tls = c?.tls;
+  const tlsHoles = failed([...at, 'tls', 'cert']) || failed([...at, 'tls', 'key']);
+  if (tls !== undefined && !tlsHoles && (tls.cert === undefined) !== (tls.key === undefined)) {
+    issue([...at, 'tls', tls.cert === undefined ? 'key' : 'cert'], 'needs both `cert` and `key`');
+  }
+  const od = c?.outlierDetection;
+  if (od !== undefined && od.baseEjection > od.maxEjection) {
+    issue([...at, 'outlierDetection', 'baseEjection'], 'must not exceed maxEjection');
+  }
+  if (
+    od?.consecutiveFailures === 0 &&
+    od.failureRateThreshold === undefined &&
+    !failed([...at, 'outlierDetection', 'failureRateThreshold'])
+  ) {
+    issue(
+      [...at, 'outlierDetection', 'consecutiveFailures'],
+      '0 with no failureRateThreshold turns every rule off (remove outlierDetection instead)',
+    );
+  }
+  const hc = c?.healthCheck;
+  return {
+    name,
+    target: c?.target ?? '',
+    balancer,
+    timeouts: { defaultMs: t?.default, maxMs: t?.max, connectMs: t?.connect as number },
+    authority: c?.authority,
+    tls:
+      tls === undefined
+        ? undefined
+        : {
+            caFile: tls.ca,
+            certFile: tls.cert,
+            keyFile: tls.key,
+            serverName: tls.serverName,
+            insecureSkipVerify: tls.insecureSkipVerify,
+          },
+    proxy: c?.proxy,
+    keepalive: { timeMs: c?.keepalive?.time as number, timeoutMs: c?.keepalive?.timeout as number },
+    idleTimeoutMs: c?.idleTimeout as number,
+    panicThreshold: c?.panicThreshold as number,
+    healthCheck:
+      hc === undefined
+        ? undefined
+        : {
+            service: hc.service,
+            intervalMs: hc.interval,
+            timeoutMs: hc.timeout,
+            healthyThreshold: hc.healthyThreshold,
+            unhealthyThreshold: hc.unhealthyThreshold,
+          },
+    outlierDetection:
+      od === undefined
+        ? undefined
+        : {
+            consecutiveFailures: od.consecutiveFailures,
+            failureRateThreshold: od.failureRateThreshold,
+            minimumCalls: od.minimumCalls,
+            intervalMs: od.interval,
+            baseEjectionMs: od.baseEjection,
+            maxEjectionMs: od.maxEjection,
+            maxEjectedShare: od.maxEjectedShare,
+          },
+    resolver: resolver ?? {},
+  };
+}
+
+/** `least_loaded`, or `{ policy: least_loaded, decayMs: 5s }`. */
+function buildBalancer(
+  raw: unknown,
+  at: KeyPath,
+  ctx: BuildContext,
+  issue: IssueFn,
+): BalancerConfig {
+  const fallback: BalancerConfig = DEFAULT_CLUSTER.balancer;
+  if (typeof raw === 'string') {
+    const problem = ctx.validators.validatePolicyName(raw);
+    if (problem !== undefined) issue(at, problem);
+    return { policy: raw, settings: {} };
+  }
+  if (!isMapping(raw)) {
+    issue(at, `must be a policy name or { policy: NAME, …settings }, got ${describeValue(raw)}`);
+    return fallback;
+  }
+  const { policy, ...rest } = raw;
+  if (policy === undefined || policy === null) {
+    issue(at, 'missing required key "policy"');
+    return fallback;
+  }
+  if (typeof policy !== 'string') {
+    issue([...at, 'policy'], `must be a policy name, got ${describeValue(policy)}`);
+    return fallback;
+  }
+  const settings = blockWithDurations(rest, at, issue);
+  const problem = ctx.validators.validatePolicyName(policy);
+  if (problem !== undefined) issue([...at, 'policy'], problem);
+  else if (settings !== undefined) {
+    for (const p of ctx.validators.validatePolicySettings(policy, settings)) {
+      issue([...at, ...splitPath(p)], p.message);
+    }
+  }
+  return { policy, settings: settings ?? {} };
+}
+
+/**
+ * A settings block with every `…Ms` duration string in milliseconds (`decayMs: 5s` → 5000);
+ * undefined when the block is not a mapping or a duration is bad (both recorded).
+ */
+function blockWithDurations(
+  raw: unknown,
+  at: KeyPath,
+  issue: IssueFn,
+): Record<string, unknown> | undefined {
+  if (!isMapping(raw)) {
+    issue(at, `must be a mapping of option names to values, got ${describeValue(raw)}`);
+    return undefined;
+  }
+  const out: Record<string, unknown> = {};
+  let ok = true;
+  for (const [key, value] of Object.entries(raw)) {
+    // As everywhere else in the file, a key with no value (or null) is as good as absent.
+    if (value === null || value === undefined) continue;
+    if (key.endsWith('Ms') && typeof value === 'string') {
+      const ms = parseDuration(value, { bareNumbers: 'ms' });
+      if (typeof ms === 'string') {
+        issue([...at, key], ms);
+        ok = false;
+      } else out[key] = ms;
+    } else out[key] = value;
+  }
+  return ok ? out : undefined;
+}
+
+/** `'servers[1]'` → `['servers', 1]`; arrays as they are. */
+function splitPath(issue: BlockIssue): (string | number)[] {
+  if (typeof issue.path !== 'string') return [...issue.path];
+  const out: (string | number)[] = [];
+  for (const [, key, index] of issue.path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) {
+    out.push(index !== undefined ? Number(index) : key);
+  }
+  return out;
+}

@@ -1,0 +1,460 @@
+// The YAML config file's shape: every key, its type, default and meaning. The loader checks
+// files against it; the JSON Schema and the reference docs are generated from it.
+import {
+  DEFAULT_ACCESS_LOG,
+  DEFAULT_CLUSTER,
+  DEFAULT_HEALTH_CHECK,
+  DEFAULT_KEEPALIVE,
+  DEFAULT_LISTENER,
+  DEFAULT_LOG,
+  DEFAULT_OUTLIER_DETECTION,
+  DEFAULT_SHUTDOWN_GRACE_MS,
+  DEFAULT_TIMEOUTS,
+} from './defaults.js';
+import { MAX_DURATION_MS } from './duration.js';
+import type { ObjectShape, Property, Shape, StringShape } from './shape.js';
+
+const NAME: StringShape = {
+  kind: 'string',
+  pattern: /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/,
+  patternMessage: 'be a name of letters, digits, "_", "-" and "." (at most 63)',
+};
+/** Cluster names as map keys. */
+export const NAME_PATTERN = NAME.pattern!;
+
+const FILE: StringShape = { kind: 'string', file: true };
+const INT32 = 0x7fffffff;
+
+function duration(min = 0, max = MAX_DURATION_MS): Shape {
+  return { kind: 'duration', min, max };
+}
+
+function uint(min: number, max = INT32): Shape {
+  return { kind: 'integer', min, max };
+}
+
+const SHARE: Shape = { kind: 'number', min: 0, max: 1 };
+
+function proxyUrlProblem(text: string): string | undefined {
+  if (text === 'none') return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `"${text}" is not a URL (write http://host:port, or none)`;
+  }
+  if (url.protocol !== 'http:') {
+    return `"${text}": only http:// proxies (HTTP CONNECT) are supported`;
+  }
+  if (url.hostname === '') return `"${text}" names no host`;
+  if (url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+    return `"${text}" must be http://[user:password@]host[:port] with no path`;
+  }
+  return undefined;
+}
+
+function regexProblem(text: string): string | undefined {
+  try {
+    new RegExp(text);
+    return undefined;
+  } catch (err) {
+    return `not a regular expression: ${(err as Error).message}`;
+  }
+}
+
+function object(properties: Record<string, Property>): ObjectShape {
+  return { kind: 'object', properties };
+}
+
+const SERVER_TLS = object({
+  cert: {
+    shape: FILE,
+    required: true,
+    description: 'certificate chain (PEM) presented to clients',
+  },
+  key: { shape: FILE, required: true, description: 'private key (PEM) of the certificate' },
+  ca: {
+    shape: FILE,
+    description: 'CA bundle (PEM) that client certificates must chain to; asks clients for one',
+  },
+  requireClientCert: {
+    shape: { kind: 'boolean' },
+    default: false,
+    description: 'refuse clients without a certificate signed by `ca` (mutual TLS; needs `ca`)',
+  },
+});
+
+const LISTENER = object({
+  name: {
+    shape: NAME,
+    defaultText: '"main" for the first, then "listener-2", "listener-3", …',
+    description: 'name in logs and metrics; unique among listeners',
+  },
+  address: {
+    shape: { kind: 'address' },
+    required: true,
+    description: 'host:port, [ipv6]:port or :port (all IPv4 interfaces) to accept gRPC on',
+  },
+  tls: { shape: SERVER_TLS, description: 'TLS with ALPN h2; omit for h2c (HTTP/2 without TLS)' },
+  handshakeTimeout: {
+    shape: duration(1),
+    default: DEFAULT_LISTENER.handshakeTimeoutMs,
+    description:
+      'close connections that have not finished the TLS handshake and HTTP/2 preface by then',
+  },
+  idleTimeout: {
+    shape: duration(),
+    default: DEFAULT_LISTENER.idleTimeoutMs,
+    description: 'send GOAWAY to a client connection with no open stream for this long; 0s never',
+  },
+  maxConcurrentStreams: {
+    shape: uint(1),
+    default: DEFAULT_LISTENER.maxConcurrentStreams,
+    description: 'SETTINGS_MAX_CONCURRENT_STREAMS advertised to clients',
+  },
+});
+
+const HEADER_VALUE: StringShape = { kind: 'string', fromScalar: true };
+
+const HEADER_MATCH = object({
+  name: {
+    shape: {
+      kind: 'string',
+      pattern: /^:?[a-z0-9!#$%&'*+.^_`|~-]+$/,
+      patternMessage: 'be a header (metadata) name such as "x-tenant"',
+      normalize: (v) => v.toLowerCase(),
+    },
+    required: true,
+    description: 'header (metadata) name; matched case-insensitively',
+  },
+  exact: { shape: HEADER_VALUE, description: 'the value must equal this' },
+  prefix: { shape: HEADER_VALUE, description: 'the value must start with this' },
+  regex: {
+    shape: { kind: 'string', check: regexProblem },
+    description: 'the whole value must match this JavaScript regular expression',
+  },
+  present: {
+    shape: { kind: 'boolean' },
+    description: 'true: the header must be present; false: it must be absent',
+  },
+});
+
+const ROUTE_MATCH = object({
+  service: {
+    shape: {
+      kind: 'string',
+      pattern: /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$/,
+      patternMessage: 'be a full gRPC service name such as "users.v1.Users"',
+    },
+    description: 'exact gRPC service, package.Service',
+  },
+  method: {
+    shape: {
+      kind: 'string',
+      pattern: /^[A-Za-z_][A-Za-z0-9_]*$/,
+      patternMessage: 'be a method name such as "GetUser"',
+    },
+    description: 'exact method name; needs `service`',
+  },
+  prefix: {
+    shape: {
+      kind: 'string',
+      pattern: /^\//,
+      patternMessage: 'start with "/" (it is matched against the :path, /package.Service/Method)',
+    },
+    description: 'prefix of the request path `/package.Service/Method`, e.g. `/users.`',
+  },
+  headers: {
+    shape: { kind: 'list', items: HEADER_MATCH },
+    default: [],
+    description:
+      'header matches that must all hold; each has `name` and at most one of `exact`, `prefix`, `regex`, `present` (none: present)',
+  },
+});
+
+const ROUTE = object({
+  name: {
+    shape: NAME,
+    defaultText: '"route-1", "route-2", … by position',
+    description: 'name in logs and metrics; unique among routes',
+  },
+  match: {
+    shape: ROUTE_MATCH,
+    description: 'what calls the route takes; omitted or empty: every call',
+  },
+  cluster: {
+    shape: { kind: 'string' },
+    required: true,
+    description: 'the cluster (a key of `clusters`) that serves matching calls',
+  },
+});
+
+const TIMEOUTS = object({
+  default: {
+    shape: duration(1),
+    defaultText: 'none',
+    description: 'deadline for calls that arrive without grpc-timeout; omitted: unbounded',
+  },
+  max: {
+    shape: duration(1),
+    defaultText: 'none',
+    description: 'upper bound on any call deadline; omitted: none',
+  },
+  connect: {
+    shape: duration(1),
+    default: DEFAULT_TIMEOUTS.connectMs,
+    description: 'TCP (and TLS) connect timeout for upstream connections',
+  },
+});
+
+const UPSTREAM_TLS = object({
+  ca: {
+    shape: FILE,
+    description: 'CA bundle (PEM) to verify endpoints with; omitted: the system CAs',
+  },
+  cert: { shape: FILE, description: 'client certificate (PEM) for mutual TLS; needs `key`' },
+  key: { shape: FILE, description: 'private key (PEM) of the client certificate; needs `cert`' },
+  serverName: {
+    shape: { kind: 'string', pattern: /^[A-Za-z0-9.-]+$/, patternMessage: 'be a DNS name' },
+    defaultText: "the endpoint's host name",
+    description: 'SNI and the name the certificate must carry',
+  },
+  insecureSkipVerify: {
+    shape: { kind: 'boolean' },
+    default: false,
+    description: 'accept any certificate (testing only)',
+  },
+});
+
+const KEEPALIVE = object({
+  time: {
+    shape: duration(),
+    default: DEFAULT_KEEPALIVE.timeMs,
+    description: 'PING interval on upstream connections; 0s disables',
+  },
+  timeout: {
+    shape: duration(1),
+    default: DEFAULT_KEEPALIVE.timeoutMs,
+    description: 'close a connection whose PING is unanswered for this long',
+  },
+});
+
+const HEALTH_CHECK = object({
+  service: {
+    shape: { kind: 'string' },
+    default: DEFAULT_HEALTH_CHECK.service,
+    description:
+      'service name sent in grpc.health.v1.Health/Check; "" asks about the server as a whole',
+  },
+  interval: {
+    shape: duration(1),
+    default: DEFAULT_HEALTH_CHECK.intervalMs,
+    description: 'time between checks of one endpoint',
+  },
+  timeout: {
+    shape: duration(1),
+    default: DEFAULT_HEALTH_CHECK.timeoutMs,
+    description: 'a check not answered by then fails',
+  },
+  healthyThreshold: {
+    shape: uint(1, 1000),
+    default: DEFAULT_HEALTH_CHECK.healthyThreshold,
+    description: 'successes in a row that make an unhealthy endpoint healthy',
+  },
+  unhealthyThreshold: {
+    shape: uint(1, 1000),
+    default: DEFAULT_HEALTH_CHECK.unhealthyThreshold,
+    description: 'failures in a row that make a healthy endpoint unhealthy',
+  },
+});
+
+const OUTLIER_DETECTION = object({
+  consecutiveFailures: {
+    shape: uint(0),
+    default: DEFAULT_OUTLIER_DETECTION.consecutiveFailures,
+    description: 'eject an endpoint after this many failed calls in a row; 0 turns the rule off',
+  },
+  failureRateThreshold: {
+    shape: { kind: 'number', min: 0.01, max: 1 },
+    defaultText: 'off',
+    description:
+      'eject an endpoint when this share of its calls in an interval failed; omitted: off',
+  },
+  minimumCalls: {
+    shape: uint(1),
+    default: DEFAULT_OUTLIER_DETECTION.minimumCalls,
+    description: 'fewest calls in an interval for the failure rate to count',
+  },
+  interval: {
+    shape: duration(1),
+    default: DEFAULT_OUTLIER_DETECTION.intervalMs,
+    description: 'how often failure rates are computed (and ejections decay)',
+  },
+  baseEjection: {
+    shape: duration(1),
+    default: DEFAULT_OUTLIER_DETECTION.baseEjectionMs,
+    description: 'first ejection time; each further ejection of the same endpoint adds this much',
+  },
+  maxEjection: {
+    shape: duration(1),
+    default: DEFAULT_OUTLIER_DETECTION.maxEjectionMs,
+    description: 'longest ejection',
+  },
+  maxEjectedShare: {
+    shape: SHARE,
+    default: DEFAULT_OUTLIER_DETECTION.maxEjectedShare,
+    description: 'never eject more than this share of the endpoints (one is always allowed)',
+  },
+});
+
+const CLUSTER = object({
+  target: {
+    shape: { kind: 'string' },
+    required: true,
+    description:
+      'where the endpoints come from: `dns:///host:port`, `dns+srv:///_grpc._tcp.name`, `consul:///service?tag=…`, `static:///a:1,b:2`, or host:port[,host:port…]',
+  },
+  balancer: {
+    shape: { kind: 'balancer' },
+    default: DEFAULT_CLUSTER.balancer.policy,
+    description:
+      'balancing policy name, or `{ policy: NAME, …settings }`; settings named …Ms take milliseconds or a duration',
+  },
+  timeouts: { shape: TIMEOUTS, default: {}, description: 'call deadlines and the connect timeout' },
+  authority: {
+    shape: { kind: 'string', pattern: /^[^\s/]+$/, patternMessage: 'be host or host:port' },
+    defaultText: "the client's",
+    description: 'rewrite :authority to this on the way upstream',
+  },
+  tls: {
+    shape: UPSTREAM_TLS,
+    description: 'TLS to the endpoints (`tls: {}` for system CAs); omit for h2c',
+  },
+  proxy: {
+    shape: { kind: 'string', check: proxyUrlProblem },
+    defaultText: 'from the environment (HTTPS_PROXY, NO_PROXY)',
+    description:
+      'HTTP CONNECT proxy for upstream connections, http://[user:password@]host:port, or `none` to connect directly',
+  },
+  keepalive: {
+    shape: KEEPALIVE,
+    default: {},
+    description: 'PINGs that find dead upstream connections',
+  },
+  idleTimeout: {
+    shape: duration(1),
+    default: DEFAULT_CLUSTER.idleTimeoutMs,
+    description:
+      'close extra connections to an endpoint (opened when one is at its stream limit) idle this long',
+  },
+  panicThreshold: {
+    shape: SHARE,
+    default: DEFAULT_CLUSTER.panicThreshold,
+    description:
+      'when fewer than this share of endpoints are healthy and not ejected, use every ready endpoint',
+  },
+  healthCheck: {
+    shape: HEALTH_CHECK,
+    defaultText: 'off',
+    description: 'active gRPC health checks (`healthCheck: {}` for the defaults); omitted: off',
+  },
+  outlierDetection: {
+    shape: OUTLIER_DETECTION,
+    defaultText: 'off',
+    description:
+      'passive ejection of failing endpoints (`outlierDetection: {}` for the defaults); omitted: off',
+  },
+  resolver: {
+    shape: { kind: 'resolver' },
+    default: {},
+    description:
+      "options of the target's resolver (dns, dns+srv: DNS; consul: Consul); keys named …Ms take milliseconds or a duration",
+  },
+});
+
+/** The whole file. */
+export const CONFIG_SHAPE: ObjectShape = object({
+  listeners: {
+    shape: { kind: 'list', items: LISTENER, minItems: 1 },
+    required: true,
+    description: 'where clients connect',
+  },
+  routes: {
+    shape: { kind: 'list', items: ROUTE, minItems: 1 },
+    defaultText: 'every call to the only cluster',
+    description: 'which cluster serves a call; the first match wins',
+  },
+  clusters: {
+    shape: {
+      kind: 'map',
+      values: CLUSTER,
+      keyPattern: NAME_PATTERN,
+      keyMessage: 'is not a cluster name (letters, digits, "_", "-" and ".", at most 63)',
+      minEntries: 1,
+    },
+    required: true,
+    description:
+      'upstream services by name: where their endpoints come from and how calls are spread',
+  },
+  admin: {
+    shape: object({
+      address: {
+        shape: { kind: 'address' },
+        required: true,
+        description:
+          'host:port for the admin and metrics endpoints; keep it on loopback or a private network',
+      },
+    }),
+    defaultText: 'off',
+    description: 'the admin listener; omitted: none',
+  },
+  workers: {
+    shape: {
+      kind: 'union',
+      variants: [uint(1, 1024), { kind: 'enum', values: ['auto'] }],
+      expected: 'a whole number from 1 to 1024 or "auto"',
+    },
+    default: 1,
+    description: 'processes sharing the listeners; `auto`: one per CPU',
+  },
+  log: {
+    shape: object({
+      level: {
+        shape: {
+          kind: 'enum',
+          values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
+        },
+        default: DEFAULT_LOG.level,
+        description: 'least severe level written (`--log-level` overrides it)',
+      },
+      format: {
+        shape: { kind: 'enum', values: ['auto', 'json', 'pretty'] },
+        default: DEFAULT_LOG.format,
+        description: 'json lines, or pretty for people; auto: pretty on a terminal',
+      },
+    }),
+    default: {},
+    description: 'the process log (on stderr)',
+  },
+  accessLog: {
+    shape: object({
+      sample: {
+        shape: SHARE,
+        default: DEFAULT_ACCESS_LOG.sample,
+        description: 'share of calls logged: 0 none, 1 every call',
+      },
+      destination: {
+        shape: { kind: 'string', pattern: /./, patternMessage: 'not be empty' },
+        default: DEFAULT_ACCESS_LOG.destination,
+        description: 'stdout, stderr, or a file (relative to the config file) to append to',
+      },
+    }),
+    default: {},
+    description: 'one line per call',
+  },
+  shutdownGrace: {
+    shape: duration(0, 3_600_000),
+    default: DEFAULT_SHUTDOWN_GRACE_MS,
+    description: 'how long calls in flight may run on after SIGTERM before they are cut',
+  },
+});

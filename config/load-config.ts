@@ -1,0 +1,115 @@
+// Loads a YAML config file into a validated Config, or fails with every problem in it, each
+// with file, line, column and key path. Nothing here opens a socket.
+import { accessSync, constants, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { buildConfig, type CheckedConfig } from './build-config.js';
+import { CONFIG_SHAPE } from './config-schema.js';
+import {
+  ConfigError,
+  formatKeyPath,
+  sortIssues,
+  type ConfigIssue,
+  type KeyPath,
+} from './config-error.js';
+import type { Env } from './env-substitution.js';
+import { checkShape, isMapping, type CheckContext, type ShapeIssue } from './shape.js';
+import type { Config } from './types.js';
+import type { ConfigValidators } from './validators.js';
+import { parseYamlSource } from './yaml-source.js';
+
+export interface LoadConfigOptions {
+  /** Policy and resolver checks (see bin/config-validators.ts). */
+  readonly validators: ConfigValidators;
+  /** For `${VAR}` substitution; default `process.env`. */
+  readonly env?: Env;
+  /** Folder that relative file paths in the config are relative to; default the config file's. */
+  readonly baseDir?: string;
+  /**
+   * Checks that a certificate or key file can be read; undefined when it can, else the reason.
+   * Default: the file exists, is a regular file and is readable by this process.
+   */
+  readonly checkFile?: (path: string) => string | undefined;
+}
+
+/** The default `checkFile`: readable regular file. */
+export function checkReadableFile(path: string): string | undefined {
+  try {
+    if (!statSync(path).isFile()) return 'not a regular file';
+    accessSync(path, constants.R_OK);
+    return undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+  }
+}
+
+/**
+ * Reads and validates `file`. Throws `ConfigError`: `ERR_CONFIG_READ` when the file cannot be
+ * read, `ERR_CONFIG_INVALID` with every issue (sorted by position) when it is not valid.
+ */
+export async function loadConfig(file: string, options: LoadConfigOptions): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw readError(file, err);
+  }
+  return parseConfig(text, file, options);
+}
+
+function readError(file: string, err: unknown): ConfigError {
+  const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+  return new ConfigError(
+    'ERR_CONFIG_READ',
+    file,
+    [{ file, line: 0, column: 0, path: '', message: `cannot read the config file: ${reason}` }],
+    { cause: err },
+  );
+}
+
+/**
+ * Validates config `text` as if read from `file` (used in messages and, unless `baseDir` is
+ * given, to resolve relative paths). Throws `ConfigError` (`ERR_CONFIG_INVALID`).
+ */
+export function parseConfig(text: string, file: string, options: LoadConfigOptions): Config {
+  const source = parseYamlSource(text, file, options.env ?? process.env);
+  if (source.value === undefined) {
+    throw new ConfigError('ERR_CONFIG_INVALID', file, sortIssues(source.issues));
+  }
+  const baseDir = options.baseDir ?? dirname(resolve(file));
+  const shapeIssues: ShapeIssue[] = [];
+  const ctx: CheckContext = {
+    issues: shapeIssues,
+    resolveFile: (path) => resolve(baseDir, path),
+    checkFile: options.checkFile ?? checkReadableFile,
+  };
+  let config: Config | undefined;
+  if (source.value === null) {
+    shapeIssues.push({ path: [], message: 'the file is empty: it needs listeners and clusters' });
+  } else if (!isMapping(source.value)) {
+    shapeIssues.push({
+      path: [],
+      message: 'the file must be a mapping of listeners, routes, clusters, …',
+    });
+  } else {
+    const checked = checkShape(source.value, CONFIG_SHAPE, [], ctx) as CheckedConfig;
+    config = buildConfig(checked, { ...ctx, validators: options.validators });
+  }
+
+  const noisy = (path: KeyPath) =>
+    source.unsubstituted.some((u) => u.length <= path.length && u.every((k, i) => path[i] === k));
+  const issues: ConfigIssue[] = [...source.issues];
+  for (const issue of shapeIssues) {
+    if (noisy(issue.path)) continue;
+    issues.push({
+      file,
+      ...source.locate(issue.path, issue.on),
+      path: formatKeyPath(issue.path),
+      message: issue.message,
+    });
+  }
+  if (issues.length > 0 || config === undefined) {
+    throw new ConfigError('ERR_CONFIG_INVALID', file, sortIssues(issues));
+  }
+  return config;
+}
