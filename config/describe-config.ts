@@ -1,0 +1,113 @@
+// A config summarised for people (`switchyard validate`): listeners, routes → clusters, and
+// each cluster's target, policy, health checks and outlier detection.
+import { formatSocketAddress } from './address.js';
+import { formatDuration } from './duration.js';
+import { redactConfig } from './redact-config.js';
+import type { ClusterConfig, Config, HeaderMatch, ListenerConfig, RouteConfig } from './types.js';
+
+function table(rows: readonly (readonly string[])[], indent = '  '): string[] {
+  const widths: number[] = [];
+  for (const row of rows) {
+    row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  }
+  return rows.map(
+    (row) =>
+      indent +
+      row.map((cell, i) => (i < row.length - 1 ? cell.padEnd(widths[i]) : cell)).join('  '),
+  );
+}
+
+function listenerMode(l: ListenerConfig): string {
+  if (l.tls === undefined) return 'h2c';
+  if (l.tls.requireClientCert) return 'TLS, client certificate required';
+  return l.tls.caFile !== undefined ? 'TLS, client certificate optional' : 'TLS';
+}
+
+function headerText(h: HeaderMatch): string {
+  if (h.exact !== undefined) return `${h.name} = ${JSON.stringify(h.exact)}`;
+  if (h.prefix !== undefined) return `${h.name} starts with ${JSON.stringify(h.prefix)}`;
+  if (h.regex !== undefined) return `${h.name} matches /${h.regex}/`;
+  if (h.present === false) return `no ${h.name}`;
+  return `${h.name} present`;
+}
+
+function matchText(route: RouteConfig): string {
+  const { service, method, prefix, headers } = route.match;
+  const parts: string[] = [];
+  if (service !== undefined && method !== undefined) parts.push(`/${service}/${method}`);
+  else if (service !== undefined) parts.push(`/${service}/*`);
+  if (prefix !== undefined) parts.push(`${prefix}*`);
+  for (const h of headers) parts.push(headerText(h));
+  return parts.length === 0 ? 'every call' : parts.join(', ');
+}
+
+function settingsText(settings: Readonly<Record<string, unknown>>): string {
+  const entries = Object.entries(settings);
+  if (entries.length === 0) return '';
+  return ` (${entries.map(([k, v]) => `${k} ${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ')})`;
+}
+
+function clusterLines(c: ClusterConfig): string[] {
+  const lines = [`balancer ${c.balancer.policy}${settingsText(c.balancer.settings)}`];
+  const hc = c.healthCheck;
+  lines.push(
+    hc === undefined
+      ? 'health checks off'
+      : `health checks every ${formatDuration(hc.intervalMs)} (timeout ${formatDuration(hc.timeoutMs)}, ` +
+          `service ${JSON.stringify(hc.service)}, down after ${hc.unhealthyThreshold}, up after ${hc.healthyThreshold})`,
+  );
+  const od = c.outlierDetection;
+  if (od === undefined) lines.push('outlier detection off');
+  else {
+    const rules: string[] = [];
+    if (od.consecutiveFailures > 0) rules.push(`${od.consecutiveFailures} failures in a row`);
+    if (od.failureRateThreshold !== undefined) {
+      rules.push(
+        `${Math.round(od.failureRateThreshold * 100)} % failed of ≥ ${od.minimumCalls} calls per ${formatDuration(od.intervalMs)}`,
+      );
+    }
+    lines.push(
+      `outlier detection: eject after ${rules.join(' or ')} for ${formatDuration(od.baseEjectionMs)}` +
+        `–${formatDuration(od.maxEjectionMs)}, at most ${Math.round(od.maxEjectedShare * 100)} % of endpoints`,
+    );
+  }
+  const upstream: string[] = [];
+  if (c.tls !== undefined) upstream.push(c.tls.insecureSkipVerify ? 'TLS (not verified)' : 'TLS');
+  else upstream.push('h2c');
+  if (c.proxy !== undefined) upstream.push(c.proxy === 'none' ? 'no proxy' : `via ${c.proxy}`);
+  if (c.authority !== undefined) upstream.push(`authority ${c.authority}`);
+  const t = c.timeouts;
+  if (t.defaultMs !== undefined) upstream.push(`default deadline ${formatDuration(t.defaultMs)}`);
+  if (t.maxMs !== undefined) upstream.push(`deadline at most ${formatDuration(t.maxMs)}`);
+  lines.push(upstream.join(', '));
+  const resolver = Object.keys(c.resolver);
+  if (resolver.length > 0) lines.push(`resolver${settingsText(c.resolver)}`);
+  return lines;
+}
+
+/** Several lines describing what `config` would run; secrets redacted. No trailing newline. */
+export function describeConfig(config: Config): string {
+  const c = redactConfig(config);
+  const out: string[] = ['listeners:'];
+  out.push(
+    ...table(c.listeners.map((l) => [l.name, formatSocketAddress(l.address), listenerMode(l)])),
+  );
+  out.push('routes (first match wins):');
+  out.push(...table(c.routes.map((r) => [r.name, matchText(r), `→ ${r.cluster}`])));
+  out.push('clusters:');
+  const width = Math.max(...c.clusters.map((cl) => cl.name.length));
+  for (const cluster of c.clusters) {
+    out.push(`  ${cluster.name.padEnd(width)}  ${cluster.target}`);
+    for (const line of clusterLines(cluster)) out.push(`  ${' '.repeat(width)}  ${line}`);
+  }
+  out.push(`admin: ${c.admin === undefined ? 'off' : formatSocketAddress(c.admin.address)}`);
+  const access =
+    c.accessLog.sample === 0
+      ? 'off'
+      : `${Math.round(c.accessLog.sample * 1000) / 10} % of calls to ${c.accessLog.destination}`;
+  out.push(
+    `workers: ${c.workers}, log: ${c.log.level} (${c.log.format}), access log: ${access}, ` +
+      `shutdown grace: ${formatDuration(c.shutdownGraceMs)}`,
+  );
+  return out.join('\n');
+}

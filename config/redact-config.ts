@@ -1,0 +1,49 @@
+// A copy of a config safe to show (admin page, `validate` output, logs): secrets replaced,
+// everything else as it is. File paths stay: they name where a key is, not what it is.
+import type { ClusterConfig, Config } from './types.js';
+
+export const REDACTED = '[redacted]';
+
+// Resolver settings that hold credentials (Consul's ACL `token`) or might in future ones.
+const SECRET_KEY = /token|password|passwd|secret|credential|apikey|api_key/i;
+
+/** `http://user:pw@host` → `http://user:[redacted]@host`; text without credentials as it is. */
+export function redactUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return text;
+  }
+  if (url.username === '' && url.password === '') return text;
+  // A user name alone is often a token (`http://TOKEN@proxy`), so it goes too. Assembled by
+  // hand: URL would percent-encode the brackets of the marker.
+  const auth = url.password === '' ? `${REDACTED}@` : `${url.username}:${REDACTED}@`;
+  // Greedy up to the last `@` of the authority, as URL parsers split it.
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, `$1${auth}`);
+}
+
+function redactBlock(block: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(block)) {
+    if (SECRET_KEY.test(key) && value !== undefined) out[key] = REDACTED;
+    else if (typeof value === 'string') out[key] = redactUrl(value);
+    else out[key] = value;
+  }
+  return out;
+}
+
+function redactCluster(cluster: ClusterConfig): ClusterConfig {
+  return {
+    ...cluster,
+    target: redactUrl(cluster.target),
+    proxy: cluster.proxy === undefined ? undefined : redactUrl(cluster.proxy),
+    balancer: { ...cluster.balancer, settings: redactBlock(cluster.balancer.settings) },
+    resolver: redactBlock(cluster.resolver),
+  };
+}
+
+/** A deep enough copy of `config` with proxy passwords and resolver tokens replaced. */
+export function redactConfig(config: Config): Config {
+  return { ...config, clusters: config.clusters.map(redactCluster) };
+}
