@@ -1,27 +1,20 @@
 #!/usr/bin/env node
-// The switchyard command: run the proxy from flags (quick start) or a config file.
+// The switchyard command: run the proxy from a config file or flags (quick start), or check a
+// config file.
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { ConfigError } from '../config/config-error.js';
 import { quickStartConfig } from '../config/defaults.js';
+import { describeConfig } from '../config/describe-config.js';
+import { loadConfig } from '../config/load-config.js';
 import type { Config } from '../config/types.js';
-import { createLogger } from '../proxy/log.js';
+import { createLogger, type Logger } from '../proxy/log.js';
 import { Proxy } from '../proxy/proxy.js';
+import { parseCommandLine, USAGE, UsageError, type Command, type LogLevel } from './cli-args.js';
+import { configValidators } from './config-validators.js';
 
-const USAGE = `Usage:
-  switchyard --listen HOST:PORT --upstream TARGET [--balancer POLICY]
-
-Quick start: accept gRPC (h2c) on --listen and balance every call over the endpoints
-of --upstream, e.g. --upstream 127.0.0.1:50051,127.0.0.1:50052.
-
-Options:
-  --listen HOST:PORT     address to accept h2c gRPC on
-  --upstream TARGET      endpoints: host:port[,host:port...] or a resolver target
-  --balancer POLICY      balancing policy (default: round_robin)
-  --log-level LEVEL      trace, debug, info, warn, error, silent (default: info)
-  -h, --help             show this help
-  -v, --version          print the version
-
-Exit codes: 0 clean shutdown, 1 runtime failure, 2 bad usage or configuration.`;
+/** Exit codes: 0 clean shutdown or a valid config, 1 runtime failure, 2 usage or config error. */
+const EXIT_RUNTIME = 1;
+const EXIT_USAGE = 2;
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -30,59 +23,64 @@ function version(): string {
   return pkg.version;
 }
 
-function usageError(message: string): never {
-  process.stderr.write(`switchyard: ${message}\n\n${USAGE}\n`);
-  process.exit(2);
+/** Loads and validates a config file; on failure prints every issue and returns undefined. */
+async function load(file: string): Promise<Config | undefined> {
+  try {
+    return await loadConfig(file, { validators: configValidators });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return undefined;
+  }
 }
 
-async function main(argv: string[]): Promise<void> {
-  let values;
+/** The quick-start config, with the checks the YAML loader would make; throws UsageError. */
+function quickStart(command: Extract<Command, { kind: 'quick-start' }>): Config {
+  const targetProblem = configValidators.validateTarget(command.upstream);
+  if (targetProblem !== undefined) throw new UsageError(`--upstream: ${targetProblem}`);
+  if (command.balancer !== undefined) {
+    const policyProblem = configValidators.validatePolicyName(command.balancer);
+    if (policyProblem !== undefined) throw new UsageError(`--balancer: ${policyProblem}`);
+  }
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        listen: { type: 'string' },
-        upstream: { type: 'string' },
-        balancer: { type: 'string' },
-        'log-level': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'v' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
+    return quickStartConfig(command);
   } catch (err) {
-    usageError((err as Error).message);
+    throw new UsageError((err as Error).message);
   }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
-  if (values.version) {
-    process.stdout.write(`switchyard ${version()}\n`);
-    return;
-  }
-  if (!values.listen || !values.upstream) usageError('--listen and --upstream are required');
+}
 
-  let config: Config;
-  try {
-    config = quickStartConfig({
-      listen: values.listen,
-      upstream: values.upstream,
-      balancer: values.balancer,
-    });
-  } catch (err) {
-    usageError((err as Error).message);
-  }
-  const level = (values['log-level'] ?? config.log.level) as Config['log']['level'];
-  const logger = createLogger({ ...config.log, level });
+function withLogLevel(config: Config, level: LogLevel | undefined): Config {
+  return level === undefined ? config : { ...config, log: { ...config.log, level } };
+}
 
+/** Errors from Proxy.start that mean the config asks for something impossible. */
+function isConfigProblem(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return (
+    typeof code === 'string' &&
+    [
+      'ERR_TLS_FILES',
+      'ERR_CONFIG',
+      'ERR_BAD_TARGET',
+      'ERR_BAD_RESOLVER_OPTIONS',
+      'ERR_UNKNOWN_POLICY',
+      'ERR_BAD_POLICY_SETTINGS',
+    ].includes(code)
+  );
+}
+
+/**
+ * Runs the proxy for `config` until SIGTERM or SIGINT, then drains calls for up to
+ * `shutdownGraceMs` and exits 0 (a second signal exits 1 at once). Exits 2 when the config
+ * cannot be started, 1 when listening fails.
+ */
+async function run(config: Config, logger: Logger): Promise<void> {
   let proxy: Proxy;
   try {
     proxy = await Proxy.start(config, { logger });
   } catch (err) {
     logger.fatal((err as Error).message);
-    process.exit(2);
+    process.exit(isConfigProblem(err) ? EXIT_USAGE : EXIT_RUNTIME);
   }
 
   let stopping = false;
@@ -105,7 +103,50 @@ async function main(argv: string[]): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
+async function main(argv: string[]): Promise<void> {
+  let command: Command;
+  let config: Config;
+  try {
+    command = parseCommandLine(argv);
+    switch (command.kind) {
+      case 'help':
+        process.stdout.write(`${USAGE}\n`);
+        return;
+      case 'version':
+        process.stdout.write(`switchyard ${version()}\n`);
+        return;
+      case 'validate': {
+        const loaded = await load(command.file);
+        if (loaded === undefined) {
+          process.exitCode = EXIT_USAGE;
+          return;
+        }
+        process.stdout.write(`${command.file}: valid\n${describeConfig(loaded)}\n`);
+        return;
+      }
+      case 'run': {
+        const loaded = await load(command.file);
+        if (loaded === undefined) {
+          process.exitCode = EXIT_USAGE;
+          return;
+        }
+        config = withLogLevel(loaded, command.logLevel);
+        break;
+      }
+      case 'quick-start':
+        config = withLogLevel(quickStart(command), command.logLevel);
+        break;
+    }
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`switchyard: ${err.message}\n\n${USAGE}\n`);
+    process.exitCode = EXIT_USAGE;
+    return;
+  }
+  await run(config, createLogger(config.log));
+}
+
 main(process.argv.slice(2)).catch((err: unknown) => {
   process.stderr.write(`switchyard: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
+  process.exit(EXIT_RUNTIME);
 });

@@ -1,0 +1,141 @@
+// The switchyard command line: which command to run with which inputs, or a usage error.
+import { parseArgs } from 'node:util';
+import { closestName } from '../config/closest-name.js';
+import type { LogConfig } from '../config/types.js';
+
+export const USAGE = `Usage:
+  switchyard --config FILE [--log-level LEVEL]
+  switchyard validate FILE
+  switchyard --listen HOST:PORT --upstream TARGET [--balancer POLICY] [--log-level LEVEL]
+
+Run the proxy from a YAML config file; or check a config file, print what it would run and
+exit; or (quick start) accept gRPC (h2c) on --listen and balance every call over the endpoints
+of --upstream, e.g. --upstream 127.0.0.1:50051,127.0.0.1:50052.
+
+Options:
+  -c, --config FILE      YAML config file to run
+  --listen HOST:PORT     quick start: address to accept h2c gRPC on
+  --upstream TARGET      quick start: host:port[,host:port...] or a resolver target
+                         (dns:///host:port, dns+srv:///name, consul:///service, static:///...)
+  --balancer POLICY      quick start: balancing policy (default: round_robin)
+  --log-level LEVEL      trace, debug, info, warn, error, fatal or silent (default: info,
+                         or log.level from the config file)
+  -h, --help             show this help
+  -v, --version          print the version
+
+Exit codes: 0 clean shutdown (or a valid config), 1 runtime failure, 2 bad usage or
+configuration.`;
+
+export type LogLevel = LogConfig['level'];
+const LOG_LEVELS: readonly LogLevel[] = [
+  'trace',
+  'debug',
+  'info',
+  'warn',
+  'error',
+  'fatal',
+  'silent',
+];
+const COMMANDS = ['validate'];
+
+export type Command =
+  | { readonly kind: 'help' }
+  | { readonly kind: 'version' }
+  | { readonly kind: 'validate'; readonly file: string }
+  | { readonly kind: 'run'; readonly file: string; readonly logLevel: LogLevel | undefined }
+  | {
+      readonly kind: 'quick-start';
+      readonly listen: string;
+      readonly upstream: string;
+      readonly balancer: string | undefined;
+      readonly logLevel: LogLevel | undefined;
+    };
+
+/** Bad flags or arguments; the program prints the message with the usage and exits 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  readonly code = 'ERR_USAGE';
+}
+
+/** The command `argv` (without node and the script) asks for; throws UsageError. */
+export function parseCommandLine(argv: readonly string[]): Command {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: {
+        config: { type: 'string', short: 'c' },
+        listen: { type: 'string' },
+        upstream: { type: 'string' },
+        balancer: { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+
+  const logLevel = values['log-level'];
+  if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel as LogLevel)) {
+    const hint = closestName(logLevel, LOG_LEVELS);
+    throw new UsageError(
+      `--log-level: unknown level "${logLevel}"${hint ? ` (did you mean "${hint}"?)` : ''}; ` +
+        `expected ${LOG_LEVELS.join(', ')}`,
+    );
+  }
+  const quickStart = (['listen', 'upstream', 'balancer'] as const).filter(
+    (k) => values[k] !== undefined,
+  );
+
+  if (positionals.length > 0) {
+    const [command, ...rest] = positionals;
+    if (command !== 'validate') {
+      const hint = closestName(command, COMMANDS);
+      throw new UsageError(
+        hint
+          ? `unknown command "${command}" (did you mean "${hint}"?)`
+          : `unexpected argument "${command}"`,
+      );
+    }
+    if (quickStart.length > 0 || logLevel !== undefined) {
+      const flag = quickStart.length > 0 ? `--${quickStart[0]}` : '--log-level';
+      throw new UsageError(`validate takes a file and no ${flag}`);
+    }
+    if (rest.length > 1 || (rest.length === 1 && values.config !== undefined)) {
+      throw new UsageError('validate takes one file');
+    }
+    const file = rest[0] ?? values.config;
+    if (file === undefined) throw new UsageError('validate needs a FILE to check');
+    return { kind: 'validate', file };
+  }
+
+  if (values.config !== undefined) {
+    if (quickStart.length > 0) {
+      throw new UsageError(
+        `--config and --${quickStart[0]} exclude each other (put it in the file)`,
+      );
+    }
+    return { kind: 'run', file: values.config, logLevel: logLevel as LogLevel | undefined };
+  }
+  if (values.listen === undefined || values.upstream === undefined) {
+    throw new UsageError(
+      quickStart.length > 0
+        ? '--listen and --upstream are required together'
+        : 'nothing to run: give --config FILE, or --listen and --upstream',
+    );
+  }
+  return {
+    kind: 'quick-start',
+    listen: values.listen,
+    upstream: values.upstream,
+    balancer: values.balancer,
+    logLevel: logLevel as LogLevel | undefined,
+  };
+}
