@@ -1,0 +1,60 @@
+// The switchyard library: resolvers and balancers to embed, grpc-js registration, and the
+// proxy itself for programs that run it in-process.
+
+// Resolvers: a target string in, live endpoint sets out.
+export { createResolver, resolverOptionsFromBlock } from './resolver/create-resolver.js';
+export type { Resolver, ResolverListener } from './resolver/resolver.js';
+export type { Endpoint, EndpointSet, EndpointInit } from './resolver/endpoint.js';
+export {
+  createEndpoint,
+  createEndpointSet,
+  endpointKey,
+  sameEndpointSet,
+} from './resolver/endpoint.js';
+export { parseTarget, formatTarget, TARGET_SCHEMES, DEFAULT_DNS_PORT } from './resolver/target.js';
+export type {
+  Target,
+  TargetScheme,
+  DnsTarget,
+  SrvTarget,
+  ConsulTarget,
+  StaticTarget,
+} from './resolver/target.js';
+export {
+  validateResolverOptions,
+  RESOLVER_OPTION_SCHEMA,
+  DEFAULT_DNS_OPTIONS,
+  DEFAULT_CONSUL_OPTIONS,
+} from './resolver/options.js';
+export type {
+  ResolverOptions,
+  DnsResolverOptions,
+  ConsulResolverOptions,
+} from './resolver/options.js';
+export { ResolutionError, TargetError, ResolverOptionsError } from './resolver/errors.js';
+
+// Balancers: per-call policies with health checks and outlier detection.
+export { Balancer } from './balancer/balancer.js';
+export { createBalancer } from './balancer/create-balancer.js';
+export {
+  policyNames,
+  describePolicies,
+  validatePolicyName,
+  validatePolicySettings,
+} from './balancer/registry.js';
+export type { Host, Connectivity, HealthStatus } from './balancer/host.js';
+export type { Policy, PickRequest } from './balancer/policy.js';
+export type { HealthProbe, HealthProbeResult } from './balancer/health-checker.js';
+export type { BalancerSnapshot, HostSnapshot } from './balancer/snapshot.js';
+export { BalancerError } from './balancer/errors.js';
+
+// Embedding in @grpc/grpc-js clients (grpc-js is loaded only when registration runs).
+export { registerWithGrpcJs, GRPC_JS_SCHEMES } from './embed/register.js';
+export { registerBalancersWithGrpcJs, GRPC_JS_POLICY_NAMES } from './embed/grpc-js-balancer.js';
+export { RESOLVER_OPTIONS_CHANNEL_OPTION } from './embed/grpc-js-resolver.js';
+
+// The proxy.
+export { Proxy, type ProxyOptions } from './proxy/proxy.js';
+export { quickStartConfig } from './config/defaults.js';
+export type { Config, ClusterConfig, ListenerConfig, RouteConfig } from './config/types.js';
+export { SwitchyardError } from './proxy/errors.js';
