@@ -281,7 +281,7 @@ function buildCluster(
   const resolver = blockWithDurations(c?.resolver ?? {}, [...at, 'resolver'], issue);
   if (resolver !== undefined && targetProblem === undefined) {
     for (const p of ctx.validators.validateResolverOptions(c!.target!, resolver)) {
-      issue([...at, 'resolver', ...splitPath(p)], p.message);
+      issue([...at, 'resolver', ...splitPath(p)], p.message, placeOf(p));
     }
   }
 
@@ -292,7 +292,12 @@ function buildCluster(
   const tls = c?.tls;
   const tlsHoles = failed([...at, 'tls', 'cert']) || failed([...at, 'tls', 'key']);
   if (tls !== undefined && !tlsHoles && (tls.cert === undefined) !== (tls.key === undefined)) {
-    issue([...at, 'tls', tls.cert === undefined ? 'key' : 'cert'], 'needs both `cert` and `key`');
+    issue(
+      [...at, 'tls'],
+      tls.cert === undefined
+        ? 'has `key` but no `cert` (a client certificate needs both)'
+        : 'has `cert` but no `key` (a client certificate needs both)',
+    );
   }
   const od = c?.outlierDetection;
   if (od !== undefined && od.baseEjection > od.maxEjection) {
@@ -386,7 +391,7 @@ function buildBalancer(
   if (problem !== undefined) issue([...at, 'policy'], problem);
   else if (settings !== undefined) {
     for (const p of ctx.validators.validatePolicySettings(policy, settings)) {
-      issue([...at, ...splitPath(p)], p.message);
+      issue([...at, ...splitPath(p)], p.message, placeOf(p));
     }
   }
   return { policy, settings: settings ?? {} };
@@ -419,6 +424,11 @@ function blockWithDurations(
     } else out[key] = value;
   }
   return ok ? out : undefined;
+}
+
+/** An unknown key is best shown at the key itself; any other problem at the value. */
+function placeOf(issue: BlockIssue): 'key' | undefined {
+  return issue.message.startsWith('unknown ') ? 'key' : undefined;
 }
 
 /** `'servers[1]'` → `['servers', 1]`; arrays as they are. */
