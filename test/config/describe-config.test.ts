@@ -1,0 +1,56 @@
+// describeConfig: the summary `switchyard validate` prints.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { configValidators } from '../../bin/config-validators.js';
+import { describeConfig } from '../../config/describe-config.js';
+import { parseConfig } from '../../config/load-config.js';
+
+test('listeners, routes → clusters, and each cluster with policy, health and outliers', () => {
+  const config = parseConfig(
+    `listeners:
+  - { address: "0.0.0.0:8443", tls: { cert: a.pem, key: a.key, ca: ca.pem, requireClientCert: true } }
+  - { name: local, address: "[::1]:8080" }
+routes:
+  - { name: users, match: { service: users.Users, headers: [{ name: x-tenant, exact: acme }] }, cluster: users }
+  - { match: { prefix: /orders. }, cluster: orders }
+clusters:
+  users:
+    target: dns+srv:///_grpc._tcp.users.internal
+    balancer: { policy: least_loaded, decayMs: 5s }
+    healthCheck: {}
+    outlierDetection: { failureRateThreshold: 0.5 }
+    timeouts: { default: 30s }
+  orders:
+    target: consul:///orders
+    proxy: http://u:hunter2@proxy:3128
+    resolver: { token: secret }
+admin: { address: 127.0.0.1:9901 }
+accessLog: { sample: 0.1 }
+`,
+    'x.yaml',
+    { validators: configValidators, env: {}, baseDir: '/etc', checkFile: () => undefined },
+  );
+  assert.equal(
+    describeConfig(config),
+    `listeners:
+  main   0.0.0.0:8443  TLS, client certificate required
+  local  [::1]:8080    h2c
+routes (first match wins):
+  users    /users.Users/*, x-tenant = "acme"  → users
+  route-2  /orders.*                          → orders
+clusters:
+  users   dns+srv:///_grpc._tcp.users.internal
+          balancer least_loaded (decayMs 5000)
+          health checks every 5s (timeout 1s, service "", down after 3, up after 1)
+          outlier detection: eject after 5 failures in a row or 50 % failed of ≥ 50 calls per 10s for 30s–5m, at most 10 % of endpoints
+          h2c, default deadline 30s
+  orders  consul:///orders
+          balancer round_robin
+          health checks off
+          outlier detection off
+          h2c, via http://u:[redacted]@proxy:3128
+          resolver (token [redacted])
+admin: 127.0.0.1:9901
+workers: 1, log: info (auto), access log: 10 % of calls to stdout, shutdown grace: 10s`,
+  );
+});
