@@ -1,0 +1,73 @@
+// The command line: each form to its command, and each misuse to a usage error.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseCommandLine, UsageError } from '../../bin/cli-args.js';
+
+test('run, validate, quick start, help and version', () => {
+  assert.deepEqual(parseCommandLine(['--config', 's.yaml']), {
+    kind: 'run',
+    file: 's.yaml',
+    logLevel: undefined,
+  });
+  assert.deepEqual(parseCommandLine(['-c', 's.yaml', '--log-level', 'debug']), {
+    kind: 'run',
+    file: 's.yaml',
+    logLevel: 'debug',
+  });
+  assert.deepEqual(parseCommandLine(['validate', 's.yaml']), { kind: 'validate', file: 's.yaml' });
+  assert.deepEqual(parseCommandLine(['validate', '--config', 's.yaml']), {
+    kind: 'validate',
+    file: 's.yaml',
+  });
+  assert.deepEqual(
+    parseCommandLine(['--listen', ':8080', '--upstream', 'a:1', '--balancer', 'x']),
+    {
+      kind: 'quick-start',
+      listen: ':8080',
+      upstream: 'a:1',
+      balancer: 'x',
+      logLevel: undefined,
+    },
+  );
+  assert.deepEqual(parseCommandLine(['--listen', ':1', '--upstream', 'a:1', '--log-level=warn']), {
+    kind: 'quick-start',
+    listen: ':1',
+    upstream: 'a:1',
+    balancer: undefined,
+    logLevel: 'warn',
+  });
+  assert.deepEqual(parseCommandLine(['-h']), { kind: 'help' });
+  assert.deepEqual(parseCommandLine(['--config', 'x', '--help']), { kind: 'help' });
+  assert.deepEqual(parseCommandLine(['-v']), { kind: 'version' });
+});
+
+test('misuse is a UsageError that says what is wrong', () => {
+  const cases: [string[], string][] = [
+    [[], 'nothing to run: give --config FILE, or --listen and --upstream'],
+    [['--bogus'], "Unknown option '--bogus'"],
+    [['--listen', ':1'], '--listen and --upstream are required together'],
+    [['--config'], "Option '-c, --config <value>' argument missing"],
+    [['--config', 'a', '--listen', ':1'], '--config and --listen exclude each other'],
+    [['valdiate', 'a'], 'unknown command "valdiate" (did you mean "validate"?)'],
+    [['serve'], 'unexpected argument "serve"'],
+    [['validate'], 'validate needs a FILE to check'],
+    [['validate', 'a', 'b'], 'validate takes one file'],
+    [['validate', 'a', '--config', 'b'], 'validate takes one file'],
+    [['validate', 'a', '--upstream', 'x'], 'validate takes a file and no --upstream'],
+    [['-c', 'a', '--log-level', 'verbose'], '--log-level: unknown level "verbose"'],
+    [
+      ['-c', 'a', '--log-level', 'deubg'],
+      '--log-level: unknown level "deubg" (did you mean "debug"?)',
+    ],
+  ];
+  for (const [argv, message] of cases) {
+    assert.throws(
+      () => parseCommandLine(argv),
+      (err: unknown) => {
+        assert.ok(err instanceof UsageError, `${argv.join(' ')}: ${String(err)}`);
+        assert.ok(err.message.startsWith(message), `${argv.join(' ')}: ${err.message}`);
+        return true;
+      },
+    );
+  }
+});
