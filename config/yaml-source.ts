@@ -118,6 +118,17 @@ export function parseYamlSource(text: string, file: string, env: Env): YamlSourc
         node.value = result.value;
       }
     } else if (isMap(node)) {
+      // A list or mapping as a key (`? [a, b]`) names nothing here; dropped, so that it is
+      // reported once rather than stringified.
+      node.items = node.items.filter((pair) => {
+        if (pair.key === null || isScalar(pair.key) || isMergeKey(pair.key)) return true;
+        issueAt(
+          (pair.key as Node).range?.[0] ?? 0,
+          path,
+          'keys must be names, not lists or mappings',
+        );
+        return false;
+      });
       walkPairs(node.items, path);
     } else if (isSeq(node)) {
       node.items.forEach((item, i) =>

@@ -511,6 +511,24 @@ log: { level: info }
     ],
   },
   {
+    name: 'a list where the file must be a mapping',
+    yaml: `- listeners
+`,
+    errors: ['switchyard.yaml:1:1: the file must be a mapping of listeners, routes, clusters, …'],
+  },
+  {
+    name: 'a list as a key',
+    yaml: `listeners: [{ address: ":0" }]
+clusters:
+  ? [a, b]
+  : { target: a:1 }
+`,
+    errors: [
+      'switchyard.yaml:3:3 clusters: must have at least 1 entry',
+      'switchyard.yaml:3:5 clusters: keys must be names, not lists or mappings',
+    ],
+  },
+  {
     name: 'YAML syntax errors stop before the checks',
     yaml: `listeners:
   - address: ":0"
