@@ -25,18 +25,24 @@ const MAX_REPLAY_BYTES = 64 * 1024;
 /** Attempts on different endpoints before a call that never reached one fails. */
 const MAX_ATTEMPTS = 5;
 
-/** What the proxy learns when a call ends (metrics, access log). */
+/**
+ * What the proxy learns about calls (metrics, access log). Both run on the call path,
+ * synchronously: keep them cheap, and never throw.
+ */
 export interface CallObserver {
+  callStarted(call: ProxyCall): void;
+  /** Once per call, when its status is known (the client may still be reading). */
   callEnded(call: ProxyCall): void;
 }
 
 /** Everything a call needs from the proxy that is the same for every call of a route. */
 export interface CallContext {
   readonly cluster: Cluster;
+  /** The route that matched, for metrics and logs. */
   readonly routeName: string;
   /** `:authority` sent upstream instead of the client's, if set. */
   readonly authority: string | undefined;
-  readonly observer: CallObserver | undefined;
+  readonly observer: CallObserver;
 }
 
 const kCall = Symbol('switchyard.call');
@@ -95,6 +101,7 @@ export class ProxyCall implements WaitingCall {
   }
 
   start(): void {
+    this.context.observer.callStarted(this);
     const timeoutMs = this.timeoutMs;
     if (timeoutMs !== undefined) {
       if (timeoutMs <= 0) {
@@ -426,7 +433,7 @@ export class ProxyCall implements WaitingCall {
         endpointFailure,
       );
     }
-    this.context.observer?.callEnded(this);
+    this.context.observer.callEnded(this);
   }
 }
 

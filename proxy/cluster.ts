@@ -42,9 +42,11 @@ export class Cluster implements PoolEvents {
   private waiting: { call: WaitingCall; since: number }[] = [];
   private waitTimer: NodeJS.Timeout | undefined;
   /** Why the resolver has no endpoints, when it has none. */
-  private resolverProblem: string | undefined;
+  private resolverError: string | undefined;
   private resolved = false;
   private closed = false;
+  /** Resolver events, for metrics and the admin view. */
+  readonly stats = { updates: 0, errors: 0, lastError: '', lastUpdateAt: 0 };
 
   constructor(
     readonly config: ClusterConfig,
@@ -85,7 +87,7 @@ export class Cluster implements PoolEvents {
    */
   canWait(): boolean {
     if (this.closed) return false;
-    if (!this.resolved && this.resolverProblem === undefined) return true;
+    if (!this.resolved && this.resolverError === undefined) return true;
     return this.balancer.anyConnecting();
   }
 
@@ -104,8 +106,8 @@ export class Cluster implements PoolEvents {
   /** Why no endpoint can take calls, for the UNAVAILABLE message. */
   unavailableReason(): string {
     if (this.closed) return `cluster "${this.name}" is shutting down`;
-    if (this.resolverProblem !== undefined && this.balancer.size === 0) {
-      return `no endpoints for cluster "${this.name}": ${this.resolverProblem}`;
+    if (this.resolverError !== undefined && this.balancer.size === 0) {
+      return `no endpoints for cluster "${this.name}": ${this.resolverError}`;
     }
     if (this.balancer.size === 0)
       return `no endpoints for cluster "${this.name}" (${this.resolver.target})`;
@@ -160,10 +162,21 @@ export class Cluster implements PoolEvents {
     this.endpointFailed();
   }
 
+  get target(): string {
+    return this.resolver.target;
+  }
+
+  /** Why the resolver has no endpoints right now, if it has none. */
+  get resolverProblem(): string | undefined {
+    return this.resolverError;
+  }
+
   private onEndpoints(set: EndpointSet): void {
     if (this.closed) return;
+    this.stats.updates++;
+    this.stats.lastUpdateAt = Date.now();
     this.resolved = true;
-    this.resolverProblem = undefined;
+    this.resolverError = undefined;
     const { added, removed } = this.balancer.update(set);
     for (const host of removed) {
       // In-flight calls finish on their sessions; the pool closes them as they drain.
@@ -189,13 +202,17 @@ export class Cluster implements PoolEvents {
   }
 
   private onResolverError(err: ResolutionError): void {
-    if (this.balancer.size === 0) this.resolverProblem = err.message;
+    this.stats.errors++;
+    this.stats.lastError = err.message;
+    if (this.balancer.size === 0) this.resolverError = err.message;
     this.logger.warn({ target: this.resolver.target }, `resolver error: ${err.message}`);
     this.drainWaiting();
   }
 
   private onResolverNotFound(err: ResolutionError): void {
-    this.resolverProblem = err.message;
+    this.stats.errors++;
+    this.stats.lastError = err.message;
+    this.resolverError = err.message;
     this.resolved = true;
     this.logger.warn({ target: this.resolver.target }, `resolver: ${err.message}`);
     const { removed } = this.balancer.update({ endpoints: [], serviceConfig: undefined });

@@ -27,7 +27,12 @@ export interface PoolEvents {
 }
 
 /** gRPC's connection backoff: 1 s, ×1.6 per failure, at most 30 s (20 % jitter, which gRPC also uses). */
-const CONNECT_BACKOFF: BackoffPolicy = { initialMs: 1_000, maxMs: 30_000, multiplier: 1.6, jitter: 0.2 };
+const CONNECT_BACKOFF: BackoffPolicy = {
+  initialMs: 1_000,
+  maxMs: 30_000,
+  multiplier: 1.6,
+  jitter: 0.2,
+};
 
 /** One HTTP/2 session to the endpoint and its stream accounting. */
 export class UpstreamSession {

@@ -55,15 +55,20 @@ export class Listener {
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private bound: SocketAddress | undefined;
   private closing = false;
+  /** Client connections accepted since start, for metrics. */
+  accepted = 0;
   /** Called when the last session closes during shutdown. */
   private drained: (() => void) | undefined;
 
+  private current: ListenerConfig;
+
   constructor(
-    readonly config: ListenerConfig,
+    config: ListenerConfig,
     tls: TlsMaterial | undefined,
     handler: StreamHandler,
     private readonly logger: Logger,
   ) {
+    this.current = config;
     this.name = config.name;
     const common = {
       settings: serverSettings(config),
@@ -87,6 +92,7 @@ export class Listener {
         handshakeTimeout: config.handshakeTimeoutMs,
       });
       server.on('secureConnection', (socket: tlsModule.TLSSocket) => {
+        this.accepted++;
         if (socket.alpnProtocol === 'h2') {
           this.h2.emit('connection', socket);
         } else {
@@ -107,8 +113,36 @@ export class Listener {
     });
   }
 
+  get config(): ListenerConfig {
+    return this.current;
+  }
+
+  /**
+   * Whether `next` can be applied to this listener without reopening its socket: same
+   * address, same kind (h2c or TLS), same client-certificate policy.
+   */
+  canReconfigure(next: ListenerConfig): boolean {
+    const cur = this.current;
+    return (
+      cur.address.host === next.address.host &&
+      cur.address.port === next.address.port &&
+      (cur.tls === undefined) === (next.tls === undefined) &&
+      (cur.tls?.caFile === undefined) === (next.tls?.caFile === undefined) &&
+      cur.tls?.requireClientCert === next.tls?.requireClientCert
+    );
+  }
+
+  /** Applies a new config in place (see canReconfigure); new connections see it. */
+  reconfigure(next: ListenerConfig, tls: TlsMaterial | undefined): void {
+    this.current = next;
+    this.h2.updateSettings(serverSettings(next));
+    if (tls && this.server instanceof tlsModule.Server) {
+      this.server.setSecureContext({ cert: tls.cert, key: tls.key, ca: tls.ca });
+    }
+  }
+
   listen(): Promise<SocketAddress> {
-    const { host, port } = this.config.address;
+    const { host, port } = this.current.address;
     return new Promise((resolve, reject) => {
       const onError = (err: Error) =>
         reject(
@@ -177,7 +211,7 @@ export class Listener {
       // 'close' follows; nothing a client does may crash the proxy.
     });
     if (this.closing) session.close();
-    const idle = this.config.idleTimeoutMs;
+    const idle = this.current.idleTimeoutMs;
     if (idle > 0) {
       session.setTimeout(idle, () => session.close());
     }
@@ -188,7 +222,8 @@ export class Listener {
    * is answered in HTTP/1.1 rather than with a binary GOAWAY, and a silent client times out.
    */
   private sniff(socket: net.Socket): void {
-    const timer = setTimeout(() => socket.destroy(), this.config.handshakeTimeoutMs);
+    this.accepted++;
+    const timer = setTimeout(() => socket.destroy(), this.current.handshakeTimeoutMs);
     timer.unref();
     socket.on('error', () => clearTimeout(timer));
     socket.once('close', () => clearTimeout(timer));

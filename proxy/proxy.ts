@@ -1,6 +1,7 @@
 // The proxy: wires listeners, the router and clusters from a validated config, validates each
 // incoming request, and hands it to a ProxyCall.
 import { readFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 import type http2 from 'node:http2';
 import { createBalancer } from '../balancer/create-balancer.js';
 import type { ClusterConfig, Config, ListenerConfig, SocketAddress } from '../config/types.js';
@@ -80,34 +81,80 @@ function refuseGrpc(stream: http2.ServerHttp2Stream, code: number, message: stri
   );
 }
 
+function sameAddress(a: ListenerConfig, b: ListenerConfig): boolean {
+  return a.address.host === b.address.host && a.address.port === b.address.port;
+}
+
 function isGrpcContentType(ct: string | undefined): boolean {
   if (ct === undefined || !ct.startsWith('application/grpc')) return false;
   // application/grpc, application/grpc+proto, application/grpc;charset=…, but not grpc-web.
   return ct.length === 16 || ct.charCodeAt(16) === 43 /* + */ || ct.charCodeAt(16) === 59; /* ; */
 }
 
+/** What a reload changed, for logs and the admin API. */
+export interface ReloadSummary {
+  readonly listeners: {
+    readonly added: string[];
+    readonly removed: string[];
+    readonly changed: string[];
+  };
+  readonly clusters: {
+    readonly added: string[];
+    readonly removed: string[];
+    readonly changed: string[];
+    readonly kept: string[];
+  };
+  readonly routes: number;
+}
+
+/** The router and the per-route contexts, swapped as one value so a reload is atomic for calls. */
+interface Routing {
+  readonly router: Router;
+  readonly contexts: ReadonlyMap<string, CallContext>;
+}
+
 export class Proxy implements CallObserver {
-  private readonly listeners: Listener[] = [];
-  private readonly clusters = new Map<string, Cluster>();
-  private readonly contexts = new Map<string, CallContext>();
-  private readonly router: Router;
+  private listeners = new Map<string, Listener>();
+  private clusters = new Map<string, Cluster>();
+  private routing: Routing;
+  private readonly observers: CallObserver[] = [];
+  /** Calls started and not yet ended, over all clusters. */
+  inFlight = 0;
   private readonly logger: Logger;
   private readonly failureLog = new LogLimiter();
+  private readonly handler = this.handleStream.bind(this);
+  private reloading: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private current: Config;
 
   private constructor(
-    readonly config: Config,
+    config: Config,
     private readonly options: ProxyOptions,
   ) {
+    this.current = config;
     this.logger = options.logger ?? silentLogger();
-    this.router = new Router(config.routes);
+    this.routing = { router: new Router([]), contexts: new Map() };
   }
 
-  /** Validates file inputs, builds clusters, and opens every listener. */
+  /** The config in force (the latest one applied by a reload). */
+  get config(): Config {
+    return this.current;
+  }
+
+  /** Reads every file, builds clusters and routes, and opens every listener. */
   static async start(config: Config, options: ProxyOptions = {}): Promise<Proxy> {
     const proxy = new Proxy(config, options);
     try {
-      await proxy.open();
+      // Every file is read before any socket opens: a missing certificate fails here.
+      const material = config.listeners.map((l) => listenerTls(l));
+      const dialers = config.clusters.map((c) => proxy.createDialer(c));
+      config.clusters.forEach((c, i) =>
+        proxy.clusters.set(c.name, proxy.createCluster(c, dialers[i])),
+      );
+      proxy.routing = proxy.buildRouting(config, proxy.clusters);
+      for (const [i, lc] of config.listeners.entries()) {
+        await proxy.openListener(lc, material[i]);
+      }
     } catch (err) {
       await proxy.close(0);
       throw err;
@@ -115,28 +162,161 @@ export class Proxy implements CallObserver {
     return proxy;
   }
 
-  private async open(): Promise<void> {
-    // Read every file first: a missing certificate fails before any socket opens.
-    const listenerMaterial = this.config.listeners.map((l) => listenerTls(l));
-    const dialers = this.config.clusters.map((c) => this.createDialer(c));
-    this.config.clusters.forEach((c, i) => this.addCluster(c, dialers[i]));
-    const handler = this.handleStream.bind(this);
-    for (const [i, lc] of this.config.listeners.entries()) {
-      const listener = new Listener(lc, listenerMaterial[i], handler, this.logger);
-      this.listeners.push(listener);
-      const at = await listener.listen();
-      this.logger.info(
-        { listener: lc.name, address: `${at.host}:${at.port}`, tls: lc.tls !== undefined },
-        'listening',
-      );
+  /**
+   * Applies a new validated config: listeners added, removed or changed, clusters swapped,
+   * routes replaced in one step. Clusters whose config did not change keep their endpoints,
+   * connections and balancer state; calls in flight finish on whatever they started on.
+   * Everything that can fail (files, new sockets) happens before anything changes, so a failed
+   * reload leaves the running config as it was. Reloads run one at a time.
+   */
+  reload(next: Config): Promise<ReloadSummary> {
+    const run = this.reloading.then(() => this.applyConfig(next));
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyConfig(next: Config): Promise<ReloadSummary> {
+    if (this.closed) throw new SwitchyardError('ERR_CONFIG', 'the proxy is shutting down');
+    const prev = this.current;
+    // 1. Everything that can fail, without touching what runs.
+    const material = new Map(next.listeners.map((l) => [l.name, listenerTls(l)] as const));
+    const clusters = new Map<string, Cluster>();
+    const created: Cluster[] = [];
+    const summary: ReloadSummary = {
+      listeners: { added: [], removed: [], changed: [] },
+      clusters: { added: [], removed: [], changed: [], kept: [] },
+      routes: next.routes.length,
+    };
+    const opened: Listener[] = [];
+    try {
+      for (const c of next.clusters) {
+        const old = this.clusters.get(c.name);
+        if (old && isDeepStrictEqual(old.config, c)) {
+          clusters.set(c.name, old);
+          summary.clusters.kept.push(c.name);
+          continue;
+        }
+        const cluster = this.createCluster(c, this.createDialer(c));
+        created.push(cluster);
+        clusters.set(c.name, cluster);
+        (old ? summary.clusters.changed : summary.clusters.added).push(c.name);
+      }
+      // New listeners, and changed ones that move to another address, open now.
+      for (const lc of next.listeners) {
+        const old = this.listeners.get(lc.name);
+        if (old && (old.canReconfigure(lc) || sameAddress(old.config, lc))) continue;
+        opened.push(await this.createListener(lc, material.get(lc.name)));
+      }
+    } catch (err) {
+      for (const cluster of created) cluster.destroy();
+      await Promise.all(opened.map((l) => l.close(0)));
+      throw err;
     }
+
+    // 2. Commit: from here on nothing throws.
+    const routing = this.buildRouting(next, clusters);
+    const retiredClusters = [...this.clusters.values()].filter((c) => clusters.get(c.name) !== c);
+    const listeners = new Map<string, Listener>();
+    const retiredListeners: Listener[] = [];
+    const reopen: ListenerConfig[] = [];
+    for (const lc of next.listeners) {
+      const old = this.listeners.get(lc.name);
+      const fresh = opened.find((l) => l.name === lc.name);
+      if (fresh) {
+        listeners.set(lc.name, fresh);
+        if (old) {
+          retiredListeners.push(old);
+          summary.listeners.changed.push(lc.name);
+        } else {
+          summary.listeners.added.push(lc.name);
+        }
+      } else if (old && old.canReconfigure(lc)) {
+        if (!isDeepStrictEqual(old.config, lc)) summary.listeners.changed.push(lc.name);
+        old.reconfigure(lc, material.get(lc.name));
+        listeners.set(lc.name, old);
+      } else if (old) {
+        // Same address, different kind: the old socket must close before the new one binds.
+        retiredListeners.push(old);
+        reopen.push(lc);
+        summary.listeners.changed.push(lc.name);
+      }
+    }
+    for (const [name, old] of this.listeners) {
+      if (!next.listeners.some((l) => l.name === name)) {
+        retiredListeners.push(old);
+        summary.listeners.removed.push(name);
+      }
+    }
+    for (const c of retiredClusters) {
+      if (!clusters.has(c.name)) summary.clusters.removed.push(c.name);
+    }
+    this.current = next;
+    this.clusters = clusters;
+    this.routing = routing;
+    this.listeners = listeners;
+
+    // 3. Retire what was replaced: old clients get GOAWAY and finish their calls; old
+    // clusters finish the calls they carry, then close their sessions.
+    // close() stops listening at once (the port is free on the next tick) and then waits for
+    // client sessions, which may take the whole grace: that part is not awaited.
+    const grace = next.shutdownGraceMs;
+    for (const l of retiredListeners) void l.close(grace);
+    if (reopen.length > 0) await new Promise((resolve) => setImmediate(resolve));
+    for (const lc of reopen) {
+      try {
+        await this.openListener(lc, material.get(lc.name));
+      } catch (err) {
+        this.logger.error(
+          { listener: lc.name },
+          `reload could not reopen the listener: ${describeError(err)}`,
+        );
+      }
+    }
+    for (const c of retiredClusters) c.close();
+    this.logger.info(
+      { ...summary, from: prev === next ? 'same' : 'new' },
+      'configuration reloaded',
+    );
+    return summary;
+  }
+
+  private async createListener(
+    config: ListenerConfig,
+    tls: TlsMaterial | undefined,
+  ): Promise<Listener> {
+    const listener = new Listener(config, tls, this.handler, this.logger);
+    const at = await listener.listen();
+    this.logger.info(
+      { listener: config.name, address: `${at.host}:${at.port}`, tls: config.tls !== undefined },
+      'listening',
+    );
+    return listener;
+  }
+
+  private async openListener(config: ListenerConfig, tls: TlsMaterial | undefined): Promise<void> {
+    this.listeners.set(config.name, await this.createListener(config, tls));
+  }
+
+  private buildRouting(config: Config, clusters: ReadonlyMap<string, Cluster>): Routing {
+    const contexts = new Map<string, CallContext>();
+    for (const route of config.routes) {
+      const cluster = clusters.get(route.cluster);
+      if (cluster === undefined) continue; // answered UNIMPLEMENTED, with the reason
+      contexts.set(route.name, {
+        cluster,
+        routeName: route.name,
+        authority: cluster.config.authority,
+        observer: this,
+      });
+    }
+    return { router: new Router(config.routes), contexts };
   }
 
   private createDialer(config: ClusterConfig): Dialer {
     return new DirectDialer(upstreamTls(config));
   }
 
-  private addCluster(config: ClusterConfig, dialer: Dialer): void {
+  private createCluster(config: ClusterConfig, dialer: Dialer): Cluster {
     const resolver = this.options.createResolver
       ? this.options.createResolver(config.target, config)
       : defaultCreateResolver(config.target, config.resolver);
@@ -153,18 +333,12 @@ export class Proxy implements CallObserver {
         new GrpcHealthProbe((host) => cluster.pool(host), config.authority),
       );
     }
-    this.clusters.set(config.name, cluster);
-    this.contexts.set(config.name, {
-      cluster,
-      routeName: config.name,
-      authority: config.authority,
-      observer: this,
-    });
+    return cluster;
   }
 
   /** Where each listener is bound, by name. */
   addresses(): Record<string, SocketAddress> {
-    return Object.fromEntries(this.listeners.map((l) => [l.name, l.address()]));
+    return Object.fromEntries([...this.listeners.values()].map((l) => [l.name, l.address()]));
   }
 
   cluster(name: string): Cluster | undefined {
@@ -185,14 +359,19 @@ export class Proxy implements CallObserver {
       return;
     }
     const path = headers[':path'] ?? '';
-    const route = this.router.match(path, headers);
+    const routing = this.routing;
+    const route = routing.router.match(path, headers);
     if (route === undefined) {
       refuseGrpc(stream, Status.UNIMPLEMENTED, `no route for ${path}`);
       return;
     }
-    const context = this.contexts.get(route.cluster);
+    const context = routing.contexts.get(route.name);
     if (context === undefined) {
-      refuseGrpc(stream, Status.UNIMPLEMENTED, `route "${route.name}" names no cluster`);
+      refuseGrpc(
+        stream,
+        Status.UNIMPLEMENTED,
+        `route "${route.name}" names an unknown cluster "${route.cluster}"`,
+      );
       return;
     }
     const rawTimeout = headers['grpc-timeout'];
@@ -205,8 +384,31 @@ export class Proxy implements CallObserver {
     new ProxyCall(stream, headers, path, context, timeoutMs).start();
   }
 
-  /** CallObserver: one log line for calls the proxy itself failed (rate-limited per reason). */
+  /** Adds an observer of every call (metrics, access log). */
+  addObserver(observer: CallObserver): void {
+    this.observers.push(observer);
+  }
+
+  /** Clusters by name, for the admin view and metrics. */
+  clusterList(): IterableIterator<Cluster> {
+    return this.clusters.values();
+  }
+
+  listenerList(): IterableIterator<Listener> {
+    return this.listeners.values();
+  }
+
+  callStarted(call: ProxyCall): void {
+    this.inFlight++;
+    const observers = this.observers;
+    for (let i = 0; i < observers.length; i++) observers[i].callStarted(call);
+  }
+
+  /** CallObserver: observers, and one log line for calls the proxy itself failed. */
   callEnded(call: ProxyCall): void {
+    this.inFlight--;
+    const observers = this.observers;
+    for (let i = 0; i < observers.length; i++) observers[i].callEnded(call);
     if (call.message === '' || call.status === Status.CANCELLED) return;
     const cluster = call.context.cluster.name;
     const suppressed = this.failureLog.take(`${cluster}:${call.status}:${call.host?.key ?? ''}`);
@@ -227,10 +429,11 @@ export class Proxy implements CallObserver {
    * Graceful shutdown: listeners stop accepting and send GOAWAY; calls in flight get up to
    * `graceMs` to finish; then clusters close their upstream sessions.
    */
-  async close(graceMs = this.config.shutdownGraceMs): Promise<void> {
+  async close(graceMs = this.current.shutdownGraceMs): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all(this.listeners.map((l) => l.close(graceMs)));
+    await this.reloading;
+    await Promise.all([...this.listeners.values()].map((l) => l.close(graceMs)));
     for (const cluster of this.clusters.values()) cluster.destroy();
   }
 }
