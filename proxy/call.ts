@@ -80,9 +80,17 @@ export class ProxyCall implements WaitingCall {
   private trailersOnly = false;
   private requestEnded = false;
   private reading = false;
-  /** Request chunks sent so far, kept until the upstream answers (null: no retry possible). */
-  private replay: Buffer[] | null = null;
+  /**
+   * Request chunks sent so far, kept until the upstream answers, for a transparent retry: the
+   * first in `replayHead` (unary calls need no array), more in `replayRest`. `replayBytes`
+   * is -1 once the request outgrew MAX_REPLAY_BYTES or the upstream answered.
+   */
+  private replayHead: Buffer | null = null;
+  private replayRest: Buffer[] | null = null;
   private replayBytes = 0;
+  /** 'drain' listeners are wired on the first backpressure, not for every call. */
+  private downstreamDrainWired = false;
+  private upstreamDrainWired = false;
 
   constructor(
     readonly downstream: Downstream,
@@ -97,7 +105,6 @@ export class ProxyCall implements WaitingCall {
     downstream.on('close', onDownstreamClose);
     downstream.on('error', onDownstreamError);
     downstream.on('wantTrailers', onWantTrailers);
-    downstream.on('drain', onDownstreamDrain);
   }
 
   start(): void {
@@ -144,6 +151,14 @@ export class ProxyCall implements WaitingCall {
         }
         return;
       }
+      if (this.reading && !this.replayable) {
+        this.fail(
+          Status.UNAVAILABLE,
+          'the upstream failed before answering and the request is too large to send again',
+          false,
+        );
+        return;
+      }
       const session = cluster.pool(host)?.acquire() ?? null;
       if (session !== null && this.send(host, session)) return;
       this.avoid = host;
@@ -187,34 +202,57 @@ export class ProxyCall implements WaitingCall {
     upstream.on('end', onUpstreamEnd);
     upstream.on('close', onUpstreamClose);
     upstream.on('error', onUpstreamError);
-    upstream.on('drain', onUpstreamDrain);
+    this.upstreamDrainWired = false;
 
-    if (this.attempts === 0 && !this.reading) {
+    if (!this.reading) {
       this.reading = true;
-      this.replay = [];
       this.downstream.on('data', onDownstreamData);
       this.downstream.on('end', onDownstreamEnd);
-    } else if (this.replay !== null) {
-      for (const chunk of this.replay) upstream.write(chunk);
+    } else {
+      // A retry: send again what the failed attempt had sent, then read on.
+      if (this.replayHead !== null) upstream.write(this.replayHead);
+      if (this.replayRest !== null) for (const chunk of this.replayRest) upstream.write(chunk);
       if (this.requestEnded) upstream.end();
+      else this.downstream.resume();
     }
     return true;
+  }
+
+  /** Whether the request sent so far can be sent again to another endpoint. */
+  private get replayable(): boolean {
+    return this.replayBytes >= 0;
+  }
+
+  private dropReplay(): void {
+    this.replayBytes = -1;
+    this.replayHead = null;
+    this.replayRest = null;
   }
 
   /** Request data from the client. */
   forwardRequest(chunk: Buffer): void {
     this.bytesIn += chunk.length;
-    const replay = this.replay;
-    if (replay !== null) {
-      if (this.replayBytes + chunk.length <= MAX_REPLAY_BYTES) {
-        replay.push(chunk);
+    if (this.replayBytes >= 0) {
+      if (this.replayBytes + chunk.length > MAX_REPLAY_BYTES) this.dropReplay();
+      else {
         this.replayBytes += chunk.length;
-      } else {
-        this.replay = null;
+        if (this.replayHead === null) this.replayHead = chunk;
+        else (this.replayRest ??= []).push(chunk);
       }
     }
     const upstream = this.upstream;
-    if (upstream !== null && !upstream.write(chunk)) this.downstream.pause();
+    if (upstream === null) {
+      // Between attempts: keep the chunk for the retry, read no more until it is sent.
+      this.downstream.pause();
+      return;
+    }
+    if (!upstream.write(chunk)) {
+      this.downstream.pause();
+      if (!this.upstreamDrainWired) {
+        this.upstreamDrainWired = true;
+        upstream.on('drain', onUpstreamDrain);
+      }
+    }
   }
 
   requestEnd(): void {
@@ -226,7 +264,7 @@ export class ProxyCall implements WaitingCall {
   /** Response headers from the upstream. */
   upstreamResponse(upstream: Upstream, headers: ResponseHeaders, flags: number): void {
     this.responded = true;
-    this.replay = null;
+    this.dropReplay();
     const httpStatus = headers[':status'];
     const grpcStatus = headers['grpc-status'];
     if (httpStatus !== 200) {
@@ -260,7 +298,13 @@ export class ProxyCall implements WaitingCall {
     this.bytesOut += chunk.length;
     const ds = this.downstream;
     if (ds.writableEnded || ds.destroyed) return;
-    if (!ds.write(chunk)) upstream.pause();
+    if (!ds.write(chunk)) {
+      upstream.pause();
+      if (!this.downstreamDrainWired) {
+        this.downstreamDrainWired = true;
+        ds.on('drain', onDownstreamDrain);
+      }
+    }
   }
 
   upstreamTrailers(trailers: IncomingHttpHeaders): void {
@@ -295,7 +339,7 @@ export class ProxyCall implements WaitingCall {
     // The stream ended without END_STREAM: reset by the upstream, or its session died.
     const rst = upstream.rstCode ?? NGHTTP2_NO_ERROR;
     const neverSent = upstream.id === undefined || upstream.pending;
-    if (!this.responded && (rst === NGHTTP2_REFUSED_STREAM || neverSent) && this.replay !== null) {
+    if (!this.responded && (rst === NGHTTP2_REFUSED_STREAM || neverSent) && this.replayable) {
       // The upstream did not process the call (refused, or it never left): safe elsewhere.
       this.context.cluster.balancer.callEnded(
         host,

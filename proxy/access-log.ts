@@ -1,0 +1,213 @@
+// The access log: one JSON line per call (or per sampled call), written by pino through an
+// asynchronous destination (stdout, stderr or a file) that is flushed on close.
+import { pino, type Logger as PinoLogger } from 'pino';
+import type { AccessLogConfig } from '../config/types.js';
+import type { CallObserver, ProxyCall } from './call.js';
+import { SwitchyardError, describeError } from './errors.js';
+import { statusName } from './grpc-status.js';
+import type { Logger } from './log.js';
+
+type Destination = ReturnType<typeof pino.destination>;
+
+/**
+ * One line, as written (JSON, one per line). Fields the call did not have are left out:
+ * `endpoint` when no endpoint took the call, `peer` when the client's address was gone,
+ * `message` when the status came from the endpoint rather than from the proxy.
+ */
+export interface AccessLogLine {
+  /** When the call ended (ISO 8601, UTC). */
+  readonly time: string;
+  /** The client, `address:port`. */
+  readonly peer?: string;
+  /** The gRPC method, `/package.Service/Method`. */
+  readonly method: string;
+  readonly route: string;
+  readonly cluster: string;
+  /** The endpoint the call went to, `address:port`. */
+  readonly endpoint?: string;
+  /** gRPC status code and its name (`0`, `OK`). */
+  readonly status: number;
+  readonly statusName: string;
+  /** From the request headers to the status, in ms (µs precision). */
+  readonly durationMs: number;
+  /** Request and response bytes (gRPC messages with their 5-byte prefixes). */
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  /** Why the proxy ended the call with this status, when the proxy made it. */
+  readonly message?: string;
+}
+
+export interface AccessLogOptions {
+  /** Source of randomness for sampling (tests inject a sequence). */
+  readonly random?: () => number;
+}
+
+function formatPeer(call: ProxyCall): string {
+  try {
+    // Throws once the client's session is gone (ERR_HTTP2_SOCKET_UNBOUND).
+    const socket = call.downstream.session?.socket;
+    const address = socket?.remoteAddress;
+    if (address === undefined) return '';
+    return address.includes(':')
+      ? `[${address}]:${socket!.remotePort}`
+      : `${address}:${socket!.remotePort}`;
+  } catch {
+    return '';
+  }
+}
+
+/** Opens a destination and waits until it can be written, so a bad path fails here. */
+async function openDestination(destination: string): Promise<Destination> {
+  const dest = destination === 'stdout' ? 1 : destination === 'stderr' ? 2 : destination;
+  let stream: Destination;
+  try {
+    stream = pino.destination({ dest, sync: false, mkdir: true, append: true });
+  } catch (err) {
+    throw accessLogError(destination, err);
+  }
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error) => reject(accessLogError(destination, err));
+    stream.once('error', onError);
+    stream.once('ready', () => {
+      stream.removeListener('error', onError);
+      resolve();
+    });
+  });
+  return stream;
+}
+
+function accessLogError(destination: string, err: unknown): SwitchyardError {
+  return new SwitchyardError(
+    'ERR_CONFIG',
+    `cannot open the access log ${destination}: ${describeError(err)}`,
+    { cause: err },
+  );
+}
+
+/** Ends a destination after what it holds is written; stdout and stderr stay open. */
+function closeDestination(stream: Destination): Promise<void> {
+  return new Promise((resolve) => {
+    stream.once('close', () => resolve());
+    stream.once('error', () => resolve());
+    stream.end();
+  });
+}
+
+export class AccessLog implements CallObserver {
+  private sample: number;
+  private destination: string;
+  private stream: Destination | undefined;
+  private writer: PinoLogger | undefined;
+  /** Sampled calls in flight, with their client's address (read while the session lives). */
+  private readonly pending = new Map<ProxyCall, string>();
+  private readonly random: () => number;
+  private closed = false;
+
+  private constructor(
+    config: AccessLogConfig,
+    private readonly logger: Logger,
+    options: AccessLogOptions,
+  ) {
+    this.sample = config.sample;
+    this.destination = config.destination;
+    this.random = options.random ?? Math.random;
+  }
+
+  /**
+   * Opens the destination when `sample` > 0 (an access log that is off opens nothing);
+   * rejects with ERR_CONFIG when it cannot be opened.
+   */
+  static async open(
+    config: AccessLogConfig,
+    logger: Logger,
+    options: AccessLogOptions = {},
+  ): Promise<AccessLog> {
+    const log = new AccessLog(config, logger, options);
+    if (config.sample > 0) log.attach(await openDestination(config.destination));
+    return log;
+  }
+
+  /**
+   * Applies a new sample share and destination. A new destination is opened before the old
+   * one is flushed and closed, so a bad path leaves the log as it was (and rejects).
+   */
+  async reconfigure(config: AccessLogConfig): Promise<void> {
+    if (this.closed) return;
+    const wanted = config.sample > 0;
+    const reopen = wanted && (this.stream === undefined || config.destination !== this.destination);
+    const next = reopen ? await openDestination(config.destination) : undefined;
+    if (this.closed) {
+      if (next) await closeDestination(next);
+      return;
+    }
+    const old = reopen || !wanted ? this.stream : undefined;
+    if (next) this.attach(next);
+    else if (!wanted) this.detach();
+    this.sample = config.sample;
+    this.destination = config.destination;
+    if (old) await closeDestination(old);
+  }
+
+  callStarted(call: ProxyCall): void {
+    // Decided before anything is built: off and sampled-out calls cost one comparison.
+    const sample = this.sample;
+    if (sample <= 0 || (sample < 1 && this.random() >= sample)) return;
+    this.pending.set(call, formatPeer(call));
+  }
+
+  callEnded(call: ProxyCall): void {
+    if (this.pending.size === 0) return;
+    const peer = this.pending.get(call);
+    if (peer === undefined) return;
+    this.pending.delete(call);
+    const writer = this.writer;
+    if (writer === undefined) return;
+    const line: Omit<AccessLogLine, 'time' | 'message'> = {
+      peer: peer === '' ? undefined : peer,
+      method: call.path,
+      route: call.context.routeName,
+      cluster: call.context.cluster.name,
+      endpoint: call.host?.key,
+      status: call.status,
+      statusName: statusName(call.status),
+      durationMs: Math.round((call.endedAt - call.startedAt) * 1000) / 1000,
+      bytesIn: call.bytesIn,
+      bytesOut: call.bytesOut,
+    };
+    if (call.message === '') writer.info(line);
+    else writer.info(line, call.message);
+  }
+
+  /** Flushes and closes the destination; later calls are not logged. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.pending.clear();
+    const stream = this.stream;
+    this.detach();
+    if (stream) await closeDestination(stream);
+  }
+
+  private attach(stream: Destination): void {
+    stream.on('error', (err: Error) => {
+      this.logger.error(`access log ${this.destination}: ${describeError(err)}`);
+    });
+    this.stream = stream;
+    this.writer = pino(
+      {
+        base: undefined,
+        messageKey: 'message',
+        timestamp: pino.stdTimeFunctions.isoTime,
+        // Every line is the same kind of record; a level would say nothing.
+        formatters: { level: () => ({}) },
+      },
+      stream,
+    );
+  }
+
+  private detach(): void {
+    this.stream = undefined;
+    this.writer = undefined;
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,187 @@
+// What the admin listener answers: the page and its assets, /metrics, /ready, /live,
+// /config, /clusters and POST /reload. Every answer is built per request from live state.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Config } from '../../config/types.js';
+import { describeError } from '../errors.js';
+import type { ObservedProxy } from '../metrics/proxy-state.js';
+import { proxyView, readiness } from './cluster-view.js';
+import { PAGE_HTML } from './page-html.js';
+import { PAGE_SCRIPT } from './page-script.js';
+import { PAGE_STYLE } from './page-style.js';
+
+export interface AdminRoutesOptions {
+  readonly proxy: ObservedProxy;
+  /** The Prometheus exposition of the proxy's metrics. */
+  readonly metrics: () => Promise<{ readonly contentType: string; readonly text: string }>;
+  readonly version: string;
+  /** A copy of the config safe to show (secrets replaced). */
+  readonly redact: (config: Config) => unknown;
+  /**
+   * Reloads the configuration and resolves with what changed; rejects with the reason.
+   * Undefined when nothing can reload: POST /reload then answers 404.
+   */
+  readonly reload: (() => Promise<unknown>) | undefined;
+}
+
+export type AdminHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+/** Error codes that mean the new config itself is wrong (400), not the machine (500). */
+const CONFIG_ERROR_CODES = new Set([
+  'ERR_CONFIG_READ',
+  'ERR_CONFIG_INVALID',
+  'ERR_CONFIG',
+  'ERR_TLS_FILES',
+  'ERR_BAD_TARGET',
+  'ERR_BAD_RESOLVER_OPTIONS',
+  'ERR_UNKNOWN_POLICY',
+  'ERR_BAD_POLICY_SETTINGS',
+]);
+
+// The page loads only its own script and style and talks only to this listener.
+const PAGE_HEADERS = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; " +
+    "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-cache',
+};
+
+function send(
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    'content-type': contentType,
+    'content-length': Buffer.byteLength(body),
+    'x-content-type-options': 'nosniff',
+    ...headers,
+  });
+  res.end(body);
+}
+
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+  indent = 2,
+): void {
+  send(res, status, 'application/json; charset=utf-8', `${JSON.stringify(value, null, indent)}\n`, {
+    'cache-control': 'no-store',
+    ...headers,
+  });
+}
+
+interface Route {
+  /** Methods besides HEAD, which every GET route also answers. */
+  readonly method: 'GET' | 'POST';
+  handle(req: IncomingMessage, res: ServerResponse): void | Promise<void>;
+}
+
+/** A POST from a page of another origin (a browser tricked into it) is refused. */
+function crossOrigin(req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return false;
+  try {
+    return new URL(origin).host !== req.headers.host;
+  } catch {
+    return true;
+  }
+}
+
+export function adminRoutes(options: AdminRoutesOptions): AdminHandler {
+  const { proxy, version } = options;
+  const asset = (type: string, body: string): Route => ({
+    method: 'GET',
+    handle: (_req, res) => send(res, 200, type, body, PAGE_HEADERS),
+  });
+  const routes = new Map<string, Route>([
+    ['/', asset('text/html; charset=utf-8', PAGE_HTML)],
+    ['/admin.css', asset('text/css; charset=utf-8', PAGE_STYLE)],
+    ['/admin.js', asset('text/javascript; charset=utf-8', PAGE_SCRIPT)],
+    [
+      '/metrics',
+      {
+        method: 'GET',
+        handle: async (_req, res) => {
+          const { contentType, text } = await options.metrics();
+          send(res, 200, contentType, text, { 'cache-control': 'no-store' });
+        },
+      },
+    ],
+    [
+      '/ready',
+      {
+        method: 'GET',
+        handle: (_req, res) => {
+          const r = readiness(proxy);
+          sendJson(res, r.ready ? 200 : 503, r);
+        },
+      },
+    ],
+    ['/live', { method: 'GET', handle: (_req, res) => sendJson(res, 200, { live: true }) }],
+    [
+      '/config',
+      { method: 'GET', handle: (_req, res) => sendJson(res, 200, options.redact(proxy.config)) },
+    ],
+    [
+      '/clusters',
+      // Polled every second by the page: compact.
+      {
+        method: 'GET',
+        handle: (_req, res) => sendJson(res, 200, proxyView(proxy, version), {}, 0),
+      },
+    ],
+    [
+      '/reload',
+      {
+        method: 'POST',
+        handle: async (req, res) => {
+          const reload = options.reload;
+          if (reload === undefined) {
+            sendJson(res, 404, {
+              error: 'reload is not available: switchyard runs without a config file',
+            });
+            return;
+          }
+          if (crossOrigin(req)) {
+            sendJson(res, 403, { error: 'cross-origin reload refused' });
+            return;
+          }
+          try {
+            sendJson(res, 200, await reload());
+          } catch (err) {
+            const code = (err as { code?: unknown }).code;
+            const status = typeof code === 'string' && CONFIG_ERROR_CODES.has(code) ? 400 : 500;
+            sendJson(res, status, {
+              error: describeError(err),
+              ...(typeof code === 'string' ? { code } : {}),
+            });
+          }
+        },
+      },
+    ],
+  ]);
+
+  return async (req, res) => {
+    // Request bodies are never read; drain them so keep-alive works.
+    req.resume();
+    const path = new URL(req.url ?? '/', 'http://admin').pathname;
+    const route = routes.get(path);
+    if (route === undefined) {
+      sendJson(res, 404, { error: `no such admin path: ${path}` });
+      return;
+    }
+    const method = req.method ?? 'GET';
+    if (method !== route.method && !(method === 'HEAD' && route.method === 'GET')) {
+      const allow = route.method === 'GET' ? 'GET, HEAD' : 'POST';
+      sendJson(res, 405, { error: `${path} answers ${allow}, not ${method}` }, { allow });
+      return;
+    }
+    await route.handle(req, res);
+  };
+}

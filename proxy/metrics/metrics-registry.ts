@@ -1,0 +1,272 @@
+// The Prometheus registry behind /metrics: per-route call metrics from `CallMetrics`, and
+// gauges and counters read from the proxy's live state (endpoints, resolvers, connections) at
+// scrape time, plus the process's own metrics.
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Host } from '../../balancer/host.js';
+import type { Cluster } from '../cluster.js';
+import { statusName } from '../grpc-status.js';
+import { DURATION_BOUNDS_MS, STATUS_SLOTS, type CallMetrics } from './call-metrics.js';
+import { ENDPOINT_STATES, endpointState, type ObservedProxy } from './proxy-state.js';
+import { ScrapedHistogram } from './scraped-histogram.js';
+
+type Add<L extends string> = (labels: Record<L, string>, value: number) => void;
+
+/** A gauge whose values are set from `fill` on every scrape; series not filled disappear. */
+function scrapedGauge<L extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+  fill: (add: Add<L>) => void,
+): void {
+  new Gauge<L>({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      fill((labels, value) => this.set(labels, value));
+    },
+  });
+}
+
+/**
+ * A counter whose totals are kept elsewhere (plain numbers, or the proxy's own state) and
+ * copied in on every scrape.
+ */
+function scrapedCounter<L extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+  fill: (add: Add<L>) => void,
+): void {
+  new Counter<L>({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      fill((labels, value) => this.inc(labels, value));
+    },
+  });
+}
+
+// prom-client's default metrics start a GC observer and an event-loop monitor that cannot be
+// stopped, so they are made once per process and shared by every registry.
+let processRegistry: Registry | undefined;
+
+function processMetrics(): Registry {
+  if (processRegistry === undefined) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
+/** A registry private to one proxy (never prom-client's global one). */
+export function createMetricsRegistry(
+  proxy: ObservedProxy,
+  calls: CallMetrics,
+  version: string,
+): Registry {
+  const r = new Registry();
+
+  scrapedGauge(r, 'switchyard_build_info', 'The running switchyard version.', ['version'], (add) =>
+    add({ version }, 1),
+  );
+
+  // Calls, per route.
+  scrapedCounter(
+    r,
+    'switchyard_calls_total',
+    'Calls ended, by cluster, route and gRPC status.',
+    ['cluster', 'route', 'grpc_code'],
+    (add) => {
+      for (const s of calls.series()) {
+        for (let code = 0; code < STATUS_SLOTS; code++) {
+          const n = s.calls[code];
+          if (n > 0) add({ ...s.labels, grpc_code: statusName(code) }, n);
+        }
+      }
+    },
+  );
+  new ScrapedHistogram(
+    'switchyard_call_duration_seconds',
+    'Call duration from the request headers to the status, by cluster and route.',
+    DURATION_BOUNDS_MS.map((ms) => ms / 1000),
+    function* () {
+      for (const s of calls.series()) {
+        if (s.count > 0)
+          yield { labels: s.labels, buckets: s.buckets, sum: s.durationSumMs / 1000 };
+      }
+    },
+  ).register(r);
+  scrapedGauge(
+    r,
+    'switchyard_calls_in_flight',
+    'Calls started and not yet ended, by cluster and route.',
+    ['cluster', 'route'],
+    (add) => {
+      for (const s of calls.series()) add(s.labels, s.inFlight);
+    },
+  );
+  scrapedCounter(
+    r,
+    'switchyard_request_bytes_total',
+    'Request bytes received from clients (gRPC messages with their 5-byte prefixes).',
+    ['cluster', 'route'],
+    (add) => {
+      for (const s of calls.series()) add(s.labels, s.bytesIn);
+    },
+  );
+  scrapedCounter(
+    r,
+    'switchyard_response_bytes_total',
+    'Response bytes received from endpoints and sent to clients (gRPC messages with prefixes).',
+    ['cluster', 'route'],
+    (add) => {
+      for (const s of calls.series()) add(s.labels, s.bytesOut);
+    },
+  );
+
+  // Endpoints, read from the balancers.
+  scrapedGauge(
+    r,
+    'switchyard_endpoints',
+    'Endpoints of a cluster, by state (ready, checking, idle, connecting, failing, unhealthy, ejected).',
+    ['cluster', 'state'],
+    (add) => {
+      const counts = new Map<string, number>();
+      for (const cluster of proxy.clusterList()) {
+        for (const state of ENDPOINT_STATES) counts.set(state, 0);
+        for (const host of cluster.balancer.hosts()) {
+          const state = endpointState(host);
+          counts.set(state, counts.get(state)! + 1);
+        }
+        for (const [state, n] of counts) add({ cluster: cluster.name, state }, n);
+      }
+    },
+  );
+  scrapedGauge(
+    r,
+    'switchyard_cluster_panic',
+    '1 while too few endpoints are healthy and calls go to every ready endpoint.',
+    ['cluster'],
+    (add) => {
+      for (const cluster of proxy.clusterList()) {
+        add({ cluster: cluster.name }, cluster.balancer.panic ? 1 : 0);
+      }
+    },
+  );
+  const perEndpoint = (read: (host: Host, cluster: Cluster) => number | undefined) => {
+    return (add: Add<'cluster' | 'endpoint'>) => {
+      for (const cluster of proxy.clusterList()) {
+        for (const host of cluster.balancer.hosts()) {
+          const value = read(host, cluster);
+          if (value !== undefined) add({ cluster: cluster.name, endpoint: host.key }, value);
+        }
+      }
+    };
+  };
+  const endpointLabels = ['cluster', 'endpoint'] as const;
+  scrapedGauge(
+    r,
+    'switchyard_endpoint_calls_in_flight',
+    'Calls on an endpoint now.',
+    endpointLabels,
+    perEndpoint((host) => host.inFlight),
+  );
+  scrapedCounter(
+    r,
+    'switchyard_endpoint_calls_total',
+    'Calls ended on an endpoint since it joined its cluster.',
+    endpointLabels,
+    perEndpoint((host) => host.calls),
+  );
+  scrapedCounter(
+    r,
+    'switchyard_endpoint_failures_total',
+    'Calls ended on an endpoint with an endpoint failure (connection lost, reset, UNAVAILABLE).',
+    endpointLabels,
+    perEndpoint((host) => host.failures),
+  );
+  scrapedCounter(
+    r,
+    'switchyard_endpoint_ejections_total',
+    'Times outlier detection ejected an endpoint since it joined its cluster.',
+    endpointLabels,
+    perEndpoint((host) => host.ejections),
+  );
+  scrapedGauge(
+    r,
+    'switchyard_endpoint_latency_seconds',
+    "An endpoint's peak-EWMA call latency as of its last call.",
+    endpointLabels,
+    perEndpoint((host) =>
+      host.latency.samples > 0 ? host.latency.lastEstimate / 1000 : undefined,
+    ),
+  );
+  scrapedGauge(
+    r,
+    'switchyard_endpoint_connections',
+    'Open HTTP/2 connections to an endpoint.',
+    endpointLabels,
+    perEndpoint((host, cluster) => cluster.pool(host)?.sessionCount ?? 0),
+  );
+
+  // Resolvers.
+  scrapedCounter(
+    r,
+    'switchyard_resolver_updates_total',
+    "Endpoint sets a cluster's resolver delivered.",
+    ['cluster'],
+    (add) => {
+      for (const c of proxy.clusterList()) add({ cluster: c.name }, c.stats.updates);
+    },
+  );
+  scrapedCounter(
+    r,
+    'switchyard_resolver_errors_total',
+    "Errors a cluster's resolver reported (the last good endpoints stay in use).",
+    ['cluster'],
+    (add) => {
+      for (const c of proxy.clusterList()) add({ cluster: c.name }, c.stats.errors);
+    },
+  );
+  scrapedGauge(
+    r,
+    'switchyard_resolver_last_update_timestamp_seconds',
+    "When a cluster's resolver last delivered endpoints (Unix time).",
+    ['cluster'],
+    (add) => {
+      for (const c of proxy.clusterList()) {
+        if (c.stats.lastUpdateAt > 0) add({ cluster: c.name }, c.stats.lastUpdateAt / 1000);
+      }
+    },
+  );
+
+  // Client connections.
+  scrapedCounter(
+    r,
+    'switchyard_client_connections_accepted_total',
+    'Client connections a listener accepted.',
+    ['listener'],
+    (add) => {
+      for (const l of proxy.listenerList()) add({ listener: l.name }, l.accepted);
+    },
+  );
+  scrapedGauge(
+    r,
+    'switchyard_client_connections',
+    'Open HTTP/2 client connections on a listener.',
+    ['listener'],
+    (add) => {
+      for (const l of proxy.listenerList()) add({ listener: l.name }, l.sessionCount);
+    },
+  );
+
+  return Registry.merge([r, processMetrics()]);
+}

@@ -1,0 +1,200 @@
+// Observability for a running proxy in one place: Prometheus metrics, the access log and the
+// admin listener (page, /metrics, /ready, /live, /config, /clusters, POST /reload), fed by one
+// call observer and reconfigured after each reload.
+import type { Registry } from 'prom-client';
+import { redactConfig } from '../config/redact-config.js';
+import type { AccessLogConfig, AdminConfig, Config, SocketAddress } from '../config/types.js';
+import { AccessLog, type AccessLogOptions } from './access-log.js';
+import { adminRoutes } from './admin/admin-routes.js';
+import { AdminServer } from './admin/admin-server.js';
+import type { CallObserver, ProxyCall } from './call.js';
+import { describeError } from './errors.js';
+import type { Logger } from './log.js';
+import { CallMetrics } from './metrics/call-metrics.js';
+import { createMetricsRegistry } from './metrics/metrics-registry.js';
+import type { ObservedProxy } from './metrics/proxy-state.js';
+import type { Proxy, ReloadSummary } from './proxy.js';
+
+export interface ObservabilityOptions {
+  readonly logger: Logger;
+  /**
+   * Re-reads and applies the configuration (for POST /reload); rejects with the reason.
+   * Without it POST /reload answers 404.
+   */
+  readonly reload?: () => Promise<ReloadSummary>;
+  /** The switchyard version, shown on the page and in `switchyard_build_info`. */
+  readonly version: string;
+  /** Sampling randomness for the access log (tests). */
+  readonly accessLog?: AccessLogOptions;
+}
+
+function sameAdmin(a: AdminConfig | undefined, b: AdminConfig | undefined): boolean {
+  return a?.address.host === b?.address.host && a?.address.port === b?.address.port;
+}
+
+function sameAccessLog(a: AccessLogConfig, b: AccessLogConfig): boolean {
+  return a.sample === b.sample && a.destination === b.destination;
+}
+
+export class Observability implements CallObserver {
+  private readonly calls = new CallMetrics();
+  private readonly registry: Registry;
+  private admin: AdminServer | undefined;
+  private adminConfig: AdminConfig | undefined;
+  private accessLogConfig: AccessLogConfig;
+  /** Reconfigurations run one at a time. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    private readonly proxy: ObservedProxy,
+    private readonly accessLog: AccessLog,
+    config: Config,
+    private readonly options: ObservabilityOptions,
+  ) {
+    this.accessLogConfig = config.accessLog;
+    this.registry = createMetricsRegistry(proxy, this.calls, options.version);
+  }
+
+  /**
+   * Opens the access log (when `accessLog.sample` > 0) and the admin listener (when
+   * `config.admin` is set), and starts observing the proxy's calls. Rejects, with nothing
+   * left open, when either cannot be opened (ERR_CONFIG, ERR_LISTEN).
+   */
+  static async start(
+    config: Config,
+    proxy: Pick<Proxy, 'addObserver'> & ObservedProxy,
+    options: ObservabilityOptions,
+  ): Promise<Observability> {
+    const accessLog = await AccessLog.open(config.accessLog, options.logger, options.accessLog);
+    const o = new Observability(proxy, accessLog, config, options);
+    try {
+      if (config.admin) await o.openAdmin(config.admin);
+    } catch (err) {
+      await accessLog.close();
+      throw err;
+    }
+    proxy.addObserver(o);
+    return o;
+  }
+
+  /** Where the admin listener is bound (the real port when the config said 0). */
+  get adminAddress(): SocketAddress | undefined {
+    return this.admin?.address;
+  }
+
+  /** The Prometheus exposition, as /metrics serves it. */
+  async metrics(): Promise<{ contentType: string; text: string }> {
+    return { contentType: this.registry.contentType, text: await this.registry.metrics() };
+  }
+
+  // CallObserver: on every call, synchronously. Metrics are a few increments; the access log
+  // does nothing for calls it does not sample.
+
+  callStarted(call: ProxyCall): void {
+    if (this.closed) return;
+    this.calls.callStarted(call);
+    this.accessLog.callStarted(call);
+  }
+
+  callEnded(call: ProxyCall): void {
+    if (this.closed) return;
+    this.calls.callEnded(call);
+    this.accessLog.callEnded(call);
+  }
+
+  /**
+   * Applies the admin and access-log parts of a new config after a reload: the admin
+   * listener moves, opens or closes; the access log changes its share or destination.
+   * Unchanged parts are left alone, so calling it twice with one config is harmless. A part
+   * that cannot be applied keeps running as it was, and the call rejects with why.
+   */
+  reconfigure(config: Config): Promise<void> {
+    const run = this.queue.then(() => this.apply(config));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Closes the admin listener and flushes the access log; calls are no longer observed. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue;
+    const admin = this.admin;
+    this.admin = undefined;
+    await Promise.all([admin?.close(), this.accessLog.close()]);
+  }
+
+  private async apply(config: Config): Promise<void> {
+    if (this.closed) return;
+    const errors: unknown[] = [];
+    if (!sameAccessLog(this.accessLogConfig, config.accessLog)) {
+      try {
+        await this.accessLog.reconfigure(config.accessLog);
+        this.accessLogConfig = config.accessLog;
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+    if (!sameAdmin(this.adminConfig, config.admin)) {
+      try {
+        await this.moveAdmin(config.admin);
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+    if (errors.length > 0) {
+      for (const err of errors) this.options.logger.error(describeError(err));
+      throw errors[0];
+    }
+  }
+
+  private async moveAdmin(next: AdminConfig | undefined): Promise<void> {
+    const old = this.admin;
+    const oldPort = this.adminConfig?.address.port;
+    if (next === undefined) {
+      this.admin = undefined;
+      this.adminConfig = undefined;
+      this.options.logger.info('admin listener closed');
+      // Not awaited: the request that asked for this reload is still being answered on it.
+      void old?.close();
+      return;
+    }
+    if (old !== undefined && next.address.port !== 0 && next.address.port === oldPort) {
+      // Same port, another host: the old socket must go before the new one can bind. It stops
+      // listening at once (the port is free on the next turn of the loop); requests in
+      // progress on it, such as the POST /reload that asked for this, still get answered.
+      this.admin = undefined;
+      this.adminConfig = undefined;
+      void old.close();
+      await new Promise((resolve) => setImmediate(resolve));
+      await this.openAdmin(next);
+      return;
+    }
+    await this.openAdmin(next);
+    void old?.close();
+  }
+
+  private async openAdmin(config: AdminConfig): Promise<void> {
+    const reload = this.options.reload;
+    const handler = adminRoutes({
+      proxy: this.proxy,
+      metrics: () => this.metrics(),
+      version: this.options.version,
+      redact: redactConfig,
+      reload:
+        reload === undefined
+          ? undefined
+          : async () => {
+              const summary = await reload();
+              // A no-op when the reload function already did it.
+              await this.reconfigure(this.proxy.config);
+              return summary;
+            },
+    });
+    this.admin = await AdminServer.listen(config.address, handler, this.options.logger);
+    this.adminConfig = config;
+    const a = this.admin.address;
+    this.options.logger.info({ address: `${a.host}:${a.port}` }, 'admin listening');
+  }
+}
