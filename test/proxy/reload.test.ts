@@ -11,7 +11,7 @@ import {
   echoUnary,
   startEchoBackend,
 } from '../support/echo-backend.js';
-import { delay, startTestProxy, testCluster } from '../support/proxy-harness.js';
+import { eventually, startTestProxy, testCluster } from '../support/proxy-harness.js';
 
 describe('reload', () => {
   it('survives 20 reloads under load without failing a call', async (t) => {
@@ -53,8 +53,8 @@ describe('reload', () => {
       }
     };
     const workers = Array.from({ length: 8 }, worker);
-    // A stream that starts before the reloads and answers after most of them.
-    const stream = echoServerStream(client, { responseCount: 3, delayMs: 1_500 });
+    // A stream that starts before the reloads and answers while they go on.
+    const stream = echoServerStream(client, { responseCount: 3, delayMs: 500 });
 
     let rejected = 0;
     for (let i = 0; i < 20; i++) {
@@ -81,7 +81,9 @@ describe('reload', () => {
         continue;
       }
       await proxy.proxy.reload(variant(i));
-      await delay(40);
+      // Let calls run on each new config before the next change, however slow the machine.
+      const target = calls + 15;
+      await eventually(() => calls >= target, 10_000, 'calls on the new config');
     }
     stop = true;
     await Promise.all(workers);
