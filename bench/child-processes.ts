@@ -97,6 +97,11 @@ export class ChildProcesses {
   /** SIGTERM to the process group, SIGKILL after `graceMs` if any member is still there. */
   async stop(p: StartedProcess, graceMs = 3_000): Promise<void> {
     if (!this.live.has(p.pid)) return;
+    if (!p.running && !groupAlive(p.pid)) {
+      // Already gone with nothing left behind: no signal that could hit a reused id.
+      this.live.delete(p.pid);
+      return;
+    }
     signalGroup(p.pid, 'SIGTERM');
     const until = Date.now() + graceMs;
     while (groupAlive(p.pid) && Date.now() < until) await sleep(25);

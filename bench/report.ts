@@ -30,7 +30,7 @@ function loadRows(name: string, r: LoadScenarioResult, proxyName: string): strin
         name,
         via,
         shape,
-        ...Array<string>(12).fill(dash),
+        ...Array<string>(13).fill(dash),
         `ERROR: ${run.error.split('\n')[0]}`,
       ];
     }
@@ -57,6 +57,7 @@ function loadRows(name: string, r: LoadScenarioResult, proxyName: string): strin
       run.via === 'proxy' ? fixed(r.ratio, 2) : dash,
       added('p50Ms'),
       added('p99Ms'),
+      fixed(run.cpu.otherPct, 0),
       run.check.ok ? 'ok' : `FAIL: ${run.check.why}`,
     ];
   };
@@ -80,6 +81,7 @@ function loadTable(entries: [string, LoadScenarioResult][], proxyName: string): 
     'vs direct',
     '+p50 µs',
     '+p99 µs',
+    'other CPU %',
     'gRPC check',
   ];
   return table(
