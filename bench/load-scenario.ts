@@ -16,7 +16,7 @@ import {
   type Via,
 } from './bench-context.js';
 import { grpcCheck, grpcMessage, type GrpcCheck } from './grpc-check.js';
-import { runH2load, type Latency } from './h2load.js';
+import { runH2load, type H2loadResult, type Latency } from './h2load.js';
 import { machineTicks, processCpuSeconds, treeCpuSeconds } from './proc-stats.js';
 import { shape, type LoadScenario } from './scenarios.js';
 
@@ -31,6 +31,13 @@ export interface LoadRun {
   readonly completed: number;
   /** Calls h2load did not see succeed (HTTP level: failed, errored, timed out, not done). */
   readonly errors: number;
+  /** h2load's own counts of the measured run (HTTP level). */
+  readonly h2load: {
+    readonly failed: number;
+    readonly errored: number;
+    readonly timeouts: number;
+    readonly status: H2loadResult['status'];
+  };
   readonly timedOut: boolean;
   readonly seconds: number;
   readonly rps: number;
@@ -175,6 +182,7 @@ async function measure(
     requested,
     completed,
     errors: r.errors,
+    h2load: { failed: r.failed, errored: r.errored, timeouts: r.timeouts, status: r.status },
     timedOut: r.timedOut,
     seconds: round3(seconds),
     rps: Math.round(rps),
