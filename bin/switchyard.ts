@@ -8,9 +8,9 @@ import { describeConfig } from '../config/describe-config.js';
 import { loadConfig } from '../config/load-config.js';
 import type { Config } from '../config/types.js';
 import { createLogger, type Logger } from '../proxy/log.js';
-import { Proxy } from '../proxy/proxy.js';
 import { parseCommandLine, USAGE, UsageError, type Command, type LogLevel } from './cli-args.js';
 import { configValidators } from './config-validators.js';
+import { Server } from './serve.js';
 
 /** Exit codes: 0 clean shutdown or a valid config, 1 runtime failure, 2 usage or config error. */
 const EXIT_RUNTIME = 1;
@@ -71,13 +71,18 @@ function isConfigProblem(err: unknown): boolean {
 
 /**
  * Runs the proxy for `config` until SIGTERM or SIGINT, then drains calls for up to
- * `shutdownGraceMs` and exits 0 (a second signal exits 1 at once). Exits 2 when the config
- * cannot be started, 1 when listening fails.
+ * `shutdownGraceMs` and exits 0 (a second signal exits 1 at once). SIGHUP reloads the config
+ * file. Exits 2 when the config cannot be started, 1 when listening fails.
  */
-async function run(config: Config, logger: Logger): Promise<void> {
-  let proxy: Proxy;
+async function run(
+  config: Config,
+  file: string | undefined,
+  logLevel: LogLevel | undefined,
+  logger: Logger,
+): Promise<void> {
+  let server: Server;
   try {
-    proxy = await Proxy.start(config, { logger });
+    server = await Server.start({ config, file, adjust: (c) => withLogLevel(c, logLevel), logger });
   } catch (err) {
     logger.fatal((err as Error).message);
     process.exit(isConfigProblem(err) ? EXIT_USAGE : EXIT_RUNTIME);
@@ -90,8 +95,9 @@ async function run(config: Config, logger: Logger): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    logger.info(`${signal}: draining calls (up to ${config.shutdownGraceMs} ms)`);
-    proxy.close().then(
+    const grace = server.proxy.config.shutdownGraceMs;
+    logger.info(`${signal}: draining calls (up to ${grace} ms)`);
+    server.close().then(
       () => process.exit(0),
       (err: unknown) => {
         logger.error(`shutdown failed: ${(err as Error).message}`);
@@ -101,6 +107,7 @@ async function run(config: Config, logger: Logger): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => void server.reload('SIGHUP').catch(() => undefined));
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -143,7 +150,8 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = EXIT_USAGE;
     return;
   }
-  await run(config, createLogger(config.log));
+  const file = command.kind === 'run' ? command.file : undefined;
+  await run(config, file, command.logLevel, createLogger(config.log));
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

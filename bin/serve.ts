@@ -1,0 +1,122 @@
+// Runs the proxy until a shutdown signal, and reloads its config file on SIGHUP, on a change of
+// the file, or on request (the admin API), keeping the running config when the new one is bad.
+import { createHash } from 'node:crypto';
+import { watch, type FSWatcher } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { ConfigError } from '../config/config-error.js';
+import { loadConfig } from '../config/load-config.js';
+import type { Config } from '../config/types.js';
+import type { Logger } from '../proxy/log.js';
+import { Proxy, type ReloadSummary } from '../proxy/proxy.js';
+import { configValidators } from './config-validators.js';
+
+export interface ServeOptions {
+  readonly config: Config;
+  /** The config file, when there is one to reload from. */
+  readonly file: string | undefined;
+  /** Applied to every config loaded from the file (the --log-level flag). */
+  readonly adjust: (config: Config) => Config;
+  readonly logger: Logger;
+}
+
+/** Editors save by writing a new file and renaming it; wait for the burst of events to end. */
+const WATCH_SETTLE_MS = 250;
+
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+export class Server {
+  private watcher: FSWatcher | undefined;
+  private settle: NodeJS.Timeout | undefined;
+  private lastDigest: string | undefined;
+
+  private constructor(
+    readonly proxy: Proxy,
+    private readonly options: ServeOptions,
+  ) {}
+
+  /** Starts the proxy (throws what Proxy.start throws) and the file watch. */
+  static async start(options: ServeOptions): Promise<Server> {
+    const proxy = await Proxy.start(options.config, { logger: options.logger });
+    const server = new Server(proxy, options);
+    if (options.file !== undefined) {
+      server.lastDigest = digest(await readFile(options.file, 'utf8').catch(() => ''));
+      server.watchFile(options.file);
+    }
+    return server;
+  }
+
+  /**
+   * Loads the config file again and applies it. Resolves with what changed; rejects with a
+   * ConfigError (every problem in the file) or the reason the proxy could not apply it, in which
+   * case the running config stays. Every outcome is logged.
+   */
+  async reload(trigger: string): Promise<ReloadSummary> {
+    const { file, logger } = this.options;
+    if (file === undefined) {
+      const err = new Error('no config file to reload (started with --listen/--upstream)');
+      logger.warn(`${trigger}: ${err.message}`);
+      throw err;
+    }
+    let next: Config;
+    try {
+      const text = await readFile(file, 'utf8');
+      this.lastDigest = digest(text);
+      next = this.options.adjust(await loadConfig(file, { validators: configValidators }));
+    } catch (err) {
+      const detail = err instanceof ConfigError ? err.message : (err as Error).message;
+      logger.error(`${trigger}: ${file} rejected, the running configuration stays:\n${detail}`);
+      throw err;
+    }
+    try {
+      const summary = await this.proxy.reload(next);
+      logger.level = next.log.level;
+      logger.info({ trigger }, `${file} reloaded`);
+      return summary;
+    } catch (err) {
+      logger.error(
+        `${trigger}: ${file} could not be applied, the running configuration stays: ${(err as Error).message}`,
+      );
+      throw err;
+    }
+  }
+
+  async close(graceMs?: number): Promise<void> {
+    this.watcher?.close();
+    clearTimeout(this.settle);
+    await this.proxy.close(graceMs);
+  }
+
+  private watchFile(file: string): void {
+    // Watch the folder, not the file: a rename-on-save replaces the inode a file watch holds.
+    const name = basename(file);
+    try {
+      this.watcher = watch(dirname(file), { persistent: false }, (_event, changed) => {
+        if (changed !== null && changed !== name) return;
+        clearTimeout(this.settle);
+        this.settle = setTimeout(() => void this.fileChanged(file), WATCH_SETTLE_MS);
+        this.settle.unref();
+      });
+      this.watcher.on('error', (err) =>
+        this.options.logger.warn(`watching ${file} failed: ${err.message}`),
+      );
+    } catch (err) {
+      this.options.logger.warn(
+        `cannot watch ${file} for changes (SIGHUP still reloads): ${(err as Error).message}`,
+      );
+    }
+  }
+
+  private async fileChanged(file: string): Promise<void> {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch {
+      return; // mid-save or removed; the next event or SIGHUP will tell
+    }
+    if (digest(text) === this.lastDigest) return;
+    await this.reload('file changed').catch(() => undefined);
+  }
+}
