@@ -45,6 +45,7 @@ export class Observability implements CallObserver {
   /** Reconfigurations run one at a time. */
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private draining = false;
 
   private constructor(
     private readonly proxy: ObservedProxy,
@@ -115,6 +116,14 @@ export class Observability implements CallObserver {
     return run;
   }
 
+  /**
+   * Marks the proxy as shutting down: /ready answers 503 from now on, while /metrics and the
+   * page keep working until close(). Call it when shutdown begins, before the proxy drains.
+   */
+  shuttingDown(): void {
+    this.draining = true;
+  }
+
   /** Closes the admin listener and flushes the access log; calls are no longer observed. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -182,6 +191,7 @@ export class Observability implements CallObserver {
       metrics: () => this.metrics(),
       version: this.options.version,
       redact: redactConfig,
+      shuttingDown: () => this.draining,
       reload:
         reload === undefined
           ? undefined

@@ -2,7 +2,6 @@
 // /config, /clusters and POST /reload. Every answer is built per request from live state.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../../config/types.js';
-import { describeError } from '../errors.js';
 import type { ObservedProxy } from '../metrics/proxy-state.js';
 import { proxyView, readiness } from './cluster-view.js';
 import { PAGE_HTML } from './page-html.js';
@@ -21,6 +20,8 @@ export interface AdminRoutesOptions {
    * Undefined when nothing can reload: POST /reload then answers 404.
    */
   readonly reload: (() => Promise<unknown>) | undefined;
+  /** True once shutdown began: /ready answers 503 so traffic moves elsewhere. */
+  readonly shuttingDown: () => boolean;
 }
 
 export type AdminHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -118,7 +119,7 @@ export function adminRoutes(options: AdminRoutesOptions): AdminHandler {
       {
         method: 'GET',
         handle: (_req, res) => {
-          const r = readiness(proxy);
+          const r = readiness(proxy, options.shuttingDown());
           sendJson(res, r.ready ? 200 : 503, r);
         },
       },
@@ -158,7 +159,8 @@ export function adminRoutes(options: AdminRoutesOptions): AdminHandler {
             const code = (err as { code?: unknown }).code;
             const status = typeof code === 'string' && CONFIG_ERROR_CODES.has(code) ? 400 : 500;
             sendJson(res, status, {
-              error: describeError(err),
+              // The code has its own field; a config error's message lists every issue.
+              error: err instanceof Error ? err.message : String(err),
               ...(typeof code === 'string' ? { code } : {}),
             });
           }

@@ -120,12 +120,13 @@ export interface Readiness {
 }
 
 /**
- * Ready when every configured listener is listening and every cluster's balancer can pick an
- * endpoint now (one is connected and, where checked, healthy and not ejected — or the cluster
+ * Ready when the proxy is not shutting down, every configured listener is listening, and every
+ * cluster's balancer can pick an endpoint now (one is connected and, where checked, healthy and not ejected — or the cluster
  * is in panic mode and sends calls to any connected one).
  */
-export function readiness(proxy: ObservedProxy): Readiness {
+export function readiness(proxy: ObservedProxy, shuttingDown = false): Readiness {
   const reasons: string[] = [];
+  if (shuttingDown) reasons.push('switchyard is shutting down');
   const listening = new Set<string>();
   for (const l of proxy.listenerList()) {
     try {
