@@ -1,5 +1,9 @@
 // The access log: one JSON line per call (or per sampled call), written by pino through an
 // asynchronous destination (stdout, stderr or a file) that is flushed on close.
+import { open } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { promisify } from 'node:util';
 import { pino, type Logger as PinoLogger } from 'pino';
 import type { AccessLogConfig } from '../config/types.js';
 import type { CallObserver, ProxyCall } from './call.js';
@@ -9,12 +13,16 @@ import type { Logger } from './log.js';
 
 type Destination = ReturnType<typeof pino.destination>;
 
+const openFile = promisify(open);
+
 /**
  * One line, as written (JSON, one per line). Fields the call did not have are left out:
  * `endpoint` when no endpoint took the call, `peer` when the client's address was gone,
  * `message` when the status came from the endpoint rather than from the proxy.
  */
 export interface AccessLogLine {
+  /** Always `access`. */
+  readonly log: 'access';
   /** When the call ended (ISO 8601, UTC). */
   readonly time: string;
   /** The client, `address:port`. */
@@ -56,23 +64,26 @@ function formatPeer(call: ProxyCall): string {
   }
 }
 
-/** Opens a destination and waits until it can be written, so a bad path fails here. */
+/**
+ * Opens a destination, so a bad path fails here rather than on the first line. The file is
+ * opened before pino's stream exists: a stream whose open failed would stay registered for a
+ * flush at exit and throw there.
+ */
 async function openDestination(destination: string): Promise<Destination> {
-  const dest = destination === 'stdout' ? 1 : destination === 'stderr' ? 2 : destination;
-  let stream: Destination;
-  try {
-    stream = pino.destination({ dest, sync: false, mkdir: true, append: true });
-  } catch (err) {
-    throw accessLogError(destination, err);
+  let fd: number;
+  if (destination === 'stdout') fd = 1;
+  else if (destination === 'stderr') fd = 2;
+  else {
+    try {
+      await mkdir(dirname(destination), { recursive: true });
+      fd = await openFile(destination, 'a');
+    } catch (err) {
+      throw accessLogError(destination, err);
+    }
   }
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error) => reject(accessLogError(destination, err));
-    stream.once('error', onError);
-    stream.once('ready', () => {
-      stream.removeListener('error', onError);
-      resolve();
-    });
-  });
+  const stream = pino.destination({ dest: fd, sync: false });
+  // With a descriptor the stream is ready on the next tick; writes before that are buffered.
+  await new Promise((resolve) => stream.once('ready', resolve));
   return stream;
 }
 
@@ -162,7 +173,7 @@ export class AccessLog implements CallObserver {
     this.pending.delete(call);
     const writer = this.writer;
     if (writer === undefined) return;
-    const line: Omit<AccessLogLine, 'time' | 'message'> = {
+    const line: Omit<AccessLogLine, 'log' | 'time' | 'message'> = {
       peer: peer === '' ? undefined : peer,
       method: call.path,
       route: call.context.routeName,
@@ -198,8 +209,9 @@ export class AccessLog implements CallObserver {
         base: undefined,
         messageKey: 'message',
         timestamp: pino.stdTimeFunctions.isoTime,
-        // Every line is the same kind of record; a level would say nothing.
-        formatters: { level: () => ({}) },
+        // Every line is the same kind of record, so a level would say nothing; this tag tells
+        // access lines from the proxy's own when both go to one stream.
+        formatters: { level: () => ({ log: 'access' }) },
       },
       stream,
     );
