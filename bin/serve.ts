@@ -5,7 +5,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { ConfigError } from '../config/config-error.js';
-import { loadConfig } from '../config/load-config.js';
+import { loadConfig, parseConfig } from '../config/load-config.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../proxy/log.js';
 import { Proxy, type ReloadSummary } from '../proxy/proxy.js';
@@ -15,6 +15,8 @@ export interface ServeOptions {
   readonly config: Config;
   /** The config file, when there is one to reload from. */
   readonly file: string | undefined;
+  /** sha256 of the file text `config` came from (see readConfigFile). */
+  readonly digest?: string;
   /** Applied to every config loaded from the file (the --log-level flag). */
   readonly adjust: (config: Config) => Config;
   readonly logger: Logger;
@@ -25,6 +27,23 @@ const WATCH_SETTLE_MS = 250;
 
 function digest(text: string): string {
   return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * Reads and validates a config file, remembering which text it was, so a change made while
+ * the proxy starts is not missed. Throws ConfigError.
+ */
+export async function readConfigFile(file: string): Promise<{ config: Config; digest: string }> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return { config: await loadConfig(file, { validators: configValidators }), digest: '' };
+  }
+  return {
+    config: parseConfig(text, file, { validators: configValidators }),
+    digest: digest(text),
+  };
 }
 
 export class Server {
@@ -42,8 +61,10 @@ export class Server {
     const proxy = await Proxy.start(options.config, { logger: options.logger });
     const server = new Server(proxy, options);
     if (options.file !== undefined) {
-      server.lastDigest = digest(await readFile(options.file, 'utf8').catch(() => ''));
+      server.lastDigest = options.digest;
       server.watchFile(options.file);
+      // The file may have changed while the proxy started, before the watch began.
+      await server.fileChanged(options.file);
     }
     return server;
   }
@@ -62,9 +83,9 @@ export class Server {
     }
     let next: Config;
     try {
-      const text = await readFile(file, 'utf8');
-      this.lastDigest = digest(text);
-      next = this.options.adjust(await loadConfig(file, { validators: configValidators }));
+      const read = await readConfigFile(file);
+      this.lastDigest = read.digest;
+      next = this.options.adjust(read.config);
     } catch (err) {
       const detail = err instanceof ConfigError ? err.message : (err as Error).message;
       logger.error(`${trigger}: ${file} rejected, the running configuration stays:\n${detail}`);

@@ -5,12 +5,11 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/config-error.js';
 import { quickStartConfig } from '../config/defaults.js';
 import { describeConfig } from '../config/describe-config.js';
-import { loadConfig } from '../config/load-config.js';
 import type { Config } from '../config/types.js';
 import { createLogger, type Logger } from '../proxy/log.js';
 import { parseCommandLine, USAGE, UsageError, type Command, type LogLevel } from './cli-args.js';
 import { configValidators } from './config-validators.js';
-import { Server } from './serve.js';
+import { readConfigFile, Server } from './serve.js';
 
 /** Exit codes: 0 clean shutdown or a valid config, 1 runtime failure, 2 usage or config error. */
 const EXIT_RUNTIME = 1;
@@ -24,9 +23,9 @@ function version(): string {
 }
 
 /** Loads and validates a config file; on failure prints every issue and returns undefined. */
-async function load(file: string): Promise<Config | undefined> {
+async function load(file: string): Promise<{ config: Config; digest: string } | undefined> {
   try {
-    return await loadConfig(file, { validators: configValidators });
+    return await readConfigFile(file);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${err.message}\n`);
@@ -77,12 +76,19 @@ function isConfigProblem(err: unknown): boolean {
 async function run(
   config: Config,
   file: string | undefined,
+  digest: string | undefined,
   logLevel: LogLevel | undefined,
   logger: Logger,
 ): Promise<void> {
   let server: Server;
   try {
-    server = await Server.start({ config, file, adjust: (c) => withLogLevel(c, logLevel), logger });
+    server = await Server.start({
+      config,
+      file,
+      digest,
+      adjust: (c) => withLogLevel(c, logLevel),
+      logger,
+    });
   } catch (err) {
     logger.fatal((err as Error).message);
     process.exit(isConfigProblem(err) ? EXIT_USAGE : EXIT_RUNTIME);
@@ -113,6 +119,7 @@ async function run(
 async function main(argv: string[]): Promise<void> {
   let command: Command;
   let config: Config;
+  let fileDigest: string | undefined;
   try {
     command = parseCommandLine(argv);
     switch (command.kind) {
@@ -128,7 +135,7 @@ async function main(argv: string[]): Promise<void> {
           process.exitCode = EXIT_USAGE;
           return;
         }
-        process.stdout.write(`${command.file}: valid\n${describeConfig(loaded)}\n`);
+        process.stdout.write(`${command.file}: valid\n${describeConfig(loaded.config)}\n`);
         return;
       }
       case 'run': {
@@ -137,7 +144,8 @@ async function main(argv: string[]): Promise<void> {
           process.exitCode = EXIT_USAGE;
           return;
         }
-        config = withLogLevel(loaded, command.logLevel);
+        config = withLogLevel(loaded.config, command.logLevel);
+        fileDigest = loaded.digest;
         break;
       }
       case 'quick-start':
@@ -151,7 +159,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const file = command.kind === 'run' ? command.file : undefined;
-  await run(config, file, command.logLevel, createLogger(config.log));
+  await run(config, file, fileDigest, command.logLevel, createLogger(config.log));
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
