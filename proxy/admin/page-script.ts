@@ -23,6 +23,9 @@ export const PAGE_SCRIPT = String.raw`'use strict';
   function byId(id) {
     return document.getElementById(id);
   }
+  function plural(n, word) {
+    return n + ' ' + word + (n === 1 ? '' : 's');
+  }
   function ms(value) {
     if (value === undefined || value === null) return '—';
     if (value >= 1000) return (value / 1000).toFixed(2) + ' s';
@@ -61,7 +64,9 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     var id = 'cluster-' + sections.size;
     var section = el('section', undefined, { 'aria-labelledby': id, 'data-cluster': name });
     var meta = el('p', '', { class: 'meta' });
+    var scroller = el('div', undefined, { class: 'scroll' });
     var table = el('table');
+    scroller.append(table);
     table.append(el('caption', 'Endpoints of cluster ' + name, { class: 'visually-hidden' }));
     var head = el('tr');
     COLUMNS.forEach(function (c) { head.append(el('th', c, { scope: 'col' })); });
@@ -69,7 +74,7 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     thead.append(head);
     var tbody = el('tbody');
     table.append(thead, tbody);
-    section.append(el('h2', 'Cluster ' + name, { id: id }), meta, table);
+    section.append(el('h2', 'Cluster ' + name, { id: id }), meta, scroller);
     entry = { section: section, meta: meta, tbody: tbody, rows: new Map() };
     sections.set(name, entry);
     return entry;
@@ -82,8 +87,11 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     var cells = [el('th', key, { scope: 'row' })];
     for (var i = 1; i < COLUMNS.length; i++) cells.push(el('td', '', i === 1 || i === 5 || i === 6 ? {} : { class: 'num' }));
     cells.forEach(function (cell) { tr.append(cell); });
+    var state = el('strong');
+    var reason = el('span', '', { class: 'reason' });
+    cells[1].append(state, reason);
     // The last poll's call counter and state, for the call rate and change announcements.
-    row = { tr: tr, cells: cells, calls: 0, time: 0, state: undefined };
+    row = { tr: tr, cells: cells, stateText: state, reason: reason, calls: 0, time: 0, state: undefined };
     entry.rows.set(key, row);
     return row;
   }
@@ -98,8 +106,9 @@ export const PAGE_SCRIPT = String.raw`'use strict';
   function renderCluster(c, time, changes) {
     var entry = clusterSection(c.name);
     var r = c.resolver;
-    var meta = c.target + ' · ' + c.policy + ' · ' + c.endpoints.length + ' endpoints, ' + c.eligible +
-      ' taking calls · resolver: ' + r.updates + ' updates, ' + r.errors + ' errors' +
+    var meta = c.target + ' · ' + c.policy + ' · ' + plural(c.endpoints.length, 'endpoint') + ', ' +
+      c.eligible + ' taking calls · resolver: ' + plural(r.updates, 'update') + ', ' +
+      plural(r.errors, 'error') +
       (r.problem ? ' (' + r.problem + ')' : r.lastError ? ' (last: ' + r.lastError + ')' : '') +
       (c.panic ? ' · PANIC: calls go to every ready endpoint' : '');
     setText(entry.meta, meta);
@@ -122,7 +131,8 @@ export const PAGE_SCRIPT = String.raw`'use strict';
         : e.state === 'unhealthy' ? e.healthReason : '';
       row.tr.setAttribute('data-state', e.state);
       var cells = row.cells;
-      setText(cells[1], e.state + (why ? ': ' + why : ''));
+      setText(row.stateText, e.state);
+      setText(row.reason, why);
       setText(cells[2], String(e.inFlight));
       setText(cells[3], rate);
       setText(cells[4], ms(e.latencyMs));
@@ -150,7 +160,7 @@ export const PAGE_SCRIPT = String.raw`'use strict';
     setText(byId('version'), view.version);
     document.title = 'switchyard ' + view.version;
     var listeners = view.listeners.map(function (l) {
-      return l.name + ' ' + (l.address || 'not listening') + ' (' + l.connections + ' connections)';
+      return l.name + ' ' + (l.address || 'not listening') + ' (' + plural(l.connections, 'connection') + ')';
     });
     setText(byId('summary'), 'Listeners: ' + (listeners.join(', ') || 'none') + ' · calls in flight: ' + view.inFlight);
     renderRoutes(view.routes);

@@ -37,7 +37,6 @@ thead th { font-weight: 600; font-size: 0.85rem; color: var(--muted); }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tbody th { font-weight: normal; font-family: ui-monospace, monospace; }
 code { font-family: ui-monospace, monospace; }
-tr[data-state] td:first-of-type { font-weight: 600; }
 tr[data-state] > :first-child { border-left: 4px solid transparent; }
 tr[data-state="ready"] { background: var(--ready); }
 tr[data-state="ready"] > :first-child { border-left-color: var(--ready-mark); }
@@ -52,7 +51,9 @@ tr[data-state="unhealthy"] { background: var(--unhealthy); }
 tr[data-state="unhealthy"] > :first-child { border-left-color: var(--unhealthy-mark); }
 tr[data-state="ejected"] { background: var(--ejected); }
 tr[data-state="ejected"] > :first-child { border-left-color: var(--ejected-mark); }
-.reason { color: var(--muted); font-weight: normal; white-space: normal; }
+.reason { display: block; max-width: 48ch; white-space: normal; font-size: 0.85em;
+  color: var(--muted); }
+.scroll { overflow-x: auto; }
 .panic { color: var(--failing-mark); font-weight: 600; }
 footer { margin-top: 2rem; }
 a { color: inherit; }
