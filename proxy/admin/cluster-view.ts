@@ -1,6 +1,7 @@
 // The admin API's views of a running proxy: /clusters (clusters, endpoints, routes) and
 // /ready (can every listener and cluster take calls). Plain data, built per request.
 import type { HostSnapshot } from '../../balancer/snapshot.js';
+import { redactUrl } from '../../config/redact-config.js';
 import type { RouteMatch } from '../../config/types.js';
 import { endpointState, type EndpointState, type ObservedProxy } from '../metrics/proxy-state.js';
 
@@ -73,7 +74,8 @@ export function proxyView(proxy: ObservedProxy, version: string): ProxyView {
     }
     clusters.push({
       name: cluster.name,
-      target: cluster.target,
+      // Redacted as /config redacts it: an authority may carry credentials.
+      target: redactUrl(cluster.target),
       policy: snapshot.policy,
       panic: snapshot.panic,
       eligible: snapshot.eligible,
