@@ -50,15 +50,17 @@ export interface AccessLogOptions {
   readonly random?: () => number;
 }
 
-function formatPeer(call: ProxyCall): string {
+type ClientSession = NonNullable<ProxyCall['downstream']['session']>;
+
+/** The client's `address:port`, or "" once its session is gone. */
+function formatPeer(session: ClientSession): string {
   try {
-    // Throws once the client's session is gone (ERR_HTTP2_SOCKET_UNBOUND).
-    const socket = call.downstream.session?.socket;
-    const address = socket?.remoteAddress;
+    // Throws once the session lost its socket (ERR_HTTP2_SOCKET_UNBOUND).
+    const socket = session.socket;
+    const address = socket.remoteAddress;
     if (address === undefined) return '';
-    return address.includes(':')
-      ? `[${address}]:${socket!.remotePort}`
-      : `${address}:${socket!.remotePort}`;
+    const port = socket.remotePort ?? 0;
+    return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
   } catch {
     return '';
   }
@@ -111,6 +113,8 @@ export class AccessLog implements CallObserver {
   private writer: PinoLogger | undefined;
   /** Sampled calls in flight, with their client's address (read while the session lives). */
   private readonly pending = new Map<ProxyCall, string>();
+  /** Client addresses by session: a connection carries many calls. */
+  private readonly peers = new WeakMap<ClientSession, string>();
   private readonly random: () => number;
   private closed = false;
 
@@ -163,7 +167,17 @@ export class AccessLog implements CallObserver {
     // Decided before anything is built: off and sampled-out calls cost one comparison.
     const sample = this.sample;
     if (sample <= 0 || (sample < 1 && this.random() >= sample)) return;
-    this.pending.set(call, formatPeer(call));
+    const session = call.downstream.session;
+    let peer = '';
+    if (session !== undefined) {
+      const known = this.peers.get(session);
+      if (known !== undefined) peer = known;
+      else {
+        peer = formatPeer(session);
+        if (peer !== '') this.peers.set(session, peer);
+      }
+    }
+    this.pending.set(call, peer);
   }
 
   callEnded(call: ProxyCall): void {
