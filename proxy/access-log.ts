@@ -207,7 +207,7 @@ export class AccessLog implements CallObserver {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.pending.clear();
+    this.sample = 0;
     const stream = this.stream;
     this.detach();
     if (stream) await closeDestination(stream);
