@@ -8,6 +8,7 @@ import { ConfigError } from '../config/config-error.js';
 import { loadConfig, parseConfig } from '../config/load-config.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../proxy/log.js';
+import { Observability } from '../proxy/observability.js';
 import { Proxy, type ReloadSummary } from '../proxy/proxy.js';
 import { configValidators } from './config-validators.js';
 
@@ -20,6 +21,8 @@ export interface ServeOptions {
   /** Applied to every config loaded from the file (the --log-level flag). */
   readonly adjust: (config: Config) => Config;
   readonly logger: Logger;
+  /** The switchyard version, for the admin page and metrics. */
+  readonly version: string;
 }
 
 /** Editors save by writing a new file and renaming it; wait for the burst of events to end. */
@@ -50,16 +53,30 @@ export class Server {
   private watcher: FSWatcher | undefined;
   private settle: NodeJS.Timeout | undefined;
   private lastDigest: string | undefined;
+  private observability: Observability | undefined;
 
   private constructor(
     readonly proxy: Proxy,
     private readonly options: ServeOptions,
   ) {}
 
-  /** Starts the proxy (throws what Proxy.start throws) and the file watch. */
+  /**
+   * Starts the proxy, its observability (metrics, access log, admin listener) and the file
+   * watch. Throws what Proxy.start or Observability.start throw, with nothing left open.
+   */
   static async start(options: ServeOptions): Promise<Server> {
     const proxy = await Proxy.start(options.config, { logger: options.logger });
     const server = new Server(proxy, options);
+    try {
+      server.observability = await Observability.start(options.config, proxy, {
+        logger: options.logger,
+        version: options.version,
+        reload: options.file !== undefined ? () => server.reload('admin API') : undefined,
+      });
+    } catch (err) {
+      await proxy.close(0);
+      throw err;
+    }
     if (options.file !== undefined) {
       server.lastDigest = options.digest;
       server.watchFile(options.file);
@@ -93,6 +110,8 @@ export class Server {
     }
     try {
       const summary = await this.proxy.reload(next);
+      // Its own failures are logged there and leave that part as it was.
+      await this.observability?.reconfigure(next).catch(() => undefined);
       logger.level = next.log.level;
       logger.info({ trigger }, `${file} reloaded`);
       return summary;
@@ -107,7 +126,9 @@ export class Server {
   async close(graceMs?: number): Promise<void> {
     this.watcher?.close();
     clearTimeout(this.settle);
+    this.observability?.shuttingDown();
     await this.proxy.close(graceMs);
+    await this.observability?.close();
   }
 
   private watchFile(file: string): void {

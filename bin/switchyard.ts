@@ -88,6 +88,7 @@ async function run(
       digest,
       adjust: (c) => withLogLevel(c, logLevel),
       logger,
+      version: version(),
     });
   } catch (err) {
     logger.fatal((err as Error).message);
