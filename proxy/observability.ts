@@ -5,8 +5,9 @@ import type { Registry } from 'prom-client';
 import { redactConfig } from '../config/redact-config.js';
 import type { AccessLogConfig, AdminConfig, Config, SocketAddress } from '../config/types.js';
 import { AccessLog, type AccessLogOptions } from './access-log.js';
-import { adminRoutes } from './admin/admin-routes.js';
+import { adminRoutes, type AdminState } from './admin/admin-routes.js';
 import { AdminServer } from './admin/admin-server.js';
+import { proxyView, readiness } from './admin/cluster-view.js';
 import type { CallObserver, ProxyCall } from './call.js';
 import { describeError } from './errors.js';
 import type { Logger } from './log.js';
@@ -36,9 +37,20 @@ function sameAccessLog(a: AccessLogConfig, b: AccessLogConfig): boolean {
   return a.sample === b.sample && a.destination === b.destination;
 }
 
+/** The Prometheus exposition, as /metrics serves it. */
+export type MetricsSource = () => Promise<{ contentType: string; text: string }>;
+
+/** The admin state of one proxy in this process. */
+function localState(proxy: ObservedProxy, version: string): AdminState {
+  return {
+    config: () => proxy.config,
+    view: () => proxyView(proxy, version),
+    readiness: () => readiness(proxy),
+  };
+}
+
 export class Observability implements CallObserver {
   private readonly calls = new CallMetrics();
-  private readonly registry: Registry;
   private admin: AdminServer | undefined;
   private adminConfig: AdminConfig | undefined;
   private accessLogConfig: AccessLogConfig;
@@ -46,15 +58,15 @@ export class Observability implements CallObserver {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   private draining = false;
+  private state!: AdminState;
+  private metricsSource!: MetricsSource;
 
   private constructor(
-    private readonly proxy: ObservedProxy,
-    private readonly accessLog: AccessLog,
+    private readonly accessLog: AccessLog | undefined,
     config: Config,
     private readonly options: ObservabilityOptions,
   ) {
     this.accessLogConfig = config.accessLog;
-    this.registry = createMetricsRegistry(proxy, this.calls, options.version);
   }
 
   /**
@@ -68,7 +80,13 @@ export class Observability implements CallObserver {
     options: ObservabilityOptions,
   ): Promise<Observability> {
     const accessLog = await AccessLog.open(config.accessLog, options.logger, options.accessLog);
-    const o = new Observability(proxy, accessLog, config, options);
+    const o = new Observability(accessLog, config, options);
+    const registry: Registry = createMetricsRegistry(proxy, o.calls, options.version);
+    o.state = localState(proxy, options.version);
+    o.metricsSource = async () => ({
+      contentType: registry.contentType,
+      text: await registry.metrics(),
+    });
     try {
       if (config.admin) await o.openAdmin(config.admin);
     } catch (err) {
@@ -79,14 +97,31 @@ export class Observability implements CallObserver {
     return o;
   }
 
+  /**
+   * The admin listener alone, over state gathered elsewhere (the primary process of a
+   * multi-worker proxy, which merges what its workers report). Observes no calls itself.
+   */
+  static async startAdmin(
+    config: Config,
+    state: AdminState,
+    metrics: MetricsSource,
+    options: ObservabilityOptions,
+  ): Promise<Observability> {
+    const o = new Observability(undefined, config, options);
+    o.state = state;
+    o.metricsSource = metrics;
+    if (config.admin) await o.openAdmin(config.admin);
+    return o;
+  }
+
   /** Where the admin listener is bound (the real port when the config said 0). */
   get adminAddress(): SocketAddress | undefined {
     return this.admin?.address;
   }
 
   /** The Prometheus exposition, as /metrics serves it. */
-  async metrics(): Promise<{ contentType: string; text: string }> {
-    return { contentType: this.registry.contentType, text: await this.registry.metrics() };
+  metrics(): Promise<{ contentType: string; text: string }> {
+    return this.metricsSource();
   }
 
   // CallObserver: on every call, synchronously. Metrics are a few increments; the access log
@@ -95,13 +130,13 @@ export class Observability implements CallObserver {
   callStarted(call: ProxyCall): void {
     if (this.closed) return;
     this.calls.callStarted(call);
-    this.accessLog.callStarted(call);
+    this.accessLog?.callStarted(call);
   }
 
   callEnded(call: ProxyCall): void {
     if (this.closed) return;
     this.calls.callEnded(call);
-    this.accessLog.callEnded(call);
+    this.accessLog?.callEnded(call);
   }
 
   /**
@@ -131,13 +166,13 @@ export class Observability implements CallObserver {
     await this.queue;
     const admin = this.admin;
     this.admin = undefined;
-    await Promise.all([admin?.close(), this.accessLog.close()]);
+    await Promise.all([admin?.close(), this.accessLog?.close()]);
   }
 
   private async apply(config: Config): Promise<void> {
     if (this.closed) return;
     const errors: unknown[] = [];
-    if (!sameAccessLog(this.accessLogConfig, config.accessLog)) {
+    if (this.accessLog !== undefined && !sameAccessLog(this.accessLogConfig, config.accessLog)) {
       try {
         await this.accessLog.reconfigure(config.accessLog);
         this.accessLogConfig = config.accessLog;
@@ -187,9 +222,8 @@ export class Observability implements CallObserver {
   private async openAdmin(config: AdminConfig): Promise<void> {
     const reload = this.options.reload;
     const handler = adminRoutes({
-      proxy: this.proxy,
+      state: this.state,
       metrics: () => this.metrics(),
-      version: this.options.version,
       redact: redactConfig,
       shuttingDown: () => this.draining,
       reload:
@@ -198,7 +232,7 @@ export class Observability implements CallObserver {
           : async () => {
               const summary = await reload();
               // A no-op when the reload function already did it.
-              await this.reconfigure(this.proxy.config);
+              await this.reconfigure(this.state.config());
               return summary;
             },
     });

@@ -2,17 +2,28 @@
 // /config, /clusters and POST /reload. Every answer is built per request from live state.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../../config/types.js';
-import type { ObservedProxy } from '../metrics/proxy-state.js';
-import { proxyView, readiness } from './cluster-view.js';
+import type { ProxyView, Readiness } from './cluster-view.js';
 import { PAGE_HTML } from './page-html.js';
 import { PAGE_SCRIPT } from './page-script.js';
 import { PAGE_STYLE } from './page-style.js';
 
+/**
+ * What the admin API reads, built per request: one proxy's live state, or the merged state of
+ * every worker process.
+ */
+export interface AdminState {
+  /** The running config (before redaction). */
+  config(): Config;
+  /** The /clusters document. */
+  view(): ProxyView | Promise<ProxyView>;
+  /** Whether calls can be served, not counting shutdown (the routes add that). */
+  readiness(): Readiness | Promise<Readiness>;
+}
+
 export interface AdminRoutesOptions {
-  readonly proxy: ObservedProxy;
+  readonly state: AdminState;
   /** The Prometheus exposition of the proxy's metrics. */
   readonly metrics: () => Promise<{ readonly contentType: string; readonly text: string }>;
-  readonly version: string;
   /** A copy of the config safe to show (secrets replaced). */
   readonly redact: (config: Config) => unknown;
   /**
@@ -95,7 +106,7 @@ function crossOrigin(req: IncomingMessage): boolean {
 }
 
 export function adminRoutes(options: AdminRoutesOptions): AdminHandler {
-  const { proxy, version } = options;
+  const { state } = options;
   const asset = (type: string, body: string): Route => ({
     method: 'GET',
     handle: (_req, res) => send(res, 200, type, body, PAGE_HEADERS),
@@ -118,23 +129,26 @@ export function adminRoutes(options: AdminRoutesOptions): AdminHandler {
       '/ready',
       {
         method: 'GET',
-        handle: (_req, res) => {
-          const r = readiness(proxy, options.shuttingDown());
-          sendJson(res, r.ready ? 200 : 503, r);
+        handle: async (_req, res) => {
+          const r = await state.readiness();
+          const reasons = options.shuttingDown()
+            ? ['switchyard is shutting down', ...r.reasons]
+            : r.reasons;
+          sendJson(res, reasons.length === 0 ? 200 : 503, { ready: reasons.length === 0, reasons });
         },
       },
     ],
     ['/live', { method: 'GET', handle: (_req, res) => sendJson(res, 200, { live: true }) }],
     [
       '/config',
-      { method: 'GET', handle: (_req, res) => sendJson(res, 200, options.redact(proxy.config)) },
+      { method: 'GET', handle: (_req, res) => sendJson(res, 200, options.redact(state.config())) },
     ],
     [
       '/clusters',
       // Polled every second by the page: compact.
       {
         method: 'GET',
-        handle: (_req, res) => sendJson(res, 200, proxyView(proxy, version), {}, 0),
+        handle: async (_req, res) => sendJson(res, 200, await state.view(), {}, 0),
       },
     ],
     [
