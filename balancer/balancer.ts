@@ -237,6 +237,14 @@ export class Balancer {
     this.batch(() => this.stopChecker());
   }
 
+  /**
+   * Sets a host's health from a verdict reached elsewhere (in a multi-worker proxy the primary
+   * process checks every endpoint once and tells the workers), as a local check would.
+   */
+  applyHealth(host: Host, status: HealthStatus, reason: string): void {
+    this.batch(() => this.setHealth(host, status, reason));
+  }
+
   get healthChecking(): boolean {
     return this.checker !== undefined;
   }

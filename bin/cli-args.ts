@@ -4,9 +4,10 @@ import { closestName } from '../config/closest-name.js';
 import type { LogConfig } from '../config/types.js';
 
 export const USAGE = `Usage:
-  switchyard --config FILE [--log-level LEVEL]
+  switchyard --config FILE [--workers N|auto] [--log-level LEVEL]
   switchyard validate FILE
-  switchyard --listen HOST:PORT --upstream TARGET [--balancer POLICY] [--log-level LEVEL]
+  switchyard --listen HOST:PORT --upstream TARGET [--balancer POLICY] [--workers N|auto]
+             [--log-level LEVEL]
 
 Run the proxy from a YAML config file; or check a config file, print what it would run and
 exit; or (quick start) accept gRPC (h2c) on --listen and balance every call over the endpoints
@@ -18,6 +19,8 @@ Options:
   --upstream TARGET      quick start: host:port[,host:port...] or a resolver target
                          (dns:///host:port, dns+srv:///name, consul:///service, static:///...)
   --balancer POLICY      quick start: balancing policy (default: round_robin)
+  --workers N|auto       worker processes sharing the listeners (default: 1, or workers
+                         from the config file; auto: one per CPU)
   --log-level LEVEL      trace, debug, info, warn, error, fatal or silent (default: info,
                          or log.level from the config file)
   -h, --help             show this help
@@ -42,14 +45,31 @@ export type Command =
   | { readonly kind: 'help' }
   | { readonly kind: 'version' }
   | { readonly kind: 'validate'; readonly file: string }
-  | { readonly kind: 'run'; readonly file: string; readonly logLevel: LogLevel | undefined }
+  | {
+      readonly kind: 'run';
+      readonly file: string;
+      readonly logLevel: LogLevel | undefined;
+      readonly workers: Workers | undefined;
+    }
   | {
       readonly kind: 'quick-start';
       readonly listen: string;
       readonly upstream: string;
       readonly balancer: string | undefined;
       readonly logLevel: LogLevel | undefined;
+      readonly workers: Workers | undefined;
     };
+
+export type Workers = number | 'auto';
+
+function parseWorkers(text: string | undefined): Workers | undefined {
+  if (text === undefined) return undefined;
+  if (text === 'auto') return 'auto';
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 1024) {
+    throw new UsageError(`--workers: expected a number from 1 to 1024 or "auto", got "${text}"`);
+  }
+  return Number(text);
+}
 
 /** Bad flags or arguments; the program prints the message with the usage and exits 2. */
 export class UsageError extends Error {
@@ -69,6 +89,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
         upstream: { type: 'string' },
         balancer: { type: 'string' },
         'log-level': { type: 'string' },
+        workers: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -90,6 +111,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
         `expected ${LOG_LEVELS.join(', ')}`,
     );
   }
+  const workers = parseWorkers(values.workers);
   const quickStart = (['listen', 'upstream', 'balancer'] as const).filter(
     (k) => values[k] !== undefined,
   );
@@ -104,8 +126,13 @@ export function parseCommandLine(argv: readonly string[]): Command {
           : `unexpected argument "${command}"`,
       );
     }
-    if (quickStart.length > 0 || logLevel !== undefined) {
-      const flag = quickStart.length > 0 ? `--${quickStart[0]}` : '--log-level';
+    if (quickStart.length > 0 || logLevel !== undefined || workers !== undefined) {
+      const flag =
+        quickStart.length > 0
+          ? `--${quickStart[0]}`
+          : logLevel !== undefined
+            ? '--log-level'
+            : '--workers';
       throw new UsageError(`validate takes a file and no ${flag}`);
     }
     if (rest.length > 1 || (rest.length === 1 && values.config !== undefined)) {
@@ -122,7 +149,12 @@ export function parseCommandLine(argv: readonly string[]): Command {
         `--config and --${quickStart[0]} exclude each other (put it in the file)`,
       );
     }
-    return { kind: 'run', file: values.config, logLevel: logLevel as LogLevel | undefined };
+    return {
+      kind: 'run',
+      file: values.config,
+      logLevel: logLevel as LogLevel | undefined,
+      workers,
+    };
   }
   if (values.listen === undefined || values.upstream === undefined) {
     throw new UsageError(
@@ -137,5 +169,6 @@ export function parseCommandLine(argv: readonly string[]): Command {
     upstream: values.upstream,
     balancer: values.balancer,
     logLevel: logLevel as LogLevel | undefined,
+    workers,
   };
 }

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { basename, dirname } from 'node:path';
 import { ConfigError } from '../config/config-error.js';
 import { loadConfig, parseConfig } from '../config/load-config.js';
@@ -10,6 +11,7 @@ import type { Config } from '../config/types.js';
 import type { Logger } from '../proxy/log.js';
 import { Observability } from '../proxy/observability.js';
 import { Proxy, type ReloadSummary } from '../proxy/proxy.js';
+import { WorkerFleet } from '../proxy/workers/fleet.js';
 import { configValidators } from './config-validators.js';
 
 export interface ServeOptions {
@@ -27,6 +29,16 @@ export interface ServeOptions {
 
 /** Editors save by writing a new file and renaming it; wait for the burst of events to end. */
 const WATCH_SETTLE_MS = 250;
+
+function fleetEngine(fleet: WorkerFleet): Engine {
+  return {
+    get config() {
+      return fleet.config();
+    },
+    reload: (next) => fleet.reload(next),
+    close: (graceMs) => fleet.shutdown(graceMs ?? fleet.config().shutdownGraceMs),
+  };
+}
 
 function digest(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -49,6 +61,18 @@ export async function readConfigFile(file: string): Promise<{ config: Config; di
   };
 }
 
+/** What serves calls: one proxy in this process, or a fleet of worker processes. */
+interface Engine {
+  readonly config: Config;
+  reload(next: Config): Promise<ReloadSummary>;
+  close(graceMs?: number): Promise<void>;
+}
+
+/** `workers: auto` means one per CPU the process may use. */
+export function workerCount(workers: Config['workers']): number {
+  return workers === 'auto' ? availableParallelism() : workers;
+}
+
 export class Server {
   private watcher: FSWatcher | undefined;
   private settle: NodeJS.Timeout | undefined;
@@ -56,26 +80,56 @@ export class Server {
   private observability: Observability | undefined;
 
   private constructor(
-    readonly proxy: Proxy,
+    private readonly engine: Engine,
     private readonly options: ServeOptions,
   ) {}
 
+  /** The config in force. */
+  get config(): Config {
+    return this.engine.config;
+  }
+
   /**
-   * Starts the proxy, its observability (metrics, access log, admin listener) and the file
-   * watch. Throws what Proxy.start or Observability.start throw, with nothing left open.
+   * Starts the proxy (or, with `workers` > 1, the worker processes and the control plane),
+   * its observability (metrics, access log, admin listener) and the file watch. Throws what
+   * starting them throws, with nothing left open.
    */
   static async start(options: ServeOptions): Promise<Server> {
-    const proxy = await Proxy.start(options.config, { logger: options.logger });
-    const server = new Server(proxy, options);
-    try {
-      server.observability = await Observability.start(options.config, proxy, {
-        logger: options.logger,
-        version: options.version,
-        reload: options.file !== undefined ? () => server.reload('admin API') : undefined,
-      });
-    } catch (err) {
-      await proxy.close(0);
-      throw err;
+    const { config, logger, version } = options;
+    const workers = workerCount(config.workers);
+    let server: Server;
+    const reload = options.file !== undefined ? () => server.reload('admin API') : undefined;
+    if (workers > 1) {
+      const fleet = await WorkerFleet.start(config, workers, logger);
+      server = new Server(fleetEngine(fleet), options);
+      try {
+        server.observability = await Observability.startAdmin(
+          config,
+          fleet,
+          () => fleet.metrics(),
+          {
+            logger,
+            version,
+            reload,
+          },
+        );
+      } catch (err) {
+        await fleet.shutdown(0);
+        throw err;
+      }
+    } else {
+      const proxy = await Proxy.start(config, { logger });
+      server = new Server(proxy, options);
+      try {
+        server.observability = await Observability.start(config, proxy, {
+          logger,
+          version,
+          reload,
+        });
+      } catch (err) {
+        await proxy.close(0);
+        throw err;
+      }
     }
     if (options.file !== undefined) {
       server.lastDigest = options.digest;
@@ -109,7 +163,7 @@ export class Server {
       throw err;
     }
     try {
-      const summary = await this.proxy.reload(next);
+      const summary = await this.engine.reload(next);
       // Its own failures are logged there and leave that part as it was.
       await this.observability?.reconfigure(next).catch(() => undefined);
       logger.level = next.log.level;
@@ -127,7 +181,7 @@ export class Server {
     this.watcher?.close();
     clearTimeout(this.settle);
     this.observability?.shuttingDown();
-    await this.proxy.close(graceMs);
+    await this.engine.close(graceMs);
     await this.observability?.close();
   }
 

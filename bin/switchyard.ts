@@ -7,7 +7,17 @@ import { quickStartConfig } from '../config/defaults.js';
 import { describeConfig } from '../config/describe-config.js';
 import type { Config } from '../config/types.js';
 import { createLogger, type Logger } from '../proxy/log.js';
-import { parseCommandLine, USAGE, UsageError, type Command, type LogLevel } from './cli-args.js';
+import cluster from 'node:cluster';
+import { WORKER_ENV } from '../proxy/workers/messages.js';
+import {
+  parseCommandLine,
+  USAGE,
+  UsageError,
+  type Command,
+  type LogLevel,
+  type Workers,
+} from './cli-args.js';
+import { runWorker } from './worker.js';
 import { configValidators } from './config-validators.js';
 import { readConfigFile, Server } from './serve.js';
 
@@ -48,8 +58,18 @@ function quickStart(command: Extract<Command, { kind: 'quick-start' }>): Config 
   }
 }
 
-function withLogLevel(config: Config, level: LogLevel | undefined): Config {
-  return level === undefined ? config : { ...config, log: { ...config.log, level } };
+/** Flags that override the config file (and every reload of it). */
+interface Overrides {
+  readonly logLevel: LogLevel | undefined;
+  readonly workers: Workers | undefined;
+}
+
+function applyOverrides(config: Config, { logLevel, workers }: Overrides): Config {
+  return {
+    ...config,
+    ...(logLevel === undefined ? {} : { log: { ...config.log, level: logLevel } }),
+    ...(workers === undefined ? {} : { workers }),
+  };
 }
 
 /** Errors from Proxy.start that mean the config asks for something impossible. */
@@ -77,7 +97,7 @@ async function run(
   config: Config,
   file: string | undefined,
   digest: string | undefined,
-  logLevel: LogLevel | undefined,
+  overrides: Overrides,
   logger: Logger,
 ): Promise<void> {
   let server: Server;
@@ -86,7 +106,7 @@ async function run(
       config,
       file,
       digest,
-      adjust: (c) => withLogLevel(c, logLevel),
+      adjust: (c) => applyOverrides(c, overrides),
       logger,
       version: version(),
     });
@@ -102,7 +122,7 @@ async function run(
       process.exit(1);
     }
     stopping = true;
-    const grace = server.proxy.config.shutdownGraceMs;
+    const grace = server.config.shutdownGraceMs;
     logger.info(`${signal}: draining calls (up to ${grace} ms)`);
     server.close().then(
       () => process.exit(0),
@@ -145,12 +165,12 @@ async function main(argv: string[]): Promise<void> {
           process.exitCode = EXIT_USAGE;
           return;
         }
-        config = withLogLevel(loaded.config, command.logLevel);
+        config = applyOverrides(loaded.config, command);
         fileDigest = loaded.digest;
         break;
       }
       case 'quick-start':
-        config = withLogLevel(quickStart(command), command.logLevel);
+        config = applyOverrides(quickStart(command), command);
         break;
     }
   } catch (err) {
@@ -160,10 +180,14 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const file = command.kind === 'run' ? command.file : undefined;
-  await run(config, file, fileDigest, command.logLevel, createLogger(config.log));
+  await run(config, file, fileDigest, command, createLogger(config.log));
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => {
-  process.stderr.write(`switchyard: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(EXIT_RUNTIME);
-});
+if (cluster.isWorker && process.env[WORKER_ENV] === '1') {
+  runWorker(version());
+} else {
+  main(process.argv.slice(2)).catch((err: unknown) => {
+    process.stderr.write(`switchyard: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(EXIT_RUNTIME);
+  });
+}

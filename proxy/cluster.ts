@@ -13,6 +13,11 @@ import { describeError } from './errors.js';
 import type { Logger } from './log.js';
 import { LogLimiter } from './log.js';
 
+/** What the cluster's resolver said last (multi-worker mode relays these to workers). */
+export type ResolverEvent =
+  | { readonly kind: 'update'; readonly set: EndpointSet }
+  | { readonly kind: 'error' | 'not-found'; readonly error: ResolutionError };
+
 /** A call waiting for an endpoint to become ready. */
 export interface WaitingCall {
   /** Tries again to pick; called when the cluster's endpoints change. */
@@ -27,6 +32,11 @@ export interface ClusterDeps {
   readonly dialer: Dialer;
   readonly logger: Logger;
   readonly poolSettings: PoolOptions['settings'];
+  /**
+   * Open connections to endpoints (default true). A cluster that only follows its resolver
+   * (the control plane of a multi-worker proxy, when it runs no health checks) needs none.
+   */
+  readonly connect?: boolean;
 }
 
 export class Cluster implements PoolEvents {
@@ -45,6 +55,11 @@ export class Cluster implements PoolEvents {
   private resolverError: string | undefined;
   private resolved = false;
   private closed = false;
+  private readonly connect: boolean;
+  /** The last set (or not-found) and a transient error since it, replayed to new watchers. */
+  private lastState: ResolverEvent | undefined;
+  private lastError: ResolverEvent | undefined;
+  private readonly resolverWatchers = new Set<(event: ResolverEvent) => void>();
   /** Resolver events, for metrics and the admin view. */
   readonly stats = { updates: 0, errors: 0, lastError: '', lastUpdateAt: 0 };
 
@@ -64,6 +79,7 @@ export class Cluster implements PoolEvents {
       maxSessions: 8,
       settings: deps.poolSettings,
     };
+    this.connect = deps.connect ?? true;
     this.balancer.onChange(() => this.drainWaiting());
     this.unsubscribe = this.resolver.subscribe({
       onUpdate: (set) => this.onEndpoints(set),
@@ -120,6 +136,31 @@ export class Cluster implements PoolEvents {
     return `no ready endpoint in cluster "${this.name}" (${reasons.join('; ')}${more})`;
   }
 
+  /**
+   * Follows what the resolver says: the last event at once (asynchronously), then each new
+   * one. Returns the unsubscribe function.
+   */
+  watchResolver(watcher: (event: ResolverEvent) => void): () => void {
+    this.resolverWatchers.add(watcher);
+    // The current state, not a copy from now: an event that arrives first is not undone.
+    // Repeats are harmless; watchers drop sets that did not change.
+    queueMicrotask(() => {
+      if (!this.resolverWatchers.has(watcher)) return;
+      if (this.lastState !== undefined) watcher(this.lastState);
+      if (this.lastError !== undefined) watcher(this.lastError);
+    });
+    return () => this.resolverWatchers.delete(watcher);
+  }
+
+  private emitResolverEvent(event: ResolverEvent): void {
+    if (event.kind === 'error') this.lastError = event;
+    else {
+      this.lastState = event;
+      this.lastError = undefined;
+    }
+    for (const watcher of this.resolverWatchers) watcher(event);
+  }
+
   /** An endpoint failed in a way that suggests the endpoint set is stale. */
   endpointFailed(): void {
     this.resolver.refresh();
@@ -129,6 +170,7 @@ export class Cluster implements PoolEvents {
     if (this.closed) return;
     this.closed = true;
     this.unsubscribe();
+    this.resolverWatchers.clear();
     this.resolver.close();
     clearTimeout(this.waitTimer);
     this.expireWaiting(Infinity);
@@ -183,10 +225,12 @@ export class Cluster implements PoolEvents {
       this.pools.get(host.key)?.close();
       this.pools.delete(host.key);
     }
-    for (const host of added) {
-      const pool = new EndpointPool(host, this.poolOptions, this);
-      this.pools.set(host.key, pool);
-      pool.start();
+    if (this.connect) {
+      for (const host of added) {
+        const pool = new EndpointPool(host, this.poolOptions, this);
+        this.pools.set(host.key, pool);
+        pool.start();
+      }
     }
     if (added.length > 0 || removed.length > 0) {
       this.logger.info(
@@ -199,6 +243,7 @@ export class Cluster implements PoolEvents {
       );
     }
     this.drainWaiting();
+    this.emitResolverEvent({ kind: 'update', set });
   }
 
   private onResolverError(err: ResolutionError): void {
@@ -207,6 +252,7 @@ export class Cluster implements PoolEvents {
     if (this.balancer.size === 0) this.resolverError = err.message;
     this.logger.warn({ target: this.resolver.target }, `resolver error: ${err.message}`);
     this.drainWaiting();
+    this.emitResolverEvent({ kind: 'error', error: err });
   }
 
   private onResolverNotFound(err: ResolutionError): void {
@@ -221,6 +267,7 @@ export class Cluster implements PoolEvents {
       this.pools.delete(host.key);
     }
     this.drainWaiting();
+    this.emitResolverEvent({ kind: 'not-found', error: err });
   }
 
   private drainWaiting(): void {

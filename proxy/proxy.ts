@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import type http2 from 'node:http2';
 import { createBalancer } from '../balancer/create-balancer.js';
+import type { HealthStatus } from '../balancer/host.js';
 import type { ClusterConfig, Config, ListenerConfig, SocketAddress } from '../config/types.js';
 import { createResolver as defaultCreateResolver } from '../resolver/create-resolver.js';
 import type { Resolver } from '../resolver/resolver.js';
@@ -22,7 +23,20 @@ export interface ProxyOptions {
   readonly logger?: Logger;
   /** Builds the resolver for a cluster's target (tests inject DNS servers through it). */
   readonly createResolver?: (target: string, cluster: ClusterConfig) => Resolver;
+  /**
+   * Where endpoint health comes from: `local` (default) checks here; `external` leaves it to
+   * `applyHealth()` (the workers of a multi-worker proxy, whose primary checks once for all).
+   */
+  readonly healthChecks?: 'local' | 'external';
+  /**
+   * A control plane only: clusters follow their resolvers and connect to endpoints just to
+   * health-check them (the primary of a multi-worker proxy; its config has no listeners).
+   */
+  readonly controlPlane?: boolean;
 }
+
+/** One health verdict for an endpoint: key, status, reason. */
+export type HealthVerdict = readonly [key: string, status: HealthStatus, reason: string];
 
 /** Local SETTINGS for upstream sessions: room for a stream's data in flight, no push. */
 const UPSTREAM_SETTINGS: http2.Settings = { enablePush: false };
@@ -327,13 +341,24 @@ export class Proxy implements CallObserver {
       dialer,
       logger: this.logger,
       poolSettings: UPSTREAM_SETTINGS,
+      connect: this.options.controlPlane !== true || config.healthCheck !== undefined,
     });
-    if (config.healthCheck) {
+    if (config.healthCheck && this.options.healthChecks !== 'external') {
       balancer.startHealthChecks(
         new GrpcHealthProbe((host) => cluster.pool(host), config.authority),
       );
     }
     return cluster;
+  }
+
+  /** Health verdicts reached elsewhere, for a cluster's endpoints (see `healthChecks`). */
+  applyHealth(clusterName: string, verdicts: readonly HealthVerdict[]): void {
+    const balancer = this.clusters.get(clusterName)?.balancer;
+    if (balancer === undefined) return;
+    for (const [key, status, reason] of verdicts) {
+      const host = balancer.host(key);
+      if (host !== undefined) balancer.applyHealth(host, status, reason);
+    }
   }
 
   /** Where each listener is bound, by name. */
