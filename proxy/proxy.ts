@@ -7,10 +7,11 @@ import { createBalancer } from '../balancer/create-balancer.js';
 import type { HealthStatus } from '../balancer/host.js';
 import type { ClusterConfig, Config, ListenerConfig, SocketAddress } from '../config/types.js';
 import { createResolver as defaultCreateResolver } from '../resolver/create-resolver.js';
+import { ProxyEnvironment, type ProxyEnv } from '../resolver/proxy-settings.js';
 import type { Resolver } from '../resolver/resolver.js';
 import { ProxyCall, type CallContext, type CallObserver } from './call.js';
 import { Cluster } from './cluster.js';
-import { DirectDialer, type Dialer, type UpstreamTlsOptions } from './dialer.js';
+import type { Dialer, UpstreamTlsOptions } from './dialer.js';
 import { SwitchyardError, describeError } from './errors.js';
 import { Status, encodeGrpcMessage, statusName } from './grpc-status.js';
 import { GrpcHealthProbe } from './health-probe.js';
@@ -18,11 +19,21 @@ import { effectiveTimeout, parseGrpcTimeout } from './grpc-timeout.js';
 import { Listener, type TlsMaterial } from './listener.js';
 import { LogLimiter, silentLogger, type Logger } from './log.js';
 import { Router } from './router.js';
+import {
+  clusterResolverOptions,
+  createUpstreamDialer,
+  type ProxyContext,
+} from './upstream-proxy.js';
 
 export interface ProxyOptions {
   readonly logger?: Logger;
   /** Builds the resolver for a cluster's target (tests inject DNS servers through it). */
   readonly createResolver?: (target: string, cluster: ClusterConfig) => Resolver;
+  /**
+   * The environment upstream proxies come from (`grpc_proxy`, `https_proxy`, `http_proxy`,
+   * `no_proxy`, …), read once at start; default `process.env`.
+   */
+  readonly env?: ProxyEnv;
   /**
    * Where endpoint health comes from: `local` (default) checks here; `external` leaves it to
    * `applyHealth()` (the workers of a multi-worker proxy, whose primary checks once for all).
@@ -140,6 +151,7 @@ export class Proxy implements CallObserver {
   private reloading: Promise<unknown> = Promise.resolve();
   private closed = false;
   private current: Config;
+  private readonly proxyContext: ProxyContext;
 
   private constructor(
     config: Config,
@@ -147,6 +159,11 @@ export class Proxy implements CallObserver {
   ) {
     this.current = config;
     this.logger = options.logger ?? silentLogger();
+    const env = options.env ?? process.env;
+    this.proxyContext = { environment: new ProxyEnvironment(env), env };
+    for (const p of this.proxyContext.environment.problems) {
+      this.logger.warn({ variable: p.variable }, `proxy environment: ${p.message}`);
+    }
     this.routing = { router: new Router([]), contexts: new Map() };
   }
 
@@ -327,13 +344,13 @@ export class Proxy implements CallObserver {
   }
 
   private createDialer(config: ClusterConfig): Dialer {
-    return new DirectDialer(upstreamTls(config));
+    return createUpstreamDialer(config, upstreamTls(config), this.proxyContext);
   }
 
   private createCluster(config: ClusterConfig, dialer: Dialer): Cluster {
     const resolver = this.options.createResolver
       ? this.options.createResolver(config.target, config)
-      : defaultCreateResolver(config.target, config.resolver);
+      : defaultCreateResolver(config.target, clusterResolverOptions(config, this.proxyContext));
     const balancer = createBalancer(config);
     const cluster = new Cluster(config, {
       resolver,

@@ -1,0 +1,116 @@
+// A cluster's proxy policy: its `proxy:` setting (a URL, or none) or else the environment,
+// turned into the dialer for its endpoints and the HTTP agent for its Consul queries.
+import type { Agent as HttpAgent } from 'node:http';
+import type { ClusterConfig } from '../config/types.js';
+import { consulEndpoint } from '../resolver/consul-client.js';
+import { resolverOptionsFromBlock, type ResolverOptions } from '../resolver/create-resolver.js';
+import { consulOptions } from '../resolver/options.js';
+import {
+  parseProxyUrl,
+  type ProxyEnv,
+  type ProxyEnvironment,
+  type ProxyServer,
+} from '../resolver/proxy-settings.js';
+import { parseTarget } from '../resolver/target.js';
+import { DirectDialer, type Dialer, type UpstreamTlsOptions } from './dialer.js';
+import { SwitchyardError } from './errors.js';
+import { createTunnelAgent } from './tunnel-agent.js';
+import { TunnelDialer, type ProxyRoute, type ProxyTlsOptions } from './tunnel-dialer.js';
+
+/** What decides a cluster's proxies: the process environment, read once at startup. */
+export interface ProxyContext {
+  readonly environment: ProxyEnvironment;
+  /** The raw environment, for `CONSUL_HTTP_ADDR` and friends. */
+  readonly env: ProxyEnv;
+  readonly proxyTls?: ProxyTlsOptions;
+}
+
+/** The cluster's own proxy URL, 'none', or undefined when the environment decides. */
+function configuredProxy(cluster: ClusterConfig): ProxyServer | 'none' | undefined {
+  if (cluster.proxy === undefined || cluster.proxy === 'none') return cluster.proxy;
+  const parsed = parseProxyUrl(cluster.proxy, 'config');
+  if (typeof parsed === 'string') {
+    // The config loader checked it; a Config built in code may not have been.
+    throw new SwitchyardError('ERR_CONFIG', `cluster "${cluster.name}": proxy ${parsed}`);
+  }
+  return parsed;
+}
+
+/**
+ * Where each endpoint's connection goes: the cluster's proxy for all of them, none, or the
+ * environment's gRPC proxy unless `no_grpc_proxy` / `no_proxy` names the endpoint's address,
+ * its DNS name, or its port. Undefined when every endpoint connects directly.
+ */
+export function endpointProxyRoute(
+  cluster: ClusterConfig,
+  context: ProxyContext,
+): ProxyRoute | undefined {
+  const configured = configuredProxy(cluster);
+  if (configured === 'none') return undefined;
+  if (configured !== undefined) return () => configured;
+  const environment = context.environment;
+  if (environment.proxy('grpc') === undefined) return undefined;
+  return (endpoint) =>
+    environment.proxyFor('grpc', {
+      host: endpoint.address,
+      hostname: endpoint.hostname,
+      port: endpoint.port,
+    });
+}
+
+/** The dialer for a cluster's endpoints: direct, or through CONNECT tunnels. */
+export function createUpstreamDialer(
+  cluster: ClusterConfig,
+  tls: UpstreamTlsOptions | undefined,
+  context: ProxyContext,
+): Dialer {
+  const route = endpointProxyRoute(cluster, context);
+  return route === undefined
+    ? new DirectDialer(tls)
+    : new TunnelDialer(route, tls, context.proxyTls);
+}
+
+/**
+ * The resolver options for a cluster: its `resolver:` block, plus an agent that tunnels
+ * Consul queries when a proxy applies to the agent's address (`http_proxy` or `https_proxy` by
+ * its scheme, and `no_proxy`; or the cluster's own `proxy:`).
+ */
+export function clusterResolverOptions(
+  cluster: ClusterConfig,
+  context: ProxyContext,
+): ResolverOptions | Readonly<Record<string, unknown>> {
+  const block = cluster.resolver;
+  let scheme: string;
+  try {
+    scheme = parseTarget(cluster.target).scheme;
+  } catch {
+    return block; // createResolver reports the bad target
+  }
+  if (scheme !== 'consul') return block;
+  const configured = configuredProxy(cluster);
+  if (configured === 'none') return block;
+  if (configured === undefined && !context.environment.any) return block;
+  const options = resolverOptionsFromBlock(cluster.target, block);
+  const parsed = parseTarget(cluster.target);
+  if (parsed.scheme !== 'consul') return block;
+  const { baseUrl } = consulEndpoint(
+    cluster.target,
+    parsed,
+    consulOptions(options.consul),
+    options.env ?? context.env,
+  );
+  const secure = baseUrl.startsWith('https:');
+  const environment = context.environment;
+  const route =
+    configured !== undefined
+      ? () => configured
+      : (host: string, port: number) =>
+          environment.proxyFor(secure ? 'https' : 'http', { host, port });
+  const agent: HttpAgent = createTunnelAgent({
+    secure,
+    route,
+    connectTimeoutMs: cluster.timeouts.connectMs,
+    proxyTls: context.proxyTls,
+  });
+  return { ...options, consulAgent: agent };
+}
