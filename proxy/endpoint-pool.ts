@@ -6,6 +6,7 @@ import type { KeepaliveConfig } from '../config/types.js';
 import { backoffDelay, type BackoffPolicy } from '../resolver/backoff.js';
 import type { Dialer } from './dialer.js';
 import { describeError } from './errors.js';
+import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES } from './flow-control.js';
 
 export interface PoolOptions {
   readonly dialer: Dialer;
@@ -190,7 +191,7 @@ export class EndpointPool {
     }
     const session = http2.connect(`${this.scheme}://${this.authority}`, {
       createConnection: () => socket,
-      settings: this.options.settings,
+      settings: { initialWindowSize: STREAM_WINDOW_BYTES, ...this.options.settings },
       // The default 10 MB caps what nghttp2 may hold for all streams of a session; a proxy
       // multiplexing many clients onto one session needs more before it refuses streams.
       maxSessionMemory: 64,
@@ -235,6 +236,11 @@ export class EndpointPool {
     s.idleTimer = undefined;
     this.sessionError = undefined;
     if (this.closed || s.draining) return;
+    try {
+      s.session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
+    } catch {
+      // The session is closing; 'close' follows.
+    }
     this.failures = 0;
     this.startKeepalive(s);
     if (this.state !== 'ready') this.setState('ready', '');

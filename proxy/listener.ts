@@ -5,6 +5,7 @@ import net from 'node:net';
 import tlsModule from 'node:tls';
 import type { ListenerConfig, SocketAddress } from '../config/types.js';
 import { SwitchyardError, describeError } from './errors.js';
+import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES } from './flow-control.js';
 import type { Logger } from './log.js';
 
 export type StreamHandler = (
@@ -44,7 +45,11 @@ function refuse(socket: net.Socket, answer: string): void {
 
 /** Peer settings every client session gets. */
 function serverSettings(config: ListenerConfig): http2.Settings {
-  return { maxConcurrentStreams: config.maxConcurrentStreams, enablePush: false };
+  return {
+    maxConcurrentStreams: config.maxConcurrentStreams,
+    enablePush: false,
+    initialWindowSize: STREAM_WINDOW_BYTES,
+  };
 }
 
 export class Listener {
@@ -203,6 +208,11 @@ export class Listener {
 
   private track(session: http2.ServerHttp2Session): void {
     this.sessions.add(session);
+    try {
+      session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
+    } catch {
+      // Destroyed already; 'close' follows.
+    }
     session.once('close', () => {
       this.sessions.delete(session);
       if (this.sessions.size === 0) this.drained?.();
