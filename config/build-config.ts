@@ -11,6 +11,7 @@ import type {
   BalancerConfig,
   ClusterConfig,
   Config,
+  ConnectConfig,
   HeaderMatch,
   ListenerConfig,
   RouteConfig,
@@ -28,6 +29,12 @@ interface CheckedListener {
   handshakeTimeout: number;
   idleTimeout: number;
   maxConcurrentStreams: number;
+  connect?: {
+    clusters?: Record<string, string | undefined>;
+    passthrough?: (string | undefined)[];
+    tls?: { cert?: string; key?: string };
+    idleTimeout: number;
+  };
 }
 
 interface CheckedHeaderMatch {
@@ -138,6 +145,17 @@ export function buildConfig(checked: CheckedConfig, ctx: BuildContext): Config {
   const clusters = clusterEntries.map(([name, c]) => buildCluster(name, c, ctx, issue));
   const clusterNames = clusterEntries.map(([name]) => name);
 
+  (checked.listeners ?? []).forEach((l, i) => {
+    for (const [authority, cluster] of Object.entries(l?.connect?.clusters ?? {})) {
+      if (cluster === undefined || clusterNames.includes(cluster)) continue;
+      issue(
+        ['listeners', i, 'connect', 'clusters', authority],
+        `unknown cluster "${cluster}"${didYouMean(cluster, clusterNames)}` +
+          (clusterNames.length > 0 ? `; defined: ${clusterNames.join(', ')}` : ''),
+      );
+    }
+  });
+
   let routes: RouteConfig[];
   if (checked.routes !== undefined) {
     routes = checked.routes.map((r, i) => buildRoute(r, i, clusterNames, issue));
@@ -196,6 +214,25 @@ function buildListener(l: CheckedListener | undefined, i: number): ListenerConfi
     handshakeTimeoutMs: l?.handshakeTimeout as number,
     idleTimeoutMs: l?.idleTimeout as number,
     maxConcurrentStreams: l?.maxConcurrentStreams as number,
+    connect: buildConnect(l?.connect),
+  };
+}
+
+function buildConnect(c: CheckedListener['connect']): ConnectConfig | undefined {
+  if (c === undefined) return undefined;
+  // Host names compare case-insensitively; the map is keyed the way lookups are made.
+  const clusters: Record<string, string> = {};
+  for (const [authority, cluster] of Object.entries(c.clusters ?? {})) {
+    clusters[authority.toLowerCase()] = cluster ?? '';
+  }
+  return {
+    clusters,
+    passthrough: (c.passthrough ?? []).map((p) => p ?? ''),
+    tls:
+      c.tls === undefined
+        ? undefined
+        : { certFile: c.tls.cert as string, keyFile: c.tls.key as string },
+    idleTimeoutMs: c.idleTimeout,
   };
 }
 

@@ -1,8 +1,10 @@
 // The YAML config file's shape: every key, its type, default and meaning. The loader checks
 // files against it; the JSON Schema and the reference docs are generated from it.
+import { isIP } from 'node:net';
 import {
   DEFAULT_ACCESS_LOG,
   DEFAULT_CLUSTER,
+  DEFAULT_CONNECT,
   DEFAULT_HEALTH_CHECK,
   DEFAULT_KEEPALIVE,
   DEFAULT_LISTENER,
@@ -43,14 +45,49 @@ function proxyUrlProblem(text: string): string | undefined {
   } catch {
     return `"${text}" is not a URL (write http://host:port, or none)`;
   }
-  if (url.protocol !== 'http:') {
-    return `"${text}": only http:// proxies (HTTP CONNECT) are supported`;
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return `"${text}": only http:// and https:// proxies (HTTP CONNECT) are supported`;
   }
   if (url.hostname === '') return `"${text}" names no host`;
   if (url.pathname !== '/' || url.search !== '' || url.hash !== '') {
     return `"${text}" must be http://[user:password@]host[:port] with no path`;
   }
   return undefined;
+}
+
+const HOST_NAME =
+  /^(?:\*\.|\.)?[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*\.?$/i;
+
+/** One `no_proxy`-style pattern: `*`, a name or `.domain`, an IP, a CIDR range, each with `:port`. */
+function hostPatternProblem(text: string): string | undefined {
+  const problem = `"${text}" is not a host pattern (host, .domain, IP address, CIDR range, each with an optional :port, or *)`;
+  let host = text;
+  const bracketed = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(text);
+  let port: string | undefined;
+  if (bracketed) {
+    host = bracketed[1];
+    port = bracketed[2];
+    if (isIP(host.split('/')[0]) !== 6) return problem;
+  } else if (text.split(':').length === 2) {
+    [host, port] = text.split(':');
+  }
+  if (
+    port !== undefined &&
+    !(/^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)
+  ) {
+    return `"${text}" has a bad port`;
+  }
+  if (host === '*') return undefined;
+  const slash = host.indexOf('/');
+  if (slash >= 0) {
+    const family = isIP(host.slice(0, slash));
+    const bits = host.slice(slash + 1);
+    if (family === 0 || !/^\d{1,3}$/.test(bits) || Number(bits) > (family === 4 ? 32 : 128)) {
+      return `"${text}" is not a CIDR range such as 10.0.0.0/8 or fd00::/8`;
+    }
+    return undefined;
+  }
+  return isIP(host) !== 0 || HOST_NAME.test(host) ? undefined : problem;
 }
 
 function regexProblem(text: string): string | undefined {
@@ -84,6 +121,45 @@ const SERVER_TLS = object({
   },
 });
 
+const TUNNEL_TLS = object({
+  cert: {
+    shape: FILE,
+    required: true,
+    description: 'certificate chain (PEM) for the names clients CONNECT to',
+  },
+  key: { shape: FILE, required: true, description: 'private key (PEM) of the certificate' },
+});
+
+const CONNECT = object({
+  clusters: {
+    shape: {
+      kind: 'map',
+      values: { kind: 'string' },
+      keyPattern:
+        /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::(?:[1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5]))?$/,
+      keyMessage: 'is not host or host:port',
+    },
+    default: {},
+    description:
+      'CONNECT targets (`host` for any port, or `host:port`) → cluster name; a host that is a cluster name needs no entry',
+  },
+  passthrough: {
+    shape: { kind: 'list', items: { kind: 'string', check: hostPatternProblem } },
+    default: [],
+    description:
+      'targets tunnelled as raw bytes, in no_proxy syntax (host, .domain, IP, CIDR, host:port, *); other targets get 403',
+  },
+  tls: {
+    shape: TUNNEL_TLS,
+    description: 'TLS inside tunnels to clusters, for clients with TLS credentials; omit: h2c only',
+  },
+  idleTimeout: {
+    shape: duration(),
+    default: DEFAULT_CONNECT.idleTimeoutMs,
+    description: 'close a passthrough tunnel with no bytes either way for this long; 0s never',
+  },
+});
+
 const LISTENER = object({
   name: {
     shape: NAME,
@@ -111,6 +187,12 @@ const LISTENER = object({
     shape: uint(1),
     default: DEFAULT_LISTENER.maxConcurrentStreams,
     description: 'SETTINGS_MAX_CONCURRENT_STREAMS advertised to clients',
+  },
+  connect: {
+    shape: CONNECT,
+    defaultText: 'off',
+    description:
+      'forward-proxy mode: accept `CONNECT host:port` from clients whose http_proxy points here, and balance each call of a tunnel to a cluster (`connect: {}` for the defaults)',
   },
 });
 
@@ -332,9 +414,9 @@ const CLUSTER = object({
   },
   proxy: {
     shape: { kind: 'string', check: proxyUrlProblem },
-    defaultText: 'from the environment (HTTPS_PROXY, NO_PROXY)',
+    defaultText: 'from the environment (grpc_proxy, https_proxy, http_proxy, no_proxy)',
     description:
-      'HTTP CONNECT proxy for upstream connections, http://[user:password@]host:port, or `none` to connect directly',
+      'HTTP CONNECT proxy for the endpoints and the Consul agent, http(s)://[user:password@]host:port, or `none` to connect directly',
   },
   keepalive: {
     shape: KEEPALIVE,

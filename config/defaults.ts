@@ -4,6 +4,7 @@ import type {
   AccessLogConfig,
   ClusterConfig,
   Config,
+  ConnectConfig,
   HealthCheckConfig,
   KeepaliveConfig,
   ListenerConfig,
@@ -33,6 +34,15 @@ export const DEFAULT_LISTENER = {
   idleTimeoutMs: 3_600_000,
   maxConcurrentStreams: 10_000,
 } as const;
+
+/** What `connect: {}` means on a listener (forward-proxy mode). */
+export const DEFAULT_CONNECT = {
+  clusters: {},
+  passthrough: [],
+  tls: undefined,
+  // As Envoy's TCP proxy: a raw tunnel with nothing flowing for an hour is closed.
+  idleTimeoutMs: 3_600_000,
+} as const satisfies ConnectConfig;
 
 export const DEFAULT_CLUSTER = {
   balancer: { policy: 'round_robin', settings: {} },
@@ -80,7 +90,7 @@ export const DEFAULT_ACCESS_LOG: AccessLogConfig = { sample: 0, destination: 'st
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 
 export function listenerConfig(name: string, address: SocketAddress): ListenerConfig {
-  return { name, address, tls: undefined, ...DEFAULT_LISTENER };
+  return { name, address, tls: undefined, ...DEFAULT_LISTENER, connect: undefined };
 }
 
 export interface QuickStartOptions {

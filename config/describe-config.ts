@@ -18,9 +18,13 @@ function table(rows: readonly (readonly string[])[], indent = '  '): string[] {
 }
 
 function listenerMode(l: ListenerConfig): string {
-  if (l.tls === undefined) return 'h2c';
-  if (l.tls.requireClientCert) return 'TLS, client certificate required';
-  return l.tls.caFile !== undefined ? 'TLS, client certificate optional' : 'TLS';
+  let mode: string;
+  if (l.tls === undefined) mode = 'h2c';
+  else if (l.tls.requireClientCert) mode = 'TLS, client certificate required';
+  else mode = l.tls.caFile !== undefined ? 'TLS, client certificate optional' : 'TLS';
+  if (l.connect === undefined) return mode;
+  const passthrough = l.connect.passthrough.length;
+  return `${mode}, forward proxy (CONNECT${passthrough > 0 ? `, ${passthrough} passthrough pattern${passthrough === 1 ? '' : 's'}` : ''})`;
 }
 
 function headerText(h: HeaderMatch): string {

@@ -40,6 +40,31 @@ export interface ListenerConfig {
   readonly idleTimeoutMs: number;
   /** SETTINGS_MAX_CONCURRENT_STREAMS advertised to clients. */
   readonly maxConcurrentStreams: number;
+  /** Forward-proxy mode: accept `CONNECT host:port` besides h2c; undefined refuses HTTP/1.x. */
+  readonly connect: ConnectConfig | undefined;
+}
+
+/** A listener's forward-proxy mode (clients with `http_proxy` pointing at it). */
+export interface ConnectConfig {
+  /**
+   * CONNECT targets mapped to clusters: `host` (any port) or `host:port`, lower case, to a
+   * cluster name. A target whose host is a cluster's name maps to that cluster without an entry.
+   */
+  readonly clusters: Readonly<Record<string, string>>;
+  /**
+   * Targets tunnelled as raw bytes (no_proxy syntax: names, `.domain`, IPs, CIDR ranges,
+   * `host:port`, `*`). Every other unmapped target is refused with 403.
+   */
+  readonly passthrough: readonly string[];
+  /** Certificate for clients that speak TLS inside the tunnel; undefined: h2c only. */
+  readonly tls: TunnelTlsConfig | undefined;
+  /** A passthrough tunnel with no bytes either way for this long is closed; 0 never. */
+  readonly idleTimeoutMs: number;
+}
+
+export interface TunnelTlsConfig {
+  readonly certFile: string;
+  readonly keyFile: string;
 }
 
 export interface HeaderMatch {
@@ -133,7 +158,10 @@ export interface ClusterConfig {
   readonly authority: string | undefined;
   /** TLS to the endpoints; undefined means h2c. */
   readonly tls: UpstreamTlsConfig | undefined;
-  /** HTTP CONNECT proxy URL for upstream connections; 'none' for direct; undefined: environment. */
+  /**
+   * HTTP CONNECT proxy URL (`http://` or `https://`) for the cluster's endpoints and its Consul
+   * agent; 'none' for direct; undefined: the environment (`grpc_proxy`, `no_proxy`, …).
+   */
   readonly proxy: string | undefined;
   readonly keepalive: KeepaliveConfig;
   /** Extra sessions to one endpoint (opened when the first is at its stream limit) close after this long idle. */

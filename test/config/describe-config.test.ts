@@ -10,6 +10,7 @@ test('listeners, routes → clusters, and each cluster with policy, health and o
     `listeners:
   - { address: "0.0.0.0:8443", tls: { cert: a.pem, key: a.key, ca: ca.pem, requireClientCert: true } }
   - { name: local, address: "[::1]:8080" }
+  - { name: forward, address: "127.0.0.1:3128", connect: { passthrough: [.corp.example] } }
 routes:
   - { name: users, match: { service: users.Users, headers: [{ name: x-tenant, exact: acme }] }, cluster: users }
   - { match: { prefix: /orders. }, cluster: orders }
@@ -33,8 +34,9 @@ accessLog: { sample: 0.1 }
   assert.equal(
     describeConfig(config),
     `listeners:
-  main   0.0.0.0:8443  TLS, client certificate required
-  local  [::1]:8080    h2c
+  main     0.0.0.0:8443    TLS, client certificate required
+  local    [::1]:8080      h2c
+  forward  127.0.0.1:3128  h2c, forward proxy (CONNECT, 1 passthrough pattern)
 routes (first match wins):
   users    /users.Users/*, x-tenant = "acme"  → users
   route-2  /orders.*                          → orders

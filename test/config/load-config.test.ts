@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { configValidators } from '../../bin/config-validators.js';
 import { ConfigError } from '../../config/config-error.js';
 import {
+  DEFAULT_CONNECT,
   DEFAULT_HEALTH_CHECK,
   DEFAULT_OUTLIER_DETECTION,
   quickStartConfig,
@@ -49,6 +50,14 @@ listeners:
     maxConcurrentStreams: 100
   - name: local
     address: "[::1]:8081"
+    connect:
+      clusters: { Users.Internal:443: users, "[fd00::1]:50051": orders }
+      passthrough: [api.example.com:443, .corp.example, 10.0.0.0/8, "*"]
+      tls: { cert: tunnel.pem, key: tunnel.key }
+      idleTimeout: 5m
+  - name: forward
+    address: 127.0.0.1:3128
+    connect: {}
 routes:
   - name: users-get
     match: { service: users.Users, method: Get, headers: [{ name: X-Tenant, exact: 42 }, { name: x-debug, present: false }] }
@@ -98,6 +107,7 @@ void describe('loading a valid file', () => {
           handshakeTimeoutMs: 5_000,
           idleTimeoutMs: 0,
           maxConcurrentStreams: 100,
+          connect: undefined,
         },
         {
           name: 'local',
@@ -106,6 +116,24 @@ void describe('loading a valid file', () => {
           handshakeTimeoutMs: 10_000,
           idleTimeoutMs: 3_600_000,
           maxConcurrentStreams: 10_000,
+          connect: {
+            clusters: { 'users.internal:443': 'users', '[fd00::1]:50051': 'orders' },
+            passthrough: ['api.example.com:443', '.corp.example', '10.0.0.0/8', '*'],
+            tls: {
+              certFile: '/etc/switchyard/tunnel.pem',
+              keyFile: '/etc/switchyard/tunnel.key',
+            },
+            idleTimeoutMs: 300_000,
+          },
+        },
+        {
+          name: 'forward',
+          address: { host: '127.0.0.1', port: 3128 },
+          tls: undefined,
+          handshakeTimeoutMs: 10_000,
+          idleTimeoutMs: 3_600_000,
+          maxConcurrentStreams: 10_000,
+          connect: { ...DEFAULT_CONNECT },
         },
       ],
       routes: [
@@ -297,7 +325,7 @@ clusters: { c: { target: a:1, helthCheck: {} } }
     errors: [
       'switchyard.yaml:2:5 listeners[0]: missing required key "address"',
       'switchyard.yaml:2:5 listeners[0].adress: unknown key "adress" (did you mean "address"?)',
-      'switchyard.yaml:3:5 listeners[0].colour: unknown key "colour" (expected name, address, tls, handshakeTimeout, idleTimeout or maxConcurrentStreams)',
+      'switchyard.yaml:3:5 listeners[0].colour: unknown key "colour" (expected name, address, tls, handshakeTimeout, idleTimeout, maxConcurrentStreams or connect)',
       'switchyard.yaml:4:31 clusters.c.helthCheck: unknown key "helthCheck" (did you mean "healthCheck"?)',
     ],
   },
@@ -486,12 +514,42 @@ clusters:
     timeouts: { default: 1m, max: 10s }
     outlierDetection: { baseEjection: 10m, consecutiveFailures: 0 }
     proxy: "socks5://p:1080"
+  d:
+    target: d:1
+    proxy: https://proxy.corp:3129
+routes: [{ cluster: c }, { cluster: d }]
 `,
     errors: [
       'switchyard.yaml:5:26 clusters.c.timeouts.default: must not exceed timeouts.max',
       'switchyard.yaml:6:39 clusters.c.outlierDetection.baseEjection: must not exceed maxEjection',
       'switchyard.yaml:6:65 clusters.c.outlierDetection.consecutiveFailures: 0 with no failureRateThreshold turns every rule off (remove outlierDetection instead)',
-      'switchyard.yaml:7:12 clusters.c.proxy: "socks5://p:1080": only http:// proxies (HTTP CONNECT) are supported',
+      'switchyard.yaml:7:12 clusters.c.proxy: "socks5://p:1080": only http:// and https:// proxies (HTTP CONNECT) are supported',
+    ],
+  },
+  {
+    name: 'forward-proxy mode: clusters that do not exist, bad targets and patterns',
+    yaml: `listeners:
+  - address: ":0"
+    connect:
+      clusters: { "users:443": user, "bad host": users, "a:99999": users }
+      passthrough: [".ok.example", "10.0.0.0/33", "a:b:c", "x y", "[::1]:0", "-bad-"]
+      tls: { cert: c.pem }
+      idleTimeout: soon
+      colour: blue
+clusters: { users: { target: a:1 } }
+`,
+    errors: [
+      'switchyard.yaml:4:32 listeners[0].connect.clusters["users:443"]: unknown cluster "user" (did you mean "users"?); defined: users',
+      'switchyard.yaml:4:38 listeners[0].connect.clusters["bad host"]: "bad host" is not host or host:port',
+      'switchyard.yaml:4:57 listeners[0].connect.clusters["a:99999"]: "a:99999" is not host or host:port',
+      'switchyard.yaml:5:36 listeners[0].connect.passthrough[1]: "10.0.0.0/33" is not a CIDR range such as 10.0.0.0/8 or fd00::/8',
+      'switchyard.yaml:5:51 listeners[0].connect.passthrough[2]: "a:b:c" is not a host pattern (host, .domain, IP address, CIDR range, each with an optional :port, or *)',
+      'switchyard.yaml:5:60 listeners[0].connect.passthrough[3]: "x y" is not a host pattern (host, .domain, IP address, CIDR range, each with an optional :port, or *)',
+      'switchyard.yaml:5:67 listeners[0].connect.passthrough[4]: "[::1]:0" has a bad port',
+      'switchyard.yaml:5:78 listeners[0].connect.passthrough[5]: "-bad-" is not a host pattern (host, .domain, IP address, CIDR range, each with an optional :port, or *)',
+      'switchyard.yaml:6:12 listeners[0].connect.tls: missing required key "key"',
+      'switchyard.yaml:7:20 listeners[0].connect.idleTimeout: "soon" is not a duration (write e.g. "250ms", "5s", "1m30s" or "1h")',
+      'switchyard.yaml:8:7 listeners[0].connect.colour: unknown key "colour" (expected clusters, passthrough, tls or idleTimeout)',
     ],
   },
   {
