@@ -8,11 +8,19 @@ test('run, validate, quick start, help and version', () => {
     kind: 'run',
     file: 's.yaml',
     logLevel: undefined,
+    workers: undefined,
   });
   assert.deepEqual(parseCommandLine(['-c', 's.yaml', '--log-level', 'debug']), {
     kind: 'run',
     file: 's.yaml',
     logLevel: 'debug',
+    workers: undefined,
+  });
+  assert.deepEqual(parseCommandLine(['-c', 's.yaml', '--workers', 'auto']), {
+    kind: 'run',
+    file: 's.yaml',
+    logLevel: undefined,
+    workers: 'auto',
   });
   assert.deepEqual(parseCommandLine(['validate', 's.yaml']), { kind: 'validate', file: 's.yaml' });
   assert.deepEqual(parseCommandLine(['validate', '--config', 's.yaml']), {
@@ -27,6 +35,7 @@ test('run, validate, quick start, help and version', () => {
       upstream: 'a:1',
       balancer: 'x',
       logLevel: undefined,
+      workers: undefined,
     },
   );
   assert.deepEqual(parseCommandLine(['--listen', ':1', '--upstream', 'a:1', '--log-level=warn']), {
@@ -35,6 +44,15 @@ test('run, validate, quick start, help and version', () => {
     upstream: 'a:1',
     balancer: undefined,
     logLevel: 'warn',
+    workers: undefined,
+  });
+  assert.deepEqual(parseCommandLine(['--listen', ':1', '--upstream', 'a:1', '--workers', '2']), {
+    kind: 'quick-start',
+    listen: ':1',
+    upstream: 'a:1',
+    balancer: undefined,
+    logLevel: undefined,
+    workers: 2,
   });
   assert.deepEqual(parseCommandLine(['-h']), { kind: 'help' });
   assert.deepEqual(parseCommandLine(['--config', 'x', '--help']), { kind: 'help' });
@@ -54,6 +72,11 @@ test('misuse is a UsageError that says what is wrong', () => {
     [['validate', 'a', 'b'], 'validate takes one file'],
     [['validate', 'a', '--config', 'b'], 'validate takes one file'],
     [['validate', 'a', '--upstream', 'x'], 'validate takes a file and no --upstream'],
+    [['validate', 'a', '--workers', '2'], 'validate takes a file and no --workers'],
+    [
+      ['-c', 'a', '--workers', '0'],
+      '--workers: expected a number from 1 to 1024 or "auto", got "0"',
+    ],
     [['-c', 'a', '--log-level', 'verbose'], '--log-level: unknown level "verbose"'],
     [
       ['-c', 'a', '--log-level', 'deubg'],
