@@ -12,7 +12,7 @@ import {
 import { createEndpoint, createEndpointSet, type Endpoint } from './endpoint.js';
 import { ResolutionError } from './errors.js';
 import type { DnsResolverOptions } from './options.js';
-import { PollingResolver, type PollOutcome } from './polling-resolver.js';
+import { PollingResolver, type PollOutcome, type PollingSchedule } from './polling-resolver.js';
 import { lookupServiceConfig, nextServiceConfig } from './service-config.js';
 import { formatHostPort, type DnsTarget, type HostPort } from './target.js';
 
@@ -20,6 +20,20 @@ export interface DnsRuntime {
   readonly clock: Clock;
   readonly random: () => number;
   readonly createDnsClient: DnsClientFactory;
+}
+
+/** When DNS resolvers poll: the refresh bounds and the backoff from their options. */
+export function dnsSchedule(options: DnsResolverOptions): PollingSchedule {
+  return {
+    minRefreshMs: options.minRefreshMs,
+    maxRefreshMs: options.maxRefreshMs,
+    backoff: {
+      initialMs: options.backoffInitialMs,
+      maxMs: options.backoffMaxMs,
+      multiplier: options.backoffMultiplier,
+      jitter: options.backoffJitter,
+    },
+  };
 }
 
 /** Builds the c-ares client for a target: its own nameserver first, then the configured ones. */
@@ -52,21 +66,7 @@ export class DnsResolver extends PollingResolver {
     private readonly options: DnsResolverOptions,
     private readonly runtime: DnsRuntime,
   ) {
-    super(
-      target,
-      {
-        minRefreshMs: options.minRefreshMs,
-        maxRefreshMs: options.maxRefreshMs,
-        backoff: {
-          initialMs: options.backoffInitialMs,
-          maxMs: options.backoffMaxMs,
-          multiplier: options.backoffMultiplier,
-          jitter: options.backoffJitter,
-        },
-      },
-      runtime.clock,
-      runtime.random,
-    );
+    super(target, dnsSchedule(options), runtime.clock, runtime.random);
     this.percentage = runtime.random() * 100;
   }
 

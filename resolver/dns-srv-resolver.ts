@@ -9,7 +9,7 @@ import {
   type DnsClient,
   type SrvAnswer,
 } from './dns-client.js';
-import { dnsClientFor, type DnsRuntime } from './dns-resolver.js';
+import { dnsClientFor, dnsSchedule, type DnsRuntime } from './dns-resolver.js';
 import { createEndpoint, createEndpointSet, type Endpoint } from './endpoint.js';
 import { ResolutionError } from './errors.js';
 import type { DnsResolverOptions } from './options.js';
@@ -45,21 +45,7 @@ export class SrvResolver extends PollingResolver {
     private readonly options: DnsResolverOptions,
     private readonly runtime: DnsRuntime,
   ) {
-    super(
-      target,
-      {
-        minRefreshMs: options.minRefreshMs,
-        maxRefreshMs: options.maxRefreshMs,
-        backoff: {
-          initialMs: options.backoffInitialMs,
-          maxMs: options.backoffMaxMs,
-          multiplier: options.backoffMultiplier,
-          jitter: options.backoffJitter,
-        },
-      },
-      runtime.clock,
-      runtime.random,
-    );
+    super(target, dnsSchedule(options), runtime.clock, runtime.random);
     this.percentage = runtime.random() * 100;
   }
 
