@@ -1,7 +1,10 @@
 // Runs the compiled switchyard binary with any arguments: to completion (validate, --help,
 // bad flags), or as a server waiting for its listeners (--config).
+import { fileURLToPath } from 'node:url';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { SWITCHYARD_BIN } from './spawn-proxy.js';
+
+/** The compiled binary the tests run. */
+export const SWITCHYARD_BIN = fileURLToPath(new URL('../../bin/switchyard.js', import.meta.url));
 
 export interface Finished {
   /** Exit code, or the signal name when killed. */
