@@ -22,6 +22,10 @@ const END_STREAM_FLAG = http2.constants.NGHTTP2_FLAG_END_STREAM;
 
 /** Request bytes kept for a transparent retry; larger requests are not retried. */
 const MAX_REPLAY_BYTES = 64 * 1024;
+/** The longest delay setTimeout honours (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 0x7fffffff;
+/** Below MAX_TIMER_MS even after rounding up to whole seconds, as long timeouts are sent. */
+const MAX_FORWARDED_TIMEOUT_MS = 2_000_000_000;
 /** Attempts on different endpoints before a call that never reached one fails. */
 const MAX_ATTEMPTS = 5;
 
@@ -115,7 +119,8 @@ export class ProxyCall implements WaitingCall {
         this.fail(Status.DEADLINE_EXCEEDED, 'deadline exceeded before the call was sent', false);
         return;
       }
-      this.timer = setTimeout(onDeadline, timeoutMs, this);
+      // Node fires longer timers after 1 ms; a deadline weeks away needs no timer at all.
+      if (timeoutMs <= MAX_TIMER_MS) this.timer = setTimeout(onDeadline, timeoutMs, this);
     }
     const authority = this.context.authority;
     if (authority !== undefined) this.headers[':authority'] = authority;
@@ -178,7 +183,9 @@ export class ProxyCall implements WaitingCall {
     headers[':scheme'] = session.pool.scheme;
     if (this.timeoutMs !== undefined) {
       const remaining = this.timeoutMs - (performance.now() - this.startedAt);
-      headers['grpc-timeout'] = formatGrpcTimeout(remaining);
+      // Capped where timers stop working: many servers (grpc-js among them) turn a longer
+      // timeout into an instant DEADLINE_EXCEEDED.
+      headers['grpc-timeout'] = formatGrpcTimeout(Math.min(remaining, MAX_FORWARDED_TIMEOUT_MS));
     }
     let upstream: Upstream;
     try {

@@ -69,6 +69,22 @@ describe('deadlines and cancellation', () => {
     await eventually(() => backend.cancelled === 1, 2_000, 'the backend to see the cancellation');
   });
 
+  it('treats a deadline beyond what a timer can hold as far away, not as passed', async (t) => {
+    const backend = await startEchoBackend({ name: 'b' });
+    const proxy = await startTestProxy({ upstream: backend.address });
+    t.after(async () => {
+      await proxy.close();
+      backend.kill();
+    });
+    // 99,999,999 hours: far beyond setTimeout's 24.8 days.
+    const res = await rawRequest(
+      proxy.target,
+      grpcHeaders('/test.Echo/Unary', { 'grpc-timeout': '99999999H' }),
+      delayRequest(50),
+    );
+    assert.equal(res.trailers?.['grpc-status'], '0');
+  });
+
   it('forwards the remaining timeout upstream', async (t) => {
     const upstream = await startRawUpstream((stream) => {
       stream.respond(
