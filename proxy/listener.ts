@@ -1,9 +1,12 @@
-// Client-facing listeners: h2c with prior knowledge (sniffed, so HTTP/1.1 gets a clear answer)
-// and TLS with ALPN h2. Tracks client sessions for graceful shutdown.
+// Client-facing listeners: h2c with prior knowledge (sniffed, so HTTP/1.1 gets a clear answer,
+// or, in forward-proxy mode, CONNECT is served) and TLS with ALPN h2. Tracks client sessions
+// for graceful shutdown.
 import http2 from 'node:http2';
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import tlsModule from 'node:tls';
 import type { ListenerConfig, SocketAddress } from '../config/types.js';
+import { ConnectGateway, tagTunnelSession, tagTunnelSocket } from './connect-listener.js';
 import { SwitchyardError, describeError } from './errors.js';
 import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES } from './flow-control.js';
 import type { Logger } from './log.js';
@@ -19,8 +22,26 @@ export interface TlsMaterial {
   readonly ca: Buffer | undefined;
 }
 
+/** Every file a listener needs, read before it opens. */
+export interface ListenerMaterial {
+  /** The listener's own TLS; undefined for h2c. */
+  readonly tls: TlsMaterial | undefined;
+  /** The certificate for TLS inside CONNECT tunnels (`connect.tls`). */
+  readonly tunnel: { readonly cert: Buffer; readonly key: Buffer } | undefined;
+}
+
+/** What forward-proxy mode needs from the proxy. */
+export interface TunnelServices {
+  /** Whether a cluster of that name exists now. */
+  hasCluster(name: string): boolean;
+  /** A raw connection for a passthrough tunnel (through an upstream proxy when one applies). */
+  dial(host: string, port: number, timeoutMs: number): Promise<Duplex>;
+}
+
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 const HTTP1_REQUEST_LINE = /^[A-Z]{3,10} \S+ HTTP\/1\.[01]\r?\n/;
+/** How an HTTP/1.x request starts: a method token (upper-case letters). */
+const HTTP1_START = /^[A-Z]/;
 
 /** The answer to an HTTP/1.x request on a listener that speaks only HTTP/2. */
 export function http1Refusal(listenerKind: string): string {
@@ -62,19 +83,28 @@ export class Listener {
   private closing = false;
   /** Client connections accepted since start, for metrics. */
   accepted = 0;
-  /** Called when the last session closes during shutdown. */
+  /** Called when the last session (or passthrough tunnel) closes during shutdown. */
   private drained: (() => void) | undefined;
 
   private current: ListenerConfig;
+  /** Forward-proxy mode (CONNECT); made on first use. */
+  private gateway: ConnectGateway | undefined;
+  /** The certificate for TLS inside tunnels (`connect.tls`). */
+  private tunnelCert: ListenerMaterial['tunnel'];
+  /** One TLS server per cluster for TLS inside tunnels; never listens, takes sockets. */
+  private tunnelServers = new Map<string, tlsModule.Server>();
 
   constructor(
     config: ListenerConfig,
-    tls: TlsMaterial | undefined,
+    material: ListenerMaterial | undefined,
     handler: StreamHandler,
     private readonly logger: Logger,
+    private readonly tunnels?: TunnelServices,
   ) {
     this.current = config;
     this.name = config.name;
+    const tls = material?.tls;
+    this.tunnelCert = material?.tunnel;
     const common = {
       settings: serverSettings(config),
       // nghttp2's memory cap for all streams of one client session (MB); the 10 MB default
@@ -100,6 +130,9 @@ export class Listener {
         this.accepted++;
         if (socket.alpnProtocol === 'h2') {
           this.h2.emit('connection', socket);
+        } else if (this.current.connect !== undefined && this.tunnels !== undefined) {
+          // A client that uses this listener as an https:// proxy.
+          this.connectGateway().accept(socket, Buffer.alloc(0));
         } else {
           refuse(socket, http1Refusal('TLS with ALPN h2'));
         }
@@ -138,12 +171,82 @@ export class Listener {
   }
 
   /** Applies a new config in place (see canReconfigure); new connections see it. */
-  reconfigure(next: ListenerConfig, tls: TlsMaterial | undefined): void {
+  reconfigure(next: ListenerConfig, material: ListenerMaterial | undefined): void {
     this.current = next;
     this.h2.updateSettings(serverSettings(next));
+    const tls = material?.tls;
     if (tls && this.server instanceof tlsModule.Server) {
       this.server.setSecureContext({ cert: tls.cert, key: tls.key, ca: tls.ca });
     }
+    this.tunnelCert = material?.tunnel;
+    // New tunnels use the new certificate; those already open keep theirs.
+    this.tunnelServers = new Map();
+  }
+
+  /** Passthrough tunnels open now (forward-proxy mode). */
+  get tunnelCount(): number {
+    return this.gateway?.tunnelCount ?? 0;
+  }
+
+  private connectGateway(): ConnectGateway {
+    if (this.gateway === undefined) {
+      const tunnels = this.tunnels!;
+      const gateway = new ConnectGateway({
+        config: () => this.current,
+        hasCluster: (name) => tunnels.hasCluster(name),
+        dial: (host, port, timeoutMs) => tunnels.dial(host, port, timeoutMs),
+        serveHttp2: (socket) => this.h2.emit('connection', socket),
+        serveTls: (socket, cluster) => {
+          const server = this.tunnelServer(cluster);
+          if (server !== undefined) server.emit('connection', socket);
+          return server !== undefined;
+        },
+        logger: this.logger,
+        name: this.name,
+      });
+      gateway.onTunnelClosed = () => this.checkDrained();
+      if (this.closing) gateway.stopAccepting();
+      this.gateway = gateway;
+    }
+    return this.gateway;
+  }
+
+  /**
+   * The TLS server for tunnels to `cluster` (one per cluster, so the socket it hands over is
+   * known to belong to that cluster); undefined without `connect.tls`.
+   */
+  private tunnelServer(cluster: string): tlsModule.Server | undefined {
+    const cert = this.tunnelCert;
+    if (cert === undefined) return undefined;
+    let server = this.tunnelServers.get(cluster);
+    if (server === undefined) {
+      server = tlsModule.createServer({
+        cert: cert.cert,
+        key: cert.key,
+        ALPNProtocols: ['h2'],
+        handshakeTimeout: this.current.handshakeTimeoutMs,
+      });
+      server.on('secureConnection', (socket: tlsModule.TLSSocket) => {
+        if (socket.alpnProtocol !== 'h2') {
+          socket.destroy();
+          return;
+        }
+        tagTunnelSocket(socket, cluster);
+        this.h2.emit('connection', socket);
+      });
+      server.on('tlsClientError', (err: Error) => {
+        this.logger.debug(
+          { listener: this.name, cluster },
+          `TLS inside a tunnel failed: ${describeError(err)}`,
+        );
+      });
+      this.tunnelServers.set(cluster, server);
+    }
+    return server;
+  }
+
+  private checkDrained(): void {
+    if (this.sessions.size === 0 && this.tunnelCount === 0) this.drained?.();
   }
 
   listen(): Promise<SocketAddress> {
@@ -190,11 +293,13 @@ export class Listener {
     this.closing = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const session of this.sessions) session.close();
-    if (this.sessions.size > 0) {
+    this.gateway?.stopAccepting();
+    if (this.sessions.size > 0 || this.tunnelCount > 0) {
       // These timers stay referenced: shutdown is waiting on them.
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           for (const session of this.sessions) session.destroy();
+          this.gateway?.destroyTunnels();
           resolve();
         }, graceMs);
         this.drained = () => {
@@ -215,8 +320,9 @@ export class Listener {
     }
     session.once('close', () => {
       this.sessions.delete(session);
-      if (this.sessions.size === 0) this.drained?.();
+      this.checkDrained();
     });
+    tagTunnelSession(session);
     session.on('error', () => {
       // 'close' follows; nothing a client does may crash the proxy.
     });
@@ -252,7 +358,17 @@ export class Listener {
         return;
       }
       clearTimeout(timer);
-      if (HTTP1_REQUEST_LINE.test(chunk.toString('latin1', 0, Math.min(chunk.length, 256)))) {
+      if (
+        this.current.connect !== undefined &&
+        this.tunnels !== undefined &&
+        HTTP1_START.test(chunk.toString('latin1', 0, 1))
+      ) {
+        // Forward-proxy mode: the gateway reads the request head with its own deadline.
+        socket.removeAllListeners('error');
+        this.connectGateway().accept(socket, chunk);
+      } else if (
+        HTTP1_REQUEST_LINE.test(chunk.toString('latin1', 0, Math.min(chunk.length, 256)))
+      ) {
         refuse(socket, http1Refusal('h2c, prior knowledge'));
       } else {
         socket.destroy();

@@ -16,12 +16,14 @@ import { SwitchyardError, describeError } from './errors.js';
 import { Status, encodeGrpcMessage, statusName } from './grpc-status.js';
 import { GrpcHealthProbe } from './health-probe.js';
 import { effectiveTimeout, parseGrpcTimeout } from './grpc-timeout.js';
-import { Listener, type TlsMaterial } from './listener.js';
+import { tunnelClusterOf } from './connect-listener.js';
+import { Listener, type ListenerMaterial, type TunnelServices } from './listener.js';
 import { LogLimiter, silentLogger, type Logger } from './log.js';
 import { Router } from './router.js';
 import {
   clusterResolverOptions,
   createUpstreamDialer,
+  dialPassthrough,
   type ProxyContext,
 } from './upstream-proxy.js';
 
@@ -64,13 +66,19 @@ function readFile(path: string, what: string): Buffer {
   }
 }
 
-function listenerTls(config: ListenerConfig): TlsMaterial | undefined {
+function listenerTls(config: ListenerConfig): ListenerMaterial {
   const tls = config.tls;
-  if (!tls) return undefined;
+  const tunnel = config.connect?.tls;
   return {
-    cert: readFile(tls.certFile, 'certificate'),
-    key: readFile(tls.keyFile, 'private key'),
-    ca: tls.caFile ? readFile(tls.caFile, 'CA bundle') : undefined,
+    tls: tls && {
+      cert: readFile(tls.certFile, 'certificate'),
+      key: readFile(tls.keyFile, 'private key'),
+      ca: tls.caFile ? readFile(tls.caFile, 'CA bundle') : undefined,
+    },
+    tunnel: tunnel && {
+      cert: readFile(tunnel.certFile, 'tunnel certificate'),
+      key: readFile(tunnel.keyFile, 'tunnel private key'),
+    },
   };
 }
 
@@ -136,6 +144,8 @@ export interface ReloadSummary {
 interface Routing {
   readonly router: Router;
   readonly contexts: ReadonlyMap<string, CallContext>;
+  /** Per cluster, for calls inside CONNECT tunnels pinned to it (forward-proxy mode). */
+  readonly tunnels: ReadonlyMap<string, CallContext>;
 }
 
 export class Proxy implements CallObserver {
@@ -164,7 +174,7 @@ export class Proxy implements CallObserver {
     for (const p of this.proxyContext.environment.problems) {
       this.logger.warn({ variable: p.variable }, `proxy environment: ${p.message}`);
     }
-    this.routing = { router: new Router([]), contexts: new Map() };
+    this.routing = { router: new Router([]), contexts: new Map(), tunnels: new Map() };
   }
 
   /** The config in force (the latest one applied by a reload). */
@@ -313,9 +323,9 @@ export class Proxy implements CallObserver {
 
   private async createListener(
     config: ListenerConfig,
-    tls: TlsMaterial | undefined,
+    material: ListenerMaterial | undefined,
   ): Promise<Listener> {
-    const listener = new Listener(config, tls, this.handler, this.logger);
+    const listener = new Listener(config, material, this.handler, this.logger, this.tunnels);
     const at = await listener.listen();
     this.logger.info(
       { listener: config.name, address: `${at.host}:${at.port}`, tls: config.tls !== undefined },
@@ -324,9 +334,18 @@ export class Proxy implements CallObserver {
     return listener;
   }
 
-  private async openListener(config: ListenerConfig, tls: TlsMaterial | undefined): Promise<void> {
-    this.listeners.set(config.name, await this.createListener(config, tls));
+  private async openListener(
+    config: ListenerConfig,
+    material: ListenerMaterial | undefined,
+  ): Promise<void> {
+    this.listeners.set(config.name, await this.createListener(config, material));
   }
+
+  /** Forward-proxy mode: tunnels map to the clusters in force; passthrough dials out. */
+  private readonly tunnels: TunnelServices = {
+    hasCluster: (name) => this.clusters.has(name),
+    dial: (host, port, timeoutMs) => dialPassthrough(host, port, timeoutMs, this.proxyContext),
+  };
 
   private buildRouting(config: Config, clusters: ReadonlyMap<string, Cluster>): Routing {
     const contexts = new Map<string, CallContext>();
@@ -340,7 +359,16 @@ export class Proxy implements CallObserver {
         observer: this,
       });
     }
-    return { router: new Router(config.routes), contexts };
+    const tunnels = new Map<string, CallContext>();
+    for (const cluster of clusters.values()) {
+      tunnels.set(cluster.name, {
+        cluster,
+        routeName: 'connect',
+        authority: cluster.config.authority,
+        observer: this,
+      });
+    }
+    return { router: new Router(config.routes), contexts, tunnels };
   }
 
   private createDialer(config: ClusterConfig): Dialer {
@@ -402,19 +430,30 @@ export class Proxy implements CallObserver {
     }
     const path = headers[':path'] ?? '';
     const routing = this.routing;
-    const route = routing.router.match(path, headers);
-    if (route === undefined) {
-      refuseGrpc(stream, Status.UNIMPLEMENTED, `no route for ${path}`);
-      return;
-    }
-    const context = routing.contexts.get(route.name);
-    if (context === undefined) {
-      refuseGrpc(
-        stream,
-        Status.UNIMPLEMENTED,
-        `route "${route.name}" names an unknown cluster "${route.cluster}"`,
-      );
-      return;
+    let context: CallContext | undefined;
+    const pinned = tunnelClusterOf(stream);
+    if (pinned !== undefined) {
+      // Inside a CONNECT tunnel every call goes to the tunnel's cluster.
+      context = routing.tunnels.get(pinned);
+      if (context === undefined) {
+        refuseGrpc(stream, Status.UNAVAILABLE, `cluster "${pinned}" of this tunnel is gone`);
+        return;
+      }
+    } else {
+      const route = routing.router.match(path, headers);
+      if (route === undefined) {
+        refuseGrpc(stream, Status.UNIMPLEMENTED, `no route for ${path}`);
+        return;
+      }
+      context = routing.contexts.get(route.name);
+      if (context === undefined) {
+        refuseGrpc(
+          stream,
+          Status.UNIMPLEMENTED,
+          `route "${route.name}" names an unknown cluster "${route.cluster}"`,
+        );
+        return;
+      }
     }
     const rawTimeout = headers['grpc-timeout'];
     const requested = parseGrpcTimeout(rawTimeout);

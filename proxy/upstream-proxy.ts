@@ -1,9 +1,11 @@
 // A cluster's proxy policy: its `proxy:` setting (a URL, or none) or else the environment,
 // turned into the dialer for its endpoints and the HTTP agent for its Consul queries.
 import type { Agent as HttpAgent } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { ClusterConfig } from '../config/types.js';
 import { consulEndpoint } from '../resolver/consul-client.js';
 import { resolverOptionsFromBlock, type ResolverOptions } from '../resolver/create-resolver.js';
+import { createEndpoint } from '../resolver/endpoint.js';
 import { consulOptions } from '../resolver/options.js';
 import {
   parseProxyUrl,
@@ -12,10 +14,21 @@ import {
   type ProxyServer,
 } from '../resolver/proxy-settings.js';
 import { parseTarget } from '../resolver/target.js';
-import { DirectDialer, type Dialer, type UpstreamTlsOptions } from './dialer.js';
+import {
+  DirectDialer,
+  connectError,
+  connectTcp,
+  type Dialer,
+  type UpstreamTlsOptions,
+} from './dialer.js';
 import { SwitchyardError } from './errors.js';
 import { createTunnelAgent } from './tunnel-agent.js';
-import { TunnelDialer, type ProxyRoute, type ProxyTlsOptions } from './tunnel-dialer.js';
+import {
+  TunnelDialer,
+  openTunnel,
+  type ProxyRoute,
+  type ProxyTlsOptions,
+} from './tunnel-dialer.js';
 
 /** What decides a cluster's proxies: the process environment, read once at startup. */
 export interface ProxyContext {
@@ -113,4 +126,24 @@ export function clusterResolverOptions(
     proxyTls: context.proxyTls,
   });
   return { ...options, consulAgent: agent };
+}
+
+/**
+ * A raw connection to `host:port` for a passthrough tunnel of forward-proxy mode: through the
+ * environment's gRPC proxy unless `no_proxy` names the target, else direct. Rejects with a
+ * SwitchyardError (ERR_CONNECT_TIMEOUT when it took too long).
+ */
+export async function dialPassthrough(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  context: ProxyContext,
+): Promise<Duplex> {
+  const proxy = context.environment.proxyFor('grpc', { host, port });
+  if (proxy !== undefined) return openTunnel(proxy, host, port, timeoutMs, context.proxyTls);
+  try {
+    return await connectTcp(host, port, timeoutMs);
+  } catch (err) {
+    throw connectError(createEndpoint({ address: host, port }), err);
+  }
 }
