@@ -29,6 +29,13 @@ export const RESOLVER_OPTIONS_CHANNEL_OPTION = 'switchyard.resolver_options';
  */
 export const ENDPOINT_SET_ATTRIBUTE = 'grpc.internal.no_subchannel.switchyard.endpoint_set';
 
+/**
+ * Resolution attribute holding the channel's default authority (what TLS checks certificates
+ * against), for the `switchyard_proxy` policy: through a tunnel grpc-js would check them
+ * against the tunnel's target instead.
+ */
+export const AUTHORITY_ATTRIBUTE = 'grpc.internal.no_subchannel.switchyard.authority';
+
 /** What a registered scheme needs: the grpc module, our scheme, and the current defaults. */
 export interface GrpcJsResolverSettings {
   readonly grpc: GrpcJsModule;
@@ -100,6 +107,15 @@ export function defaultAuthority(scheme: TargetScheme, uri: GrpcUri): string {
   }
 }
 
+/** The default authority, or the target text when it does not parse (resolution then fails). */
+function safeAuthority(scheme: TargetScheme, uri: GrpcUri): string {
+  try {
+    return defaultAuthority(scheme, uri);
+  } catch {
+    return uri.path;
+  }
+}
+
 /**
  * Builds the class grpc-js instantiates per channel. The listener is only ever called from our
  * resolver's asynchronous delivery (or a queued microtask for errors), never from the constructor
@@ -117,6 +133,7 @@ export function makeGrpcJsResolverClass(settings: GrpcJsResolverSettings): Resol
     /** Bumped by destroy(), so a late delivery from a closed resolver is dropped. */
     private generation = 0;
     private readonly text: string;
+    private readonly authority: string;
     private readonly useServiceConfig: boolean;
 
     constructor(
@@ -125,6 +142,8 @@ export function makeGrpcJsResolverClass(settings: GrpcJsResolverSettings): Resol
       private readonly channelOptions: grpcJs.ChannelOptions,
     ) {
       this.text = targetText(scheme, uri);
+      // What grpc-js checks TLS certificates against without a proxy (not grpc.default_authority).
+      this.authority = safeAuthority(scheme, uri);
       this.useServiceConfig = channelOptions['grpc.service_config_disable_resolution'] !== 1;
     }
 
@@ -187,7 +206,7 @@ export function makeGrpcJsResolverClass(settings: GrpcJsResolverSettings): Resol
       }
       const accepted = this.listener(
         statusOrFromValue(endpoints),
-        { [ENDPOINT_SET_ATTRIBUTE]: set },
+        { [ENDPOINT_SET_ATTRIBUTE]: set, [AUTHORITY_ATTRIBUTE]: this.authority },
         serviceConfig,
         '',
       );

@@ -4,6 +4,7 @@ import type { ResolverOptions } from '../resolver/options.js';
 import type { TargetScheme } from '../resolver/target.js';
 import { makeGrpcJsResolverClass, type GrpcJsModule } from './grpc-js-resolver.js';
 import { registerBalancersWithGrpcJs } from './grpc-js-balancer.js';
+import { registerProxyPolicyWithGrpcJs } from './grpc-js-proxy.js';
 
 /**
  * grpc-js scheme → switchyard scheme. Our DNS resolver registers as `switchyard-dns`: grpc-js's
@@ -45,8 +46,8 @@ function loadGrpcJs(): GrpcJsModule {
 }
 
 /**
- * Registers the `switchyard-dns`, `dns+srv`, `consul` and `static` schemes (and, later,
- * switchyard's balancing policies) with grpc-js. Pass the program's own `@grpc/grpc-js` module
+ * Registers the `switchyard-dns`, `dns+srv`, `consul` and `static` schemes, switchyard's
+ * balancing policies and `switchyard_proxy` (per-endpoint proxy tunnels) with grpc-js. Pass the program's own `@grpc/grpc-js` module
  * so registration lands in the copy its channels use; without it the copy next to switchyard is
  * loaded. Calling it again is harmless: schemes are registered once per module, and new
  * `resolverOptions` apply to channels created afterwards. Returns the module it registered in.
@@ -81,7 +82,11 @@ export function registerWithGrpcJs(
   // switchyard_least_loaded, switchyard_weighted_round_robin, switchyard_ring_hash. Every
   // grpc-js ~1.14 has registerLoadBalancerType; a resolver-only module (a test double) gets
   // the schemes alone.
-  if (typeof experimental.registerLoadBalancerType === 'function') registerBalancersWithGrpcJs(mod);
+  if (typeof experimental.registerLoadBalancerType === 'function') {
+    registerBalancersWithGrpcJs(mod);
+    // switchyard_proxy: one CONNECT tunnel per endpoint (see withProxyTunnels).
+    registerProxyPolicyWithGrpcJs(mod);
+  }
   // ---------------------------------------------------------------------------------------------
 
   registrations.set(mod.experimental, registration);
