@@ -296,14 +296,28 @@ void describe('forward-proxy mode', () => {
     assert.equal(name, 'x');
   });
 
-  void it('a listener without connect still answers CONNECT with 505', async (t) => {
+  void it('a listener without connect answers CONNECT with 505, and a reload turns it on and off in place', async (t) => {
     const proxy = await startTestProxy({
       upstream: [backends[0].address],
       proxyOptions: { env: {} },
     });
     t.after(() => proxy.close());
-    const answer = await rawRequest(proxy.target, 'CONNECT echo:1 HTTP/1.1\r\n\r\n');
-    assert.equal(answer.status, 505);
+    const connect = 'CONNECT default:50051 HTTP/1.1\r\n\r\n';
+    assert.equal((await rawRequest(proxy.target, connect)).status, 505);
+
+    const plain = proxy.proxy.config;
+    const withConnect = {
+      ...plain,
+      listeners: plain.listeners.map((l) => ({ ...l, connect: { ...DEFAULT_CONNECT } })),
+    };
+    const summary = await proxy.proxy.reload(withConnect);
+    assert.deepEqual(summary.listeners.changed, ['main']);
+    const tunnel = await rawRequest(proxy.target, connect);
+    assert.equal(tunnel.status, 200);
+    tunnel.socket.destroy();
+
+    await proxy.proxy.reload(plain);
+    assert.equal((await rawRequest(proxy.target, connect)).status, 505);
   });
 });
 
