@@ -1,7 +1,7 @@
 // Upstream connections through HTTP CONNECT proxies: one tunnel per endpoint (so balancing
 // still sees every endpoint), then h2c or TLS inside it, with errors that name the proxy.
 import { STATUS_CODES } from 'node:http';
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import { Client } from 'undici';
@@ -65,7 +65,7 @@ export async function openTunnel(
           ca: proxyTls.ca,
           rejectUnauthorized: proxyTls.rejectUnauthorized ?? true,
           // SNI must be a name, never an IP literal.
-          servername: /^[\d.]+$|:/.test(proxy.host) ? undefined : proxy.host,
+          servername: isIP(proxy.host) === 0 ? proxy.host : undefined,
         }
       : {};
   const client = new Client(`${proxy.protocol}//${connectAuthority(proxy.host, proxy.port)}`, {

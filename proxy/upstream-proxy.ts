@@ -13,7 +13,7 @@ import {
   type ProxyEnvironment,
   type ProxyServer,
 } from '../resolver/proxy-settings.js';
-import { parseTarget } from '../resolver/target.js';
+import { parseTarget, type Target } from '../resolver/target.js';
 import {
   DirectDialer,
   connectError,
@@ -93,19 +93,17 @@ export function clusterResolverOptions(
   context: ProxyContext,
 ): ResolverOptions | Readonly<Record<string, unknown>> {
   const block = cluster.resolver;
-  let scheme: string;
+  let parsed: Target;
   try {
-    scheme = parseTarget(cluster.target).scheme;
+    parsed = parseTarget(cluster.target);
   } catch {
     return block; // createResolver reports the bad target
   }
-  if (scheme !== 'consul') return block;
+  if (parsed.scheme !== 'consul') return block;
   const configured = configuredProxy(cluster);
   if (configured === 'none') return block;
   if (configured === undefined && !context.environment.any) return block;
   const options = resolverOptionsFromBlock(cluster.target, block);
-  const parsed = parseTarget(cluster.target);
-  if (parsed.scheme !== 'consul') return block;
   const { baseUrl } = consulEndpoint(
     cluster.target,
     parsed,
@@ -114,6 +112,10 @@ export function clusterResolverOptions(
   );
   const secure = baseUrl.startsWith('https:');
   const environment = context.environment;
+  // Without a proxy for the agent's scheme the resolver keeps its own agent.
+  if (configured === undefined && environment.proxy(secure ? 'https' : 'http') === undefined) {
+    return block;
+  }
   const route =
     configured !== undefined
       ? () => configured
