@@ -191,6 +191,9 @@ export class Cluster implements PoolEvents {
   connectivityChanged(pool: EndpointPool, state: Connectivity, reason: string): void {
     if (this.pools.get(pool.host.key) !== pool) return;
     this.balancer.setConnectivity(pool.host, state, reason);
+    // A failed connect changes no eligible host, so the balancer says nothing; but calls
+    // waiting for this endpoint may now have nothing left to wait for.
+    if (state === 'failing') this.drainWaiting();
   }
 
   connectFailed(pool: EndpointPool, error: Error): void {

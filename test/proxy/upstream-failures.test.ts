@@ -2,6 +2,7 @@
 // proper gRPC status, dead endpoints are routed around, and restarted ones rejoin.
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
+import net from 'node:net';
 import { describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import {
@@ -53,6 +54,31 @@ describe('upstream failures', () => {
       );
     }
     assert.ok(proxy.logged('connection refused').length >= 1);
+  });
+
+  it('fails a waiting call as soon as the only endpoint turns out to be unusable', async (t) => {
+    // Accepts TCP, says nothing, hangs up after 300 ms: the call arrives while the first
+    // connect is under way, which then fails well before connectMs (5 s).
+    const server = net.createServer((socket) => {
+      socket.on('error', () => {});
+      setTimeout(() => socket.destroy(), 300);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    const proxy = await startTestProxy({ upstream: address });
+    const client = echoClient(proxy.target);
+    t.after(async () => {
+      client.close();
+      await proxy.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+    const started = Date.now();
+    const result = await echoUnary(client, {}, { deadlineMs: 10_000 });
+    assert.equal(result.status.code, grpc.status.UNAVAILABLE);
+    assert.ok(
+      Date.now() - started < 2_000,
+      `failed after ${Date.now() - started} ms (connect timeout is 5 s)`,
+    );
   });
 
   it('ends a stream promptly when its backend dies, and sends later calls to the survivor', async (t) => {
