@@ -52,9 +52,19 @@ export { BalancerError } from './balancer/errors.js';
 export { registerWithGrpcJs, GRPC_JS_SCHEMES } from './embed/register.js';
 export { registerBalancersWithGrpcJs, GRPC_JS_POLICY_NAMES } from './embed/grpc-js-balancer.js';
 export { RESOLVER_OPTIONS_CHANNEL_OPTION } from './embed/grpc-js-resolver.js';
+export {
+  withProxyTunnels,
+  registerProxyPolicyWithGrpcJs,
+  PROXY_POLICY_NAME,
+} from './embed/grpc-js-proxy.js';
 
 // The proxy.
 export { Proxy, type ProxyOptions } from './proxy/proxy.js';
 export { quickStartConfig } from './config/defaults.js';
 export type { Config, ClusterConfig, ListenerConfig, RouteConfig } from './config/types.js';
 export { SwitchyardError } from './proxy/errors.js';
+export { createTunnelAgent } from './proxy/tunnel-agent.js';
+export { loadConfig, parseConfig } from './config/load-config.js';
+export { configValidators } from './bin/config-validators.js';
+export { ConfigError } from './config/config-error.js';
+export { redactConfig } from './config/redact-config.js';
