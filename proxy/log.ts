@@ -1,7 +1,7 @@
 // Logging: pino, JSON lines for machines, pino-pretty on a terminal; and a limiter that keeps
 // a failing upstream from flooding the log with one line per call.
 import { pino, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
 import type { LogConfig } from '../config/types.js';
 
 export type { Logger };
@@ -16,6 +16,8 @@ export function createLogger(
   const options = { level: config.level, base: undefined };
   if (!usePretty) return pino(options, stream);
   // pino-pretty as a synchronous stream: no worker thread to start or to lose lines on exit.
+  // Loaded only for a terminal; services writing JSON never load it.
+  const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
   return pino(
     options,
     pretty({

@@ -4,7 +4,10 @@ import { STATUS_CODES } from 'node:http';
 import { isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
-import { Client } from 'undici';
+import type { Client as UndiciClient } from 'undici';
+
+/** undici is loaded on the first tunnel: it costs about 20 MB of memory, and most setups never use one. */
+let undici: Promise<{ Client: typeof UndiciClient }> | undefined;
 import type { Endpoint } from '../resolver/endpoint.js';
 import type { ProxyServer } from '../resolver/proxy-settings.js';
 import { DirectDialer, startTls, type Dialer, type UpstreamTlsOptions } from './dialer.js';
@@ -68,6 +71,7 @@ export async function openTunnel(
           servername: isIP(proxy.host) === 0 ? proxy.host : undefined,
         }
       : {};
+  const { Client } = await (undici ??= import('undici'));
   const client = new Client(`${proxy.protocol}//${connectAuthority(proxy.host, proxy.port)}`, {
     connect: { ...tlsOptions, timeout: timeoutMs },
     headersTimeout: timeoutMs,

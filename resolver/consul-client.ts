@@ -4,7 +4,13 @@ import { Agent as HttpAgent, type ClientRequest, type IncomingMessage } from 'no
 import { Agent as HttpsAgent } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import Consul from 'consul';
+import type Consul from 'consul';
+
+/** The consul package is loaded with the first Consul target: setups without one never pay for it. */
+let consulModule: Promise<typeof Consul> | undefined;
+function loadConsul(): Promise<typeof Consul> {
+  return (consulModule ??= import('consul').then((m) => m.default));
+}
 import type { ConsulResolverOptions } from './options.js';
 import { ResolverOptionsError, type ResolutionErrorCode } from './errors.js';
 import { DEFAULT_CONSUL_PORT, formatHostPort, type ConsulTarget } from './target.js';
@@ -138,7 +144,8 @@ function bodyText(body: unknown): string {
  * has no `ns` option); tags and filters become one `filter` expression (`tag` is deprecated).
  */
 export class ConsulHealthClient {
-  private readonly consul: Consul;
+  private consul: Consul | undefined;
+  private readonly settings: ConstructorParameters<typeof Consul>[0];
   private readonly ownsAgent: boolean;
   private ctx: EventEmitter | undefined;
   private closed = false;
@@ -165,7 +172,7 @@ export class ConsulHealthClient {
       headers: namespace !== undefined ? { 'x-consul-namespace': namespace } : {},
       defaults: endpoint.token !== undefined ? { token: endpoint.token } : undefined,
     };
-    this.consul = new Consul(settings);
+    this.settings = settings;
   }
 
   /**
@@ -174,6 +181,9 @@ export class ConsulHealthClient {
    */
   async fetch(index: bigint | undefined): Promise<HealthAnswer> {
     if (this.closed) throw new ConsulQueryError('ERR_TRANSIENT', 'closed');
+    const ConsulClass = await loadConsul();
+    if (this.closed) throw new ConsulQueryError('ERR_TRANSIENT', 'closed');
+    const consul = (this.consul ??= new ConsulClass(this.settings));
     const { waitMs, timeoutMs } = this.options;
     const ctx = Object.assign(new EventEmitter(), { includeResponse: true });
     this.ctx = ctx;
@@ -198,7 +208,7 @@ export class ConsulHealthClient {
     let res: IncomingMessage;
     let body: unknown;
     try {
-      const out = (await this.consul.health.service(query as never)) as unknown as [
+      const out = (await consul.health.service(query as never)) as unknown as [
         IncomingMessage,
         unknown,
       ];
@@ -244,7 +254,9 @@ export class ConsulHealthClient {
     this.closed = true;
     this.ctx?.emit('cancel');
     this.ctx = undefined;
-    if (this.ownsAgent) this.consul.destroy();
+    if (!this.ownsAgent) return;
+    if (this.consul) this.consul.destroy();
+    else (this.settings as { agent: HttpAgent }).agent.destroy();
   }
 
   private describe(error: PapiError): ConsulQueryError {
