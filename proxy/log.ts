@@ -2,6 +2,7 @@
 // a failing upstream from flooding the log with one line per call.
 import { pino, type Logger } from 'pino';
 import { createRequire } from 'node:module';
+import type PinoPretty from 'pino-pretty';
 import type { LogConfig } from '../config/types.js';
 
 export type { Logger };
@@ -17,7 +18,7 @@ export function createLogger(
   if (!usePretty) return pino(options, stream);
   // pino-pretty as a synchronous stream: no worker thread to start or to lose lines on exit.
   // Loaded only for a terminal; services writing JSON never load it.
-  const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
+  const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
   return pino(
     options,
     pretty({
