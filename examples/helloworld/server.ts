@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { HELLOWORLD_PROTO, loadServiceClient } from '../protos.js';
+import { bindServer, serverShutdown } from '../grpc-server.js';
 import {
   formatAddress,
   isMainModule,
@@ -63,13 +64,7 @@ export async function startGreeterServer(options: GreeterServerOptions): Promise
   server.addService(loadServiceClient(HELLOWORLD_PROTO, 'helloworld.Greeter').service, {
     SayHello: sayHello,
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(
-      formatAddress(host, options.port ?? 0),
-      options.credentials ?? grpc.ServerCredentials.createInsecure(),
-      (error, boundPort) => (error ? reject(error) : resolve(boundPort)),
-    );
-  });
+  const port = await bindServer(server, host, options.port ?? 0, options.credentials);
   return {
     name,
     host,
@@ -78,12 +73,7 @@ export async function startGreeterServer(options: GreeterServerOptions): Promise
     get calls() {
       return calls;
     },
-    close() {
-      return new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-    },
-    kill() {
-      server.forceShutdown();
-    },
+    ...serverShutdown(server),
   };
 }
 

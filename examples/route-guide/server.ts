@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { ROUTE_GUIDE_PROTO, loadServiceClient } from '../protos.js';
+import { afterDelay, bindServer, serverShutdown } from '../grpc-server.js';
 import {
   formatAddress,
   isMainModule,
@@ -46,26 +47,6 @@ export interface RouteGuideServer {
   close(): Promise<void>;
   /** Cancels calls in flight and closes every connection at once (forceShutdown). */
   kill(): void;
-}
-
-interface Cancellable {
-  readonly cancelled: boolean;
-  once(event: 'cancelled', listener: () => void): unknown;
-  removeListener(event: 'cancelled', listener: () => void): unknown;
-}
-
-/** Runs `fn` after `ms`, unless the call is cancelled first; with `ms` ≤ 0 runs it now. */
-function afterDelay(call: Cancellable, ms: number, fn: () => void): void {
-  if (ms <= 0) {
-    fn();
-    return;
-  }
-  const onCancel = (): void => clearTimeout(timer);
-  const timer = setTimeout(() => {
-    call.removeListener('cancelled', onCancel);
-    if (!call.cancelled) fn();
-  }, ms);
-  call.once('cancelled', onCancel);
 }
 
 /** Starts a RouteGuide server and resolves once it is listening. */
@@ -156,13 +137,7 @@ export async function startRouteGuideServer(
     RecordRoute: recordRoute,
     RouteChat: routeChat,
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(
-      formatAddress(host, options.port ?? 0),
-      options.credentials ?? grpc.ServerCredentials.createInsecure(),
-      (error, boundPort) => (error ? reject(error) : resolve(boundPort)),
-    );
-  });
+  const port = await bindServer(server, host, options.port ?? 0, options.credentials);
 
   return {
     name,
@@ -173,12 +148,7 @@ export async function startRouteGuideServer(
     setDelay(ms: number) {
       delayMs = ms;
     },
-    close() {
-      return new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-    },
-    kill() {
-      server.forceShutdown();
-    },
+    ...serverShutdown(server),
   };
 }
 

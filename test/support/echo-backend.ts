@@ -6,6 +6,13 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import {
+  afterDelay,
+  bindServer,
+  serverShutdown,
+  type Cancellable,
+} from '../../examples/grpc-server.js';
+import { formatAddress } from '../../examples/route-guide/cli.js';
 
 // Compiled code runs from <repo>/dist/test/support; the .proto stays in <repo>/test/fixtures.
 const here = dirname(fileURLToPath(import.meta.url));
@@ -117,10 +124,6 @@ export function patternPayload(size: number): Buffer {
   return pattern.subarray(0, size);
 }
 
-function formatAddress(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
 let echoConstructor: grpc.ServiceClientConstructor | undefined;
 
 /** The grpc-js client constructor for test.Echo; `.service` is the server-side definition. */
@@ -135,26 +138,6 @@ export function loadEchoService(): grpc.ServiceClientConstructor {
   const pkg = grpc.loadPackageDefinition(definition).test as grpc.GrpcObject;
   echoConstructor = pkg.Echo as grpc.ServiceClientConstructor;
   return echoConstructor;
-}
-
-interface Cancellable {
-  readonly cancelled: boolean;
-  once(event: 'cancelled', listener: () => void): unknown;
-  removeListener(event: 'cancelled', listener: () => void): unknown;
-}
-
-/** Runs `fn` after `ms` unless the call is cancelled first; at once when `ms` ≤ 0. */
-function afterDelay(call: Cancellable, ms: number, fn: () => void): void {
-  if (ms <= 0) {
-    fn();
-    return;
-  }
-  const onCancel = (): void => clearTimeout(timer);
-  const timer = setTimeout(() => {
-    call.removeListener('cancelled', onCancel);
-    if (!call.cancelled) fn();
-  }, ms);
-  call.once('cancelled', onCancel);
 }
 
 /** What a handler sends; protobuf fills in the missing fields. */
@@ -427,13 +410,7 @@ export async function startEchoBackend(options: EchoBackendOptions): Promise<Ech
     Bidi: bidi,
   });
   options.setup?.(server);
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(
-      formatAddress(host, options.port ?? 0),
-      options.credentials ?? grpc.ServerCredentials.createInsecure(),
-      (error, boundPort) => (error ? reject(error) : resolve(boundPort)),
-    );
-  });
+  const port = await bindServer(server, host, options.port ?? 0, options.credentials);
 
   return {
     name,
@@ -454,12 +431,7 @@ export async function startEchoBackend(options: EchoBackendOptions): Promise<Ech
     setDelay(ms: number) {
       unaryDelayMs = ms;
     },
-    close() {
-      return new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-    },
-    kill() {
-      server.forceShutdown();
-    },
+    ...serverShutdown(server),
   };
 }
 
