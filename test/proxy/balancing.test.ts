@@ -13,7 +13,13 @@ import {
   type EchoServiceClient,
 } from '../support/echo-backend.js';
 import { HealthStatusTable } from '../support/grpc-health.js';
-import { delay, eventually, startTestProxy, type TestProxy } from '../support/proxy-harness.js';
+import {
+  delay,
+  eventually,
+  startTestProxy,
+  type TestProxy,
+  clientFor,
+} from '../support/proxy-harness.js';
 import { startRawUpstream } from '../support/raw-upstream.js';
 
 interface Tally {
@@ -66,10 +72,8 @@ describe('balancing through the proxy', () => {
   it('round_robin spreads 3,000 calls over 3 backends within ±1 of even', async (t) => {
     const bs = await backends(['a', 'b', 'c']);
     const proxy = await startTestProxy({ upstream: bs.map((b) => b.address) });
-    const client = echoClient(proxy.target);
-    t.after(async () => {
-      client.close();
-      await proxy.close();
+    const client = clientFor(t, proxy);
+    t.after(() => {
       bs.forEach((b) => b.kill());
     });
     await allEligible(proxy, 3);
@@ -91,10 +95,8 @@ describe('balancing through the proxy', () => {
       // A short decay so the test can watch recovery; the default (10 s) reacts the same way, slower.
       cluster: { balancer: { policy: 'least_loaded', settings: { decayMs: 500 } } },
     });
-    const client = echoClient(proxy.target);
-    t.after(async () => {
-      client.close();
-      await proxy.close();
+    const client = clientFor(t, proxy);
+    t.after(() => {
       bs.forEach((b) => b.kill());
     });
     await allEligible(proxy, 3);
@@ -132,10 +134,8 @@ describe('balancing through the proxy', () => {
       upstream: `dns+srv://${dns.server}/_grpc._tcp.echo.test`,
       cluster: { balancer: { policy: 'weighted_round_robin', settings: {} } },
     });
-    const client = echoClient(proxy.target);
+    const client = clientFor(t, proxy);
     t.after(async () => {
-      client.close();
-      await proxy.close();
       await dns.close();
       bs.forEach((b) => b.kill());
     });
@@ -166,10 +166,8 @@ describe('balancing through the proxy', () => {
       upstream: bs.map((b) => b.address),
       cluster: { healthCheck },
     });
-    const client = echoClient(proxy.target);
-    t.after(async () => {
-      client.close();
-      await proxy.close();
+    const client = clientFor(t, proxy);
+    t.after(() => {
       bs.forEach((b) => b.kill());
     });
     await allEligible(proxy, 2);
@@ -230,10 +228,8 @@ describe('balancing through the proxy', () => {
         },
       },
     });
-    const client = echoClient(proxy.target);
+    const client = clientFor(t, proxy);
     t.after(async () => {
-      client.close();
-      await proxy.close();
       await flaky.close();
       good.kill();
     });
@@ -312,10 +308,8 @@ describe('balancing through the proxy', () => {
       upstream: `dns://${dns.server}/echo.test:${port}`,
       cluster: { balancer: { policy: 'ring_hash', settings: { hashKey: 'x-user-id' } } },
     });
-    const client = echoClient(proxy.target);
+    const client = clientFor(t, proxy);
     t.after(async () => {
-      client.close();
-      await proxy.close();
       await dns.close();
       all.forEach((b) => b.kill());
     });

@@ -3,13 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import {
-  echoClient,
-  echoUnary,
-  startEchoBackend,
-  type EchoResponse,
-} from '../support/echo-backend.js';
-import { eventually, startTestProxy } from '../support/proxy-harness.js';
+import { echoUnary, startEchoBackend, type EchoResponse } from '../support/echo-backend.js';
+import { eventually, startTestProxy, clientFor } from '../support/proxy-harness.js';
 import { grpcFrame, grpcHeaders, rawRequest } from '../support/raw-h2.js';
 import { startRawUpstream } from '../support/raw-upstream.js';
 
@@ -58,10 +53,8 @@ describe('deadlines and cancellation', () => {
   it('answers DEADLINE_EXCEEDED to a grpc-js client and cancels the upstream call', async (t) => {
     const backend = await startEchoBackend({ name: 'slow' });
     const proxy = await startTestProxy({ upstream: backend.address });
-    const client = echoClient(proxy.target);
-    t.after(async () => {
-      client.close();
-      await proxy.close();
+    const client = clientFor(t, proxy);
+    t.after(() => {
       backend.kill();
     });
     const r = await echoUnary(client, { delayMs: 5_000 }, { deadlineMs: 300 });
@@ -114,10 +107,8 @@ describe('deadlines and cancellation', () => {
       upstream: backend.address,
       cluster: { timeouts: timeouts({ defaultMs: 300 }) },
     });
-    const client = echoClient(proxy.target);
-    t.after(async () => {
-      client.close();
-      await proxy.close();
+    const client = clientFor(t, proxy);
+    t.after(() => {
       backend.kill();
     });
     const started = Date.now();
@@ -144,10 +135,8 @@ describe('deadlines and cancellation', () => {
       upstream: upstream.address,
       cluster: { timeouts: timeouts({ maxMs: 300 }) },
     });
-    const client = echoClient(proxy.target);
+    const client = clientFor(t, proxy);
     t.after(async () => {
-      client.close();
-      await proxy.close();
       await raw.close();
       backend.kill();
       await upstream.close();
@@ -168,10 +157,8 @@ describe('deadlines and cancellation', () => {
   it('cancels the upstream call when the client cancels mid-stream', async (t) => {
     const backend = await startEchoBackend({ name: 'streamer' });
     const proxy = await startTestProxy({ upstream: backend.address });
-    const client = echoClient(proxy.target);
-    t.after(async () => {
-      client.close();
-      await proxy.close();
+    const client = clientFor(t, proxy);
+    t.after(() => {
       backend.kill();
     });
     const call = client.ServerStream({ responseCount: 1_000_000, responseSize: 1024 });
@@ -184,10 +171,8 @@ describe('deadlines and cancellation', () => {
   it('cancels the upstream call when the client cancels a waiting unary call', async (t) => {
     const backend = await startEchoBackend({ name: 'slow' });
     const proxy = await startTestProxy({ upstream: backend.address });
-    const client = echoClient(proxy.target);
-    t.after(async () => {
-      client.close();
-      await proxy.close();
+    const client = clientFor(t, proxy);
+    t.after(() => {
       backend.kill();
     });
     const call = client.Unary({ delayMs: 5_000 }, new grpc.Metadata(), {}, () => {});

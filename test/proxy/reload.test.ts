@@ -11,16 +11,14 @@ import {
   echoUnary,
   startEchoBackend,
 } from '../support/echo-backend.js';
-import { eventually, startTestProxy, testCluster } from '../support/proxy-harness.js';
+import { eventually, startTestProxy, testCluster, clientFor } from '../support/proxy-harness.js';
 
 describe('reload', () => {
   it('survives 20 reloads under load without failing a call', async (t) => {
     const bs = await Promise.all(['a', 'b', 'c'].map((name) => startEchoBackend({ name })));
     const proxy = await startTestProxy({ upstream: bs[0].address });
-    const client = echoClient(proxy.target);
-    t.after(async () => {
-      client.close();
-      await proxy.close();
+    const client = clientFor(t, proxy);
+    t.after(() => {
       bs.forEach((b) => b.kill());
     });
     const base = proxy.proxy.config;
@@ -98,10 +96,8 @@ describe('reload', () => {
   it('keeps an unchanged cluster, with its endpoint state, across a reload', async (t) => {
     const b = await startEchoBackend({ name: 'b' });
     const proxy = await startTestProxy({ upstream: b.address });
-    const client = echoClient(proxy.target);
-    t.after(async () => {
-      client.close();
-      await proxy.close();
+    const client = clientFor(t, proxy);
+    t.after(() => {
       b.kill();
     });
     await echoUnary(client, {});

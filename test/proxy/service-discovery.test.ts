@@ -12,7 +12,7 @@ import {
   type EchoBackend,
   type EchoServiceClient,
 } from '../support/echo-backend.js';
-import { delay, eventually, startTestProxy } from '../support/proxy-harness.js';
+import { delay, eventually, startTestProxy, clientFor } from '../support/proxy-harness.js';
 import { spawnProxy } from '../support/spawn-proxy.js';
 
 async function backendsOnOnePort(hosts: string[]): Promise<EchoBackend[]> {
@@ -40,10 +40,8 @@ describe('service discovery in the proxy', () => {
     const dns = new Dnsmasq({ hosts: ['127.0.0.2 echo.test'], localTtl: 1 });
     await dns.start();
     const proxy = await startTestProxy({ upstream: `dns://${dns.server}/echo.test:${bs[0].port}` });
-    const client = echoClient(proxy.target);
+    const client = clientFor(t, proxy);
     t.after(async () => {
-      client.close();
-      await proxy.close();
       await dns.close();
       bs.forEach((b) => b.kill());
     });
@@ -79,10 +77,8 @@ describe('service discovery in the proxy', () => {
     const dns = new Dnsmasq({ hosts: ['127.0.0.5 echo.test'], localTtl: 1 });
     await dns.start();
     const proxy = await startTestProxy({ upstream: `dns://${dns.server}/echo.test:${bs[0].port}` });
-    const client = echoClient(proxy.target);
+    const client = clientFor(t, proxy);
     t.after(async () => {
-      client.close();
-      await proxy.close();
       await dns.close();
       bs.forEach((b) => b.kill());
     });
@@ -107,10 +103,8 @@ describe('service discovery in the proxy', () => {
       upstream: `dns://${dns.server}/echo.test:${bs[0].port}`,
       cluster: { resolver: { timeoutMs: 200, tries: 1 } },
     });
-    const client = echoClient(proxy.target);
+    const client = clientFor(t, proxy);
     t.after(async () => {
-      client.close();
-      await proxy.close();
       await dns.close();
       bs.forEach((b) => b.kill());
     });
@@ -128,10 +122,8 @@ describe('service discovery in the proxy', () => {
     consul.register({ id: 'c1', service: 'echo', port: bs[0].port });
     consul.register({ id: 'c2', service: 'echo', port: bs[1].port });
     const proxy = await startTestProxy({ upstream: `consul://${consul.address}/echo` });
-    const client = echoClient(proxy.target);
+    const client = clientFor(t, proxy);
     t.after(async () => {
-      client.close();
-      await proxy.close();
       await consul.close();
       bs.forEach((b) => b.kill());
     });

@@ -11,7 +11,7 @@ import {
   startEchoBackend,
   type EchoResponse,
 } from '../support/echo-backend.js';
-import { delay, eventually, startTestProxy } from '../support/proxy-harness.js';
+import { delay, eventually, startTestProxy, clientFor } from '../support/proxy-harness.js';
 import { closedPort, startRawUpstream, startSilentServer } from '../support/raw-upstream.js';
 
 describe('upstream failures', () => {
@@ -19,10 +19,8 @@ describe('upstream failures', () => {
     const live = await startEchoBackend({ name: 'live' });
     const dead = `127.0.0.1:${await closedPort()}`;
     const proxy = await startTestProxy({ upstream: [dead, live.address] });
-    const client = echoClient(proxy.target);
-    t.after(async () => {
-      client.close();
-      await proxy.close();
+    const client = clientFor(t, proxy);
+    t.after(() => {
       live.kill();
     });
     const results = await Promise.all(Array.from({ length: 50 }, () => echoUnary(client, {})));
@@ -38,11 +36,7 @@ describe('upstream failures', () => {
     const proxy = await startTestProxy({
       upstream: [`127.0.0.1:${await closedPort()}`, `127.0.0.1:${await closedPort()}`],
     });
-    const client = echoClient(proxy.target);
-    t.after(async () => {
-      client.close();
-      await proxy.close();
-    });
+    const client = clientFor(t, proxy);
     for (let i = 0; i < 3; i++) {
       const started = Date.now();
       const result = await echoUnary(client, {}, { deadlineMs: 10_000 });
@@ -66,10 +60,8 @@ describe('upstream failures', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const address = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
     const proxy = await startTestProxy({ upstream: address });
-    const client = echoClient(proxy.target);
+    const client = clientFor(t, proxy);
     t.after(async () => {
-      client.close();
-      await proxy.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     });
     const started = Date.now();
@@ -85,10 +77,8 @@ describe('upstream failures', () => {
     const a = await startEchoBackend({ name: 'a' });
     const b = await startEchoBackend({ name: 'b' });
     const proxy = await startTestProxy({ upstream: [a.address, b.address] });
-    const client = echoClient(proxy.target);
-    t.after(async () => {
-      client.close();
-      await proxy.close();
+    const client = clientFor(t, proxy);
+    t.after(() => {
       a.kill();
       b.kill();
     });
@@ -143,10 +133,8 @@ describe('upstream failures', () => {
     const a = await startEchoBackend({ name: 'a' });
     const b = await startEchoBackend({ name: 'b' });
     const proxy = await startTestProxy({ upstream: [a.address, b.address] });
-    const client = echoClient(proxy.target);
-    t.after(async () => {
-      client.close();
-      await proxy.close();
+    const client = clientFor(t, proxy);
+    t.after(() => {
       a.kill();
       b.kill();
     });
@@ -176,10 +164,8 @@ describe('upstream failures', () => {
       stream.end(Buffer.from([0, 0, 0, 0, 0]));
     });
     const proxy = await startTestProxy({ upstream: upstream.address });
-    const client = echoClient(proxy.target);
+    const client = clientFor(t, proxy);
     t.after(async () => {
-      client.close();
-      await proxy.close();
       await upstream.close();
     });
     const r = await echoUnary(client, {});
@@ -193,10 +179,8 @@ describe('upstream failures', () => {
       stream.end('overloaded');
     });
     const proxy = await startTestProxy({ upstream: upstream.address });
-    const client = echoClient(proxy.target);
+    const client = clientFor(t, proxy);
     t.after(async () => {
-      client.close();
-      await proxy.close();
       await upstream.close();
     });
     const r = await echoUnary(client, {});
@@ -213,10 +197,8 @@ describe('upstream failures', () => {
       setTimeout(() => stream.destroy(new Error('upstream failure')), 10);
     });
     const proxy = await startTestProxy({ upstream: upstream.address });
-    const client = echoClient(proxy.target);
+    const client = clientFor(t, proxy);
     t.after(async () => {
-      client.close();
-      await proxy.close();
       await upstream.close();
     });
     const r = await echoUnary(client, {});
@@ -230,10 +212,8 @@ describe('upstream failures', () => {
     );
     const good = await startEchoBackend({ name: 'good' });
     const proxy = await startTestProxy({ upstream: [refusing.address, good.address] });
-    const client = echoClient(proxy.target);
+    const client = clientFor(t, proxy);
     t.after(async () => {
-      client.close();
-      await proxy.close();
       await refusing.close();
       good.kill();
     });
@@ -254,10 +234,8 @@ describe('upstream failures', () => {
       upstream: [silent.address, good.address],
       cluster: { timeouts: { defaultMs: undefined, maxMs: undefined, connectMs: 300 } },
     });
-    const client = echoClient(proxy.target);
+    const client = clientFor(t, proxy);
     t.after(async () => {
-      client.close();
-      await proxy.close();
       await silent.close();
       good.kill();
     });
@@ -280,10 +258,8 @@ describe('upstream failures', () => {
       upstream: [silent.address],
       cluster: { timeouts: { defaultMs: undefined, maxMs: undefined, connectMs: 300 } },
     });
-    const client = echoClient(proxy.target);
+    const client = clientFor(t, proxy);
     t.after(async () => {
-      client.close();
-      await proxy.close();
       await silent.close();
     });
     const started = Date.now();

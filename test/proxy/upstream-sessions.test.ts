@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { echoClient, echoUnary, startEchoBackend } from '../support/echo-backend.js';
-import { eventually, startTestProxy } from '../support/proxy-harness.js';
+import { echoUnary, startEchoBackend } from '../support/echo-backend.js';
+import { eventually, startTestProxy, clientFor } from '../support/proxy-harness.js';
 import { startTcpRelay } from '../support/tcp-relay.js';
 
 describe('upstream sessions', () => {
@@ -12,10 +12,8 @@ describe('upstream sessions', () => {
     const backend = await startEchoBackend({ name: 'b' });
     const relay = await startTcpRelay(backend.address);
     const proxy = await startTestProxy({ upstream: relay.address });
-    const client = echoClient(proxy.target);
+    const client = clientFor(t, proxy);
     t.after(async () => {
-      client.close();
-      await proxy.close();
       await relay.close();
       backend.kill();
     });
@@ -36,10 +34,8 @@ describe('upstream sessions', () => {
       upstream: relay.address,
       cluster: { idleTimeoutMs: 300 },
     });
-    const client = echoClient(proxy.target);
+    const client = clientFor(t, proxy);
     t.after(async () => {
-      client.close();
-      await proxy.close();
       await relay.close();
       backend.kill();
     });
@@ -64,10 +60,8 @@ describe('upstream sessions', () => {
       upstream: relay.address,
       cluster: { keepalive: { timeMs: 200, timeoutMs: 300 } },
     });
-    const client = echoClient(proxy.target);
+    const client = clientFor(t, proxy);
     t.after(async () => {
-      client.close();
-      await proxy.close();
       await relay.close();
       backend.kill();
     });

@@ -1,10 +1,12 @@
 // Starts the real proxy in-process on a loopback port for end-to-end tests, with its log lines
 // captured so tests can check what it reported.
 import { Writable } from 'node:stream';
+import type { TestContext } from 'node:test';
 import { pino } from 'pino';
 import { DEFAULT_CLUSTER, listenerConfig, quickStartConfig } from '../../config/defaults.js';
 import type { ClusterConfig, Config, ListenerConfig, RouteConfig } from '../../config/types.js';
 import { Proxy, type ProxyOptions } from '../../proxy/proxy.js';
+import { echoClient, type EchoServiceClient } from './echo-backend.js';
 
 export interface TestProxyOptions {
   /** Endpoints (or one resolver target) of the default cluster. */
@@ -94,4 +96,17 @@ export async function eventually(
     await delay(20);
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/**
+ * An echo client to `proxy`. When the test ends, the client and then the proxy are closed,
+ * before any cleanup registered later (backends, DNS servers) runs.
+ */
+export function clientFor(t: TestContext, proxy: TestProxy): EchoServiceClient {
+  const client = echoClient(proxy.target);
+  t.after(async () => {
+    client.close();
+    await proxy.close();
+  });
+  return client;
 }
