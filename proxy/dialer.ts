@@ -139,6 +139,25 @@ export function startTls(
   });
 }
 
+/**
+ * TLS over a socket that took part of the connect budget already (TCP, a proxy tunnel): the
+ * handshake gets what is left until `deadline` (a Date.now() time). On failure the socket is
+ * destroyed and the SwitchyardError rethrown.
+ */
+export async function secureSocket(
+  socket: Duplex,
+  endpoint: Endpoint,
+  options: UpstreamTlsOptions,
+  deadline: number,
+): Promise<tls.TLSSocket> {
+  try {
+    return await startTls(socket, endpoint, options, Math.max(1, deadline - Date.now()));
+  } catch (err) {
+    socket.destroy();
+    throw err;
+  }
+}
+
 /** Connects straight to the endpoint, with TLS when options are given. */
 export class DirectDialer implements Dialer {
   readonly scheme: 'http' | 'https';
@@ -156,16 +175,6 @@ export class DirectDialer implements Dialer {
       throw connectError(endpoint, err);
     }
     if (!this.tlsOptions) return socket;
-    try {
-      return await startTls(
-        socket,
-        endpoint,
-        this.tlsOptions,
-        Math.max(1, timeoutMs - (Date.now() - started)),
-      );
-    } catch (err) {
-      socket.destroy();
-      throw err;
-    }
+    return secureSocket(socket, endpoint, this.tlsOptions, started + timeoutMs);
   }
 }

@@ -10,7 +10,7 @@ import type { Client as UndiciClient } from 'undici';
 let undici: Promise<{ Client: typeof UndiciClient }> | undefined;
 import type { Endpoint } from '../resolver/endpoint.js';
 import type { ProxyServer } from '../resolver/proxy-settings.js';
-import { DirectDialer, startTls, type Dialer, type UpstreamTlsOptions } from './dialer.js';
+import { DirectDialer, secureSocket, type Dialer, type UpstreamTlsOptions } from './dialer.js';
 import { SwitchyardError, describeError } from './errors.js';
 
 /** A tunnel could not be opened or broke before the upstream answered. */
@@ -187,14 +187,8 @@ export class TunnelDialer implements Dialer {
       return socket;
     }
     try {
-      return await startTls(
-        socket,
-        endpoint,
-        this.tlsOptions,
-        Math.max(1, timeoutMs - (Date.now() - started)),
-      );
+      return await secureSocket(socket, endpoint, this.tlsOptions, started + timeoutMs);
     } catch (err) {
-      socket.destroy();
       const e = err as SwitchyardError;
       throw new TunnelError(
         e.code === 'ERR_CONNECT_TIMEOUT' ? 'ERR_CONNECT_TIMEOUT' : 'ERR_CONNECT_FAILED',
