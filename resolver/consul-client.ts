@@ -91,27 +91,33 @@ function isBlocking(path: unknown): boolean {
  * sockets are unref'd while they carry one (and, as Node does, while idle in the pool). The
  * first, immediate query keeps its socket ref'd, like a DNS query in flight.
  */
+/** Unrefs a socket while it carries a blocking query (see the agents below). */
+function unrefIfBlocking(socket: Duplex, path: unknown): void {
+  if (isBlocking(path)) (socket as Socket).unref();
+}
+
 class BackgroundHttpAgent extends HttpAgent {
   override createConnection(...args: Parameters<HttpAgent['createConnection']>): Socket {
     const socket = super.createConnection(...args) as Socket;
-    if (isBlocking((args[0] as { path?: unknown }).path)) socket.unref();
+    unrefIfBlocking(socket, (args[0] as { path?: unknown }).path);
     return socket;
   }
   override reuseSocket(socket: Duplex, request: ClientRequest): void {
     super.reuseSocket(socket, request);
-    if (isBlocking(request.path)) (socket as Socket).unref();
+    unrefIfBlocking(socket, request.path);
   }
 }
 
+/** The same for https:// agents (a separate class: HttpsAgent has its own createConnection). */
 class BackgroundHttpsAgent extends HttpsAgent {
   override createConnection(...args: Parameters<HttpsAgent['createConnection']>): Socket {
     const socket = super.createConnection(...args) as Socket;
-    if (isBlocking((args[0] as { path?: unknown }).path)) socket.unref();
+    unrefIfBlocking(socket, (args[0] as { path?: unknown }).path);
     return socket;
   }
   override reuseSocket(socket: Duplex, request: ClientRequest): void {
     super.reuseSocket(socket, request);
-    if (isBlocking(request.path)) (socket as Socket).unref();
+    unrefIfBlocking(socket, request.path);
   }
 }
 
