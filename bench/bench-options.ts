@@ -14,6 +14,7 @@ Scenarios (run in this order; --only takes names or prefixes such as "unary"):
   stream-throughput   server streaming, 16 MiB per call in 16 KiB messages (MB/s)
   open-streams        10,000 held server-streaming calls (memory per stream, cancellation)
   slow-reader         1 GiB to a deliberately slow reader (peak proxy RSS)
+  cancel-streams      2,000 unread server-streaming answers cancelled (memory given back)
   balancer            balancer pick() cost per policy and endpoint count
   resolver            DNS SRV resolution cost and resolver memory
 
@@ -26,6 +27,7 @@ Options:
   --streams N          open-streams: streams to hold (default 10000; --quick 1000)
   --connections N      open-streams: client connections they share (default 10)
   --slow-mib N         slow-reader: MiB to stream (default 1024; --quick 64)
+  --cancels N          cancel-streams: calls to cancel (default 2000; --quick 400)
   --pin                taskset: proxy on CPU 0; backend, h2load and the benchmark on CPU 1
   --proxy-cmd CMD      benchmark another proxy: bash -c CMD with LISTEN=127.0.0.1:PORT and
                        BACKENDS=127.0.0.1:P1,127.0.0.1:P2; ready once LISTEN accepts TCP
@@ -46,6 +48,7 @@ export interface BenchOptions {
   readonly openStreams: number;
   readonly connections: number;
   readonly slowBytes: number;
+  readonly cancelStreams: number;
   readonly pin: boolean;
   readonly proxyCommand: string | undefined;
   readonly proxyArgs: readonly string[];
@@ -83,6 +86,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
         streams: { type: 'string' },
         connections: { type: 'string' },
         'slow-mib': { type: 'string' },
+        cancels: { type: 'string' },
         pin: { type: 'boolean' },
         'proxy-cmd': { type: 'string' },
         'proxy-args': { type: 'string' },
@@ -115,6 +119,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     openStreams,
     connections,
     slowBytes: positive('--slow-mib', values['slow-mib'], quick ? 64 : 1024, true) * (1 << 20),
+    cancelStreams: positive('--cancels', values.cancels, quick ? 400 : 2_000, true),
     pin: values.pin === true,
     proxyCommand,
     proxyArgs: (values['proxy-args'] ?? '').split(/\s+/).filter(Boolean),

@@ -18,7 +18,7 @@ export interface LoadScenario {
 }
 
 export interface OtherScenario {
-  readonly kind: 'open-streams' | 'slow-reader' | 'balancer' | 'resolver';
+  readonly kind: 'open-streams' | 'slow-reader' | 'cancel-streams' | 'balancer' | 'resolver';
   readonly name: string;
   readonly about: string;
 }
@@ -49,6 +49,7 @@ export interface ScenarioSizes {
   readonly openStreams: number;
   readonly connections: number;
   readonly slowBytes: number;
+  readonly cancelStreams: number;
 }
 
 const count = (n: number) => n.toLocaleString('en-US');
@@ -95,6 +96,13 @@ export const scenarioList = (z: ScenarioSizes): readonly Scenario[] => [
     about:
       `${count(z.slowBytes / (1 << 20))} MiB streamed to a reader slower than the backend: ` +
       'peak RSS under backpressure',
+  },
+  {
+    kind: 'cancel-streams',
+    name: 'cancel-streams',
+    about:
+      `${count(z.cancelStreams)} server-streaming calls cancelled unread after the backend ` +
+      'wrote 256 KiB each: memory given back',
   },
   { kind: 'balancer', name: 'balancer', about: 'balancer pick() cost per policy, in process' },
   { kind: 'resolver', name: 'resolver', about: 'DNS SRV resolution and diff cost, in process' },

@@ -279,7 +279,7 @@ export class ProxyCall implements WaitingCall {
       const code =
         grpcStatus !== undefined ? Number(grpcStatus) : statusFromHttpStatus(httpStatus ?? 0);
       const detail = headers['grpc-message'] ?? `upstream answered HTTP ${httpStatus}`;
-      upstream.close(NGHTTP2_CANCEL);
+      cancelUpstream(upstream);
       this.fail(code, String(detail), code === Status.UNAVAILABLE);
       return;
     }
@@ -394,7 +394,7 @@ export class ProxyCall implements WaitingCall {
     }
     if (this.done) return;
     const upstream = this.upstream;
-    if (upstream !== null && !upstream.closed) upstream.close(NGHTTP2_CANCEL);
+    if (upstream !== null) cancelUpstream(upstream);
     this.message = 'cancelled by the client';
     this.finish(Status.CANCELLED, false);
   }
@@ -420,7 +420,7 @@ export class ProxyCall implements WaitingCall {
     this.timer = undefined;
     if (this.done) return;
     const upstream = this.upstream;
-    if (upstream !== null && !upstream.closed) upstream.close(NGHTTP2_CANCEL);
+    if (upstream !== null) cancelUpstream(upstream);
     if (this.waiting) {
       this.waiting = false;
       this.context.cluster.dequeue(this);
@@ -432,7 +432,7 @@ export class ProxyCall implements WaitingCall {
   fail(code: number, message: string, endpointFailure: boolean): void {
     if (this.done) return;
     const upstream = this.upstream;
-    if (upstream !== null && !upstream.closed) upstream.close(NGHTTP2_CANCEL);
+    if (upstream !== null) cancelUpstream(upstream);
     this.message = message;
     this.respondStatus(code, message);
     this.finish(code, endpointFailure);
@@ -486,6 +486,17 @@ export class ProxyCall implements WaitingCall {
     }
     this.context.observer.callEnded(this);
   }
+}
+
+/**
+ * Ends an upstream stream for good and frees what it holds: RST_STREAM(CANCEL) while it is
+ * open; once nghttp2 has closed it (the backend finished), the response data this call never
+ * read. That data sits in the paused stream (up to its 1 MiB window) until it is read or the
+ * stream destroyed, and the stream's 'close', which gives its session slot back, waits for it.
+ */
+function cancelUpstream(upstream: Upstream): void {
+  if (!upstream.closed) upstream.close(NGHTTP2_CANCEL);
+  else if (!upstream.destroyed) upstream.destroy();
 }
 
 function statusTrailers(code: number, message: string): OutgoingHttpHeaders {
