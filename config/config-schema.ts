@@ -176,7 +176,7 @@ const LISTENER = object({
     shape: duration(1),
     default: DEFAULT_LISTENER.handshakeTimeoutMs,
     description:
-      'close connections that have not finished the TLS handshake and HTTP/2 preface by then',
+      'close connections that have not sent the whole HTTP/2 preface and first SETTINGS by then (from accept, or from the end of the TLS handshake, which has the same limit)',
   },
   idleTimeout: {
     shape: duration(),

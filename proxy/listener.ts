@@ -9,6 +9,14 @@ import type { ListenerConfig, SocketAddress } from '../config/types.js';
 import { ConnectGateway, tagTunnelSession, tagTunnelSocket } from './connect-listener.js';
 import { SwitchyardError, describeError } from './errors.js';
 import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES } from './flow-control.js';
+import {
+  armHandshake,
+  disarmHandshake,
+  handshakeDone,
+  handshakePending,
+  matchPreface,
+  readBuffered,
+} from './handshake.js';
 import type { Logger } from './log.js';
 
 export type StreamHandler = (
@@ -38,10 +46,11 @@ export interface TunnelServices {
   dial(host: string, port: number, timeoutMs: number): Promise<Duplex>;
 }
 
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 const HTTP1_REQUEST_LINE = /^[A-Z]{3,10} \S+ HTTP\/1\.[01]\r?\n/;
 /** How an HTTP/1.x request starts: a method token (upper-case letters). */
 const HTTP1_START = /^[A-Z]/;
+/** How much of a request line is read to recognise HTTP/1.x. */
+const HTTP1_SNIFF_BYTES = 256;
 
 /** The answer to an HTTP/1.x request on a listener that speaks only HTTP/2. */
 export function http1Refusal(listenerKind: string): string {
@@ -129,7 +138,7 @@ export class Listener {
       server.on('secureConnection', (socket: tlsModule.TLSSocket) => {
         this.accepted++;
         if (socket.alpnProtocol === 'h2') {
-          this.h2.emit('connection', socket);
+          this.serveHttp2(socket);
         } else if (this.current.connect !== undefined && this.tunnels !== undefined) {
           // A client that uses this listener as an https:// proxy.
           this.connectGateway().accept(socket, Buffer.alloc(0));
@@ -195,7 +204,7 @@ export class Listener {
         config: () => this.current,
         hasCluster: (name) => tunnels.hasCluster(name),
         dial: (host, port, timeoutMs) => tunnels.dial(host, port, timeoutMs),
-        serveHttp2: (socket) => this.h2.emit('connection', socket),
+        serveHttp2: (socket) => this.serveHttp2(socket),
         serveTls: (socket, cluster) => {
           const server = this.tunnelServer(cluster);
           if (server !== undefined) server.emit('connection', socket);
@@ -232,7 +241,7 @@ export class Listener {
           return;
         }
         tagTunnelSocket(socket, cluster);
-        this.h2.emit('connection', socket);
+        this.serveHttp2(socket);
       });
       server.on('tlsClientError', (err: Error) => {
         this.logger.debug(
@@ -311,8 +320,18 @@ export class Listener {
     await closed;
   }
 
+  /**
+   * Hands a socket that speaks HTTP/2 to the session server. The handshake deadline runs on
+   * (or starts, after TLS) until the session has the client's first SETTINGS.
+   */
+  private serveHttp2(socket: Duplex): void {
+    if (!handshakePending(socket)) armHandshake(socket, this.current.handshakeTimeoutMs);
+    this.h2.emit('connection', socket);
+  }
+
   private track(session: http2.ServerHttp2Session): void {
     this.sessions.add(session);
+    session.once('remoteSettings', onFirstSettings);
     try {
       session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
     } catch {
@@ -335,45 +354,61 @@ export class Listener {
 
   /**
    * h2c: look at the first bytes before handing the socket to HTTP/2, so an HTTP/1.x request
-   * is answered in HTTP/1.1 rather than with a binary GOAWAY, and a silent client times out.
+   * is answered in HTTP/1.1 rather than with a binary GOAWAY. The handshake deadline runs
+   * from accept: a client that sends the preface a byte at a time, stops half-way, or never
+   * follows it with SETTINGS is closed when it expires.
    */
   private sniff(socket: net.Socket): void {
     this.accepted++;
-    const timer = setTimeout(() => socket.destroy(), this.current.handshakeTimeoutMs);
-    timer.unref();
-    socket.on('error', () => clearTimeout(timer));
-    socket.once('close', () => clearTimeout(timer));
+    armHandshake(socket, this.current.handshakeTimeoutMs);
+    socket.on('error', () => disarmHandshake(socket));
+    let seen: Buffer = Buffer.alloc(0);
     const onReadable = () => {
-      const chunk = socket.read() as Buffer | null;
-      if (chunk === null) {
-        socket.once('readable', onReadable);
-        return;
-      }
-      const n = Math.min(chunk.length, PREFACE.length);
-      if (chunk.compare(PREFACE, 0, n, 0, n) === 0) {
-        clearTimeout(timer);
+      seen = readBuffered(socket, seen);
+      const match = matchPreface(seen);
+      if (match === 'preface') {
         socket.removeAllListeners('error');
-        socket.unshift(chunk);
+        socket.unshift(seen);
+        // The deadline keeps running until the session has the client's SETTINGS.
         this.h2.emit('connection', socket);
         return;
       }
-      clearTimeout(timer);
+      if (match === 'partial') {
+        socket.once('readable', onReadable);
+        return;
+      }
+      const head = seen.toString('latin1', 0, Math.min(seen.length, HTTP1_SNIFF_BYTES));
       if (
         this.current.connect !== undefined &&
         this.tunnels !== undefined &&
-        HTTP1_START.test(chunk.toString('latin1', 0, 1))
+        HTTP1_START.test(head)
       ) {
         // Forward-proxy mode: the gateway reads the request head with its own deadline.
+        disarmHandshake(socket);
         socket.removeAllListeners('error');
-        this.connectGateway().accept(socket, chunk);
-      } else if (
-        HTTP1_REQUEST_LINE.test(chunk.toString('latin1', 0, Math.min(chunk.length, 256)))
-      ) {
-        refuse(socket, http1Refusal('h2c, prior knowledge'));
-      } else {
-        socket.destroy();
+        this.connectGateway().accept(socket, seen);
+        return;
       }
+      const line = HTTP1_REQUEST_LINE.test(head);
+      if (
+        !line &&
+        HTTP1_START.test(head) &&
+        !head.includes('\n') &&
+        seen.length < HTTP1_SNIFF_BYTES
+      ) {
+        // Perhaps a request line still arriving: wait for the rest (the deadline still runs).
+        socket.once('readable', onReadable);
+        return;
+      }
+      disarmHandshake(socket);
+      if (line) refuse(socket, http1Refusal('h2c, prior knowledge'));
+      else socket.destroy();
     };
     socket.once('readable', onReadable);
   }
+}
+
+/** The client's first SETTINGS arrived: its handshake is complete. */
+function onFirstSettings(this: http2.ServerHttp2Session): void {
+  handshakeDone(this);
 }
