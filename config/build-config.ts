@@ -29,6 +29,9 @@ interface CheckedListener {
   handshakeTimeout: number;
   idleTimeout: number;
   maxConcurrentStreams: number;
+  pingAfterSilence: number;
+  pingTimeout: number;
+  closeTimeout: number;
   connect?: {
     clusters?: Record<string, string | undefined>;
     passthrough?: (string | undefined)[];
@@ -214,6 +217,9 @@ function buildListener(l: CheckedListener | undefined, i: number): ListenerConfi
     handshakeTimeoutMs: l?.handshakeTimeout as number,
     idleTimeoutMs: l?.idleTimeout as number,
     maxConcurrentStreams: l?.maxConcurrentStreams as number,
+    pingAfterSilenceMs: l?.pingAfterSilence as number,
+    pingTimeoutMs: l?.pingTimeout as number,
+    closeTimeoutMs: l?.closeTimeout as number,
     connect: buildConnect(l?.connect),
   };
 }

@@ -188,6 +188,23 @@ const LISTENER = object({
     default: DEFAULT_LISTENER.maxConcurrentStreams,
     description: 'SETTINGS_MAX_CONCURRENT_STREAMS advertised to clients',
   },
+  pingAfterSilence: {
+    shape: duration(),
+    default: DEFAULT_LISTENER.pingAfterSilenceMs,
+    description:
+      'PING a client that has sent nothing for this long (once, until it sends again); 0s never',
+  },
+  pingTimeout: {
+    shape: duration(1),
+    default: DEFAULT_LISTENER.pingTimeoutMs,
+    description: 'disconnect a client that does not answer that PING within this long',
+  },
+  closeTimeout: {
+    shape: duration(1),
+    default: DEFAULT_LISTENER.closeTimeoutMs,
+    description:
+      'close the socket of a connection the proxy ends (or that takes no more frames) within this long',
+  },
   connect: {
     shape: CONNECT,
     defaultText: 'off',

@@ -33,6 +33,13 @@ export const DEFAULT_LISTENER = {
   // GOAWAY (streams still open finish), so leaked connections do not pile up.
   idleTimeoutMs: 3_600_000,
   maxConcurrentStreams: 10_000,
+  // One PING after 2 s of silence (then none until the client speaks again): cheap, and it is
+  // how a session nghttp2 has ended after a protocol error is found, within 2 s + closeTimeout.
+  pingAfterSilenceMs: 2_000,
+  // gRPC's keepalive timeout (GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20 s).
+  pingTimeoutMs: 20_000,
+  // Envoy's delayed_close_timeout (1 s): how long a connection the proxy ends may linger.
+  closeTimeoutMs: 1_000,
 } as const;
 
 /** What `connect: {}` means on a listener (forward-proxy mode). */

@@ -6,6 +6,12 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tlsModule from 'node:tls';
 import type { ListenerConfig, SocketAddress } from '../config/types.js';
+import {
+  CLOSE_REASONS,
+  ClientConnection,
+  type CloseReason,
+  type ConnectionHost,
+} from './client-connection.js';
 import { ConnectGateway, tagTunnelSession, tagTunnelSocket } from './connect-listener.js';
 import { SwitchyardError, describeError } from './errors.js';
 import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES } from './flow-control.js';
@@ -17,6 +23,7 @@ import {
   matchPreface,
   readBuffered,
 } from './handshake.js';
+import type { LivenessSettings } from './liveness-probe.js';
 import type { Logger } from './log.js';
 
 export type StreamHandler = (
@@ -82,16 +89,32 @@ function serverSettings(config: ListenerConfig): http2.Settings {
   };
 }
 
-export class Listener {
+/** The sweep that PINGs silent clients runs this often, at most (and at least every 1 s). */
+function sweepInterval(config: ListenerConfig): number {
+  const finest = Math.min(
+    config.pingAfterSilenceMs > 0 ? config.pingAfterSilenceMs : Infinity,
+    config.pingTimeoutMs,
+    config.closeTimeoutMs,
+  );
+  return Math.max(50, Math.min(1_000, Math.floor(finest / 4)));
+}
+
+export class Listener implements ConnectionHost {
   readonly name: string;
   private readonly h2: http2.Http2Server;
   /** The socket server: a plain net.Server in front of h2c, the TLS server itself otherwise. */
   private readonly server: net.Server;
-  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly connections = new Set<ClientConnection>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private liveSettings: LivenessSettings;
   private bound: SocketAddress | undefined;
   private closing = false;
   /** Client connections accepted since start, for metrics. */
   accepted = 0;
+  /** Client connections the proxy ended, by reason, for metrics. */
+  readonly closed: Record<CloseReason, number> = Object.fromEntries(
+    CLOSE_REASONS.map((r) => [r, 0]),
+  ) as Record<CloseReason, number>;
   /** Called when the last session (or passthrough tunnel) closes during shutdown. */
   private drained: (() => void) | undefined;
 
@@ -111,6 +134,7 @@ export class Listener {
     private readonly tunnels?: TunnelServices,
   ) {
     this.current = config;
+    this.liveSettings = livenessOf(config);
     this.name = config.name;
     const tls = material?.tls;
     this.tunnelCert = material?.tunnel;
@@ -182,6 +206,11 @@ export class Listener {
   /** Applies a new config in place (see canReconfigure); new connections see it. */
   reconfigure(next: ListenerConfig, material: ListenerMaterial | undefined): void {
     this.current = next;
+    this.liveSettings = livenessOf(next);
+    if (this.sweepTimer !== undefined) {
+      this.stopSweep();
+      this.startSweep();
+    }
     this.h2.updateSettings(serverSettings(next));
     const tls = material?.tls;
     if (tls && this.server instanceof tlsModule.Server) {
@@ -255,7 +284,7 @@ export class Listener {
   }
 
   private checkDrained(): void {
-    if (this.sessions.size === 0 && this.tunnelCount === 0) this.drained?.();
+    if (this.connections.size === 0 && this.tunnelCount === 0) this.drained?.();
   }
 
   listen(): Promise<SocketAddress> {
@@ -291,7 +320,22 @@ export class Listener {
   }
 
   get sessionCount(): number {
-    return this.sessions.size;
+    return this.connections.size;
+  }
+
+  // ConnectionHost
+
+  liveness(): LivenessSettings {
+    return this.liveSettings;
+  }
+
+  get closeTimeoutMs(): number {
+    return this.current.closeTimeoutMs;
+  }
+
+  connectionClosed(_connection: ClientConnection, reason: CloseReason, detail: string): void {
+    this.closed[reason]++;
+    this.logger.debug({ listener: this.name, reason }, `client connection closed: ${detail}`);
   }
 
   /**
@@ -301,13 +345,13 @@ export class Listener {
   async close(graceMs: number): Promise<void> {
     this.closing = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const session of this.sessions) session.close();
+    for (const c of this.connections) c.session.close();
     this.gateway?.stopAccepting();
-    if (this.sessions.size > 0 || this.tunnelCount > 0) {
+    if (this.connections.size > 0 || this.tunnelCount > 0) {
       // These timers stay referenced: shutdown is waiting on them.
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
-          for (const session of this.sessions) session.destroy();
+          for (const c of this.connections) c.session.destroy();
           this.gateway?.destroyTunnels();
           resolve();
         }, graceMs);
@@ -325,12 +369,21 @@ export class Listener {
    * (or starts, after TLS) until the session has the client's first SETTINGS.
    */
   private serveHttp2(socket: Duplex): void {
-    if (!handshakePending(socket)) armHandshake(socket, this.current.handshakeTimeoutMs);
+    if (!handshakePending(socket)) this.startHandshakeDeadline(socket);
     this.h2.emit('connection', socket);
   }
 
+  private startHandshakeDeadline(socket: Duplex): void {
+    armHandshake(socket, this.current.handshakeTimeoutMs, () => {
+      this.closed.handshake_timeout++;
+      socket.destroy();
+    });
+  }
+
   private track(session: http2.ServerHttp2Session): void {
-    this.sessions.add(session);
+    const connection = new ClientConnection(session, this, performance.now());
+    this.connections.add(connection);
+    if (this.sweepTimer === undefined) this.startSweep();
     session.once('remoteSettings', onFirstSettings);
     try {
       session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
@@ -338,12 +391,17 @@ export class Listener {
       // Destroyed already; 'close' follows.
     }
     session.once('close', () => {
-      this.sessions.delete(session);
+      this.connections.delete(connection);
+      if (this.connections.size === 0) this.stopSweep();
       this.checkDrained();
     });
     tagTunnelSession(session);
-    session.on('error', () => {
-      // 'close' follows; nothing a client does may crash the proxy.
+    session.on('error', (err: Error & { errno?: number }) => {
+      // 'close' follows; nothing a client does may crash the proxy. Errors with an nghttp2
+      // error number are protocol errors Node answered with GOAWAY and a destroyed session.
+      if (typeof err.errno === 'number' && err.errno < 0 && !connection.closing) {
+        this.connectionClosed(connection, 'protocol_error', describeError(err));
+      }
     });
     if (this.closing) session.close();
     const idle = this.current.idleTimeoutMs;
@@ -358,9 +416,22 @@ export class Listener {
    * from accept: a client that sends the preface a byte at a time, stops half-way, or never
    * follows it with SETTINGS is closed when it expires.
    */
+  private startSweep(): void {
+    this.sweepTimer = setInterval(() => {
+      const now = performance.now();
+      for (const c of this.connections) c.sweep(now);
+    }, sweepInterval(this.current));
+    this.sweepTimer.unref();
+  }
+
+  private stopSweep(): void {
+    clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+  }
+
   private sniff(socket: net.Socket): void {
     this.accepted++;
-    armHandshake(socket, this.current.handshakeTimeoutMs);
+    this.startHandshakeDeadline(socket);
     socket.on('error', () => disarmHandshake(socket));
     let seen: Buffer = Buffer.alloc(0);
     const onReadable = () => {
@@ -406,6 +477,14 @@ export class Listener {
     };
     socket.once('readable', onReadable);
   }
+}
+
+function livenessOf(config: ListenerConfig): LivenessSettings {
+  return {
+    silenceMs: config.pingAfterSilenceMs,
+    timeoutMs: config.pingTimeoutMs,
+    stuckMs: config.closeTimeoutMs,
+  };
 }
 
 /** The client's first SETTINGS arrived: its handshake is complete. */

@@ -48,6 +48,9 @@ listeners:
     handshakeTimeout: 5s
     idleTimeout: 0s
     maxConcurrentStreams: 100
+    pingAfterSilence: 0s
+    pingTimeout: 3s
+    closeTimeout: 250ms
   - name: local
     address: "[::1]:8081"
     connect:
@@ -107,6 +110,9 @@ void describe('loading a valid file', () => {
           handshakeTimeoutMs: 5_000,
           idleTimeoutMs: 0,
           maxConcurrentStreams: 100,
+          pingAfterSilenceMs: 0,
+          pingTimeoutMs: 3_000,
+          closeTimeoutMs: 250,
           connect: undefined,
         },
         {
@@ -116,6 +122,9 @@ void describe('loading a valid file', () => {
           handshakeTimeoutMs: 10_000,
           idleTimeoutMs: 3_600_000,
           maxConcurrentStreams: 10_000,
+          pingAfterSilenceMs: 2_000,
+          pingTimeoutMs: 20_000,
+          closeTimeoutMs: 1_000,
           connect: {
             clusters: { 'users.internal:443': 'users', '[fd00::1]:50051': 'orders' },
             passthrough: ['api.example.com:443', '.corp.example', '10.0.0.0/8', '*'],
@@ -133,6 +142,9 @@ void describe('loading a valid file', () => {
           handshakeTimeoutMs: 10_000,
           idleTimeoutMs: 3_600_000,
           maxConcurrentStreams: 10_000,
+          pingAfterSilenceMs: 2_000,
+          pingTimeoutMs: 20_000,
+          closeTimeoutMs: 1_000,
           connect: { ...DEFAULT_CONNECT },
         },
       ],
@@ -325,7 +337,7 @@ clusters: { c: { target: a:1, helthCheck: {} } }
     errors: [
       'switchyard.yaml:2:5 listeners[0]: missing required key "address"',
       'switchyard.yaml:2:5 listeners[0].adress: unknown key "adress" (did you mean "address"?)',
-      'switchyard.yaml:3:5 listeners[0].colour: unknown key "colour" (expected name, address, tls, handshakeTimeout, idleTimeout, maxConcurrentStreams or connect)',
+      'switchyard.yaml:3:5 listeners[0].colour: unknown key "colour" (expected name, address, tls, handshakeTimeout, idleTimeout, maxConcurrentStreams, pingAfterSilence, pingTimeout, closeTimeout or connect)',
       'switchyard.yaml:4:31 clusters.c.helthCheck: unknown key "helthCheck" (did you mean "healthCheck"?)',
     ],
   },

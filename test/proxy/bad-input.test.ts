@@ -119,7 +119,7 @@ describe('bad input', () => {
     // GOAWAY: type 7 on stream 0, last stream 0, error code 1 (PROTOCOL_ERROR).
     const goaway = frames.indexOf(Buffer.from([0x07, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]));
     assert.ok(goaway > 0, `no GOAWAY(PROTOCOL_ERROR) in ${frames.toString('hex')}`);
-    // nghttp2 stops reading; the idle timeout frees the socket if the client keeps it open.
+    // nghttp2 stops reading and writing; the unanswerable PING gets the socket closed.
     assert.ok(closedAfterMs < 4_000, `closed after ${closedAfterMs} ms`);
     await stillServing();
   });
