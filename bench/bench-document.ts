@@ -3,7 +3,12 @@
 import type { BalancerBenchResult } from './balancer-bench.js';
 import type { BenchOptions } from './bench-options.js';
 import type { LoadScenarioResult } from './load-scenario.js';
-import type { CancelStreamsRun, OpenStreamsRun, SlowReaderRun } from './memory-scenarios.js';
+import type {
+  CancelStreamsRun,
+  OpenStreamsRun,
+  SlowReaderRun,
+  StalledReadersRun,
+} from './memory-scenarios.js';
 import type { ResolverBenchResult } from './resolver-bench.js';
 
 export interface BenchMeta {
@@ -41,6 +46,11 @@ export type ScenarioResult =
       readonly kind: 'cancel-streams';
       readonly about: string;
       readonly runs: (CancelStreamsRun | Failed)[];
+    }
+  | {
+      readonly kind: 'stalled-readers';
+      readonly about: string;
+      readonly runs: (StalledReadersRun | Failed)[];
     }
   | { readonly kind: 'balancer'; readonly about: string; readonly result: BalancerBenchResult }
   | { readonly kind: 'resolver'; readonly about: string; readonly result: ResolverBenchResult }
@@ -99,6 +109,10 @@ export function findProblems(scenarios: Record<string, ScenarioResult>): string[
           if ('error' in run) out.push(`${name} via ${run.via}: ${run.error}`);
           else if (!run.ok) out.push(`${name} via ${run.target}: ${run.why}`);
         }
+        break;
+      case 'stalled-readers':
+        for (const run of r.runs)
+          if ('error' in run) out.push(`${name} via ${run.via}: ${run.error}`);
         break;
       case 'cancel-streams':
         for (const run of r.runs) {

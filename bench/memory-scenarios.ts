@@ -1,7 +1,8 @@
 // The memory scenarios: 10,000 held streams (memory per stream, cancellation reaching the
-// backend), 1 GiB to a slow reader (peak RSS under backpressure) and thousands of unread
-// answers cancelled (memory given back), direct and via the proxy. "direct" weighs the
-// backend process, which then holds the same streams itself.
+// backend), 1 GiB to a slow reader (peak RSS under backpressure), thousands of unread answers
+// cancelled (memory given back) and clients that never open their window (memory held for
+// them), direct and via the proxy. "direct" weighs the backend process, which then holds the
+// same streams itself.
 import { backendStats } from './backend-process.js';
 import {
   fmtInt,
@@ -16,6 +17,7 @@ import {
 } from './bench-context.js';
 import { cancelUnreadStreams } from './cancel-streams.js';
 import { openStreams } from './open-streams.js';
+import { holdStalledReaders } from './stalled-readers.js';
 import { RssSampler, treeRssBytes } from './proc-stats.js';
 import { readSlowly } from './slow-reader.js';
 
@@ -68,6 +70,22 @@ export interface CancelStreamsRun {
   readonly rssBeforeMb: number;
   readonly peakRssMb: number;
   /** One second after the last cancel. */
+  readonly rssAfterMb: number;
+}
+
+export interface StalledReadersRun {
+  readonly via: Via;
+  readonly target: string;
+  readonly connections: number;
+  readonly streams: number;
+  /** Bytes each call asked for. */
+  readonly answerBytes: number;
+  readonly answered: number;
+  /** Streams the proxy (or backend) reset while they were held. */
+  readonly reset: number;
+  readonly rssBeforeMb: number;
+  readonly peakRssMb: number;
+  /** After the clients went away. */
   readonly rssAfterMb: number;
 }
 
@@ -266,6 +284,64 @@ async function cancelStreams(
   }
 }
 
+const STALLED_CONNECTIONS = 3;
+const STALLED_STREAMS = 100;
+const STALLED_MESSAGES = 64;
+const STALLED_MESSAGE_BYTES = 64 << 10;
+/** How long the stalled clients hold their streams. */
+const STALLED_HOLD_MS = 3_000;
+
+async function stalledReaders(
+  ctx: BenchContext,
+  via: Via,
+  target: string,
+  root: number,
+  run: ProxyRun | undefined,
+): Promise<StalledReadersRun> {
+  const name = via === 'direct' ? 'direct' : ctx.proxy.name;
+  const sampler = run?.rss ?? new RssSampler(root);
+  try {
+    const before = treeRssBytes(root);
+    const streams = STALLED_CONNECTIONS * STALLED_STREAMS;
+    ctx.log(
+      `stalled-readers via ${name}: ${fmtInt(streams)} streams on ${STALLED_CONNECTIONS} window-0 connections`,
+    );
+    const held = await holdStalledReaders({
+      target,
+      connections: STALLED_CONNECTIONS,
+      streamsPerConnection: STALLED_STREAMS,
+      messages: STALLED_MESSAGES,
+      messageBytes: STALLED_MESSAGE_BYTES,
+      timeoutMs: 10_000,
+    });
+    await sleep(STALLED_HOLD_MS);
+    const reset = held.reset;
+    held.close();
+    await sleep(1_000);
+    const after = treeRssBytes(root);
+    const peak = run ? proxyPeakRss(run) : Math.max(sampler.stop(), before);
+    const out: StalledReadersRun = {
+      via,
+      target: name,
+      connections: STALLED_CONNECTIONS,
+      streams,
+      answerBytes: STALLED_MESSAGES * (5 + STALLED_MESSAGE_BYTES),
+      answered: held.answered,
+      reset,
+      rssBeforeMb: round1(before / MiB),
+      peakRssMb: round1(peak / MiB),
+      rssAfterMb: round1(after / MiB),
+    };
+    ctx.log(
+      `stalled-readers via ${name}: ${fmtInt(out.answered)} answered, ${fmtInt(reset)} reset, ` +
+        `RSS ${out.rssBeforeMb} -> peak ${out.peakRssMb} -> ${out.rssAfterMb} MiB`,
+    );
+    return out;
+  } finally {
+    if (!run) sampler.stop();
+  }
+}
+
 async function both<T extends { via: Via }>(
   ctx: BenchContext,
   what: string,
@@ -305,5 +381,11 @@ export function runSlowReader(ctx: BenchContext) {
 export function runCancelStreams(ctx: BenchContext) {
   return both(ctx, 'cancel-streams', (via, target, root, run) =>
     cancelStreams(ctx, via, target, root, run),
+  );
+}
+
+export function runStalledReaders(ctx: BenchContext) {
+  return both(ctx, 'stalled-readers', (via, target, root, run) =>
+    stalledReaders(ctx, via, target, root, run),
   );
 }

@@ -19,7 +19,12 @@ import { parseBenchOptions, USAGE, type BenchOptions } from './bench-options.js'
 import { ChildProcesses } from './child-processes.js';
 import { BenchSetupError, ensureH2load, h2loadVersion } from './ensure-h2load.js';
 import { runLoadScenario } from './load-scenario.js';
-import { runCancelStreams, runOpenStreams, runSlowReader } from './memory-scenarios.js';
+import {
+  runCancelStreams,
+  runOpenStreams,
+  runSlowReader,
+  runStalledReaders,
+} from './memory-scenarios.js';
 import { SWITCHYARD_JS, type ProxySpec } from './proxy-process.js';
 import { renderReport } from './report.js';
 import { resolverBench } from './resolver-bench.js';
@@ -77,6 +82,8 @@ async function runScenario(
       return { kind: s.kind, about: s.about, runs: await runSlowReader(ctx!) };
     case 'cancel-streams':
       return { kind: s.kind, about: s.about, runs: await runCancelStreams(ctx!) };
+    case 'stalled-readers':
+      return { kind: s.kind, about: s.about, runs: await runStalledReaders(ctx!) };
     case 'balancer':
       return {
         kind: s.kind,

@@ -18,7 +18,8 @@ export interface LoadScenario {
 }
 
 export interface OtherScenario {
-  readonly kind: 'open-streams' | 'slow-reader' | 'cancel-streams' | 'balancer' | 'resolver';
+  readonly kind:
+    'open-streams' | 'slow-reader' | 'cancel-streams' | 'stalled-readers' | 'balancer' | 'resolver';
   readonly name: string;
   readonly about: string;
 }
@@ -103,6 +104,13 @@ export const scenarioList = (z: ScenarioSizes): readonly Scenario[] => [
     about:
       `${count(z.cancelStreams)} server-streaming calls cancelled unread after the backend ` +
       'wrote 256 KiB each: memory given back',
+  },
+  {
+    kind: 'stalled-readers',
+    name: 'stalled-readers',
+    about:
+      '300 server-streaming calls of 4 MiB on 3 connections that never open their window, ' +
+      'held 3 s: memory held for clients that do not read',
   },
   { kind: 'balancer', name: 'balancer', about: 'balancer pick() cost per policy, in process' },
   { kind: 'resolver', name: 'resolver', about: 'DNS SRV resolution and diff cost, in process' },

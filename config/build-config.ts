@@ -29,6 +29,8 @@ interface CheckedListener {
   handshakeTimeout: number;
   idleTimeout: number;
   maxConcurrentStreams: number;
+  stalledStreamTimeout: number;
+  connectionBufferLimit: number;
   pingAfterSilence: number;
   pingTimeout: number;
   closeTimeout: number;
@@ -217,6 +219,8 @@ function buildListener(l: CheckedListener | undefined, i: number): ListenerConfi
     handshakeTimeoutMs: l?.handshakeTimeout as number,
     idleTimeoutMs: l?.idleTimeout as number,
     maxConcurrentStreams: l?.maxConcurrentStreams as number,
+    stalledStreamTimeoutMs: l?.stalledStreamTimeout as number,
+    connectionBufferLimit: l?.connectionBufferLimit as number,
     pingAfterSilenceMs: l?.pingAfterSilence as number,
     pingTimeoutMs: l?.pingTimeout as number,
     closeTimeoutMs: l?.closeTimeout as number,

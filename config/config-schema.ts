@@ -186,7 +186,20 @@ const LISTENER = object({
   maxConcurrentStreams: {
     shape: uint(1),
     default: DEFAULT_LISTENER.maxConcurrentStreams,
-    description: 'SETTINGS_MAX_CONCURRENT_STREAMS advertised to clients',
+    description:
+      'SETTINGS_MAX_CONCURRENT_STREAMS advertised to clients: streams one client connection may have open',
+  },
+  stalledStreamTimeout: {
+    shape: duration(),
+    default: DEFAULT_LISTENER.stalledStreamTimeoutMs,
+    description:
+      'reset a stream whose client has taken none of the response for this long (RST_STREAM ENHANCE_YOUR_CALM); 0s never',
+  },
+  connectionBufferLimit: {
+    shape: uint(64 << 10),
+    default: DEFAULT_LISTENER.connectionBufferLimit,
+    description:
+      'response bytes the proxy may hold for one client connection that is behind; beyond it, its streams that sent nothing since the last check are reset (bytes; the default is above what 100 streams can hold)',
   },
   pingAfterSilence: {
     shape: duration(),

@@ -9,8 +9,10 @@ import type { ListenerConfig, SocketAddress } from '../config/types.js';
 import {
   CLOSE_REASONS,
   ClientConnection,
+  STREAM_RESET_REASONS,
   type CloseReason,
   type ConnectionHost,
+  type StreamResetReason,
 } from './client-connection.js';
 import { ConnectGateway, tagTunnelSession, tagTunnelSocket } from './connect-listener.js';
 import { SwitchyardError, describeError } from './errors.js';
@@ -95,6 +97,7 @@ function sweepInterval(config: ListenerConfig): number {
     config.pingAfterSilenceMs > 0 ? config.pingAfterSilenceMs : Infinity,
     config.pingTimeoutMs,
     config.closeTimeoutMs,
+    config.stalledStreamTimeoutMs > 0 ? config.stalledStreamTimeoutMs : Infinity,
   );
   return Math.max(50, Math.min(1_000, Math.floor(finest / 4)));
 }
@@ -115,6 +118,10 @@ export class Listener implements ConnectionHost {
   readonly closed: Record<CloseReason, number> = Object.fromEntries(
     CLOSE_REASONS.map((r) => [r, 0]),
   ) as Record<CloseReason, number>;
+  /** Client streams the proxy reset, by reason, for metrics. */
+  readonly resets: Record<StreamResetReason, number> = Object.fromEntries(
+    STREAM_RESET_REASONS.map((r) => [r, 0]),
+  ) as Record<StreamResetReason, number>;
   /** Called when the last session (or passthrough tunnel) closes during shutdown. */
   private drained: (() => void) | undefined;
 
@@ -331,6 +338,18 @@ export class Listener implements ConnectionHost {
 
   get closeTimeoutMs(): number {
     return this.current.closeTimeoutMs;
+  }
+
+  get stalledStreamTimeoutMs(): number {
+    return this.current.stalledStreamTimeoutMs;
+  }
+
+  get connectionBufferLimit(): number {
+    return this.current.connectionBufferLimit;
+  }
+
+  streamReset(reason: StreamResetReason): void {
+    this.resets[reason]++;
   }
 
   connectionClosed(_connection: ClientConnection, reason: CloseReason, detail: string): void {

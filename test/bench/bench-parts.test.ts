@@ -74,6 +74,7 @@ void describe('selectScenarios', () => {
       'open-streams',
       'slow-reader',
       'cancel-streams',
+      'stalled-readers',
       'balancer',
       'resolver',
     ]);

@@ -15,6 +15,7 @@ import type {
   CancelStreamsRun,
   OpenStreamsRun,
   SlowReaderRun,
+  StalledReadersRun,
 } from '../../bench/memory-scenarios.js';
 
 const RUN_JS = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
@@ -83,7 +84,7 @@ void describe('npm run bench', () => {
         [
           '--quick',
           '--only',
-          'unary-small-high,stream-throughput,open-streams,slow-reader,cancel-streams',
+          'unary-small-high,stream-throughput,open-streams,slow-reader,cancel-streams,stalled-readers',
           '--streams',
           '500',
           '--cancels',
@@ -104,6 +105,7 @@ void describe('npm run bench', () => {
         'open-streams',
         'slow-reader',
         'cancel-streams',
+        'stalled-readers',
       ]);
       assert.equal(doc.meta.node, process.version);
       assert.equal(doc.meta.pinning, null);
@@ -156,6 +158,14 @@ void describe('npm run bench', () => {
         ],
       );
       assert.ok(slow.runs[1].peakRssMb > 0);
+      const stalled = doc.scenarios['stalled-readers'] as { runs: StalledReadersRun[] };
+      assert.deepEqual(
+        stalled.runs.map((r) => [r.target, r.answered]),
+        [
+          ['direct', 300],
+          ['switchyard', 300],
+        ],
+      );
       const cancels = doc.scenarios['cancel-streams'] as { runs: CancelStreamsRun[] };
       assert.deepEqual(
         cancels.runs.map((r) => [r.target, r.cancelled, r.failed]),

@@ -85,7 +85,7 @@ describe('protocol errors', () => {
     const backend = await startEchoBackend({ name: 'b' });
     const proxy = await startTestProxy({
       upstream: backend.address,
-      listener: { pingAfterSilenceMs: 300, closeTimeoutMs: 300 },
+      listener: { pingAfterSilenceMs: 300, closeTimeoutMs: 300, maxConcurrentStreams: 200 },
     });
     const conn = await RawH2Connection.open(proxy.port);
     t.after(async () => {
