@@ -16,6 +16,7 @@ import {
 } from './client-connection.js';
 import { ConnectGateway, tagTunnelSession, tagTunnelSocket } from './connect-listener.js';
 import { SwitchyardError, describeError } from './errors.js';
+import { answerWithErrorCodes } from './goaway-codes.js';
 import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES } from './flow-control.js';
 import {
   armHandshake,
@@ -400,6 +401,7 @@ export class Listener implements ConnectionHost {
   }
 
   private track(session: http2.ServerHttp2Session): void {
+    answerWithErrorCodes(session);
     const connection = new ClientConnection(session, this, performance.now());
     this.connections.add(connection);
     if (this.sweepTimer === undefined) this.startSweep();
