@@ -31,6 +31,7 @@ interface CheckedListener {
   maxConcurrentStreams: number;
   stalledStreamTimeout: number;
   connectionBufferLimit: number;
+  resetLimit?: { burst: number; rate: number };
   pingAfterSilence: number;
   pingTimeout: number;
   closeTimeout: number;
@@ -221,6 +222,10 @@ function buildListener(l: CheckedListener | undefined, i: number): ListenerConfi
     maxConcurrentStreams: l?.maxConcurrentStreams as number,
     stalledStreamTimeoutMs: l?.stalledStreamTimeout as number,
     connectionBufferLimit: l?.connectionBufferLimit as number,
+    resetLimit: {
+      burst: l?.resetLimit?.burst as number,
+      ratePerSecond: l?.resetLimit?.rate as number,
+    },
     pingAfterSilenceMs: l?.pingAfterSilence as number,
     pingTimeoutMs: l?.pingTimeout as number,
     closeTimeoutMs: l?.closeTimeout as number,

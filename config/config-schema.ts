@@ -160,6 +160,19 @@ const CONNECT = object({
   },
 });
 
+const RESET_LIMIT = object({
+  burst: {
+    shape: uint(1),
+    default: DEFAULT_LISTENER.resetLimit.burst,
+    description: 'resets allowed at once',
+  },
+  rate: {
+    shape: { kind: 'number', min: 0, max: 1_000_000 },
+    default: DEFAULT_LISTENER.resetLimit.ratePerSecond,
+    description: 'resets allowed per second once the burst is spent',
+  },
+});
+
 const LISTENER = object({
   name: {
     shape: NAME,
@@ -200,6 +213,12 @@ const LISTENER = object({
     default: DEFAULT_LISTENER.connectionBufferLimit,
     description:
       'response bytes the proxy may hold for one client connection that is behind; beyond it, its streams that sent nothing since the last check are reset (bytes; the default is above what 100 streams can hold)',
+  },
+  resetLimit: {
+    shape: RESET_LIMIT,
+    default: {},
+    description:
+      'streams a client may reset on one connection (rapid-reset defence); beyond it the connection gets GOAWAY(ENHANCE_YOUR_CALM) and is closed',
   },
   pingAfterSilence: {
     shape: duration(),

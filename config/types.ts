@@ -47,6 +47,8 @@ export interface ListenerConfig {
    * beyond it, its streams that sent the client nothing since the last check are reset.
    */
   readonly connectionBufferLimit: number;
+  /** Streams a client may reset on one connection: `burst` at once, then `ratePerSecond`. */
+  readonly resetLimit: { readonly burst: number; readonly ratePerSecond: number };
   /** A client that has sent nothing for this long gets a PING (once per quiet spell); 0 never. */
   readonly pingAfterSilenceMs: number;
   /** A client that does not answer that PING in this long is disconnected. */

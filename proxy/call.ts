@@ -421,6 +421,12 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
     if (this.done) return;
     const upstream = this.upstream;
     if (upstream !== null) cancelUpstream(upstream);
+    // A reset by the client counts towards its limit; streams closed because the whole
+    // connection went away do not.
+    const connection = this.connection;
+    if (connection !== undefined && !connection.session.destroyed) {
+      connection.clientReset(performance.now());
+    }
     this.message = 'cancelled by the client';
     this.finish(Status.CANCELLED, false);
   }

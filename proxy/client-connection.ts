@@ -6,14 +6,19 @@
 import type http2 from 'node:http2';
 import { handshakePending } from './handshake.js';
 import { LivenessProbe, type LivenessSettings } from './liveness-probe.js';
+import { ResetLimiter, type ResetLimit } from './reset-limiter.js';
+
+/** RST_STREAM / GOAWAY error code ENHANCE_YOUR_CALM (RFC 9113 §7). */
+const ENHANCE_YOUR_CALM = 0xb;
 
 /** Why the proxy closed a client connection (a metrics label). */
-export type CloseReason = 'handshake_timeout' | 'unresponsive' | 'protocol_error';
+export type CloseReason = 'handshake_timeout' | 'unresponsive' | 'protocol_error' | 'rapid_reset';
 
 export const CLOSE_REASONS: readonly CloseReason[] = [
   'handshake_timeout',
   'unresponsive',
   'protocol_error',
+  'rapid_reset',
 ];
 
 /** Why the proxy reset a client's stream (a metrics label). */
@@ -56,6 +61,10 @@ export interface ConnectionHost {
   readonly stalledStreamTimeoutMs: number;
   /** Response bytes the streams of one connection may hold for a client that is behind. */
   readonly connectionBufferLimit: number;
+  /** Streams a client may reset: a burst, then a rate. */
+  readonly resetLimit: ResetLimit;
+  /** The client reset a stream (metrics). */
+  clientReset(): void;
   /** The proxy ended a connection, and why (metrics, logs). */
   connectionClosed(connection: ClientConnection, reason: CloseReason, detail: string): void;
   /** The proxy reset one of its streams, and why (metrics). */
@@ -74,6 +83,7 @@ export function connectionOf(
 
 export class ClientConnection {
   private readonly probe: LivenessProbe;
+  private resets: ResetLimiter | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
   /** Set once the proxy decided to end the connection. */
   closing = false;
@@ -96,6 +106,24 @@ export class ClientConnection {
       this.probe.answered(performance.now(), session.socket.bytesRead);
     };
     session.once('close', () => clearTimeout(this.closeTimer));
+  }
+
+  /**
+   * The client reset a stream the proxy was serving. One reset too many (beyond the listener's
+   * burst and rate) ends the connection with GOAWAY(ENHANCE_YOUR_CALM).
+   */
+  clientReset(now: number): void {
+    const host = this.host;
+    host.clientReset();
+    if (this.closing) return;
+    this.resets ??= new ResetLimiter(host.resetLimit, now);
+    if (this.resets.take(now)) return;
+    const { burst, ratePerSecond } = host.resetLimit;
+    this.close(
+      'rapid_reset',
+      `the client reset streams faster than allowed (${burst} at once, then ${ratePerSecond}/s)`,
+      ENHANCE_YOUR_CALM,
+    );
   }
 
   /** A call started on the connection. */
@@ -214,5 +242,23 @@ export class ClientConnection {
     this.closing = true;
     this.host.connectionClosed(this, reason, detail);
     this.session.destroy();
+  }
+
+  /**
+   * Ends the connection with GOAWAY(`code`) and destroys it `closeTimeoutMs` later if the
+   * client has not closed it by then: streams still open are reset, their calls cancelled.
+   */
+  close(reason: CloseReason, detail: string, code: number): void {
+    const session = this.session;
+    if (this.closing || session.destroyed) return;
+    this.closing = true;
+    this.host.connectionClosed(this, reason, detail);
+    try {
+      session.goaway(code);
+    } catch {
+      // Destroyed meanwhile: 'close' follows.
+    }
+    this.closeTimer = setTimeout(() => session.destroy(), this.host.closeTimeoutMs);
+    this.closeTimer.unref();
   }
 }

@@ -10,6 +10,7 @@ import {
   CLOSE_REASONS,
   ClientConnection,
   STREAM_RESET_REASONS,
+  connectionOf,
   type CloseReason,
   type ConnectionHost,
   type StreamResetReason,
@@ -28,6 +29,7 @@ import {
 } from './handshake.js';
 import type { LivenessSettings } from './liveness-probe.js';
 import type { Logger } from './log.js';
+import type { ResetLimit } from './reset-limiter.js';
 
 export type StreamHandler = (
   stream: http2.ServerHttp2Stream,
@@ -119,6 +121,8 @@ export class Listener implements ConnectionHost {
   readonly closed: Record<CloseReason, number> = Object.fromEntries(
     CLOSE_REASONS.map((r) => [r, 0]),
   ) as Record<CloseReason, number>;
+  /** Streams clients reset while the proxy served them, for metrics. */
+  clientResets = 0;
   /** Client streams the proxy reset, by reason, for metrics. */
   readonly resets: Record<StreamResetReason, number> = Object.fromEntries(
     STREAM_RESET_REASONS.map((r) => [r, 0]),
@@ -151,6 +155,12 @@ export class Listener implements ConnectionHost {
       // nghttp2's memory cap for all streams of one client session (MB); the 10 MB default
       // refuses streams under load from a busy multiplexing client.
       maxSessionMemory: 64,
+      // nghttp2's own rapid-reset limit (1,000 resets, then 33/s, answered with a graceful
+      // GOAWAY(INTERNAL_ERROR)) set above the listener's, so the listener's answers first.
+      // Node 20 ignores these options and keeps nghttp2's fixed limit; newer releases take them
+      // (nodejs/node#54875). They are read once, when the listener opens.
+      streamResetBurst: Math.max(1_000, 2 * config.resetLimit.burst),
+      streamResetRate: Math.max(33, 2 * config.resetLimit.ratePerSecond),
     };
     // One HTTP/2 server handles sessions for both kinds; sockets reach it only after the
     // listener has seen HTTP/2 on them (the h2c preface, or ALPN h2), so anything else can be
@@ -353,6 +363,14 @@ export class Listener implements ConnectionHost {
     this.resets[reason]++;
   }
 
+  get resetLimit(): ResetLimit {
+    return this.current.resetLimit;
+  }
+
+  clientReset(): void {
+    this.clientResets++;
+  }
+
   connectionClosed(_connection: ClientConnection, reason: CloseReason, detail: string): void {
     this.closed[reason]++;
     this.logger.debug({ listener: this.name, reason }, `client connection closed: ${detail}`);
@@ -417,6 +435,7 @@ export class Listener implements ConnectionHost {
     this.connections.add(connection);
     if (this.sweepTimer === undefined) this.startSweep();
     session.once('remoteSettings', onFirstSettings);
+    session.on('stream', onSessionStream);
     try {
       session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
     } catch {
@@ -517,6 +536,17 @@ function livenessOf(config: ListenerConfig): LivenessSettings {
     timeoutMs: config.pingTimeoutMs,
     stuckMs: config.closeTimeoutMs,
   };
+}
+
+/**
+ * A stream whose HEADERS and RST_STREAM arrived together is already closed when it is
+ * announced: the client reset it before it was served (the proxy does not serve it), and that
+ * counts towards the client's reset limit.
+ */
+function onSessionStream(this: http2.ServerHttp2Session, stream: http2.ServerHttp2Stream): void {
+  if ((stream.closed || stream.destroyed) && !this.destroyed) {
+    connectionOf(this)?.clientReset(performance.now());
+  }
 }
 
 /** The client's first SETTINGS arrived: its handshake is complete. */

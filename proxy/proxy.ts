@@ -416,6 +416,8 @@ export class Proxy implements CallObserver {
   }
 
   private handleStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+    // Reset by the client before it could be served (its listener counted the reset).
+    if (stream.closed || stream.destroyed) return;
     if (headers[':method'] !== 'POST') {
       refuseHttp(stream, 405, `gRPC calls are POST requests; got ${headers[':method']}`);
       return;

@@ -262,12 +262,21 @@ export function createMetricsRegistry(
   scrapedCounter(
     r,
     'switchyard_client_connections_closed_total',
-    'Client connections the proxy ended, by reason: handshake_timeout (no preface and SETTINGS in time), unresponsive (no answer to a PING, or taking no frames), protocol_error.',
+    'Client connections the proxy ended, by reason: handshake_timeout (no preface and SETTINGS in time), unresponsive (no answer to a PING, or taking no frames), protocol_error, rapid_reset (more resets than resetLimit).',
     ['listener', 'reason'],
     (add) => {
       for (const l of proxy.listenerList()) {
         for (const reason of CLOSE_REASONS) add({ listener: l.name, reason }, l.closed[reason]);
       }
+    },
+  );
+  scrapedCounter(
+    r,
+    'switchyard_client_resets_total',
+    'Streams clients reset (RST_STREAM) before the proxy had answered them; beyond listeners[].resetLimit a connection is closed (reason rapid_reset).',
+    ['listener'],
+    (add) => {
+      for (const l of proxy.listenerList()) add({ listener: l.name }, l.clientResets);
     },
   );
   scrapedCounter(

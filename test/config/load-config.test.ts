@@ -50,6 +50,7 @@ listeners:
     maxConcurrentStreams: 100
     stalledStreamTimeout: 30s
     connectionBufferLimit: 1048576
+    resetLimit: { burst: 100, rate: 2.5 }
     pingAfterSilence: 0s
     pingTimeout: 3s
     closeTimeout: 250ms
@@ -114,6 +115,7 @@ void describe('loading a valid file', () => {
           maxConcurrentStreams: 100,
           stalledStreamTimeoutMs: 30_000,
           connectionBufferLimit: 1 << 20,
+          resetLimit: { burst: 100, ratePerSecond: 2.5 },
           pingAfterSilenceMs: 0,
           pingTimeoutMs: 3_000,
           closeTimeoutMs: 250,
@@ -128,6 +130,7 @@ void describe('loading a valid file', () => {
           maxConcurrentStreams: 100,
           stalledStreamTimeoutMs: 60_000,
           connectionBufferLimit: 32 << 20,
+          resetLimit: { burst: 500, ratePerSecond: 33 },
           pingAfterSilenceMs: 2_000,
           pingTimeoutMs: 20_000,
           closeTimeoutMs: 1_000,
@@ -150,6 +153,7 @@ void describe('loading a valid file', () => {
           maxConcurrentStreams: 100,
           stalledStreamTimeoutMs: 60_000,
           connectionBufferLimit: 32 << 20,
+          resetLimit: { burst: 500, ratePerSecond: 33 },
           pingAfterSilenceMs: 2_000,
           pingTimeoutMs: 20_000,
           closeTimeoutMs: 1_000,
@@ -345,7 +349,7 @@ clusters: { c: { target: a:1, helthCheck: {} } }
     errors: [
       'switchyard.yaml:2:5 listeners[0]: missing required key "address"',
       'switchyard.yaml:2:5 listeners[0].adress: unknown key "adress" (did you mean "address"?)',
-      'switchyard.yaml:3:5 listeners[0].colour: unknown key "colour" (expected name, address, tls, handshakeTimeout, idleTimeout, maxConcurrentStreams, stalledStreamTimeout, connectionBufferLimit, pingAfterSilence, pingTimeout, closeTimeout or connect)',
+      'switchyard.yaml:3:5 listeners[0].colour: unknown key "colour" (expected name, address, tls, handshakeTimeout, idleTimeout, maxConcurrentStreams, stalledStreamTimeout, connectionBufferLimit, resetLimit, pingAfterSilence, pingTimeout, closeTimeout or connect)',
       'switchyard.yaml:4:31 clusters.c.helthCheck: unknown key "helthCheck" (did you mean "healthCheck"?)',
     ],
   },

@@ -1,0 +1,119 @@
+// The rapid-reset defence (CVE-2023-44487) is the listener's own, explicit and counted: a
+// client that opens and resets streams faster than `resetLimit` allows gets
+// GOAWAY(ENHANCE_YOUR_CALM) and loses its connection, while other clients are served.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import { startObservedProxy } from '../observability/observed-proxy.js';
+import { echoClient, echoUnary, startEchoBackend } from '../support/echo-backend.js';
+import {
+  ErrorCode,
+  FrameType,
+  RawH2Connection,
+  grpcRequestFields,
+  headersFrame,
+  parseGoaway,
+  rstStreamFrame,
+} from '../support/h2-wire.js';
+import { delay } from '../support/proxy-harness.js';
+
+/** Opens and resets streams, 50 at a time, until the proxy answers with GOAWAY or 5,000 went. */
+async function openAndReset(conn: RawH2Connection): Promise<number> {
+  let sent = 0;
+  for (let id = 1; sent < 5_000 && !conn.closed;) {
+    if (conn.received(FrameType.GOAWAY).length > 0) break;
+    const frames: Buffer[] = [];
+    for (let i = 0; i < 50; i++, id += 2, sent++) {
+      frames.push(headersFrame(id, grpcRequestFields('/test.Echo/Unary')));
+      frames.push(rstStreamFrame(id, ErrorCode.CANCEL));
+    }
+    conn.write(Buffer.concat(frames));
+    await delay(5);
+  }
+  return sent;
+}
+
+describe('rapid reset', () => {
+  it('closes a client that resets faster than the limit, and serves the others', async (t) => {
+    const backend = await startEchoBackend({ name: 'b' });
+    // Listener defaults: 500 resets at once, then 33/s.
+    const proxy = await startObservedProxy({
+      upstream: backend.address,
+      listener: { closeTimeoutMs: 300 },
+    });
+    const client = echoClient(proxy.target);
+    const attacker = await RawH2Connection.open(proxy.port);
+    t.after(async () => {
+      attacker.destroy();
+      client.close();
+      await proxy.close();
+      backend.kill();
+    });
+    await attacker.waitFor((f) => f.type === FrameType.SETTINGS && f.flags === 0);
+
+    let stop = false;
+    let ok = 0;
+    const failures: string[] = [];
+    const calls = (async () => {
+      while (!stop) {
+        const r = await echoUnary(client, { payload: Buffer.from('x') }, { deadlineMs: 5_000 });
+        if (r.status.code === grpc.status.OK) ok++;
+        else failures.push(`${r.status.code} ${r.status.details}`);
+      }
+    })();
+
+    const sent = await openAndReset(attacker);
+    const goaway = await attacker.waitFor((f) => f.type === FrameType.GOAWAY, 2_000);
+    assert.ok(goaway, `no GOAWAY after ${sent} streams opened and reset`);
+    assert.equal(parseGoaway(goaway).code, ErrorCode.ENHANCE_YOUR_CALM);
+    assert.ok(await attacker.waitClosed(2_000), 'the connection was left open');
+    stop = true;
+    await calls;
+    t.diagnostic(
+      `cut after ${sent} streams opened and reset; ${ok} calls of another client meanwhile`,
+    );
+    assert.ok(sent >= 500, `cut after ${sent} resets, within the burst of 500`);
+    assert.deepEqual(failures, []);
+    assert.ok(ok > 0, 'the other client made no call');
+    assert.equal((await echoUnary(client, {})).status.code, grpc.status.OK);
+
+    const metrics = await (await fetch(`${proxy.admin}/metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics)?.[1]);
+    assert.equal(
+      value('switchyard_client_connections_closed_total\\{listener="main",reason="rapid_reset"\\}'),
+      1,
+    );
+    assert.ok(value('switchyard_client_resets_total\\{listener="main"\\}') >= 500);
+  });
+
+  it('takes a client that resets within the limit', async (t) => {
+    const backend = await startEchoBackend({ name: 'b' });
+    const proxy = await startObservedProxy({
+      upstream: backend.address,
+      listener: { resetLimit: { burst: 50, ratePerSecond: 100 } },
+    });
+    const conn = await RawH2Connection.open(proxy.port);
+    t.after(async () => {
+      conn.destroy();
+      await proxy.close();
+      backend.kill();
+    });
+    await conn.waitFor((f) => f.type === FrameType.SETTINGS && f.flags === 0);
+    // 40 at once, then 50/s for 2 s: under 50 at once and 100/s.
+    let id = 1;
+    const burst = (n: number) => {
+      for (let i = 0; i < n; i++, id += 2) {
+        conn.write(headersFrame(id, grpcRequestFields('/test.Echo/Unary')));
+        conn.write(rstStreamFrame(id, ErrorCode.CANCEL));
+      }
+    };
+    burst(40);
+    for (let i = 0; i < 20; i++) {
+      await delay(100);
+      burst(5);
+    }
+    await delay(200);
+    assert.equal(conn.received(FrameType.GOAWAY).length, 0, 'GOAWAY within the limit');
+    assert.equal(conn.closed, false);
+  });
+});
