@@ -1,6 +1,7 @@
 // A config summarised for people (`switchyard validate`): listeners, routes → clusters, and
 // each cluster's target, policy, health checks and outlier detection.
 import { formatSocketAddress } from './address.js';
+import { DEFAULT_LISTENER } from './defaults.js';
 import { formatDuration } from './duration.js';
 import { redactConfig } from './redact-config.js';
 import type { ClusterConfig, Config, HeaderMatch, ListenerConfig, RouteConfig } from './types.js';
@@ -17,7 +18,32 @@ function table(rows: readonly (readonly string[])[], indent = '  '): string[] {
   );
 }
 
+/** The client limits a listener sets away from the defaults, e.g. ", 400 streams per connection". */
+function limitsText(l: ListenerConfig): string {
+  const d = DEFAULT_LISTENER;
+  const parts: string[] = [];
+  if (l.maxConcurrentStreams !== d.maxConcurrentStreams) {
+    parts.push(`${l.maxConcurrentStreams} streams per connection`);
+  }
+  if (l.stalledStreamTimeoutMs !== d.stalledStreamTimeoutMs) {
+    parts.push(
+      l.stalledStreamTimeoutMs === 0
+        ? 'stalled streams kept'
+        : `stalled streams reset after ${formatDuration(l.stalledStreamTimeoutMs)}`,
+    );
+  }
+  const r = l.resetLimit;
+  if (r.burst !== d.resetLimit.burst || r.ratePerSecond !== d.resetLimit.ratePerSecond) {
+    parts.push(`resets ${r.burst} at once, then ${r.ratePerSecond}/s`);
+  }
+  return parts.length === 0 ? '' : `, ${parts.join(', ')}`;
+}
+
 function listenerMode(l: ListenerConfig): string {
+  return listenerKind(l) + limitsText(l);
+}
+
+function listenerKind(l: ListenerConfig): string {
   let mode: string;
   if (l.tls === undefined) mode = 'h2c';
   else if (l.tls.requireClientCert) mode = 'TLS, client certificate required';
