@@ -459,13 +459,12 @@ export class ProxyCall implements WaitingCall {
       return;
     }
     this.trailers = statusTrailers(code, message);
-    if (ds.writableEnded) return; // trailers go out on 'wantTrailers', when the data is flushed
-    if (ds.writableNeedDrain) {
-      // The client is not reading; trailers would wait behind a full window forever.
-      ds.close(NGHTTP2_CANCEL);
-      return;
-    }
-    ds.end();
+    // The trailers go out on 'wantTrailers', behind the data already sent, as upstream
+    // trailers do. A client that is behind on reading gets them when it catches up: resetting
+    // its stream instead would turn every status into CANCELLED, the code for the caller's own
+    // doing, which retry policies do not retry. A client that never reads keeps one stream's
+    // buffered data until its deadline, cancel or connection ends it.
+    if (!ds.writableEnded) ds.end();
   }
 
   private finish(code: number, endpointFailure: boolean): void {
