@@ -1,12 +1,16 @@
-// RFC 7541 Appendix C, C.2 to C.6: each header block decoded from the RFC's exact bytes, with
-// the dynamic table the RFC shows after it.
+// RFC 7541 Appendix C, C.2 to C.6: each header block decoded from the RFC's exact bytes and
+// encoded to them, with the dynamic table the RFC shows after it on both sides.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ByteWriter } from '../../../h2/hpack/byte-writer.js';
 import { HpackDecoder } from '../../../h2/hpack/decoder.js';
+import { HpackEncoder } from '../../../h2/hpack/encoder.js';
 import { hex } from './hex.js';
 
 interface ExampleBlock {
   readonly bytes: string;
+  /** What the encoder sends when it differs from `bytes` (equally valid, never longer). */
+  readonly encoded?: string;
   /** name, value, name, value, ... */
   readonly fields: readonly string[];
   /** Dynamic table after the block, newest first. */
@@ -204,7 +208,13 @@ const EXAMPLES: readonly Example[] = [
         fields: RES1,
         ...RES_TABLES[0],
       },
-      { bytes: '4883 640e ffc1 c0bf', fields: RES2, ...RES_TABLES[1] },
+      {
+        bytes: '4883 640e ffc1 c0bf',
+        // "307" is 3 bytes raw and 3 Huffman-coded; Huffman only when shorter sends it raw.
+        encoded: '4803 3330 37c1 c0bf',
+        fields: RES2,
+        ...RES_TABLES[1],
+      },
       {
         bytes:
           '88c1 6196 d07a be94 1054 d444 a820 0595 040b 8166 e084 a62d 1bff c05a 839b d9ab ' +
@@ -231,6 +241,34 @@ void describe('RFC 7541 Appendix C, decoding', () => {
         assert.deepEqual(never, example.sensitive ? [0] : [], `block ${i + 1}`);
         assert.deepEqual(decoder.table.entries(), block.table, `table after block ${i + 1}`);
         assert.equal(decoder.table.size, block.tableSize, `table size after block ${i + 1}`);
+      }
+    });
+  }
+});
+
+void describe('RFC 7541 Appendix C, encoding', () => {
+  for (const example of EXAMPLES) {
+    void it(example.name, () => {
+      const encoder = new HpackEncoder({
+        maxTableSize: example.maxTableSize,
+        huffman: example.huffman,
+        sensitiveNames: example.sensitive ?? [],
+        unindexedNames: example.unindexed ?? [],
+      });
+      const out = new ByteWriter(16);
+      for (const [i, block] of example.blocks.entries()) {
+        out.reset();
+        encoder.encode(block.fields, out);
+        // An encoder whose table is below the protocol's initial 4,096 says so first; the RFC's
+        // examples instead start both sides at 256 (a size update to 256 is 3f e1 01).
+        const announce = i === 0 && example.maxTableSize !== 4096 ? '3fe101' : '';
+        assert.equal(
+          out.written().toString('hex'),
+          hex(announce + (block.encoded ?? block.bytes)).toString('hex'),
+          `block ${i + 1}`,
+        );
+        assert.deepEqual(encoder.table.entries(), block.table, `table after block ${i + 1}`);
+        assert.equal(encoder.table.size, block.tableSize, `table size after block ${i + 1}`);
       }
     });
   }
