@@ -1,10 +1,10 @@
 // HPACK encoder (RFC 7541 §2, §6): header lists in, header blocks out, with static and dynamic
 // table indexing and Huffman where it is shorter.
 import type { HpackOutput } from './byte-writer.js';
-import { DynamicTable, ENTRY_OVERHEAD } from './dynamic-table.js';
-import { huffmanEncode, huffmanLength } from './huffman.js';
-import { DEFAULT_SENSITIVE_NAMES, DEFAULT_UNINDEXED_NAMES } from './indexing-policy.js';
-import { STATIC_BY_NAME, STATIC_TABLE_LENGTH } from './static-table.js';
+import { ENTRY_OVERHEAD } from './dynamic-table.js';
+import { EncoderTable, INDEX, NEVER, nameTemplates, type NameSlot } from './encoder-table.js';
+import { huffmanEncode } from './huffman.js';
+import { STATIC_TABLE_LENGTH } from './static-table.js';
 
 /** The initial SETTINGS_HEADER_TABLE_SIZE (RFC 9113 §6.5.2). */
 const DEFAULT_TABLE_SIZE = 4096;
@@ -12,14 +12,8 @@ const DEFAULT_TABLE_SIZE = 4096;
 const SHORT_STRING = 16;
 /** Most bytes a field's prefix integers take: 1 + 5 for an index or length, twice, plus 4. */
 const FIELD_OVERHEAD = 16;
-
-/** How a name is sent when its value has no exact match in the tables. */
-const INDEX = 0;
-/** Literal without indexing, unless the name is in no table yet (then once with indexing). */
-const NO_INDEX = 1;
-/** Literal never indexed (RFC 7541 §6.2.3). */
-const NEVER = 2;
-type Policy = typeof INDEX | typeof NO_INDEX | typeof NEVER;
+/** Field positions whose name and slot encode() remembers from the last block. */
+const REMEMBERED_POSITIONS = 64;
 
 export interface HpackEncoderOptions {
   /**
@@ -35,56 +29,6 @@ export interface HpackEncoderOptions {
   readonly unindexedNames?: Iterable<string>;
 }
 
-/** What the encoder knows about one name: its static entries, dynamic entries and policy. */
-class NameSlot {
-  /** Dynamic entries with this name: value -> sequence number of the newest such entry. */
-  readonly dynamicValues = new Map<string, number>();
-  /** Sequence number of the newest dynamic entry with this name, valid while dynamicCount > 0. */
-  dynamicSeq = 0;
-  dynamicCount = 0;
-  constructor(
-    /** Lowest static index with this name, or 0. */
-    readonly staticIndex: number,
-    /** Static entries with this name: value -> index; null when none. */
-    readonly staticValues: ReadonlyMap<string, number> | null,
-    readonly policy: Policy,
-    /** Kept when its last dynamic entry leaves: a static name or one with a policy. */
-    readonly permanent: boolean,
-  ) {}
-}
-
-/** The encoder's dynamic table: the ring, plus lookups by name and by name and value. */
-class IndexedTable extends DynamicTable {
-  constructor(
-    maxSize: number,
-    private readonly slots: Map<string, NameSlot>,
-  ) {
-    super(maxSize);
-  }
-
-  /** Adds an entry whose name has `slot` (created by the caller when the name had none). */
-  addIndexed(name: string, value: string, slot: NameSlot): void {
-    // Counted before add() evicts, so that evicting the name's last older entry does not drop
-    // the slot this entry is about to use.
-    slot.dynamicCount++;
-    if (!this.add(name, value)) {
-      this.evicted(name, '', -1);
-      return;
-    }
-    const seq = this.next - 1;
-    slot.dynamicValues.set(value, seq);
-    slot.dynamicSeq = seq;
-  }
-
-  protected override evicted(name: string, value: string, seq: number): void {
-    const slot = this.slots.get(name)!;
-    slot.dynamicCount--;
-    // A newer entry with the same value (added after this one was) keeps the map entry.
-    if (seq >= 0 && slot.dynamicValues.get(value) === seq) slot.dynamicValues.delete(value);
-    if (slot.dynamicCount === 0 && !slot.permanent) this.slots.delete(name);
-  }
-}
-
 /**
  * One per connection direction: encodes this side's header blocks in the order they are sent,
  * keeping the dynamic table in step with the peer's decoder.
@@ -98,8 +42,7 @@ class IndexedTable extends DynamicTable {
  * octet; a character above 0xff is sent as its low byte, as Buffer's latin1 does.
  */
 export class HpackEncoder {
-  readonly table: IndexedTable;
-  private readonly slots = new Map<string, NameSlot>();
+  readonly table: EncoderTable;
   private readonly huffman: boolean;
   private readonly maxTableSize: number;
   /** A size update is due at the start of the next block. */
@@ -108,25 +51,20 @@ export class HpackEncoder {
   private lowestSize = 0;
   /** The size to announce last. */
   private pendingSize = 0;
+  /** Names and their slots by field position in the last block encode() wrote. */
+  private readonly lastNames: string[] = [];
+  private readonly lastSlots: (NameSlot | undefined)[] = [];
 
   constructor(options: HpackEncoderOptions = {}) {
     this.maxTableSize = options.maxTableSize ?? DEFAULT_TABLE_SIZE;
     this.huffman = options.huffman ?? true;
     // Both tables start at the protocol's initial 4,096; a smaller maximum is announced by a
     // size update in the first block.
-    this.table = new IndexedTable(DEFAULT_TABLE_SIZE, this.slots);
+    this.table = new EncoderTable(
+      DEFAULT_TABLE_SIZE,
+      nameTemplates(options.sensitiveNames, options.unindexedNames),
+    );
     this.setPeerMaxTableSize(DEFAULT_TABLE_SIZE);
-    const policies = new Map<string, Policy>();
-    for (const name of options.unindexedNames ?? DEFAULT_UNINDEXED_NAMES) {
-      policies.set(name, NO_INDEX);
-    }
-    for (const name of options.sensitiveNames ?? DEFAULT_SENSITIVE_NAMES) policies.set(name, NEVER);
-    for (const [name, s] of STATIC_BY_NAME) {
-      this.slots.set(name, new NameSlot(s.index, s.values, policies.get(name) ?? INDEX, true));
-    }
-    for (const [name, policy] of policies) {
-      if (!this.slots.has(name)) this.slots.set(name, new NameSlot(0, null, policy, true));
-    }
   }
 
   /**
@@ -147,26 +85,45 @@ export class HpackEncoder {
   }
 
   /**
-   * Encodes a whole block: `fields` is name, value, name, value, ... When `neverIndexed` is
-   * given, it lists the positions in `fields` (of the names, ascending) of fields to send as
-   * never indexed besides the sensitive names: what HpackDecoder reported for a block being
-   * forwarded.
+   * Encodes a whole block: `fields[0, length)` is name, value, name, value, ... When
+   * `neverIndexed` is given, it lists the positions in `fields` (of the names, ascending) of
+   * fields to send as never indexed besides the sensitive names: what the decoder reported for
+   * a block being forwarded (`encode(list.fields, out, list.neverIndexed, list.length)`).
    */
   encode(
     fields: readonly string[],
     out: HpackOutput,
     neverIndexed: readonly number[] | null = null,
+    length = fields.length,
   ): void {
     this.startBlock(out);
     let next = neverIndexed === null || neverIndexed.length === 0 ? -1 : neverIndexed[0];
     let k = 0;
-    for (let i = 0; i + 1 < fields.length; i += 2) {
+    const names = this.lastNames;
+    const slots = this.lastSlots;
+    for (let i = 0; i + 1 < length; i += 2) {
       let never = false;
       if (i === next) {
         never = true;
         next = ++k < neverIndexed!.length ? neverIndexed![k] : -1;
       }
-      this.encodeField(out, fields[i], fields[i + 1], never);
+      // Blocks of one connection tend to repeat their names in the same order, often as the
+      // same string objects (a decoder hands out the strings of its tables): a comparison at
+      // the same position in the last block is cheaper than a Map lookup.
+      const name = fields[i];
+      const at = i >> 1;
+      let slot: NameSlot | undefined;
+      if (at < REMEMBERED_POSITIONS) {
+        slot = slots[at];
+        if (slot === undefined || slot.dropped || names[at] !== name) {
+          slot = this.table.slot(name);
+          names[at] = name;
+          slots[at] = slot;
+        }
+      } else {
+        slot = this.table.slot(name);
+      }
+      this.encodeWith(out, name, fields[i + 1], never, slot);
     }
   }
 
@@ -189,27 +146,29 @@ export class HpackEncoder {
 
   /** Encodes one field; `never` sends it as never indexed whatever its name. */
   encodeField(out: HpackOutput, name: string, value: string, never = false): void {
+    this.encodeWith(out, name, value, never, this.table.slot(name));
+  }
+
+  private encodeWith(
+    out: HpackOutput,
+    name: string,
+    value: string,
+    never: boolean,
+    slot: NameSlot | undefined,
+  ): void {
     out.reserve(FIELD_OVERHEAD + name.length + value.length);
     const table = this.table;
-    const slot = this.slots.get(name);
     const policy = never ? NEVER : slot === undefined ? INDEX : slot.policy;
     if (policy !== NEVER && slot !== undefined) {
       // An indexed field (RFC 7541 §6.1). Never-indexed fields stay literal even when a table
       // has them, so that the next hop also learns not to index them.
-      const staticIndex = slot.staticValues === null ? undefined : slot.staticValues.get(value);
-      if (staticIndex !== undefined) {
-        out.pos = writeInteger(out.buf, out.pos, staticIndex, 0x7f, 0x80);
-        return;
-      }
-      const seq = slot.dynamicValues.get(value);
-      if (seq !== undefined) {
-        out.pos = writeInteger(
-          out.buf,
-          out.pos,
-          STATIC_TABLE_LENGTH + table.next - seq,
-          0x7f,
-          0x80,
-        );
+      const code = slot.lastValue === value ? slot.lastCode : slot.values.get(value);
+      // A dynamic code below table.first is an evicted entry (only the remembered one can be).
+      if (code !== undefined && (code < 0 || code >= table.first)) {
+        slot.lastValue = value;
+        slot.lastCode = code;
+        const index = code < 0 ? -code : STATIC_TABLE_LENGTH + table.next - code;
+        out.pos = writeInteger(out.buf, out.pos, index, 0x7f, 0x80);
         return;
       }
     }
@@ -233,11 +192,7 @@ export class HpackEncoder {
     }
     if (nameIndex === 0) pos = this.writeString(buf, pos, name);
     out.pos = this.writeString(buf, pos, value);
-    if (indexing) {
-      let s = slot;
-      if (s === undefined) this.slots.set(name, (s = new NameSlot(0, null, INDEX, false)));
-      table.addIndexed(name, value, s);
-    }
+    if (indexing) table.addIndexed(name, value, slot);
   }
 
   private writeSizeUpdate(out: HpackOutput, size: number): void {
@@ -245,14 +200,24 @@ export class HpackEncoder {
     this.table.setMaxSize(size);
   }
 
-  /** A string literal (§5.2): Huffman-coded when that is shorter, else raw latin1. */
+  /**
+   * A string literal (§5.2): Huffman-coded when that is shorter, else raw latin1. The Huffman
+   * form is written in place, after room for the raw length, and abandoned as soon as it is
+   * no shorter: one pass decides and encodes.
+   */
   private writeString(buf: Buffer, pos: number, str: string): number {
     const length = str.length;
     if (this.huffman && length > 1) {
-      const coded = huffmanLength(str);
-      if (coded < length) {
-        pos = writeInteger(buf, pos, coded, 0x7f, 0x80);
-        return huffmanEncode(str, buf, pos);
+      const prefix = integerBytes(length, 0x7f);
+      const start = pos + prefix;
+      const end = huffmanEncode(str, buf, start, start + length - 1);
+      if (end >= 0) {
+        const coded = end - start;
+        const codedPrefix = integerBytes(coded, 0x7f);
+        // Shorter by enough to need one length byte less (from 127 and more down to less).
+        if (codedPrefix < prefix) buf.copyWithin(pos + codedPrefix, start, end);
+        writeInteger(buf, pos, coded, 0x7f, 0x80);
+        return pos + codedPrefix + coded;
       }
     }
     pos = writeInteger(buf, pos, length, 0x7f, 0x00);
@@ -262,6 +227,14 @@ export class HpackEncoder {
     }
     return pos + buf.write(str, pos, 'latin1');
   }
+}
+
+/** Bytes an integer takes with an N-bit prefix whose all-ones value is `max` (RFC 7541 §5.1). */
+function integerBytes(value: number, max: number): number {
+  if (value < max) return 1;
+  let n = 2;
+  for (value -= max; value >= 0x80; value = value >>> 7) n++;
+  return n;
 }
 
 /**

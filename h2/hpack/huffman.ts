@@ -189,12 +189,21 @@ export function huffmanLength(str: string): number {
 }
 
 /**
- * Writes the Huffman form of a latin1 string into dst at pos and returns the end. The caller
- * makes room for huffmanLength(str) bytes.
+ * Writes the Huffman form of a latin1 string into dst from pos and returns where it ends, or -1
+ * as soon as it does not fit before `limit` (what is in dst up to limit is then garbage). With
+ * limit = pos + str.length - 1, -1 means "not shorter than the raw string": one pass both
+ * decides and encodes.
  */
-export function huffmanEncode(str: string, dst: Uint8Array, pos: number): number {
-  // acc holds the `pending` bits not yet written (fewer than 8 between symbols). A code over 24
-  // bits goes in two steps (at most 6 bits, then 24) so that acc never holds more than 31 bits.
+export function huffmanEncode(
+  str: string,
+  dst: Uint8Array,
+  pos: number,
+  limit: number = dst.length,
+): number {
+  // acc holds the `pending` bits not yet written (fewer than 8 between symbols) in its low bits;
+  // what lies above them is never read (a byte store keeps the low 8 bits of acc >>> pending),
+  // so acc is not masked. A code over 24 bits goes in two steps (at most 6 bits, then 24) so
+  // that the bits in use never pass 31.
   let acc = 0;
   let pending = 0;
   for (let i = 0; i < str.length; i++) {
@@ -206,9 +215,9 @@ export function huffmanEncode(str: string, dst: Uint8Array, pos: number): number
       acc = (acc << high) | (code >>> 24);
       pending += high;
       if (pending >= 8) {
+        if (pos >= limit) return -1;
         pending -= 8;
         dst[pos++] = acc >>> pending;
-        acc &= (1 << pending) - 1;
       }
       code &= 0xffffff;
       bits = 24;
@@ -216,12 +225,15 @@ export function huffmanEncode(str: string, dst: Uint8Array, pos: number): number
     acc = (acc << bits) | code;
     pending += bits;
     while (pending >= 8) {
+      if (pos >= limit) return -1;
       pending -= 8;
       dst[pos++] = acc >>> pending;
     }
-    acc &= (1 << pending) - 1;
   }
   // Pad with the most significant bits of EOS, which are all ones (RFC 7541 §5.2).
-  if (pending > 0) dst[pos++] = (acc << (8 - pending)) | (0xff >>> pending);
+  if (pending > 0) {
+    if (pos >= limit) return -1;
+    dst[pos++] = (acc << (8 - pending)) | (0xff >>> pending);
+  }
   return pos;
 }

@@ -9,4 +9,5 @@ export {
 export { DynamicTable, ENTRY_OVERHEAD } from './dynamic-table.js';
 export { HpackEncoder, type HpackEncoderOptions } from './encoder.js';
 export { HpackError, type HpackErrorCode } from './errors.js';
+export { HeaderList } from './header-list.js';
 export { DEFAULT_SENSITIVE_NAMES, DEFAULT_UNINDEXED_NAMES } from './indexing-policy.js';

@@ -5,13 +5,10 @@ import { test } from 'node:test';
 import { HpackDecoder } from '../../../h2/hpack/decoder.js';
 import { HpackError, type HpackErrorCode } from '../../../h2/hpack/errors.js';
 import { huffmanEncode, huffmanLength } from '../../../h2/hpack/huffman.js';
+import { decodeBlock } from './decode-block.js';
 import { hex } from './hex.js';
 
-function decodeAll(decoder: HpackDecoder, block: Buffer, neverIndexed?: number[]) {
-  const out: string[] = [];
-  const error = decoder.decode(block, 0, block.length, out, neverIndexed ?? null);
-  return { out, error };
-}
+const decodeAll = decodeBlock;
 
 function expectError(
   block: Buffer,
@@ -96,8 +93,7 @@ test('never-indexed fields are reported by the position of their name', () => {
     Buffer.from([0x1f, 0x08]), // never indexed, name index 23 (authorization)
     str('Bearer t'),
   ]);
-  const never: number[] = [];
-  const { out, error } = decodeAll(new HpackDecoder(), block, never);
+  const { out, never, error } = decodeAll(new HpackDecoder(), block);
   assert.equal(error, null);
   assert.deepEqual(never, [2, 6]);
   assert.equal(out[2], 'password');
@@ -107,8 +103,8 @@ test('never-indexed fields are reported by the position of their name', () => {
 
 test('decodes a block in the middle of a larger buffer, reading only its range', () => {
   const buf = Buffer.concat([hex('ffff ff'), hex('8286 84'), hex('ffff')]);
-  const out: string[] = [];
-  assert.equal(new HpackDecoder().decode(buf, 3, 6, out), null);
+  const { out, error } = decodeBlock(new HpackDecoder(), buf, 3, 6);
+  assert.equal(error, null);
   assert.deepEqual(out, [':method', 'GET', ':scheme', 'http', ':path', '/']);
 });
 
@@ -276,13 +272,13 @@ test('an HPACK bomb stops at the header list limit with its own error, and the c
     Buffer.alloc(16_000, 0xbe),
   ]);
   const decoder = new HpackDecoder({ maxHeaderListSize: 65535 });
-  const { out, error } = decodeAll(decoder, block);
+  const { out, size, error } = decodeAll(decoder, block);
   assert.ok(error instanceof HpackError);
   assert.equal(error.code, 'ERR_HPACK_HEADER_LIST_TOO_LARGE');
   assert.equal(error.connectionError, false);
   // 16 fields of 4,033 octets fit in 65,535; nothing after the 17th is kept.
   assert.equal(out.length, 2 * 16);
-  assert.equal(decoder.lastListSize, 16 * 4033);
+  assert.equal(size, 16 * 4033);
   assert.ok(error.offset > 4000);
   // The table is in step with the encoder: the next block decodes.
   const next = decodeAll(decoder, hex('82 be'));
@@ -303,8 +299,7 @@ test('past the limit, entries the block adds to the table are still added', () =
     str('skipped'),
     str('s'),
   ]);
-  const never: number[] = [];
-  const { out, error } = decodeAll(decoder, block, never);
+  const { out, never, error } = decodeAll(decoder, block);
   assert.equal(error?.code, 'ERR_HPACK_HEADER_LIST_TOO_LARGE');
   assert.deepEqual(out, []);
   assert.deepEqual(never, []);
@@ -314,8 +309,9 @@ test('past the limit, entries the block adds to the table are still added', () =
 
 test('the limit counts name + value + 32 per field and may be changed between blocks', () => {
   const decoder = new HpackDecoder({ maxHeaderListSize: 2 * (7 + 3 + 32) });
-  assert.equal(decodeAll(decoder, hex('82 82')).error, null); // 42 each
-  assert.equal(decoder.lastListSize, 84);
+  const two = decodeAll(decoder, hex('82 82')); // 42 each
+  assert.equal(two.error, null);
+  assert.equal(two.size, 84);
   assert.equal(decodeAll(decoder, hex('82 82 82')).error?.code, 'ERR_HPACK_HEADER_LIST_TOO_LARGE');
   decoder.maxHeaderListSize = 1000;
   assert.equal(decodeAll(decoder, hex('82 82 82')).error, null);

@@ -6,7 +6,9 @@ import { test } from 'node:test';
 import { ByteWriter } from '../../../h2/hpack/byte-writer.js';
 import { HpackDecoder } from '../../../h2/hpack/decoder.js';
 import { HpackEncoder } from '../../../h2/hpack/encoder.js';
+import { HeaderList } from '../../../h2/hpack/header-list.js';
 import { seededRandom } from '../../support/fake-clock.js';
+import { decodeBlock } from './decode-block.js';
 
 function encodeHex(encoder: HpackEncoder, fields: string[], never?: number[]): string {
   const out = new ByteWriter(8);
@@ -24,9 +26,7 @@ function roundTrip(
   const out = new ByteWriter(8);
   encoder.encode(fields, out, never);
   const block = out.written();
-  const decoded: string[] = [];
-  const decodedNever: number[] = [];
-  const error = decoder.decode(block, 0, block.length, decoded, decodedNever);
+  const { out: decoded, error } = decodeBlock(decoder, block);
   assert.equal(error, null, error?.message);
   assert.deepEqual(decoded, fields);
   assert.deepEqual(encoder.table.entries(), decoder.table.entries());
@@ -112,11 +112,9 @@ test('sensitive names and flagged fields go as never indexed, even with an exact
   assert.equal(block[1], 0x08);
   assert.equal(encoder.table.length, 0);
   // :method GET is static entry 2, but a flagged field stays literal: never indexed, name 2.
-  const never: number[] = [];
-  const out: string[] = [];
-  const again = new HpackDecoder();
   const bytes = Buffer.from(encodeHex(new HpackEncoder(), fields, [4, 6]), 'hex');
-  assert.equal(again.decode(bytes, 0, bytes.length, out, never), null);
+  const { never, error } = decodeBlock(new HpackDecoder(), bytes);
+  assert.equal(error, null);
   assert.deepEqual(never, [0, 2, 4, 6]);
   assert.equal(bytes.subarray(-5).toString('hex'), '1203474554'); // name 2, "GET" raw
 });
@@ -124,13 +122,12 @@ test('sensitive names and flagged fields go as never indexed, even with an exact
 test('callers may name more sensitive and unindexed names', () => {
   const encoder = new HpackEncoder({ sensitiveNames: ['x-secret'], unindexedNames: [] });
   const decoder = new HpackDecoder();
-  const never: number[] = [];
   const bytes = Buffer.from(
     encodeHex(encoder, ['x-secret', 's', 'authorization', 'a', 'date', 'd']),
     'hex',
   );
-  const out: string[] = [];
-  assert.equal(decoder.decode(bytes, 0, bytes.length, out, never), null);
+  const { never, error } = decodeBlock(decoder, bytes);
+  assert.equal(error, null);
   assert.deepEqual(never, [0]);
   // authorization is no longer sensitive, and date is indexed.
   assert.deepEqual(
@@ -211,8 +208,8 @@ test('the output grows as needed and each block starts where the last ended', ()
   encoder.encode([':method', 'GET'], out);
   assert.equal(out.pos, firstEnd + 1);
   const decoder = new HpackDecoder({ maxHeaderListSize: 1 << 20 });
-  const fields: string[] = [];
-  assert.equal(decoder.decode(out.buf, 0, firstEnd, fields), null);
+  const { out: fields, error } = decodeBlock(decoder, out.buf, 0, firstEnd);
+  assert.equal(error, null);
   assert.deepEqual(fields, ['x-long', long, ':method', 'GET']);
 });
 
@@ -225,9 +222,8 @@ test('fields added one by one with startBlock and encodeField', () => {
   encoder.startBlock(out);
   encoder.encodeField(out, ':status', '200');
   encoder.encodeField(out, 'x-secret', 'v', true);
-  const fields: string[] = [];
-  const never: number[] = [];
-  assert.equal(decoder.decode(out.buf, 0, out.pos, fields, never), null);
+  const { out: fields, never, error } = decodeBlock(decoder, out.buf, 0, out.pos);
+  assert.equal(error, null);
   assert.deepEqual(fields, [':status', '200', 'x-secret', 'v']);
   assert.deepEqual(never, [2]);
   assert.equal(decoder.table.maxSize, 512);
@@ -256,4 +252,58 @@ test('2,000 seeded random blocks: the tables stay in step through evictions and 
     }
     roundTrip(encoder, decoder, fields, never);
   }
+});
+
+test('a Huffman string that needs one length byte less than the raw one is moved into place', () => {
+  const encoder = new HpackEncoder();
+  const value = 'a'.repeat(130); // raw: 7f 03 + 130 bytes; Huffman: 82 bytes (5 bits each)
+  const out = new ByteWriter();
+  encoder.encode(['x-long', value], out);
+  const block = out.written();
+  // Literal with indexing, new name "x-long" (Huffman, 5 bytes), then the value: 0x80 | 82.
+  assert.equal(block[0], 0x40);
+  assert.equal(block[1], 0x85);
+  assert.equal(block[7], 0x80 | 82);
+  assert.equal(block.length, 8 + 82);
+  const { out: fields, error } = decodeBlock(new HpackDecoder(), block);
+  assert.equal(error, null);
+  assert.deepEqual(fields, ['x-long', value]);
+});
+
+test('a decoded list is forwarded as it came: its length, and its never-indexed fields', () => {
+  const upstream = new HpackEncoder();
+  const client = new HpackEncoder();
+  const proxy = new HpackDecoder();
+  const list = new HeaderList();
+  const out = new ByteWriter();
+  // A first, longer block leaves entries past the second one's length.
+  client.encode([':method', 'POST', 'x-a', '1', 'x-b', '2'], out);
+  assert.equal(proxy.decode(out.buf, 0, out.pos, list), null);
+  out.reset();
+  client.encode([':method', 'GET', 'x-secret', 's'], out, [2]);
+  assert.equal(proxy.decode(out.buf, 0, out.pos, list), null);
+  assert.equal(list.length, 4);
+  out.reset();
+  upstream.encode(list.fields, out, list.neverIndexed, list.length);
+  const { out: fields, never, error } = decodeBlock(new HpackDecoder(), out.written());
+  assert.equal(error, null);
+  assert.deepEqual(fields, [':method', 'GET', 'x-secret', 's']);
+  assert.deepEqual(never, [2]);
+});
+
+test('encoders with their own sensitive names do not change the defaults of others', () => {
+  const special = new HpackEncoder({ sensitiveNames: ['x-token'] });
+  const plain = new HpackEncoder();
+  const out = new ByteWriter();
+  special.encode(['x-token', 't', 'authorization', 'a'], out);
+  assert.deepEqual(
+    special.table.entries().map((e) => e[0]),
+    ['authorization'],
+  );
+  out.reset();
+  plain.encode(['x-token', 't', 'authorization', 'a'], out);
+  assert.deepEqual(
+    plain.table.entries().map((e) => e[0]),
+    ['x-token'],
+  );
 });

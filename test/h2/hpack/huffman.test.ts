@@ -139,3 +139,13 @@ test('EOS inside a string is an error', () => {
   // After a symbol: '0' (00000) then EOS then padding.
   assert.equal(decode(hex('07ff ffff e0')), HUFFMAN_EOS);
 });
+
+test('with a limit, encoding stops with -1 as soon as the output would pass it', () => {
+  const out = Buffer.alloc(32);
+  // "no-cache" takes 6 bytes: it fits in 6, not in 5.
+  assert.equal(huffmanEncode('no-cache', out, 2, 8), 8);
+  assert.deepEqual(out.subarray(2, 8), hex('a8eb 1064 9cbf'));
+  assert.equal(huffmanEncode('no-cache', out, 2, 7), -1);
+  // Bytes with long codes: 4 raw bytes take 13 Huffman bytes.
+  assert.equal(huffmanEncode(String.fromCharCode(0, 1, 2, 3), out, 0, 3), -1);
+});
