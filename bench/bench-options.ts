@@ -16,6 +16,7 @@ Scenarios (run in this order; --only takes names or prefixes such as "unary"):
   slow-reader         1 GiB to a deliberately slow reader (peak proxy RSS)
   balancer            balancer pick() cost per policy and endpoint count
   resolver            DNS SRV resolution cost and resolver memory
+  hpack               HPACK decode/encode of gRPC request, response and trailer blocks
 
 Options:
   --quick              short runs and small sizes (a smoke run, about 20 s)

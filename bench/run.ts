@@ -18,6 +18,7 @@ import {
 import { parseBenchOptions, USAGE, type BenchOptions } from './bench-options.js';
 import { ChildProcesses } from './child-processes.js';
 import { BenchSetupError, ensureH2load, h2loadVersion } from './ensure-h2load.js';
+import { hpackBench } from './hpack-bench.js';
 import { runLoadScenario } from './load-scenario.js';
 import { runOpenStreams, runSlowReader } from './memory-scenarios.js';
 import { SWITCHYARD_JS, type ProxySpec } from './proxy-process.js';
@@ -30,6 +31,8 @@ const EXIT_USAGE = 2;
 const PROXY_CPU = '0';
 const LOAD_CPU = '1';
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
+/** Scenarios that run inside this process: no backend, no proxy. */
+const IN_PROCESS: ReadonlySet<Scenario['kind']> = new Set(['balancer', 'resolver', 'hpack']);
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
@@ -65,7 +68,7 @@ async function runScenario(
   s: Scenario,
   quick: boolean,
 ): Promise<ScenarioResult> {
-  if (ctx === undefined && s.kind !== 'balancer' && s.kind !== 'resolver') {
+  if (ctx === undefined && !IN_PROCESS.has(s.kind)) {
     throw new Error(`${s.name} needs the backend, which is not running`);
   }
   switch (s.kind) {
@@ -86,6 +89,12 @@ async function runScenario(
         kind: s.kind,
         about: s.about,
         result: await resolverBench(quick ? { runs: 5, polls: 1_000 } : {}),
+      };
+    case 'hpack':
+      return {
+        kind: s.kind,
+        about: s.about,
+        result: await hpackBench(quick ? { blocks: 20_000, runs: 3 } : {}),
       };
   }
 }
@@ -111,7 +120,7 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_USAGE;
   }
   const needsH2load = scenarios.some((s) => s.kind === 'load');
-  const needsProcesses = scenarios.some((s) => s.kind !== 'balancer' && s.kind !== 'resolver');
+  const needsProcesses = scenarios.some((s) => !IN_PROCESS.has(s.kind));
   let h2load: string | null;
   try {
     h2load = needsH2load ? ensureH2load(log) : (h2loadVersion() ?? null);
