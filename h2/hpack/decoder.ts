@@ -83,9 +83,12 @@ export class HpackDecoder {
    * Returns null, or the error. On ERR_HPACK_HEADER_LIST_TOO_LARGE the whole block was still
    * read (the table stays in step, the connection may go on) but `list` holds only the fields
    * before the limit was crossed. On any other error `list` is empty and the decoder unusable:
-   * the connection must end with COMPRESSION_ERROR.
+   * the connection must end with COMPRESSION_ERROR. Throws only for a range outside `src`.
    */
   decode(src: Buffer, start: number, end: number, list: HeaderList): HpackError | null {
+    if (start < 0 || end > src.length || start > end) {
+      throw new RangeError(`block [${start}, ${end}) outside a buffer of ${src.length} bytes`);
+    }
     list.clear();
     this.src = src;
     this.pos = start;

@@ -10,7 +10,11 @@ import { STATIC_TABLE_LENGTH } from './static-table.js';
 const DEFAULT_TABLE_SIZE = 4096;
 /** Strings up to this length are copied by charCodeAt; longer ones by Buffer. */
 const SHORT_STRING = 16;
-/** Most bytes a field's prefix integers take: 1 + 5 for an index or length, twice, plus 4. */
+/**
+ * Bytes a field takes besides its strings, at most: a first byte with an index of up to 5 more
+ * bytes, or a first byte and a name length, then a value length; a length under 2^28 takes at
+ * most 5 bytes (RFC 7541 §5.1). 13, rounded up.
+ */
 const FIELD_OVERHEAD = 16;
 /** Field positions whose name and slot encode() remembers from the last block. */
 const REMEMBERED_POSITIONS = 64;

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { HpackDecoder } from '../../../h2/hpack/decoder.js';
 import { HpackError, type HpackErrorCode } from '../../../h2/hpack/errors.js';
+import { HeaderList } from '../../../h2/hpack/header-list.js';
 import { huffmanEncode, huffmanLength } from '../../../h2/hpack/huffman.js';
 import { decodeBlock } from './decode-block.js';
 import { hex } from './hex.js';
@@ -106,6 +107,12 @@ test('decodes a block in the middle of a larger buffer, reading only its range',
   const { out, error } = decodeBlock(new HpackDecoder(), buf, 3, 6);
   assert.equal(error, null);
   assert.deepEqual(out, [':method', 'GET', ':scheme', 'http', ':path', '/']);
+});
+
+test('a range outside the buffer is a programming error, thrown', () => {
+  const list = new HeaderList();
+  assert.throws(() => new HpackDecoder().decode(hex('82'), 0, 2, list), RangeError);
+  assert.throws(() => new HpackDecoder().decode(hex('82'), 1, 0, list), RangeError);
 });
 
 test('integers of several bytes: a long literal value and a dynamic index past 127', () => {
