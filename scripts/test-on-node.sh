@@ -17,13 +17,16 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # The Node.js versions the suite is tested on: the newest of each line when last checked.
 # Raise them here; README.md ("Node.js versions") and package.json's engines say the same.
-declare -A PINNED=([20]=20.20.2 [22]=22.23.5 [24]=24.22.3)
-
 major="${1:-}"
-if [ -z "$major" ] || [ -z "${PINNED[$major]:-}" ]; then
-  echo "usage: $0 MAJOR [test-file-filter ...]  (MAJOR: 20, 22 or 24)" >&2
-  exit 2
-fi
+case "$major" in
+  20) pinned=20.20.2 ;;
+  22) pinned=22.23.5 ;;
+  24) pinned=24.22.3 ;;
+  *)
+    echo "usage: $0 MAJOR [test-file-filter ...]  (MAJOR: 20, 22 or 24)" >&2
+    exit 2
+    ;;
+esac
 shift
 
 summary() {
@@ -34,7 +37,7 @@ summary() {
 if [ "$(node -p 'process.versions.node.split(".")[0]')" = "$major" ]; then
   node_bin="$(command -v node)"
 else
-  version="${PINNED[$major]}"
+  version="$pinned"
   package="node-$(node -p 'process.platform + "-" + process.arch')"
   cache="${SWITCHYARD_NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/switchyard}"
   dir="$cache/node-$version"
