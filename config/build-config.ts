@@ -64,7 +64,7 @@ interface CheckedCluster {
     insecureSkipVerify: boolean;
   };
   proxy?: string;
-  keepalive?: { time: number; timeout: number };
+  keepalive?: { time: number; timeout: number; idleTime: number };
   idleTimeout: number;
   panicThreshold: number;
   healthCheck?: {
@@ -368,7 +368,11 @@ function buildCluster(
             insecureSkipVerify: tls.insecureSkipVerify,
           },
     proxy: c?.proxy,
-    keepalive: { timeMs: c?.keepalive?.time as number, timeoutMs: c?.keepalive?.timeout as number },
+    keepalive: {
+      timeMs: c?.keepalive?.time as number,
+      timeoutMs: c?.keepalive?.timeout as number,
+      idleTimeMs: c?.keepalive?.idleTime as number,
+    },
     idleTimeoutMs: c?.idleTimeout as number,
     panicThreshold: c?.panicThreshold as number,
     healthCheck:

@@ -312,12 +312,19 @@ const KEEPALIVE = object({
   time: {
     shape: duration(),
     default: DEFAULT_KEEPALIVE.timeMs,
-    description: 'PING interval on upstream connections; 0s disables',
+    description:
+      'least time between PINGs on an upstream connection carrying calls, sent once it has received nothing for a second; 0s disables',
   },
   timeout: {
     shape: duration(1),
     default: DEFAULT_KEEPALIVE.timeoutMs,
     description: 'close a connection whose PING is unanswered for this long',
+  },
+  idleTime: {
+    shape: duration(),
+    default: DEFAULT_KEEPALIVE.idleTimeMs,
+    description:
+      'PING interval on an upstream connection without calls (servers may limit PINGs: gRPC core and grpc-go allow one per 5 min); 0s disables',
   },
 });
 

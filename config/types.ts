@@ -114,10 +114,15 @@ export interface UpstreamTlsConfig {
 }
 
 export interface KeepaliveConfig {
-  /** PING interval on upstream sessions; 0 disables. */
+  /**
+   * Least time between PINGs on an upstream session carrying calls, sent once it has received
+   * nothing for a second; 0 disables.
+   */
   readonly timeMs: number;
   /** A PING unanswered for this long closes the session. */
   readonly timeoutMs: number;
+  /** PING interval on an upstream session without calls; 0 disables. */
+  readonly idleTimeMs: number;
 }
 
 export interface BalancerConfig {

@@ -212,7 +212,7 @@ export class ProxyCall implements WaitingCall {
     } catch (err) {
       if (session.session.closed || session.session.destroyed || isSessionError(err)) {
         // The session closed under us (GOAWAY or socket loss not yet seen): nothing was sent.
-        session.draining = true;
+        session.pool.sessionDraining(session, 'the connection refused a new stream');
         return false;
       }
       // node:http2 refused these headers: the call's own fault, not the session's.

@@ -207,6 +207,17 @@ export class Cluster implements PoolEvents {
     this.endpointFailed();
   }
 
+  connectionFailed(pool: EndpointPool, error: Error): void {
+    const suppressed = this.logLimiter.take(pool.host.key);
+    if (suppressed >= 0) {
+      this.logger.warn(
+        { endpoint: pool.host.key, ...(suppressed > 0 ? { suppressed } : {}) },
+        `connection failed: ${describeError(error)}`,
+      );
+    }
+    this.endpointFailed();
+  }
+
   get target(): string {
     return this.resolver.target;
   }
