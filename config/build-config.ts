@@ -65,6 +65,7 @@ interface CheckedCluster {
   };
   proxy?: string;
   keepalive?: { time: number; timeout: number; idleTime: number };
+  resetLimit?: { burst: number; rate: number };
   idleTimeout: number;
   panicThreshold: number;
   healthCheck?: {
@@ -372,6 +373,10 @@ function buildCluster(
       timeMs: c?.keepalive?.time as number,
       timeoutMs: c?.keepalive?.timeout as number,
       idleTimeMs: c?.keepalive?.idleTime as number,
+    },
+    resetLimit: {
+      burst: c?.resetLimit?.burst as number,
+      rate: c?.resetLimit?.rate as number,
     },
     idleTimeoutMs: c?.idleTimeout as number,
     panicThreshold: c?.panicThreshold as number,

@@ -10,6 +10,7 @@ import type {
   ListenerConfig,
   LogConfig,
   OutlierDetectionConfig,
+  ResetLimitConfig,
   SocketAddress,
   TimeoutsConfig,
 } from './types.js';
@@ -30,6 +31,15 @@ export const DEFAULT_KEEPALIVE: KeepaliveConfig = {
   // and answer the third early one with GOAWAY "too_many_pings"; grpc-js servers set no minimum.
   idleTimeMs: 300_000,
 };
+
+/**
+ * nghttp2's rapid-reset protection (lib/nghttp2_session.h, NGHTTP2_DEFAULT_STREAM_RESET_BURST and
+ * _RATE, since 1.57.0, October 2023): 1,000 RST_STREAMs in a burst, then 33 a second; Node's
+ * HTTP/2 (so every grpc-js server), nghttp2-based servers and Envoy's oghttp2/nghttp2 codecs use
+ * it. A backend that limits harder (Netty's Http2MaxRstFrameDecoder, 200 per 30 s, when
+ * enabled) needs its own numbers here.
+ */
+export const DEFAULT_RESET_LIMIT: ResetLimitConfig = { burst: 1_000, rate: 33 };
 
 export const DEFAULT_LISTENER = {
   handshakeTimeoutMs: 10_000,
@@ -55,6 +65,7 @@ export const DEFAULT_CLUSTER = {
   tls: undefined,
   proxy: undefined,
   keepalive: DEFAULT_KEEPALIVE,
+  resetLimit: DEFAULT_RESET_LIMIT,
   idleTimeoutMs: 60_000,
   panicThreshold: 0.5,
   healthCheck: undefined,

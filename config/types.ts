@@ -125,6 +125,14 @@ export interface KeepaliveConfig {
   readonly idleTimeMs: number;
 }
 
+/** The endpoints' limit on the RST_STREAM frames they accept per connection (rapid-reset protection). */
+export interface ResetLimitConfig {
+  /** Resets accepted in a burst; 0 turns the accounting off. */
+  readonly burst: number;
+  /** Resets per second the allowance grows back by. */
+  readonly rate: number;
+}
+
 export interface BalancerConfig {
   readonly policy: string;
   /** Policy settings, validated by the policy's own schema. */
@@ -169,6 +177,8 @@ export interface ClusterConfig {
    */
   readonly proxy: string | undefined;
   readonly keepalive: KeepaliveConfig;
+  /** Resets one upstream connection may send before a connection of its own is opened. */
+  readonly resetLimit: ResetLimitConfig;
   /** Extra sessions to one endpoint (opened when the first is at its stream limit) close after this long idle. */
   readonly idleTimeoutMs: number;
   /** Use every ready endpoint when fewer than this share (0..1) are healthy and not ejected. */

@@ -78,6 +78,7 @@ export class Cluster implements PoolEvents {
       idleTimeoutMs: config.idleTimeoutMs,
       maxSessions: 8,
       settings: deps.poolSettings,
+      resetLimit: config.resetLimit,
     };
     this.connect = deps.connect ?? true;
     this.balancer.onChange(() => this.drainWaiting());

@@ -1,6 +1,6 @@
 // The upstream HTTP/2 sessions to one endpoint: connect with backoff, multiplex, open another
-// session at the peer's stream limit, drain on GOAWAY, close idle extras, and close connections
-// that stopped working (unanswered PINGs, protocol errors, socket errors) with the reason.
+// session at the peer's stream limit or reset budget, drain on GOAWAY, close idle extras, and
+// close connections that stopped working (unanswered PINGs, protocol errors, socket errors).
 import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { Host, Connectivity } from '../balancer/host.js';
@@ -11,6 +11,7 @@ import type { Dialer } from './dialer.js';
 import { SwitchyardError, describeError } from './errors.js';
 import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES } from './flow-control.js';
 import { LivenessMonitor, type LivenessTarget, type LivenessVerdict } from './liveness-monitor.js';
+import { ResetBudget, type ResetLimit } from './reset-budget.js';
 
 export interface PoolOptions {
   readonly dialer: Dialer;
@@ -22,7 +23,9 @@ export interface PoolOptions {
   readonly maxSessions: number;
   /** Local SETTINGS for upstream sessions. */
   readonly settings: http2.Settings;
-  /** Time for keepalive PINGs; the system clock by default. */
+  /** The endpoint's rapid-reset limit, kept per session (see ResetBudget). */
+  readonly resetLimit?: ResetLimit;
+  /** Time for keepalive PINGs and the reset budget; the system clock by default. */
   readonly clock?: Clock;
 }
 
@@ -53,6 +56,17 @@ const CONNECT_BACKOFF: BackoffPolicy = {
  */
 const MAX_PING_SCALE = 64;
 const TOO_MANY_PINGS = Buffer.from('too_many_pings', 'latin1');
+const { NGHTTP2_CANCEL } = http2.constants;
+/**
+ * Resets kept back from new streams, a tenth of the burst: room for resets the pool does not
+ * count (node:http2 resets streams it cannot use by itself) and for peers whose seconds tick
+ * differently.
+ */
+const RESET_RESERVE_SHARE = 0.1;
+/** Below half its burst a session is replaced by a fresh one, which starts with a full budget. */
+const RESET_ROTATE_SHARE = 0.5;
+/** How often resets held back for lack of budget are retried. */
+const DEFERRED_RESET_RETRY_MS = 1_000;
 
 /** One HTTP/2 session to the endpoint and its stream accounting. */
 export class UpstreamSession implements LivenessTarget {
@@ -74,12 +88,84 @@ export class UpstreamSession implements LivenessTarget {
   /** The failure says the endpoint misbehaves (not just a lost socket): reconnect with backoff. */
   broken = false;
   monitor: LivenessMonitor | undefined = undefined;
+  /** A fresh session is being opened to take over; this one drains once that one is ready. */
+  retiring = false;
+  /** Streams whose reset waits for the budget to grow back, and the timer that retries them. */
+  private deferred: http2.ClientHttp2Stream[] | null = null;
+  private deferredTimer: NodeJS.Timeout | undefined = undefined;
 
   constructor(
     readonly pool: EndpointPool,
     readonly session: http2.ClientHttp2Session,
     readonly socket: Duplex,
+    /** What the peer's rapid-reset protection still allows; undefined when not counted. */
+    readonly resets: ResetBudget | undefined,
   ) {}
+
+  /**
+   * Whether one more stream fits the reset budget: every open stream may need one reset, and
+   * a tenth of the burst stays in reserve. Reads the clock only when the budget runs low.
+   */
+  hasResetRoom(): boolean {
+    const budget = this.resets;
+    if (budget === undefined) return true;
+    const reserve = budget.limit.burst * RESET_RESERVE_SHARE;
+    if (this.active + reserve < budget.floor) return true;
+    return this.active + reserve < budget.available();
+  }
+
+  /**
+   * Cancels a stream of this session (RST_STREAM CANCEL) within the peer's reset limit. When the
+   * budget is spent, the stream is left to end on its own, its data read and dropped, and reset
+   * as soon as the budget allows: a late reset costs the backend some work, one over its limit
+   * costs every call on the connection.
+   */
+  cancel(stream: http2.ClientHttp2Stream): void {
+    if (stream.closed || stream.destroyed) return;
+    const budget = this.resets;
+    if (budget === undefined) {
+      stream.close(NGHTTP2_CANCEL);
+      return;
+    }
+    if (budget.take()) {
+      stream.close(NGHTTP2_CANCEL);
+      this.pool.resetSent(this);
+      return;
+    }
+    stream.resume();
+    (this.deferred ??= []).push(stream);
+    if (this.deferredTimer === undefined) {
+      this.deferredTimer = setTimeout(retryDeferredResets, DEFERRED_RESET_RETRY_MS, this);
+      this.deferredTimer.unref();
+    }
+  }
+
+  /** @internal sends the held-back resets the budget allows now. */
+  retryDeferred(): void {
+    this.deferredTimer = undefined;
+    const queue = this.deferred;
+    if (queue === null || this.gone) return;
+    let i = 0;
+    for (; i < queue.length; i++) {
+      const stream = queue[i];
+      if (stream.closed || stream.destroyed) continue;
+      if (!this.resets!.take()) break;
+      stream.close(NGHTTP2_CANCEL);
+    }
+    queue.splice(0, i);
+    if (queue.length === 0) this.deferred = null;
+    else {
+      this.deferredTimer = setTimeout(retryDeferredResets, DEFERRED_RESET_RETRY_MS, this);
+      this.deferredTimer.unref();
+    }
+  }
+
+  /** @internal the session is gone: nothing left to reset. */
+  dropDeferred(): void {
+    clearTimeout(this.deferredTimer);
+    this.deferredTimer = undefined;
+    this.deferred = null;
+  }
 
   /** A stream on this session closed. */
   release(): void {
@@ -122,6 +208,19 @@ export class UpstreamSession implements LivenessTarget {
       return false;
     }
   }
+}
+
+/** Cancels an upstream stream through its session's reset budget (see UpstreamSession.cancel). */
+export function cancelUpstream(
+  session: UpstreamSession | null,
+  stream: http2.ClientHttp2Stream,
+): void {
+  if (session !== null) session.cancel(stream);
+  else if (!stream.closed && !stream.destroyed) stream.close(NGHTTP2_CANCEL);
+}
+
+function retryDeferredResets(s: UpstreamSession) {
+  s.retryDeferred();
 }
 
 // Shared handlers (no per-session closures): the session and its socket carry their
@@ -215,7 +314,7 @@ export class EndpointPool {
     for (let i = 0; i < sessions.length; i++) {
       const s = sessions[i];
       if (s.draining || !s.ready) continue;
-      if (s.active < s.maxStreams) {
+      if (s.active < s.maxStreams && s.hasResetRoom()) {
         if (s.idleTimer !== undefined) {
           clearTimeout(s.idleTimer);
           s.idleTimer = undefined;
@@ -224,11 +323,10 @@ export class EndpointPool {
       }
       if (best === null || s.active < best.active) best = s;
     }
-    // Every session is at the peer's limit: open one more; meanwhile nghttp2 queues the
-    // stream on the least busy session until one of its streams ends.
-    if (best !== null && this.dialing === 0 && this.sessions.length < this.options.maxSessions) {
-      void this.connect();
-    }
+    // Every session is at the peer's stream limit or its reset budget: open one more. Meanwhile
+    // the least busy one takes the stream (nghttp2 queues it until a stream ends; a reset it
+    // may need waits for the budget, see cancel()).
+    if (best !== null && this.mayOpenSession()) void this.connect();
     return best;
   }
 
@@ -250,6 +348,10 @@ export class EndpointPool {
     if (this.closed) return;
     this.state = state;
     this.events.connectivityChanged(this, state, reason);
+  }
+
+  private mayOpenSession(): boolean {
+    return this.dialing === 0 && this.usableCount() < this.options.maxSessions;
   }
 
   private usableCount(): number {
@@ -284,7 +386,10 @@ export class EndpointPool {
       // multiplexing many clients onto one session needs more before it refuses streams.
       maxSessionMemory: 64,
     }) as TaggedSession;
-    const s = new UpstreamSession(this, session, socket);
+    const limit = this.options.resetLimit;
+    const budget =
+      limit !== undefined && limit.burst > 0 ? new ResetBudget(limit, this.clock) : undefined;
+    const s = new UpstreamSession(this, session, socket, budget);
     session[kSession] = s;
     (socket as TaggedSocket)[kSession] = s;
     this.sessions.push(s);
@@ -342,7 +447,19 @@ export class EndpointPool {
     }
     this.failures = 0;
     this.startKeepalive(s);
+    // A session being replaced for its reset budget drains now that its successor is here.
+    for (const old of [...this.sessions]) {
+      if (old.retiring && old !== s) this.sessionDraining(old, 'replaced for its reset budget');
+    }
     if (this.state !== 'ready') this.setState('ready', '');
+  }
+
+  /** @internal a session sent a reset: replace it before the peer's limit is near. */
+  resetSent(s: UpstreamSession): void {
+    const budget = s.resets!;
+    if (s.retiring || budget.floor >= budget.limit.burst * RESET_ROTATE_SHARE) return;
+    s.retiring = true;
+    if (this.mayOpenSession()) void this.connect();
   }
 
   /** @internal GOAWAY, or a session that refused a stream: finish what runs, take nothing new. */
@@ -394,6 +511,7 @@ export class EndpointPool {
     s.gone = true;
     clearTimeout(s.idleTimer);
     s.monitor?.close();
+    s.dropDeferred();
     const i = this.sessions.indexOf(s);
     if (i >= 0) this.sessions.splice(i, 1);
     if (this.closed) return;
