@@ -25,7 +25,10 @@ export const DEFAULT_TIMEOUTS: TimeoutsConfig = {
 
 export const DEFAULT_KEEPALIVE: KeepaliveConfig = {
   timeMs: 30_000,
-  timeoutMs: 10_000,
+  // A few seconds: a hung backend's connection is given up while its calls still wait (a PING
+  // goes out once a connection with calls has received nothing for a second). gRPC's own
+  // default is 20 s; a loopback or LAN peer answers a PING in well under a millisecond.
+  timeoutMs: 5_000,
   // gRPC core and grpc-go servers accept a client PING at most every 5 min by default
   // (grpc.http2.min_ping_interval_without_data_ms = 300000, keepalive.EnforcementPolicy.MinTime)
   // and answer the third early one with GOAWAY "too_many_pings"; grpc-js servers set no minimum.

@@ -483,7 +483,9 @@ export class ProxyCall implements WaitingCall {
       this.waiting = false;
       this.context.cluster.dequeue(this);
     }
-    this.fail(Status.DEADLINE_EXCEEDED, `deadline of ${this.timeoutMs} ms exceeded`, false);
+    // An endpoint that took the call and said nothing by the deadline counts as failing it.
+    const silent = this.host !== null && !this.responded;
+    this.fail(Status.DEADLINE_EXCEEDED, `deadline of ${this.timeoutMs} ms exceeded`, silent);
   }
 
   /** Ends the call with a status the proxy made. */

@@ -201,7 +201,7 @@ void describe('loading a valid file', () => {
             insecureSkipVerify: false,
           },
           proxy: 'none',
-          keepalive: { timeMs: 30_000, timeoutMs: 10_000, idleTimeMs: 300_000 },
+          keepalive: { timeMs: 30_000, timeoutMs: 5_000, idleTimeMs: 300_000 },
           resetLimit: { burst: 1_000, rate: 33 },
           idleTimeoutMs: 60_000,
           panicThreshold: 0.5,
