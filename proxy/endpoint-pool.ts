@@ -85,6 +85,8 @@ export class UpstreamSession implements LivenessTarget {
   gone = false;
   /** Why the session was torn down, when it broke rather than closed. */
   failure: Error | undefined = undefined;
+  /** The last 'error' node:http2 reported on the session. */
+  lastError: Error | undefined = undefined;
   /** The failure says the endpoint misbehaves (not just a lost socket): reconnect with backoff. */
   broken = false;
   monitor: LivenessMonitor | undefined = undefined;
@@ -249,13 +251,15 @@ function onSessionClose(this: TaggedSession) {
   s.pool.sessionClosed(s);
 }
 function onSessionError(this: TaggedSession, err: Error) {
-  this[kSession].pool.sessionError = err;
+  const s = this[kSession];
+  s.lastError = err;
+  s.pool.sessionError = err;
 }
 function onSocketError(this: TaggedSocket, err: Error) {
   // node:http2 does not always report these: a TLS alert read after the handshake (TLS 1.3
   // "certificate required") destroys the session without an 'error' or 'close' event.
   const s = this[kSession];
-  if (s !== undefined) s.pool.sessionFailed(s, err, false);
+  if (s !== undefined) s.pool.socketFailed(s, err);
 }
 function onSocketClose(this: TaggedSocket) {
   const s = this[kSession];
@@ -489,6 +493,15 @@ export class EndpointPool {
     s.idleTimer.unref();
   }
 
+  /** @internal the session's socket failed. */
+  socketFailed(s: UpstreamSession, err: Error): void {
+    if (s.gone) return;
+    const early = s.ready
+      ? undefined
+      : this.options.dialer.explainEarlyFailure?.(this.host.endpoint, err);
+    this.sessionFailed(s, early ?? err, false);
+  }
+
   /**
    * @internal the session stopped working: its socket failed, its peer stopped answering, or
    * it broke the protocol. Tears it down; the calls on it fail with `err`. A `broken` endpoint
@@ -518,7 +531,8 @@ export class EndpointPool {
     if (!s.ready) {
       this.connectFailed(
         s.failure ??
-          this.sessionError ??
+          s.lastError ??
+          this.options.dialer.explainEarlyFailure?.(this.host.endpoint, undefined) ??
           new SwitchyardError(
             'ERR_CONNECT_FAILED',
             `${this.host.key} closed the connection before HTTP/2 SETTINGS`,

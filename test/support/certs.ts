@@ -152,3 +152,80 @@ export async function createTestCerts(options: TestCertsOptions = {}): Promise<T
     throw error;
   }
 }
+
+/** A client certificate (with the client key of the certs it was made for). */
+export interface ClientCert {
+  certPath: string;
+  cert: Buffer;
+}
+
+/**
+ * Client certificates a backend that trusts `certs.ca` must refuse: one that expired (its
+ * validity ends a day before it starts, which OpenSSL reports as expired), and one issued by
+ * another CA (CN "switchyard test other CA"). Both use `certs.clientKeyPath`.
+ */
+export async function createRefusedClientCerts(
+  certs: TestCerts,
+): Promise<{ expired: ClientCert; untrusted: ClientCert }> {
+  const dir = certs.dir;
+  const path = (name: string): string => join(dir, name);
+  await openssl(dir, [
+    'req',
+    '-x509',
+    ...KEY_ARGS,
+    '-keyout',
+    path('other-ca.key'),
+    '-out',
+    path('other-ca.pem'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=switchyard test other CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
+  await openssl(dir, [
+    'req',
+    '-new',
+    '-key',
+    certs.clientKeyPath,
+    '-out',
+    path('refused.csr'),
+    '-subj',
+    '/CN=switchyard-test-client',
+  ]);
+  const sign = async (out: string, ca: string, caKey: string, days: string): Promise<void> => {
+    await openssl(dir, [
+      'x509',
+      '-req',
+      '-in',
+      path('refused.csr'),
+      '-CA',
+      ca,
+      '-CAkey',
+      caKey,
+      '-set_serial',
+      `0x${Math.floor(Math.random() * 0xffffffff).toString(16)}02`,
+      '-days',
+      days,
+      '-extfile',
+      path('client.ext'),
+      '-out',
+      path(out),
+    ]);
+  };
+  await sign('expired-client.pem', certs.caCertPath, certs.caKeyPath, '-1');
+  await sign('untrusted-client.pem', path('other-ca.pem'), path('other-ca.key'), '2');
+  return {
+    expired: {
+      certPath: path('expired-client.pem'),
+      cert: await readFile(path('expired-client.pem')),
+    },
+    untrusted: {
+      certPath: path('untrusted-client.pem'),
+      cert: await readFile(path('untrusted-client.pem')),
+    },
+  };
+}

@@ -1,6 +1,16 @@
 // Runs one test.Echo backend in its own process (started by echo-backend-process.ts): reports
 // its port once it listens, and its call counts when asked, over the IPC channel.
+import { readFileSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
 import { startEchoBackend, type EchoMethod } from './echo-backend.js';
+
+/** TLS for the backend: its certificate and key, and the CA client certificates must chain to. */
+export interface BackendTls {
+  readonly certPath: string;
+  readonly keyPath: string;
+  /** Set: clients must present a certificate signed by this CA. */
+  readonly clientCaPath?: string;
+}
 
 export interface BackendReady {
   readonly kind: 'ready';
@@ -19,8 +29,17 @@ export interface StatsRequest {
   readonly kind: 'stats?';
 }
 
-const [name = 'child', port = '0'] = process.argv.slice(2);
-const backend = await startEchoBackend({ name, port: Number(port) });
+const [name = 'child', port = '0', tlsJson] = process.argv.slice(2);
+const tls = tlsJson === undefined ? undefined : (JSON.parse(tlsJson) as BackendTls);
+const credentials =
+  tls === undefined
+    ? undefined
+    : grpc.ServerCredentials.createSsl(
+        tls.clientCaPath === undefined ? null : readFileSync(tls.clientCaPath),
+        [{ cert_chain: readFileSync(tls.certPath), private_key: readFileSync(tls.keyPath) }],
+        tls.clientCaPath !== undefined,
+      );
+const backend = await startEchoBackend({ name, port: Number(port), credentials });
 const byMethod: Record<string, number> = {};
 backend.events.on('call', (method: EchoMethod) => {
   byMethod[method] = (byMethod[method] ?? 0) + 1;

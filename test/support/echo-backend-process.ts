@@ -2,7 +2,15 @@
 // or give it a core of its own: its port, its call counts, and signals.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { BackendReady, BackendStats, StatsRequest } from './echo-backend-main.js';
+import type { BackendReady, BackendStats, BackendTls, StatsRequest } from './echo-backend-main.js';
+
+export interface SpawnOptions {
+  /** Default 0: any free port. */
+  readonly port?: number;
+  readonly tls?: BackendTls;
+  /** Node flags for the child, e.g. `--tls-max-v1.2`. */
+  readonly execArgv?: readonly string[];
+}
 
 const MAIN = fileURLToPath(new URL('./echo-backend-main.js', import.meta.url));
 
@@ -21,9 +29,17 @@ export interface EchoBackendProcess {
   kill(): Promise<void>;
 }
 
-/** Starts a backend process and resolves once it listens on 127.0.0.1 (`port` 0: any). */
-export async function spawnEchoBackend(name: string, port = 0): Promise<EchoBackendProcess> {
-  const child = fork(MAIN, [name, String(port)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+/** Starts a backend process and resolves once it listens on 127.0.0.1. */
+export async function spawnEchoBackend(
+  name: string,
+  options: SpawnOptions = {},
+): Promise<EchoBackendProcess> {
+  const args = [name, String(options.port ?? 0)];
+  if (options.tls !== undefined) args.push(JSON.stringify(options.tls));
+  const child = fork(MAIN, args, {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    execArgv: [...(options.execArgv ?? [])],
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const bound = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(
