@@ -48,6 +48,27 @@ async function openssl(dir: string, args: string[]): Promise<void> {
   }
 }
 
+/** A self-signed CA in `dir`: `<file>.pem` and `<file>.key`. */
+async function createCa(dir: string, file: string, cn: string, days: string): Promise<void> {
+  await openssl(dir, [
+    'req',
+    '-x509',
+    ...KEY_ARGS,
+    '-keyout',
+    join(dir, `${file}.key`),
+    '-out',
+    join(dir, `${file}.pem`),
+    '-days',
+    days,
+    '-subj',
+    `/CN=${cn}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
+}
+
 /** Creates a CA, a server certificate and a client certificate signed by it. */
 export async function createTestCerts(options: TestCertsOptions = {}): Promise<TestCerts> {
   const dir = await mkdtemp(join(tmpdir(), 'switchyard-certs-'));
@@ -55,23 +76,7 @@ export async function createTestCerts(options: TestCertsOptions = {}): Promise<T
   const cleanup = (): Promise<void> => rm(dir, { recursive: true, force: true });
   try {
     const path = (name: string): string => join(dir, name);
-    await openssl(dir, [
-      'req',
-      '-x509',
-      ...KEY_ARGS,
-      '-keyout',
-      path('ca.key'),
-      '-out',
-      path('ca.pem'),
-      '-days',
-      days,
-      '-subj',
-      '/CN=switchyard test CA',
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-      '-addext',
-      'keyUsage=critical,keyCertSign,cRLSign',
-    ]);
+    await createCa(dir, 'ca', 'switchyard test CA', days);
     const names = ['DNS:localhost', 'IP:127.0.0.1', 'IP:::1'];
     for (const name of options.extraNames ?? []) names.push(`DNS:${name}`);
     await writeFile(
@@ -169,23 +174,7 @@ export async function createRefusedClientCerts(
 ): Promise<{ expired: ClientCert; untrusted: ClientCert }> {
   const dir = certs.dir;
   const path = (name: string): string => join(dir, name);
-  await openssl(dir, [
-    'req',
-    '-x509',
-    ...KEY_ARGS,
-    '-keyout',
-    path('other-ca.key'),
-    '-out',
-    path('other-ca.pem'),
-    '-days',
-    '2',
-    '-subj',
-    '/CN=switchyard test other CA',
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
-  ]);
+  await createCa(dir, 'other-ca', 'switchyard test other CA', '2');
   await openssl(dir, [
     'req',
     '-new',
