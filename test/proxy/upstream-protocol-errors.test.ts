@@ -21,6 +21,7 @@ import {
   type RawH2Server,
 } from '../support/h2-wire.js';
 import { eventually } from '../support/proxy-harness.js';
+import { startSilentServer } from '../support/raw-upstream.js';
 import { startTcpRelay } from '../support/tcp-relay.js';
 
 /** Bytes that are no HTTP/2 frame: read as a header, they announce a 7 MB frame. */
@@ -137,5 +138,29 @@ describe('upstream protocol errors', () => {
     );
     const view = await adminJson<ProxyView>(proxy.admin, '/clusters');
     assert.match(endpointOf(view.body, relay.address).connectivityReason, /PING/);
+  });
+
+  it('keeps the reason in /ready while the endpoint tries again', async (t) => {
+    // Accepts TCP and never answers: each attempt fails after the connect timeout, and the
+    // next one (after the backoff) is "connecting" for as long again.
+    const silent = await startSilentServer();
+    const proxy = await startObservedProxy({
+      upstream: silent.address,
+      cluster: { timeouts: { defaultMs: undefined, maxMs: undefined, connectMs: 500 } },
+    });
+    t.after(async () => {
+      await proxy.close();
+      await silent.close();
+    });
+    await eventually(
+      async () => {
+        const ready = await adminJson<Readiness>(proxy.admin, '/ready');
+        return ready.body.reasons.some((r) =>
+          new RegExp(`${silent.address} connecting: .*no HTTP/2 SETTINGS`).test(r),
+        );
+      },
+      6_000,
+      '/ready to show a retrying endpoint with the reason of its last failure',
+    );
   });
 });
