@@ -64,7 +64,8 @@ interface CheckedCluster {
     insecureSkipVerify: boolean;
   };
   proxy?: string;
-  keepalive?: { time: number; timeout: number };
+  keepalive?: { time: number; timeout: number; idleTime: number };
+  resetLimit?: { burst: number; rate: number };
   idleTimeout: number;
   panicThreshold: number;
   healthCheck?: {
@@ -368,7 +369,15 @@ function buildCluster(
             insecureSkipVerify: tls.insecureSkipVerify,
           },
     proxy: c?.proxy,
-    keepalive: { timeMs: c?.keepalive?.time as number, timeoutMs: c?.keepalive?.timeout as number },
+    keepalive: {
+      timeMs: c?.keepalive?.time as number,
+      timeoutMs: c?.keepalive?.timeout as number,
+      idleTimeMs: c?.keepalive?.idleTime as number,
+    },
+    resetLimit: {
+      burst: c?.resetLimit?.burst as number,
+      rate: c?.resetLimit?.rate as number,
+    },
     idleTimeoutMs: c?.idleTimeout as number,
     panicThreshold: c?.panicThreshold as number,
     healthCheck:

@@ -10,6 +10,7 @@ import {
   DEFAULT_LISTENER,
   DEFAULT_LOG,
   DEFAULT_OUTLIER_DETECTION,
+  DEFAULT_RESET_LIMIT,
   DEFAULT_SHUTDOWN_GRACE_MS,
   DEFAULT_TIMEOUTS,
 } from './defaults.js';
@@ -312,12 +313,33 @@ const KEEPALIVE = object({
   time: {
     shape: duration(),
     default: DEFAULT_KEEPALIVE.timeMs,
-    description: 'PING interval on upstream connections; 0s disables',
+    description:
+      'least time between PINGs on an upstream connection carrying calls, sent once it has received nothing for a second; 0s disables',
   },
   timeout: {
     shape: duration(1),
     default: DEFAULT_KEEPALIVE.timeoutMs,
     description: 'close a connection whose PING is unanswered for this long',
+  },
+  idleTime: {
+    shape: duration(),
+    default: DEFAULT_KEEPALIVE.idleTimeMs,
+    description:
+      'PING interval on an upstream connection without calls (servers may limit PINGs: gRPC core and grpc-go allow one per 5 min); 0s disables',
+  },
+});
+
+const RESET_LIMIT = object({
+  burst: {
+    shape: uint(0),
+    default: DEFAULT_RESET_LIMIT.burst,
+    description:
+      'RST_STREAMs an endpoint accepts on one connection in a burst (its rapid-reset limit); 0 turns the accounting off',
+  },
+  rate: {
+    shape: { kind: 'number', min: 0.01, max: 1_000_000 },
+    default: DEFAULT_RESET_LIMIT.rate,
+    description: 'RST_STREAMs per second the allowance grows back by',
   },
 });
 
@@ -422,6 +444,12 @@ const CLUSTER = object({
     shape: KEEPALIVE,
     default: {},
     description: 'PINGs that find dead upstream connections',
+  },
+  resetLimit: {
+    shape: RESET_LIMIT,
+    default: {},
+    description:
+      "the endpoints' rapid-reset limit (nghttp2 and Node: 1000, then 33/s): cancelled calls stay within it per connection, and a connection close to it is replaced",
   },
   idleTimeout: {
     shape: duration(1),

@@ -114,10 +114,23 @@ export interface UpstreamTlsConfig {
 }
 
 export interface KeepaliveConfig {
-  /** PING interval on upstream sessions; 0 disables. */
+  /**
+   * Least time between PINGs on an upstream session carrying calls, sent once it has received
+   * nothing for a second; 0 disables.
+   */
   readonly timeMs: number;
   /** A PING unanswered for this long closes the session. */
   readonly timeoutMs: number;
+  /** PING interval on an upstream session without calls; 0 disables. */
+  readonly idleTimeMs: number;
+}
+
+/** The endpoints' limit on the RST_STREAM frames they accept per connection (rapid-reset protection). */
+export interface ResetLimitConfig {
+  /** Resets accepted in a burst; 0 turns the accounting off. */
+  readonly burst: number;
+  /** Resets per second the allowance grows back by. */
+  readonly rate: number;
 }
 
 export interface BalancerConfig {
@@ -164,6 +177,8 @@ export interface ClusterConfig {
    */
   readonly proxy: string | undefined;
   readonly keepalive: KeepaliveConfig;
+  /** Resets one upstream connection may send before a connection of its own is opened. */
+  readonly resetLimit: ResetLimitConfig;
   /** Extra sessions to one endpoint (opened when the first is at its stream limit) close after this long idle. */
   readonly idleTimeoutMs: number;
   /** Use every ready endpoint when fewer than this share (0..1) are healthy and not ejected. */

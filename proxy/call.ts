@@ -5,7 +5,7 @@ import http2 from 'node:http2';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import type { Host } from '../balancer/host.js';
 import type { Cluster, WaitingCall } from './cluster.js';
-import type { UpstreamSession } from './endpoint-pool.js';
+import { cancelUpstream, type UpstreamSession } from './endpoint-pool.js';
 import { describeError } from './errors.js';
 import { formatGrpcTimeout } from './grpc-timeout.js';
 import { INVALID_FIELDS, invalidFieldReason, prepareHeaderFields } from './header-fields.js';
@@ -18,7 +18,7 @@ import {
   statusFromRstCode,
 } from './grpc-status.js';
 
-const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_NO_ERROR } = http2.constants;
+const { NGHTTP2_REFUSED_STREAM, NGHTTP2_NO_ERROR } = http2.constants;
 const END_STREAM_FLAG = http2.constants.NGHTTP2_FLAG_END_STREAM;
 
 /** Request bytes kept for a transparent retry; larger requests are not retried. */
@@ -212,7 +212,7 @@ export class ProxyCall implements WaitingCall {
     } catch (err) {
       if (session.session.closed || session.session.destroyed || isSessionError(err)) {
         // The session closed under us (GOAWAY or socket loss not yet seen): nothing was sent.
-        session.draining = true;
+        session.pool.sessionDraining(session, 'the connection refused a new stream');
         return false;
       }
       // node:http2 refused these headers: the call's own fault, not the session's.
@@ -313,7 +313,7 @@ export class ProxyCall implements WaitingCall {
       const code =
         grpcStatus !== undefined ? Number(grpcStatus) : statusFromHttpStatus(httpStatus ?? 0);
       const detail = headers['grpc-message'] ?? `upstream answered HTTP ${httpStatus}`;
-      upstream.close(NGHTTP2_CANCEL);
+      cancelUpstream(this.session, upstream);
       this.fail(code, String(detail), code === Status.UNAVAILABLE);
       return;
     }
@@ -452,7 +452,7 @@ export class ProxyCall implements WaitingCall {
     }
     if (this.done) return;
     const upstream = this.upstream;
-    if (upstream !== null && !upstream.closed) upstream.close(NGHTTP2_CANCEL);
+    if (upstream !== null && !upstream.closed) cancelUpstream(this.session, upstream);
     this.message = 'cancelled by the client';
     this.finish(Status.CANCELLED, false);
   }
@@ -478,19 +478,21 @@ export class ProxyCall implements WaitingCall {
     this.timer = undefined;
     if (this.done) return;
     const upstream = this.upstream;
-    if (upstream !== null && !upstream.closed) upstream.close(NGHTTP2_CANCEL);
+    if (upstream !== null && !upstream.closed) cancelUpstream(this.session, upstream);
     if (this.waiting) {
       this.waiting = false;
       this.context.cluster.dequeue(this);
     }
-    this.fail(Status.DEADLINE_EXCEEDED, `deadline of ${this.timeoutMs} ms exceeded`, false);
+    // An endpoint that took the call and said nothing by the deadline counts as failing it.
+    const silent = this.host !== null && !this.responded;
+    this.fail(Status.DEADLINE_EXCEEDED, `deadline of ${this.timeoutMs} ms exceeded`, silent);
   }
 
   /** Ends the call with a status the proxy made. */
   fail(code: number, message: string, endpointFailure: boolean): void {
     if (this.done) return;
     const upstream = this.upstream;
-    if (upstream !== null && !upstream.closed) upstream.close(NGHTTP2_CANCEL);
+    if (upstream !== null && !upstream.closed) cancelUpstream(this.session, upstream);
     this.message = message;
     this.respondStatus(code, message);
     this.finish(code, endpointFailure);

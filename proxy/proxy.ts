@@ -92,6 +92,7 @@ function upstreamTls(config: ClusterConfig): UpstreamTlsOptions | undefined {
     key: tls.keyFile ? readFile(tls.keyFile, 'client key') : undefined,
     serverName: tls.serverName,
     rejectUnauthorized: !tls.insecureSkipVerify,
+    cluster: config.name,
   };
 }
 

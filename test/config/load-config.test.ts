@@ -72,7 +72,8 @@ clusters:
     authority: users.internal
     tls: { ca: ca.pem, cert: client.pem, key: client.key, serverName: users.internal, insecureSkipVerify: false }
     proxy: http://proxy.corp:3128
-    keepalive: { time: 0s, timeout: 2s }
+    keepalive: { time: 0s, timeout: 2s, idleTime: 1m }
+    resetLimit: { burst: 200, rate: 6.5 }
     idleTimeout: 2m
     panicThreshold: 0.25
     healthCheck: { service: users.Users, interval: 2s }
@@ -173,7 +174,8 @@ void describe('loading a valid file', () => {
             insecureSkipVerify: false,
           },
           proxy: 'http://proxy.corp:3128',
-          keepalive: { timeMs: 0, timeoutMs: 2_000 },
+          keepalive: { timeMs: 0, timeoutMs: 2_000, idleTimeMs: 60_000 },
+          resetLimit: { burst: 200, rate: 6.5 },
           idleTimeoutMs: 120_000,
           panicThreshold: 0.25,
           healthCheck: { ...DEFAULT_HEALTH_CHECK, service: 'users.Users', intervalMs: 2_000 },
@@ -199,7 +201,8 @@ void describe('loading a valid file', () => {
             insecureSkipVerify: false,
           },
           proxy: 'none',
-          keepalive: { timeMs: 30_000, timeoutMs: 10_000 },
+          keepalive: { timeMs: 30_000, timeoutMs: 5_000, idleTimeMs: 300_000 },
+          resetLimit: { burst: 1_000, rate: 33 },
           idleTimeoutMs: 60_000,
           panicThreshold: 0.5,
           healthCheck: undefined,
