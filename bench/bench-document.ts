@@ -4,7 +4,12 @@ import type { BalancerBenchResult } from './balancer-bench.js';
 import type { BenchOptions } from './bench-options.js';
 import type { HpackBenchResult } from './hpack-bench.js';
 import type { LoadScenarioResult } from './load-scenario.js';
-import type { OpenStreamsRun, SlowReaderRun } from './memory-scenarios.js';
+import type {
+  CancelStreamsRun,
+  OpenStreamsRun,
+  SlowReaderRun,
+  StalledReadersRun,
+} from './memory-scenarios.js';
 import type { ResolverBenchResult } from './resolver-bench.js';
 
 export interface BenchMeta {
@@ -37,6 +42,16 @@ export type ScenarioResult =
       readonly kind: 'slow-reader';
       readonly about: string;
       readonly runs: (SlowReaderRun | Failed)[];
+    }
+  | {
+      readonly kind: 'cancel-streams';
+      readonly about: string;
+      readonly runs: (CancelStreamsRun | Failed)[];
+    }
+  | {
+      readonly kind: 'stalled-readers';
+      readonly about: string;
+      readonly runs: (StalledReadersRun | Failed)[];
     }
   | { readonly kind: 'balancer'; readonly about: string; readonly result: BalancerBenchResult }
   | { readonly kind: 'resolver'; readonly about: string; readonly result: ResolverBenchResult }
@@ -95,6 +110,18 @@ export function findProblems(scenarios: Record<string, ScenarioResult>): string[
         for (const run of r.runs) {
           if ('error' in run) out.push(`${name} via ${run.via}: ${run.error}`);
           else if (!run.ok) out.push(`${name} via ${run.target}: ${run.why}`);
+        }
+        break;
+      case 'stalled-readers':
+        for (const run of r.runs)
+          if ('error' in run) out.push(`${name} via ${run.via}: ${run.error}`);
+        break;
+      case 'cancel-streams':
+        for (const run of r.runs) {
+          if ('error' in run) out.push(`${name} via ${run.via}: ${run.error}`);
+          else if (run.failed > 0) {
+            out.push(`${name} via ${run.target}: ${run.failed} calls not answered`);
+          }
         }
         break;
       default:

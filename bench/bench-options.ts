@@ -12,8 +12,10 @@ Scenarios (run in this order; --only takes names or prefixes such as "unary"):
   unary-small-high    unary 10 B, 16 connections x 8 streams (calls/s)
   unary-16k           unary 16 KiB each way, 16 x 8
   stream-throughput   server streaming, 16 MiB per call in 16 KiB messages (MB/s)
-  open-streams        10,000 held server-streaming calls (memory per stream, cancellation)
+  open-streams        10,000 held server-streaming calls on 100 connections (memory per stream)
   slow-reader         1 GiB to a deliberately slow reader (peak proxy RSS)
+  cancel-streams      2,000 unread server-streaming answers cancelled (memory given back)
+  stalled-readers     300 streams on 3 connections that never open their window (memory held)
   balancer            balancer pick() cost per policy and endpoint count
   resolver            DNS SRV resolution cost and resolver memory
   hpack               HPACK decode/encode of gRPC request, response and trailer blocks
@@ -25,8 +27,9 @@ Options:
   --warmup S           seconds of h2load warm-up before each run (default 1; --quick 0.3)
   --max-requests N     upper bound of calls in one measured run (default 2000000)
   --streams N          open-streams: streams to hold (default 10000; --quick 1000)
-  --connections N      open-streams: client connections they share (default 10)
+  --connections N      open-streams: client connections they share (default 100)
   --slow-mib N         slow-reader: MiB to stream (default 1024; --quick 64)
+  --cancels N          cancel-streams: calls to cancel (default 2000; --quick 400)
   --pin                taskset: proxy on CPU 0; backend, h2load and the benchmark on CPU 1
   --proxy-cmd CMD      benchmark another proxy: bash -c CMD with LISTEN=127.0.0.1:PORT and
                        BACKENDS=127.0.0.1:P1,127.0.0.1:P2; ready once LISTEN accepts TCP
@@ -47,6 +50,7 @@ export interface BenchOptions {
   readonly openStreams: number;
   readonly connections: number;
   readonly slowBytes: number;
+  readonly cancelStreams: number;
   readonly pin: boolean;
   readonly proxyCommand: string | undefined;
   readonly proxyArgs: readonly string[];
@@ -84,6 +88,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
         streams: { type: 'string' },
         connections: { type: 'string' },
         'slow-mib': { type: 'string' },
+        cancels: { type: 'string' },
         pin: { type: 'boolean' },
         'proxy-cmd': { type: 'string' },
         'proxy-args': { type: 'string' },
@@ -99,7 +104,9 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   }
   const quick = values.quick === true;
   const proxyCommand = values['proxy-cmd'];
-  const connections = positive('--connections', values.connections, 10, true);
+  // 100 streams per connection at the full 10,000: the most a switchyard listener allows one
+  // connection by default (maxConcurrentStreams), as HAProxy; nginx allows 128.
+  const connections = positive('--connections', values.connections, 100, true);
   const openStreams = positive('--streams', values.streams, quick ? 1_000 : 10_000, true);
   if (openStreams < connections) {
     throw new BenchUsageError('--streams must be at least --connections');
@@ -116,6 +123,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     openStreams,
     connections,
     slowBytes: positive('--slow-mib', values['slow-mib'], quick ? 64 : 1024, true) * (1 << 20),
+    cancelStreams: positive('--cancels', values.cancels, quick ? 400 : 2_000, true),
     pin: values.pin === true,
     proxyCommand,
     proxyArgs: (values['proxy-args'] ?? '').split(/\s+/).filter(Boolean),

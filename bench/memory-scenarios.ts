@@ -1,6 +1,8 @@
 // The memory scenarios: 10,000 held streams (memory per stream, cancellation reaching the
-// backend) and 1 GiB to a slow reader (peak RSS under backpressure), direct and via the proxy.
-// "direct" weighs the backend process, which then holds the same streams itself.
+// backend), 1 GiB to a slow reader (peak RSS under backpressure), thousands of unread answers
+// cancelled (memory given back) and clients that never open their window (memory held for
+// them), direct and via the proxy. "direct" weighs the backend process, which then holds the
+// same streams itself.
 import { backendStats } from './backend-process.js';
 import {
   fmtInt,
@@ -13,7 +15,9 @@ import {
   type ProxyRun,
   type Via,
 } from './bench-context.js';
+import { cancelUnreadStreams } from './cancel-streams.js';
 import { openStreams } from './open-streams.js';
+import { holdStalledReaders } from './stalled-readers.js';
 import { RssSampler, treeRssBytes } from './proc-stats.js';
 import { readSlowly } from './slow-reader.js';
 
@@ -52,6 +56,37 @@ export interface SlowReaderRun {
   readonly rssBeforeMb: number;
   readonly peakRssMb: number;
   readonly growthMb: number;
+}
+
+export interface CancelStreamsRun {
+  readonly via: Via;
+  readonly target: string;
+  readonly streams: number;
+  /** Bytes each answer carries. */
+  readonly answerBytes: number;
+  readonly cancelled: number;
+  readonly failed: number;
+  readonly seconds: number;
+  readonly rssBeforeMb: number;
+  readonly peakRssMb: number;
+  /** One second after the last cancel. */
+  readonly rssAfterMb: number;
+}
+
+export interface StalledReadersRun {
+  readonly via: Via;
+  readonly target: string;
+  readonly connections: number;
+  readonly streams: number;
+  /** Bytes each call asked for. */
+  readonly answerBytes: number;
+  readonly answered: number;
+  /** Streams the proxy (or backend) reset while they were held. */
+  readonly reset: number;
+  readonly rssBeforeMb: number;
+  readonly peakRssMb: number;
+  /** After the clients went away. */
+  readonly rssAfterMb: number;
 }
 
 type Failed = { readonly via: Via; readonly error: string };
@@ -194,6 +229,119 @@ async function slowRead(
   return result;
 }
 
+/** Answers of 16 × 16 KiB: more than a client's 64 KiB window, less than a stream window. */
+const CANCEL_MESSAGES = 16;
+const CANCEL_MESSAGE_BYTES = 16 << 10;
+
+async function cancelStreams(
+  ctx: BenchContext,
+  via: Via,
+  target: string,
+  root: number,
+  run: ProxyRun | undefined,
+): Promise<CancelStreamsRun> {
+  const streams = ctx.options.cancelStreams;
+  const name = via === 'direct' ? 'direct' : ctx.proxy.name;
+  const sampler = run?.rss ?? new RssSampler(root);
+  try {
+    const options = {
+      target,
+      concurrency: 50,
+      // Under the 500-reset burst a listener allows one client connection.
+      perConnection: 400,
+      messages: CANCEL_MESSAGES,
+      messageBytes: CANCEL_MESSAGE_BYTES,
+      timeoutMs: 10_000,
+    };
+    await cancelUnreadStreams({ ...options, streams: Math.min(streams, 200) });
+    await sleep(500);
+    const before = treeRssBytes(root);
+    ctx.log(`cancel-streams via ${name}: cancelling ${fmtInt(streams)} unread answers`);
+    const result = await cancelUnreadStreams({ ...options, streams });
+    await sleep(1_000);
+    const after = treeRssBytes(root);
+    const peak = run ? proxyPeakRss(run) : Math.max(sampler.stop(), before);
+    const out: CancelStreamsRun = {
+      via,
+      target: name,
+      streams,
+      answerBytes: CANCEL_MESSAGES * (5 + CANCEL_MESSAGE_BYTES),
+      cancelled: result.cancelled,
+      failed: result.failed,
+      seconds: result.seconds,
+      rssBeforeMb: round1(before / MiB),
+      peakRssMb: round1(peak / MiB),
+      rssAfterMb: round1(after / MiB),
+    };
+    ctx.log(
+      `cancel-streams via ${name}: ${fmtInt(out.cancelled)} cancelled in ${out.seconds} s` +
+        (out.failed > 0 ? `, ${fmtInt(out.failed)} FAILED` : '') +
+        `, RSS ${out.rssBeforeMb} -> peak ${out.peakRssMb} -> ${out.rssAfterMb} MiB`,
+    );
+    return out;
+  } finally {
+    if (!run) sampler.stop();
+  }
+}
+
+const STALLED_CONNECTIONS = 3;
+const STALLED_STREAMS = 100;
+const STALLED_MESSAGES = 64;
+const STALLED_MESSAGE_BYTES = 64 << 10;
+/** How long the stalled clients hold their streams. */
+const STALLED_HOLD_MS = 3_000;
+
+async function stalledReaders(
+  ctx: BenchContext,
+  via: Via,
+  target: string,
+  root: number,
+  run: ProxyRun | undefined,
+): Promise<StalledReadersRun> {
+  const name = via === 'direct' ? 'direct' : ctx.proxy.name;
+  const sampler = run?.rss ?? new RssSampler(root);
+  try {
+    const before = treeRssBytes(root);
+    const streams = STALLED_CONNECTIONS * STALLED_STREAMS;
+    ctx.log(
+      `stalled-readers via ${name}: ${fmtInt(streams)} streams on ${STALLED_CONNECTIONS} window-0 connections`,
+    );
+    const held = await holdStalledReaders({
+      target,
+      connections: STALLED_CONNECTIONS,
+      streamsPerConnection: STALLED_STREAMS,
+      messages: STALLED_MESSAGES,
+      messageBytes: STALLED_MESSAGE_BYTES,
+      timeoutMs: 10_000,
+    });
+    await sleep(STALLED_HOLD_MS);
+    const reset = held.reset;
+    held.close();
+    await sleep(1_000);
+    const after = treeRssBytes(root);
+    const peak = run ? proxyPeakRss(run) : Math.max(sampler.stop(), before);
+    const out: StalledReadersRun = {
+      via,
+      target: name,
+      connections: STALLED_CONNECTIONS,
+      streams,
+      answerBytes: STALLED_MESSAGES * (5 + STALLED_MESSAGE_BYTES),
+      answered: held.answered,
+      reset,
+      rssBeforeMb: round1(before / MiB),
+      peakRssMb: round1(peak / MiB),
+      rssAfterMb: round1(after / MiB),
+    };
+    ctx.log(
+      `stalled-readers via ${name}: ${fmtInt(out.answered)} answered, ${fmtInt(reset)} reset, ` +
+        `RSS ${out.rssBeforeMb} -> peak ${out.peakRssMb} -> ${out.rssAfterMb} MiB`,
+    );
+    return out;
+  } finally {
+    if (!run) sampler.stop();
+  }
+}
+
 async function both<T extends { via: Via }>(
   ctx: BenchContext,
   what: string,
@@ -227,5 +375,17 @@ export function runOpenStreams(ctx: BenchContext) {
 export function runSlowReader(ctx: BenchContext) {
   return both(ctx, 'slow-reader', (via, target, root, run) =>
     slowRead(ctx, via, target, root, run),
+  );
+}
+
+export function runCancelStreams(ctx: BenchContext) {
+  return both(ctx, 'cancel-streams', (via, target, root, run) =>
+    cancelStreams(ctx, via, target, root, run),
+  );
+}
+
+export function runStalledReaders(ctx: BenchContext) {
+  return both(ctx, 'stalled-readers', (via, target, root, run) =>
+    stalledReaders(ctx, via, target, root, run),
   );
 }

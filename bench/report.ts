@@ -2,7 +2,12 @@
 import type { BenchDocument, ScenarioResult } from './bench-document.js';
 import { fmtInt } from './bench-context.js';
 import type { LoadRun, LoadScenarioResult } from './load-scenario.js';
-import type { OpenStreamsRun, SlowReaderRun } from './memory-scenarios.js';
+import type {
+  CancelStreamsRun,
+  OpenStreamsRun,
+  SlowReaderRun,
+  StalledReadersRun,
+} from './memory-scenarios.js';
 
 const dash = '–';
 const fixed = (x: number | null | undefined, digits: number) =>
@@ -155,12 +160,74 @@ function slowReaderTable(runs: readonly (SlowReaderRun | { via: string; error: s
   return table(header, rows, 1);
 }
 
+function cancelStreamsTable(runs: readonly (CancelStreamsRun | { via: string; error: string })[]) {
+  const header = [
+    'via',
+    'calls',
+    'answer KiB',
+    'cancelled',
+    'seconds',
+    'RSS before MiB',
+    'peak RSS MiB',
+    'RSS after MiB',
+  ];
+  const rows = runs.map((r) =>
+    'error' in r
+      ? [r.via, ...Array<string>(6).fill(dash), `ERROR: ${r.error}`]
+      : [
+          r.target,
+          fmtInt(r.streams),
+          fmtInt(r.answerBytes / 1024),
+          `${fmtInt(r.cancelled)}${r.failed ? ` (${fmtInt(r.failed)} failed)` : ''}`,
+          fixed(r.seconds, 1),
+          fixed(r.rssBeforeMb, 1),
+          fixed(r.peakRssMb, 1),
+          fixed(r.rssAfterMb, 1),
+        ],
+  );
+  return table(header, rows, 1);
+}
+
+function stalledReadersTable(
+  runs: readonly (StalledReadersRun | { via: string; error: string })[],
+) {
+  const header = [
+    'via',
+    'streams',
+    'answer MiB',
+    'answered',
+    'reset while held',
+    'RSS before MiB',
+    'peak RSS MiB',
+    'RSS after MiB',
+  ];
+  const rows = runs.map((r) =>
+    'error' in r
+      ? [r.via, ...Array<string>(6).fill(dash), `ERROR: ${r.error}`]
+      : [
+          r.target,
+          `${fmtInt(r.streams)} on ${r.connections}`,
+          fixed(r.answerBytes / (1 << 20), 1),
+          fmtInt(r.answered),
+          fmtInt(r.reset),
+          fixed(r.rssBeforeMb, 1),
+          fixed(r.peakRssMb, 1),
+          fixed(r.rssAfterMb, 1),
+        ],
+  );
+  return table(header, rows, 1);
+}
+
 function section(name: string, r: ScenarioResult): string | undefined {
   switch (r.kind) {
     case 'open-streams':
       return `### ${name}: ${r.about}\n\n"direct" weighs the backend process holding the streams itself.\n\n${openStreamsTable(r.runs)}`;
     case 'slow-reader':
       return `### ${name}: ${r.about}\n\n"direct" weighs the backend process.\n\n${slowReaderTable(r.runs)}`;
+    case 'cancel-streams':
+      return `### ${name}: ${r.about}\n\n"direct" weighs the backend process.\n\n${cancelStreamsTable(r.runs)}`;
+    case 'stalled-readers':
+      return `### ${name}: ${r.about}\n\n"direct" weighs the backend process.\n\n${stalledReadersTable(r.runs)}`;
     case 'balancer': {
       const rows = r.result.rows.map((row) => [
         row.policy,

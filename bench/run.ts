@@ -20,7 +20,12 @@ import { ChildProcesses } from './child-processes.js';
 import { BenchSetupError, ensureH2load, h2loadVersion } from './ensure-h2load.js';
 import { hpackBench } from './hpack-bench.js';
 import { runLoadScenario } from './load-scenario.js';
-import { runOpenStreams, runSlowReader } from './memory-scenarios.js';
+import {
+  runCancelStreams,
+  runOpenStreams,
+  runSlowReader,
+  runStalledReaders,
+} from './memory-scenarios.js';
 import { SWITCHYARD_JS, type ProxySpec } from './proxy-process.js';
 import { renderReport } from './report.js';
 import { resolverBench } from './resolver-bench.js';
@@ -78,6 +83,10 @@ async function runScenario(
       return { kind: s.kind, about: s.about, runs: await runOpenStreams(ctx!) };
     case 'slow-reader':
       return { kind: s.kind, about: s.about, runs: await runSlowReader(ctx!) };
+    case 'cancel-streams':
+      return { kind: s.kind, about: s.about, runs: await runCancelStreams(ctx!) };
+    case 'stalled-readers':
+      return { kind: s.kind, about: s.about, runs: await runStalledReaders(ctx!) };
     case 'balancer':
       return {
         kind: s.kind,

@@ -18,7 +18,14 @@ export interface LoadScenario {
 }
 
 export interface OtherScenario {
-  readonly kind: 'open-streams' | 'slow-reader' | 'balancer' | 'resolver' | 'hpack';
+  readonly kind:
+    | 'open-streams'
+    | 'slow-reader'
+    | 'cancel-streams'
+    | 'stalled-readers'
+    | 'balancer'
+    | 'resolver'
+    | 'hpack';
   readonly name: string;
   readonly about: string;
 }
@@ -49,6 +56,7 @@ export interface ScenarioSizes {
   readonly openStreams: number;
   readonly connections: number;
   readonly slowBytes: number;
+  readonly cancelStreams: number;
 }
 
 const count = (n: number) => n.toLocaleString('en-US');
@@ -95,6 +103,20 @@ export const scenarioList = (z: ScenarioSizes): readonly Scenario[] => [
     about:
       `${count(z.slowBytes / (1 << 20))} MiB streamed to a reader slower than the backend: ` +
       'peak RSS under backpressure',
+  },
+  {
+    kind: 'cancel-streams',
+    name: 'cancel-streams',
+    about:
+      `${count(z.cancelStreams)} server-streaming calls cancelled unread after the backend ` +
+      'wrote 256 KiB each: memory given back',
+  },
+  {
+    kind: 'stalled-readers',
+    name: 'stalled-readers',
+    about:
+      '300 server-streaming calls of 4 MiB on 3 connections that never open their window, ' +
+      'held 3 s: memory held for clients that do not read',
   },
   { kind: 'balancer', name: 'balancer', about: 'balancer pick() cost per policy, in process' },
   { kind: 'resolver', name: 'resolver', about: 'DNS SRV resolution and diff cost, in process' },

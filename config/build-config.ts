@@ -29,6 +29,11 @@ interface CheckedListener {
   handshakeTimeout: number;
   idleTimeout: number;
   maxConcurrentStreams: number;
+  stalledStreamTimeout: number;
+  connectionBufferLimit: number;
+  pingAfterSilence: number;
+  pingTimeout: number;
+  closeTimeout: number;
   connect?: {
     clusters?: Record<string, string | undefined>;
     passthrough?: (string | undefined)[];
@@ -215,6 +220,11 @@ function buildListener(l: CheckedListener | undefined, i: number): ListenerConfi
     handshakeTimeoutMs: l?.handshakeTimeout as number,
     idleTimeoutMs: l?.idleTimeout as number,
     maxConcurrentStreams: l?.maxConcurrentStreams as number,
+    stalledStreamTimeoutMs: l?.stalledStreamTimeout as number,
+    connectionBufferLimit: l?.connectionBufferLimit as number,
+    pingAfterSilenceMs: l?.pingAfterSilence as number,
+    pingTimeoutMs: l?.pingTimeout as number,
+    closeTimeoutMs: l?.closeTimeout as number,
     connect: buildConnect(l?.connect),
   };
 }

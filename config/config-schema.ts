@@ -177,7 +177,7 @@ const LISTENER = object({
     shape: duration(1),
     default: DEFAULT_LISTENER.handshakeTimeoutMs,
     description:
-      'close connections that have not finished the TLS handshake and HTTP/2 preface by then',
+      'close connections that have not sent the whole HTTP/2 preface and first SETTINGS by then (from accept, or from the end of the TLS handshake, which has the same limit)',
   },
   idleTimeout: {
     shape: duration(),
@@ -187,7 +187,37 @@ const LISTENER = object({
   maxConcurrentStreams: {
     shape: uint(1),
     default: DEFAULT_LISTENER.maxConcurrentStreams,
-    description: 'SETTINGS_MAX_CONCURRENT_STREAMS advertised to clients',
+    description:
+      'SETTINGS_MAX_CONCURRENT_STREAMS advertised to clients: streams one client connection may have open',
+  },
+  stalledStreamTimeout: {
+    shape: duration(),
+    default: DEFAULT_LISTENER.stalledStreamTimeoutMs,
+    description:
+      'reset a stream whose client has taken none of the response for this long (RST_STREAM ENHANCE_YOUR_CALM); 0s never',
+  },
+  connectionBufferLimit: {
+    shape: uint(64 << 10),
+    default: DEFAULT_LISTENER.connectionBufferLimit,
+    description:
+      'response bytes the proxy may hold for one client connection that is behind; beyond it, its streams that sent nothing since the last check are reset (bytes; the default is above what 100 streams can hold)',
+  },
+  pingAfterSilence: {
+    shape: duration(),
+    default: DEFAULT_LISTENER.pingAfterSilenceMs,
+    description:
+      'PING a client that has sent nothing for this long (once, until it sends again); 0s never',
+  },
+  pingTimeout: {
+    shape: duration(1),
+    default: DEFAULT_LISTENER.pingTimeoutMs,
+    description: 'disconnect a client that does not answer that PING within this long',
+  },
+  closeTimeout: {
+    shape: duration(1),
+    default: DEFAULT_LISTENER.closeTimeoutMs,
+    description:
+      'close the socket of a connection the proxy ends (or that takes no more frames) within this long',
   },
   connect: {
     shape: CONNECT,

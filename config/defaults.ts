@@ -49,7 +49,24 @@ export const DEFAULT_LISTENER = {
   // As Envoy's default: a client connection with nothing to do for an hour gets a graceful
   // GOAWAY (streams still open finish), so leaked connections do not pile up.
   idleTimeoutMs: 3_600_000,
-  maxConcurrentStreams: 10_000,
+  // 100: RFC 9113 §6.5.2 recommends no less; HAProxy's default (tune.h2.max-concurrent-streams)
+  // and Envoy's edge recommendation; nginx uses 128. Each stream may hold a stream window of
+  // response data for a client that is behind, so this also bounds a connection's memory.
+  maxConcurrentStreams: 100,
+  // As nginx's send_timeout (60 s): a client that takes none of the response for this long
+  // is not coming back for it.
+  stalledStreamTimeoutMs: 60_000,
+  // Above what the default 100 streams can hold (100 x the 256 KiB stream window, plus what
+  // waits to be sent): never reached with the defaults, it bounds connections whose
+  // maxConcurrentStreams was raised.
+  connectionBufferLimit: 32 << 20,
+  // One PING after 2 s of silence (then none until the client speaks again): cheap, and it is
+  // how a session nghttp2 has ended after a protocol error is found, within 2 s + closeTimeout.
+  pingAfterSilenceMs: 2_000,
+  // gRPC's keepalive timeout (GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20 s).
+  pingTimeoutMs: 20_000,
+  // Envoy's delayed_close_timeout (1 s): how long a connection the proxy ends may linger.
+  closeTimeoutMs: 1_000,
 } as const;
 
 /** What `connect: {}` means on a listener (forward-proxy mode). */

@@ -40,6 +40,23 @@ export interface ListenerConfig {
   readonly idleTimeoutMs: number;
   /** SETTINGS_MAX_CONCURRENT_STREAMS advertised to clients. */
   readonly maxConcurrentStreams: number;
+  /** A stream whose client has taken no response data for this long is reset; 0 never. */
+  readonly stalledStreamTimeoutMs: number;
+  /**
+   * Response bytes the streams of one client connection may hold while the client is behind;
+   * beyond it, its streams that sent the client nothing since the last check are reset.
+   */
+  readonly connectionBufferLimit: number;
+  /** A client that has sent nothing for this long gets a PING (once per quiet spell); 0 never. */
+  readonly pingAfterSilenceMs: number;
+  /** A client that does not answer that PING in this long is disconnected. */
+  readonly pingTimeoutMs: number;
+  /**
+   * Once the proxy has decided to end a connection, its socket is closed within this long
+   * (a connection that takes no frames at all, as nghttp2 leaves one after a protocol error,
+   * is found by its unsent PING in this long).
+   */
+  readonly closeTimeoutMs: number;
   /** Forward-proxy mode: accept `CONNECT host:port` besides h2c; undefined refuses HTTP/1.x. */
   readonly connect: ConnectConfig | undefined;
 }

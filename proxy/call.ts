@@ -4,6 +4,12 @@
 import http2 from 'node:http2';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import type { Host } from '../balancer/host.js';
+import {
+  connectionOf,
+  type BlockedStream,
+  type ClientConnection,
+  type StreamResetReason,
+} from './client-connection.js';
 import type { Cluster, WaitingCall } from './cluster.js';
 import { cancelUpstream, type UpstreamSession } from './endpoint-pool.js';
 import { describeError } from './errors.js';
@@ -18,7 +24,7 @@ import {
   statusFromRstCode,
 } from './grpc-status.js';
 
-const { NGHTTP2_REFUSED_STREAM, NGHTTP2_NO_ERROR } = http2.constants;
+const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_REFUSED_STREAM, NGHTTP2_NO_ERROR } = http2.constants;
 const END_STREAM_FLAG = http2.constants.NGHTTP2_FLAG_END_STREAM;
 
 /** Request bytes kept for a transparent retry; larger requests are not retried. */
@@ -61,7 +67,7 @@ const UPSTREAM_REQUEST_OPTIONS: http2.ClientSessionRequestOptions = { endStream:
 const TRAILERS_ONLY_OPTIONS = { endStream: true } as const;
 const RESPOND_OPTIONS = { waitForTrailers: true } as const;
 
-export class ProxyCall implements WaitingCall {
+export class ProxyCall implements WaitingCall, BlockedStream {
   /** Set once the call ended upstream-side (status known, balancer told). */
   done = false;
   /** Final gRPC status (-1 until known) and, for statuses the proxy made, its message. */
@@ -98,6 +104,13 @@ export class ProxyCall implements WaitingCall {
   /** 'drain' listeners are wired on the first backpressure, not for every call. */
   private downstreamDrainWired = false;
   private upstreamDrainWired = false;
+  /** The client connection, which resets streams whose client is too far behind. */
+  private readonly connection: ClientConnection | undefined;
+  /** Whether the client is behind (its connection watches the call meanwhile). */
+  private blocked = false;
+  /** BlockedStream fields, kept by the connection. */
+  progressAt = 0;
+  lastUnsent = -1;
 
   constructor(
     readonly downstream: Downstream,
@@ -111,6 +124,7 @@ export class ProxyCall implements WaitingCall {
     private headerBytes: number,
   ) {
     downstream[kCall] = this;
+    this.connection = connectionOf(downstream.session);
     downstream.on('close', onDownstreamClose);
     downstream.on('error', onDownstreamError);
     downstream.on('wantTrailers', onWantTrailers);
@@ -345,6 +359,10 @@ export class ProxyCall implements WaitingCall {
         this.downstreamDrainWired = true;
         ds.on('drain', onDownstreamDrain);
       }
+      if (!this.blocked && this.connection !== undefined) {
+        this.blocked = true;
+        this.connection.block(this);
+      }
     }
   }
 
@@ -446,13 +464,14 @@ export class ProxyCall implements WaitingCall {
 
   /** The client's stream closed: finished normally, or cancelled/reset by the client. */
   downstreamClosed(): void {
+    this.unblock();
     if (this.waiting) {
       this.waiting = false;
       this.context.cluster.dequeue(this);
     }
     if (this.done) return;
     const upstream = this.upstream;
-    if (upstream !== null && !upstream.closed) cancelUpstream(this.session, upstream);
+    if (upstream !== null) cancelUpstream(this.session, upstream);
     this.message = 'cancelled by the client';
     this.finish(Status.CANCELLED, false);
   }
@@ -466,8 +485,38 @@ export class ProxyCall implements WaitingCall {
   }
 
   downstreamDrained(): void {
+    this.unblock();
     const upstream = this.upstream;
     if (upstream !== null && upstream.isPaused()) upstream.resume();
+  }
+
+  private unblock(): void {
+    if (!this.blocked) return;
+    this.blocked = false;
+    this.connection?.unblock(this);
+  }
+
+  unsentBytes(): number {
+    return this.downstream.writableLength;
+  }
+
+  heldBytes(): number {
+    return (this.upstream?.readableLength ?? 0) + this.downstream.writableLength;
+  }
+
+  /**
+   * BlockedStream: the client is too far behind. RST_STREAM(ENHANCE_YOUR_CALM), which gRPC
+   * clients report as RESOURCE_EXHAUSTED; trailers could not reach a client that reads nothing.
+   */
+  reset(_reason: StreamResetReason, message: string): void {
+    this.blocked = false;
+    const upstream = this.upstream;
+    if (upstream !== null) cancelUpstream(this.session, upstream);
+    const ds = this.downstream;
+    if (!ds.closed && !ds.destroyed) ds.close(NGHTTP2_ENHANCE_YOUR_CALM);
+    if (this.done) return;
+    this.message = message;
+    this.finish(Status.RESOURCE_EXHAUSTED, false);
   }
 
   upstreamDrained(): void {
@@ -478,7 +527,7 @@ export class ProxyCall implements WaitingCall {
     this.timer = undefined;
     if (this.done) return;
     const upstream = this.upstream;
-    if (upstream !== null && !upstream.closed) cancelUpstream(this.session, upstream);
+    if (upstream !== null) cancelUpstream(this.session, upstream);
     if (this.waiting) {
       this.waiting = false;
       this.context.cluster.dequeue(this);
@@ -492,7 +541,7 @@ export class ProxyCall implements WaitingCall {
   fail(code: number, message: string, endpointFailure: boolean): void {
     if (this.done) return;
     const upstream = this.upstream;
-    if (upstream !== null && !upstream.closed) cancelUpstream(this.session, upstream);
+    if (upstream !== null) cancelUpstream(this.session, upstream);
     this.message = message;
     this.respondStatus(code, message);
     this.finish(code, endpointFailure);

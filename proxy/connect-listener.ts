@@ -16,9 +16,9 @@ import {
   type ConnectTarget,
 } from './connect-request.js';
 import { describeError } from './errors.js';
+import { armHandshake, disarmHandshake, matchPreface, readBuffered } from './handshake.js';
 import type { Logger } from './log.js';
 
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 /** The first byte of a TLS handshake record. */
 const TLS_HANDSHAKE = 0x16;
 
@@ -211,32 +211,30 @@ export class ConnectGateway {
    * configured, a TLS handshake negotiating h2, within the handshake timeout.
    */
   private awaitHttp2(socket: Socket | tls.TLSSocket, cluster: string, target: ConnectTarget): void {
-    const timeoutMs = this.host.config().handshakeTimeoutMs;
-    const timer = setTimeout(() => socket.destroy(), timeoutMs);
-    timer.unref();
-    socket.once('close', () => clearTimeout(timer));
+    // The same deadline runs on, through the preface, until the session has SETTINGS.
+    armHandshake(socket, this.host.config().handshakeTimeoutMs);
+    let seen: Buffer = Buffer.alloc(0);
     const onReadable = () => {
-      const chunk = socket.read() as Buffer | null;
-      if (chunk === null) {
+      seen = readBuffered(socket, seen);
+      const match = matchPreface(seen);
+      if (match === 'partial') {
         socket.once('readable', onReadable);
         return;
       }
-      socket.unshift(chunk);
-      const n = Math.min(chunk.length, PREFACE.length);
-      if (chunk.compare(PREFACE, 0, n, 0, n) === 0) {
-        clearTimeout(timer);
+      socket.unshift(seen);
+      if (match === 'preface') {
         this.serve(socket, cluster);
         return;
       }
-      clearTimeout(timer);
-      if (chunk[0] === TLS_HANDSHAKE && this.host.serveTls(socket, cluster)) {
+      disarmHandshake(socket);
+      if (seen[0] === TLS_HANDSHAKE && this.host.serveTls(socket, cluster)) {
         // The TLS server owns the socket now, with its own handshake timeout.
         this.pending.delete(socket);
         return;
       }
       this.host.logger.debug(
         { listener: this.host.name, target: target.authority },
-        chunk[0] === TLS_HANDSHAKE
+        seen[0] === TLS_HANDSHAKE
           ? 'tunnel closed: the client speaks TLS and connect.tls is not set'
           : 'tunnel closed: the client did not start HTTP/2',
       );

@@ -123,7 +123,13 @@ export class UpstreamSession implements LivenessTarget {
    * costs every call on the connection.
    */
   cancel(stream: http2.ClientHttp2Stream): void {
-    if (stream.closed || stream.destroyed) return;
+    if (stream.destroyed) return;
+    if (stream.closed) {
+      // The backend finished while the client was not reading: the unread answer sits in the
+      // paused stream, and its 'close', which gives the session its slot back, waits for it.
+      stream.destroy();
+      return;
+    }
     const budget = this.resets;
     if (budget === undefined) {
       stream.close(NGHTTP2_CANCEL);
@@ -218,7 +224,8 @@ export function cancelUpstream(
   stream: http2.ClientHttp2Stream,
 ): void {
   if (session !== null) session.cancel(stream);
-  else if (!stream.closed && !stream.destroyed) stream.close(NGHTTP2_CANCEL);
+  else if (!stream.closed) stream.close(NGHTTP2_CANCEL);
+  else if (!stream.destroyed) stream.destroy();
 }
 
 function retryDeferredResets(s: UpstreamSession) {

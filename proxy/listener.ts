@@ -6,9 +6,27 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tlsModule from 'node:tls';
 import type { ListenerConfig, SocketAddress } from '../config/types.js';
+import {
+  CLOSE_REASONS,
+  ClientConnection,
+  STREAM_RESET_REASONS,
+  type CloseReason,
+  type ConnectionHost,
+  type StreamResetReason,
+} from './client-connection.js';
 import { ConnectGateway, tagTunnelSession, tagTunnelSocket } from './connect-listener.js';
 import { SwitchyardError, describeError } from './errors.js';
+import { answerWithErrorCodes } from './goaway-codes.js';
 import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES } from './flow-control.js';
+import {
+  armHandshake,
+  disarmHandshake,
+  handshakeDone,
+  handshakePending,
+  matchPreface,
+  readBuffered,
+} from './handshake.js';
+import type { LivenessSettings } from './liveness-probe.js';
 import type { Logger } from './log.js';
 
 export type StreamHandler = (
@@ -41,10 +59,11 @@ export interface TunnelServices {
   dial(host: string, port: number, timeoutMs: number): Promise<Duplex>;
 }
 
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 const HTTP1_REQUEST_LINE = /^[A-Z]{3,10} \S+ HTTP\/1\.[01]\r?\n/;
 /** How an HTTP/1.x request starts: a method token (upper-case letters). */
 const HTTP1_START = /^[A-Z]/;
+/** How much of a request line is read to recognise HTTP/1.x. */
+const HTTP1_SNIFF_BYTES = 256;
 
 /** The answer to an HTTP/1.x request on a listener that speaks only HTTP/2. */
 export function http1Refusal(listenerKind: string): string {
@@ -76,16 +95,37 @@ function serverSettings(config: ListenerConfig): http2.Settings {
   };
 }
 
-export class Listener {
+/** The sweep that PINGs silent clients runs this often, at most (and at least every 1 s). */
+function sweepInterval(config: ListenerConfig): number {
+  const finest = Math.min(
+    config.pingAfterSilenceMs > 0 ? config.pingAfterSilenceMs : Infinity,
+    config.pingTimeoutMs,
+    config.closeTimeoutMs,
+    config.stalledStreamTimeoutMs > 0 ? config.stalledStreamTimeoutMs : Infinity,
+  );
+  return Math.max(50, Math.min(1_000, Math.floor(finest / 4)));
+}
+
+export class Listener implements ConnectionHost {
   readonly name: string;
   private readonly h2: http2.Http2Server;
   /** The socket server: a plain net.Server in front of h2c, the TLS server itself otherwise. */
   private readonly server: net.Server;
-  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly connections = new Set<ClientConnection>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private liveSettings: LivenessSettings;
   private bound: SocketAddress | undefined;
   private closing = false;
   /** Client connections accepted since start, for metrics. */
   accepted = 0;
+  /** Client connections the proxy ended, by reason, for metrics. */
+  readonly closed: Record<CloseReason, number> = Object.fromEntries(
+    CLOSE_REASONS.map((r) => [r, 0]),
+  ) as Record<CloseReason, number>;
+  /** Client streams the proxy reset, by reason, for metrics. */
+  readonly resets: Record<StreamResetReason, number> = Object.fromEntries(
+    STREAM_RESET_REASONS.map((r) => [r, 0]),
+  ) as Record<StreamResetReason, number>;
   /** Called when the last session (or passthrough tunnel) closes during shutdown. */
   private drained: (() => void) | undefined;
 
@@ -105,6 +145,7 @@ export class Listener {
     private readonly tunnels?: TunnelServices,
   ) {
     this.current = config;
+    this.liveSettings = livenessOf(config);
     this.name = config.name;
     const tls = material?.tls;
     this.tunnelCert = material?.tunnel;
@@ -132,7 +173,7 @@ export class Listener {
       server.on('secureConnection', (socket: tlsModule.TLSSocket) => {
         this.accepted++;
         if (socket.alpnProtocol === 'h2') {
-          this.h2.emit('connection', socket);
+          this.serveHttp2(socket);
         } else if (this.current.connect !== undefined && this.tunnels !== undefined) {
           // A client that uses this listener as an https:// proxy.
           this.connectGateway().accept(socket, Buffer.alloc(0));
@@ -176,6 +217,11 @@ export class Listener {
   /** Applies a new config in place (see canReconfigure); new connections see it. */
   reconfigure(next: ListenerConfig, material: ListenerMaterial | undefined): void {
     this.current = next;
+    this.liveSettings = livenessOf(next);
+    if (this.sweepTimer !== undefined) {
+      this.stopSweep();
+      this.startSweep();
+    }
     this.h2.updateSettings(serverSettings(next));
     const tls = material?.tls;
     if (tls && this.server instanceof tlsModule.Server) {
@@ -198,7 +244,7 @@ export class Listener {
         config: () => this.current,
         hasCluster: (name) => tunnels.hasCluster(name),
         dial: (host, port, timeoutMs) => tunnels.dial(host, port, timeoutMs),
-        serveHttp2: (socket) => this.h2.emit('connection', socket),
+        serveHttp2: (socket) => this.serveHttp2(socket),
         serveTls: (socket, cluster) => {
           const server = this.tunnelServer(cluster);
           if (server !== undefined) server.emit('connection', socket);
@@ -235,7 +281,7 @@ export class Listener {
           return;
         }
         tagTunnelSocket(socket, cluster);
-        this.h2.emit('connection', socket);
+        this.serveHttp2(socket);
       });
       server.on('tlsClientError', (err: Error) => {
         this.logger.debug(
@@ -249,7 +295,7 @@ export class Listener {
   }
 
   private checkDrained(): void {
-    if (this.sessions.size === 0 && this.tunnelCount === 0) this.drained?.();
+    if (this.connections.size === 0 && this.tunnelCount === 0) this.drained?.();
   }
 
   listen(): Promise<SocketAddress> {
@@ -285,7 +331,34 @@ export class Listener {
   }
 
   get sessionCount(): number {
-    return this.sessions.size;
+    return this.connections.size;
+  }
+
+  // ConnectionHost
+
+  liveness(): LivenessSettings {
+    return this.liveSettings;
+  }
+
+  get closeTimeoutMs(): number {
+    return this.current.closeTimeoutMs;
+  }
+
+  get stalledStreamTimeoutMs(): number {
+    return this.current.stalledStreamTimeoutMs;
+  }
+
+  get connectionBufferLimit(): number {
+    return this.current.connectionBufferLimit;
+  }
+
+  streamReset(reason: StreamResetReason): void {
+    this.resets[reason]++;
+  }
+
+  connectionClosed(_connection: ClientConnection, reason: CloseReason, detail: string): void {
+    this.closed[reason]++;
+    this.logger.debug({ listener: this.name, reason }, `client connection closed: ${detail}`);
   }
 
   /**
@@ -295,13 +368,13 @@ export class Listener {
   async close(graceMs: number): Promise<void> {
     this.closing = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const session of this.sessions) session.close();
+    for (const c of this.connections) c.session.close();
     this.gateway?.stopAccepting();
-    if (this.sessions.size > 0 || this.tunnelCount > 0) {
+    if (this.connections.size > 0 || this.tunnelCount > 0) {
       // These timers stay referenced: shutdown is waiting on them.
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
-          for (const session of this.sessions) session.destroy();
+          for (const c of this.connections) c.session.destroy();
           this.gateway?.destroyTunnels();
           resolve();
         }, graceMs);
@@ -314,20 +387,45 @@ export class Listener {
     await closed;
   }
 
+  /**
+   * Hands a socket that speaks HTTP/2 to the session server. The handshake deadline runs on
+   * (or starts, after TLS) until the session has the client's first SETTINGS.
+   */
+  private serveHttp2(socket: Duplex): void {
+    if (!handshakePending(socket)) this.startHandshakeDeadline(socket);
+    this.h2.emit('connection', socket);
+  }
+
+  private startHandshakeDeadline(socket: Duplex): void {
+    armHandshake(socket, this.current.handshakeTimeoutMs, () => {
+      this.closed.handshake_timeout++;
+      socket.destroy();
+    });
+  }
+
   private track(session: http2.ServerHttp2Session): void {
-    this.sessions.add(session);
+    answerWithErrorCodes(session);
+    const connection = new ClientConnection(session, this, performance.now());
+    this.connections.add(connection);
+    if (this.sweepTimer === undefined) this.startSweep();
+    session.once('remoteSettings', onFirstSettings);
     try {
       session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
     } catch {
       // Destroyed already; 'close' follows.
     }
     session.once('close', () => {
-      this.sessions.delete(session);
+      this.connections.delete(connection);
+      if (this.connections.size === 0) this.stopSweep();
       this.checkDrained();
     });
     tagTunnelSession(session);
-    session.on('error', () => {
-      // 'close' follows; nothing a client does may crash the proxy.
+    session.on('error', (err: Error & { errno?: number }) => {
+      // 'close' follows; nothing a client does may crash the proxy. Errors with an nghttp2
+      // error number are protocol errors Node answered with GOAWAY and a destroyed session.
+      if (typeof err.errno === 'number' && err.errno < 0 && !connection.closing) {
+        this.connectionClosed(connection, 'protocol_error', describeError(err));
+      }
     });
     if (this.closing) session.close();
     const idle = this.current.idleTimeoutMs;
@@ -338,45 +436,82 @@ export class Listener {
 
   /**
    * h2c: look at the first bytes before handing the socket to HTTP/2, so an HTTP/1.x request
-   * is answered in HTTP/1.1 rather than with a binary GOAWAY, and a silent client times out.
+   * is answered in HTTP/1.1 rather than with a binary GOAWAY. The handshake deadline runs
+   * from accept: a client that sends the preface a byte at a time, stops half-way, or never
+   * follows it with SETTINGS is closed when it expires.
    */
+  private startSweep(): void {
+    this.sweepTimer = setInterval(() => {
+      const now = performance.now();
+      for (const c of this.connections) c.sweep(now);
+    }, sweepInterval(this.current));
+    this.sweepTimer.unref();
+  }
+
+  private stopSweep(): void {
+    clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+  }
+
   private sniff(socket: net.Socket): void {
     this.accepted++;
-    const timer = setTimeout(() => socket.destroy(), this.current.handshakeTimeoutMs);
-    timer.unref();
-    socket.on('error', () => clearTimeout(timer));
-    socket.once('close', () => clearTimeout(timer));
+    this.startHandshakeDeadline(socket);
+    socket.on('error', () => disarmHandshake(socket));
+    let seen: Buffer = Buffer.alloc(0);
     const onReadable = () => {
-      const chunk = socket.read() as Buffer | null;
-      if (chunk === null) {
-        socket.once('readable', onReadable);
-        return;
-      }
-      const n = Math.min(chunk.length, PREFACE.length);
-      if (chunk.compare(PREFACE, 0, n, 0, n) === 0) {
-        clearTimeout(timer);
+      seen = readBuffered(socket, seen);
+      const match = matchPreface(seen);
+      if (match === 'preface') {
         socket.removeAllListeners('error');
-        socket.unshift(chunk);
+        socket.unshift(seen);
+        // The deadline keeps running until the session has the client's SETTINGS.
         this.h2.emit('connection', socket);
         return;
       }
-      clearTimeout(timer);
+      if (match === 'partial') {
+        socket.once('readable', onReadable);
+        return;
+      }
+      const head = seen.toString('latin1', 0, Math.min(seen.length, HTTP1_SNIFF_BYTES));
       if (
         this.current.connect !== undefined &&
         this.tunnels !== undefined &&
-        HTTP1_START.test(chunk.toString('latin1', 0, 1))
+        HTTP1_START.test(head)
       ) {
         // Forward-proxy mode: the gateway reads the request head with its own deadline.
+        disarmHandshake(socket);
         socket.removeAllListeners('error');
-        this.connectGateway().accept(socket, chunk);
-      } else if (
-        HTTP1_REQUEST_LINE.test(chunk.toString('latin1', 0, Math.min(chunk.length, 256)))
-      ) {
-        refuse(socket, http1Refusal('h2c, prior knowledge'));
-      } else {
-        socket.destroy();
+        this.connectGateway().accept(socket, seen);
+        return;
       }
+      const line = HTTP1_REQUEST_LINE.test(head);
+      if (
+        !line &&
+        HTTP1_START.test(head) &&
+        !head.includes('\n') &&
+        seen.length < HTTP1_SNIFF_BYTES
+      ) {
+        // Perhaps a request line still arriving: wait for the rest (the deadline still runs).
+        socket.once('readable', onReadable);
+        return;
+      }
+      disarmHandshake(socket);
+      if (line) refuse(socket, http1Refusal('h2c, prior knowledge'));
+      else socket.destroy();
     };
     socket.once('readable', onReadable);
   }
+}
+
+function livenessOf(config: ListenerConfig): LivenessSettings {
+  return {
+    silenceMs: config.pingAfterSilenceMs,
+    timeoutMs: config.pingTimeoutMs,
+    stuckMs: config.closeTimeoutMs,
+  };
+}
+
+/** The client's first SETTINGS arrived: its handshake is complete. */
+function onFirstSettings(this: http2.ServerHttp2Session): void {
+  handshakeDone(this);
 }

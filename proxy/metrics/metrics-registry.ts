@@ -3,6 +3,7 @@
 // scrape time, plus the process's own metrics.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Host } from '../../balancer/host.js';
+import { CLOSE_REASONS, STREAM_RESET_REASONS } from '../client-connection.js';
 import type { Cluster } from '../cluster.js';
 import { statusName } from '../grpc-status.js';
 import { DURATION_BOUNDS_MS, STATUS_SLOTS, type CallMetrics } from './call-metrics.js';
@@ -256,6 +257,29 @@ export function createMetricsRegistry(
     ['listener'],
     (add) => {
       for (const l of proxy.listenerList()) add({ listener: l.name }, l.accepted);
+    },
+  );
+  scrapedCounter(
+    r,
+    'switchyard_client_connections_closed_total',
+    'Client connections the proxy ended, by reason: handshake_timeout (no preface and SETTINGS in time), unresponsive (no answer to a PING, or taking no frames), protocol_error.',
+    ['listener', 'reason'],
+    (add) => {
+      for (const l of proxy.listenerList()) {
+        for (const reason of CLOSE_REASONS) add({ listener: l.name, reason }, l.closed[reason]);
+      }
+    },
+  );
+  scrapedCounter(
+    r,
+    'switchyard_client_streams_reset_total',
+    'Client streams the proxy reset because the client took no response data: stalled (for stalledStreamTimeout), buffer_limit (its connection held more than connectionBufferLimit).',
+    ['listener', 'reason'],
+    (add) => {
+      for (const l of proxy.listenerList()) {
+        for (const reason of STREAM_RESET_REASONS)
+          add({ listener: l.name, reason }, l.resets[reason]);
+      }
     },
   );
   scrapedGauge(

@@ -11,7 +11,7 @@ status codes: 3889 2xx, 0 3xx, 0 4xx, 1 5xx
 traffic: 176.43KB (180662) total, 12.31KB (12607) headers (space savings 95.44%), 57.03KB (58395) data
 `;
 
-const sizes = { openStreams: 10_000, connections: 10, slowBytes: 1 << 30 };
+const sizes = { openStreams: 10_000, connections: 10, slowBytes: 1 << 30, cancelStreams: 2_000 };
 
 void describe('h2load output', () => {
   void it('reads counts, rate, status classes and DATA bytes from the summary', () => {
@@ -73,6 +73,8 @@ void describe('selectScenarios', () => {
       'stream-throughput',
       'open-streams',
       'slow-reader',
+      'cancel-streams',
+      'stalled-readers',
       'balancer',
       'resolver',
       'hpack',
@@ -90,13 +92,15 @@ void describe('selectScenarios', () => {
   });
 
   void it('names the sizes in the memory scenarios', () => {
-    const s = selectScenarios(['open-streams', 'slow-reader'], {
+    const s = selectScenarios(['open-streams', 'slow-reader', 'cancel-streams'], {
       openStreams: 500,
       connections: 5,
       slowBytes: 32 << 20,
+      cancelStreams: 300,
     });
     assert.match(s[0].about, /^500 concurrent .* on 5 connections/);
     assert.match(s[1].about, /^32 MiB streamed/);
+    assert.match(s[2].about, /^300 server-streaming calls cancelled/);
   });
 
   void it('rejects an entry that matches nothing', () => {

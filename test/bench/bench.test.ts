@@ -11,7 +11,12 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { BenchDocument } from '../../bench/bench-document.js';
 import type { LoadScenarioResult, LoadRun } from '../../bench/load-scenario.js';
-import type { OpenStreamsRun, SlowReaderRun } from '../../bench/memory-scenarios.js';
+import type {
+  CancelStreamsRun,
+  OpenStreamsRun,
+  SlowReaderRun,
+  StalledReadersRun,
+} from '../../bench/memory-scenarios.js';
 
 const RUN_JS = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
 const HAS_H2LOAD = spawnSync('h2load', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -79,9 +84,11 @@ void describe('npm run bench', () => {
         [
           '--quick',
           '--only',
-          'unary-small-high,stream-throughput,open-streams,slow-reader',
+          'unary-small-high,stream-throughput,open-streams,slow-reader,cancel-streams,stalled-readers',
           '--streams',
           '500',
+          '--cancels',
+          '200',
           '--slow-mib',
           '32',
           '--json',
@@ -97,6 +104,8 @@ void describe('npm run bench', () => {
         'stream-throughput',
         'open-streams',
         'slow-reader',
+        'cancel-streams',
+        'stalled-readers',
       ]);
       assert.equal(doc.meta.node, process.version);
       assert.equal(doc.meta.pinning, null);
@@ -149,6 +158,22 @@ void describe('npm run bench', () => {
         ],
       );
       assert.ok(slow.runs[1].peakRssMb > 0);
+      const stalled = doc.scenarios['stalled-readers'] as { runs: StalledReadersRun[] };
+      assert.deepEqual(
+        stalled.runs.map((r) => [r.target, r.answered]),
+        [
+          ['direct', 300],
+          ['switchyard', 300],
+        ],
+      );
+      const cancels = doc.scenarios['cancel-streams'] as { runs: CancelStreamsRun[] };
+      assert.deepEqual(
+        cancels.runs.map((r) => [r.target, r.cancelled, r.failed]),
+        [
+          ['direct', 200, 0],
+          ['switchyard', 200, 0],
+        ],
+      );
 
       assert.match(result.stdout, /\| unary-small-high \| switchyard \|/);
       assert.match(result.stderr, /\[bench\] unary c=16 m=8 via switchyard: [\d,]+ req\/s/);

@@ -48,6 +48,11 @@ listeners:
     handshakeTimeout: 5s
     idleTimeout: 0s
     maxConcurrentStreams: 100
+    stalledStreamTimeout: 30s
+    connectionBufferLimit: 1048576
+    pingAfterSilence: 0s
+    pingTimeout: 3s
+    closeTimeout: 250ms
   - name: local
     address: "[::1]:8081"
     connect:
@@ -108,6 +113,11 @@ void describe('loading a valid file', () => {
           handshakeTimeoutMs: 5_000,
           idleTimeoutMs: 0,
           maxConcurrentStreams: 100,
+          stalledStreamTimeoutMs: 30_000,
+          connectionBufferLimit: 1 << 20,
+          pingAfterSilenceMs: 0,
+          pingTimeoutMs: 3_000,
+          closeTimeoutMs: 250,
           connect: undefined,
         },
         {
@@ -116,7 +126,12 @@ void describe('loading a valid file', () => {
           tls: undefined,
           handshakeTimeoutMs: 10_000,
           idleTimeoutMs: 3_600_000,
-          maxConcurrentStreams: 10_000,
+          maxConcurrentStreams: 100,
+          stalledStreamTimeoutMs: 60_000,
+          connectionBufferLimit: 32 << 20,
+          pingAfterSilenceMs: 2_000,
+          pingTimeoutMs: 20_000,
+          closeTimeoutMs: 1_000,
           connect: {
             clusters: { 'users.internal:443': 'users', '[fd00::1]:50051': 'orders' },
             passthrough: ['api.example.com:443', '.corp.example', '10.0.0.0/8', '*'],
@@ -133,7 +148,12 @@ void describe('loading a valid file', () => {
           tls: undefined,
           handshakeTimeoutMs: 10_000,
           idleTimeoutMs: 3_600_000,
-          maxConcurrentStreams: 10_000,
+          maxConcurrentStreams: 100,
+          stalledStreamTimeoutMs: 60_000,
+          connectionBufferLimit: 32 << 20,
+          pingAfterSilenceMs: 2_000,
+          pingTimeoutMs: 20_000,
+          closeTimeoutMs: 1_000,
           connect: { ...DEFAULT_CONNECT },
         },
       ],
@@ -328,7 +348,7 @@ clusters: { c: { target: a:1, helthCheck: {} } }
     errors: [
       'switchyard.yaml:2:5 listeners[0]: missing required key "address"',
       'switchyard.yaml:2:5 listeners[0].adress: unknown key "adress" (did you mean "address"?)',
-      'switchyard.yaml:3:5 listeners[0].colour: unknown key "colour" (expected name, address, tls, handshakeTimeout, idleTimeout, maxConcurrentStreams or connect)',
+      'switchyard.yaml:3:5 listeners[0].colour: unknown key "colour" (expected name, address, tls, handshakeTimeout, idleTimeout, maxConcurrentStreams, stalledStreamTimeout, connectionBufferLimit, pingAfterSilence, pingTimeout, closeTimeout or connect)',
       'switchyard.yaml:4:31 clusters.c.helthCheck: unknown key "helthCheck" (did you mean "healthCheck"?)',
     ],
   },

@@ -13,6 +13,7 @@ import type { ConnectConfig } from '../../config/types.js';
 import { startRouteGuideServer, type RouteGuideServer } from '../../examples/route-guide/server.js';
 import { createTestCerts, type TestCerts } from '../support/certs.js';
 import { closedWithin, rawRequest } from '../support/connect-client.js';
+import { PREFACE } from '../support/h2-wire.js';
 import {
   echoClient,
   echoUnary,
@@ -261,6 +262,13 @@ void describe('forward-proxy mode', () => {
     const wrong = await rawRequest(proxy.target, 'CONNECT echo:50051 HTTP/1.1\r\n\r\n');
     wrong.socket.write('GET / HTTP/1.1\r\n\r\n');
     await closedWithin(wrong.socket, 1_000);
+    // Half the HTTP/2 preface, or the preface without SETTINGS: closed at the same deadline.
+    for (const start of [PREFACE.subarray(0, 12), PREFACE]) {
+      const partial = await rawRequest(proxy.target, 'CONNECT echo:50051 HTTP/1.1\r\n\r\n');
+      partial.socket.write(start);
+      const partialFor = await closedWithin(partial.socket, 2_000);
+      assert.ok(partialFor >= 200, `closed after ${partialFor} ms`);
+    }
     // TLS without connect.tls configured: closed too.
     const tls = await rawRequest(proxy.target, 'CONNECT echo:443 HTTP/1.1\r\n\r\n');
     tls.socket.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05]));

@@ -12,6 +12,14 @@ import {
   type EchoBackend,
   type EchoServiceClient,
 } from '../support/echo-backend.js';
+import {
+  ErrorCode,
+  FrameType,
+  RawH2Connection,
+  grpcRequestFields,
+  headersFrame,
+  parseGoaway,
+} from '../support/h2-wire.js';
 import { startTestProxy, type TestProxy } from '../support/proxy-harness.js';
 import { grpcHeaders, rawRequest } from '../support/raw-h2.js';
 
@@ -119,8 +127,24 @@ describe('bad input', () => {
     // GOAWAY: type 7 on stream 0, last stream 0, error code 1 (PROTOCOL_ERROR).
     const goaway = frames.indexOf(Buffer.from([0x07, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]));
     assert.ok(goaway > 0, `no GOAWAY(PROTOCOL_ERROR) in ${frames.toString('hex')}`);
-    // nghttp2 stops reading; the idle timeout frees the socket if the client keeps it open.
+    // nghttp2 stops reading and writing; the unanswerable PING gets the socket closed.
     assert.ok(closedAfterMs < 4_000, `closed after ${closedAfterMs} ms`);
+    await stillServing();
+  });
+
+  it('answers HEADERS on an even stream id with GOAWAY(PROTOCOL_ERROR) and closes', async () => {
+    // RFC 9113 §5.1.1: streams a client opens have odd ids; anything else is a connection
+    // error of type PROTOCOL_ERROR.
+    const conn = await RawH2Connection.open(proxy.port);
+    try {
+      conn.write(headersFrame(2, grpcRequestFields('/test.Echo/Unary'), { endStream: true }));
+      const goaway = await conn.waitFor((f) => f.type === FrameType.GOAWAY);
+      assert.ok(goaway, 'no GOAWAY');
+      assert.equal(parseGoaway(goaway).code, ErrorCode.PROTOCOL_ERROR);
+      assert.ok(await conn.waitClosed(3_000), 'the connection was left open');
+    } finally {
+      conn.destroy();
+    }
     await stillServing();
   });
 

@@ -5,20 +5,8 @@ import { describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { echoUnary, startEchoBackend, type EchoResponse } from '../support/echo-backend.js';
 import { eventually, startTestProxy, clientFor } from '../support/proxy-harness.js';
-import { grpcFrame, grpcHeaders, rawRequest } from '../support/raw-h2.js';
+import { echoRequestFrame, grpcFrame, grpcHeaders, rawRequest } from '../support/raw-h2.js';
 import { startRawUpstream } from '../support/raw-upstream.js';
-
-/** test.EchoRequest{delay_ms: ms} in protobuf wire format. */
-function delayRequest(ms: number): Buffer {
-  const varint: number[] = [];
-  let v = ms;
-  while (v > 0x7f) {
-    varint.push((v & 0x7f) | 0x80);
-    v >>>= 7;
-  }
-  varint.push(v);
-  return grpcFrame(Buffer.from([0x30, ...varint]));
-}
 
 const timeouts = (t: { defaultMs?: number; maxMs?: number }) => ({
   defaultMs: t.defaultMs,
@@ -39,7 +27,7 @@ describe('deadlines and cancellation', () => {
     const res = await rawRequest(
       proxy.target,
       grpcHeaders('/test.Echo/Unary', { 'grpc-timeout': '200m' }),
-      delayRequest(5_000),
+      echoRequestFrame({ delayMs: 5_000 }),
     );
     const elapsed = Date.now() - started;
     assert.equal(
@@ -73,7 +61,7 @@ describe('deadlines and cancellation', () => {
     const res = await rawRequest(
       proxy.target,
       grpcHeaders('/test.Echo/Unary', { 'grpc-timeout': '99999999H' }),
-      delayRequest(50),
+      echoRequestFrame({ delayMs: 50 }),
     );
     assert.equal(res.trailers?.['grpc-status'], '0');
   });

@@ -4,25 +4,11 @@ import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import { describe, it } from 'node:test';
 import { startEchoBackend } from '../support/echo-backend.js';
-import { grpcFrame, grpcHeaders } from '../support/raw-h2.js';
+import { echoRequestFrame, grpcHeaders } from '../support/raw-h2.js';
 import { spawnProxy } from '../support/spawn-proxy.js';
 
 const GIB = 1 << 30;
 const MESSAGE = 64 * 1024;
-
-/** test.EchoRequest{response_count: n, response_size: size}. */
-function streamRequest(count: number, size: number): Buffer {
-  const varint = (v: number) => {
-    const out: number[] = [];
-    while (v > 0x7f) {
-      out.push((v & 0x7f) | 0x80);
-      v >>>= 7;
-    }
-    out.push(v);
-    return out;
-  };
-  return grpcFrame(Buffer.from([0x10, ...varint(count), 0x18, ...varint(size)]));
-}
 
 describe('flow control', () => {
   it('streams 1 GiB to a slow consumer with bounded proxy memory', async (t) => {
@@ -44,7 +30,7 @@ describe('flow control', () => {
     const session = http2.connect(`http://${proxy.target}`);
     session.on('error', () => {});
     const stream = session.request(grpcHeaders('/test.Echo/ServerStream'));
-    stream.end(streamRequest(GIB / MESSAGE, MESSAGE));
+    stream.end(echoRequestFrame({ responseCount: GIB / MESSAGE, responseSize: MESSAGE }));
     let received = 0;
     let sincePause = 0;
     const done = new Promise<string | undefined>((resolve) => {

@@ -19,6 +19,30 @@ export function grpcFrame(payload: Buffer): Buffer {
   return out;
 }
 
+/** test.EchoRequest fields that are whole numbers, by field number (see echo.proto). */
+const ECHO_FIELDS = { responseCount: 2, responseSize: 3, statusCode: 4, delayMs: 6 } as const;
+
+/**
+ * One framed test.EchoRequest with the given number fields, built by hand (protobuf varints),
+ * for clients that speak raw HTTP/2 rather than through grpc-js.
+ */
+export function echoRequestFrame(
+  fields: Partial<Record<keyof typeof ECHO_FIELDS, number>>,
+): Buffer {
+  const bytes: number[] = [];
+  for (const [name, number] of Object.entries(ECHO_FIELDS)) {
+    let v = fields[name as keyof typeof ECHO_FIELDS];
+    if (v === undefined || v === 0) continue;
+    bytes.push(number << 3);
+    while (v > 0x7f) {
+      bytes.push((v & 0x7f) | 0x80);
+      v >>>= 7;
+    }
+    bytes.push(v);
+  }
+  return grpcFrame(Buffer.from(bytes));
+}
+
 export function rawRequest(
   target: string,
   headers: http2.OutgoingHttpHeaders,

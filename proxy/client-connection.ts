@@ -1,0 +1,181 @@
+// One client connection (an HTTP/2 session on a listener) and what the proxy watches on it:
+// a liveness PING that finds clients, and sessions, that no longer answer; streams whose client
+// takes no response data (reset after a time, and when together they hold more than the
+// connection's buffer limit); and closing with a deadline, so a socket never outlives the
+// proxy's decision to drop it.
+import type http2 from 'node:http2';
+import { handshakePending } from './handshake.js';
+import { LivenessProbe, type LivenessSettings } from './liveness-probe.js';
+
+/** Why the proxy closed a client connection (a metrics label). */
+export type CloseReason = 'handshake_timeout' | 'unresponsive' | 'protocol_error';
+
+export const CLOSE_REASONS: readonly CloseReason[] = [
+  'handshake_timeout',
+  'unresponsive',
+  'protocol_error',
+];
+
+/** Why the proxy reset a client's stream (a metrics label). */
+export type StreamResetReason = 'stalled' | 'buffer_limit';
+
+export const STREAM_RESET_REASONS: readonly StreamResetReason[] = ['stalled', 'buffer_limit'];
+
+/**
+ * A stream holding response data its client has not taken (a call whose client is behind).
+ * The connection keeps its progress fields: when bytes last reached the client, and how many
+ * were still unsent at the last sweep.
+ */
+export interface BlockedStream {
+  /** When bytes last reached the client (`performance.now()`); set on blocking. */
+  progressAt: number;
+  /** Unsent bytes at the last sweep; -1 before the first. */
+  lastUnsent: number;
+  /** Response bytes written for the client and not yet sent to it. */
+  unsentBytes(): number;
+  /** Response bytes the proxy holds for it (read ahead from upstream, and unsent). */
+  heldBytes(): number;
+  /** Resets the stream (RST_STREAM to the client, the call cancelled upstream). */
+  reset(reason: StreamResetReason, message: string): void;
+}
+
+/** What a connection needs from its listener. */
+export interface ConnectionHost {
+  /** The listener's settings now (a reload may change them). */
+  liveness(): LivenessSettings;
+  readonly closeTimeoutMs: number;
+  /** Reset a stream whose client has taken no response data for this long; 0 never. */
+  readonly stalledStreamTimeoutMs: number;
+  /** Response bytes the streams of one connection may hold for a client that is behind. */
+  readonly connectionBufferLimit: number;
+  /** The proxy ended a connection, and why (metrics, logs). */
+  connectionClosed(connection: ClientConnection, reason: CloseReason, detail: string): void;
+  /** The proxy reset one of its streams, and why (metrics). */
+  streamReset(reason: StreamResetReason): void;
+}
+
+const kConnection = Symbol('switchyard.clientConnection');
+type Tagged = http2.Http2Session & { [kConnection]?: ClientConnection };
+
+/** The connection a client session belongs to (set while a listener tracks it). */
+export function connectionOf(
+  session: http2.Http2Session | undefined,
+): ClientConnection | undefined {
+  return session === undefined ? undefined : (session as Tagged)[kConnection];
+}
+
+export class ClientConnection {
+  private readonly probe: LivenessProbe;
+  private closeTimer: NodeJS.Timeout | undefined;
+  /** Set once the proxy decided to end the connection. */
+  closing = false;
+  private readonly onPingAck: (err: Error | null) => void;
+  /** Streams whose client is behind, oldest first. */
+  private readonly blocked = new Set<BlockedStream>();
+  private lastSweep = 0;
+
+  constructor(
+    readonly session: http2.ServerHttp2Session,
+    private readonly host: ConnectionHost,
+    now: number,
+  ) {
+    (session as Tagged)[kConnection] = this;
+    this.probe = new LivenessProbe(now);
+    this.onPingAck = (err) => {
+      if (err !== null || session.destroyed) return;
+      this.probe.answered(performance.now(), session.socket.bytesRead);
+    };
+    session.once('close', () => clearTimeout(this.closeTimer));
+  }
+
+  /** A stream's client stopped taking response data. */
+  block(stream: BlockedStream): void {
+    stream.progressAt = performance.now();
+    stream.lastUnsent = -1;
+    this.blocked.add(stream);
+  }
+
+  /** It took some again, or the stream ended. */
+  unblock(stream: BlockedStream): void {
+    this.blocked.delete(stream);
+  }
+
+  /**
+   * One sweep of the listener's timer: reset streams stalled too long or beyond the buffer
+   * limit (the newest first), PING a silent client, drop one that does not answer.
+   */
+  sweep(now: number): void {
+    if (this.blocked.size > 0) this.sweepBlocked(now);
+    const session = this.session;
+    // Draining sessions (GOAWAY sent) refuse PINGs; the handshake has its own deadline.
+    if (this.closing || session.destroyed || session.closed) return;
+    const socket = session.socket;
+    if (handshakePending(socket)) return;
+    const probe = this.probe;
+    const queued = probe.waiting ? (session.state.outboundQueueSize ?? 0) : 0;
+    const settings = this.host.liveness();
+    switch (probe.tick(now, socket.bytesRead, socket.bytesWritten, queued, settings)) {
+      case 'ping':
+        try {
+          session.ping(this.onPingAck);
+        } catch {
+          // Destroyed meanwhile: 'close' follows.
+        }
+        return;
+      case 'unanswered':
+        this.destroy('unresponsive', `no answer to a PING within ${settings.timeoutMs} ms`);
+        return;
+      case 'stuck':
+        this.destroy(
+          'unresponsive',
+          `the connection took no frames for ${settings.stuckMs} ms (ended after a protocol error?)`,
+        );
+        return;
+      default:
+        return;
+    }
+  }
+
+  /**
+   * A stream that has sent its client nothing for the stall timeout is reset. Beyond the
+   * connection's buffer limit, so are the streams that sent nothing since the last sweep,
+   * oldest first: a client that reads slowly but reads keeps its streams.
+   */
+  private sweepBlocked(now: number): void {
+    const host = this.host;
+    const stallMs = host.stalledStreamTimeoutMs;
+    const limit = host.connectionBufferLimit;
+    const lastSweep = this.lastSweep;
+    this.lastSweep = now;
+    let held = 0;
+    // Deleting from a Set while iterating it is safe: deleted entries are not visited.
+    for (const stream of this.blocked) {
+      const unsent = stream.unsentBytes();
+      if (stream.lastUnsent >= 0 && unsent < stream.lastUnsent) stream.progressAt = now;
+      stream.lastUnsent = unsent;
+      let reason: StreamResetReason | undefined;
+      if (stallMs > 0 && now - stream.progressAt >= stallMs) reason = 'stalled';
+      else {
+        held += stream.heldBytes();
+        if (held > limit && stream.progressAt <= lastSweep) reason = 'buffer_limit';
+      }
+      if (reason === undefined) continue;
+      this.blocked.delete(stream);
+      host.streamReset(reason);
+      stream.reset(
+        reason,
+        reason === 'stalled'
+          ? `the client took no response data for ${stallMs} ms`
+          : `the client's streams hold more response data than the connection's limit of ${limit} bytes`,
+      );
+    }
+  }
+
+  /** Closes the socket now; its streams end, and their calls are cancelled upstream. */
+  destroy(reason: CloseReason, detail: string): void {
+    if (this.session.destroyed) return;
+    this.closing = true;
+    this.host.connectionClosed(this, reason, detail);
+    this.session.destroy();
+  }
+}
