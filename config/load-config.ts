@@ -5,14 +5,9 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { buildConfig, type CheckedConfig } from './build-config.js';
 import { CONFIG_SHAPE } from './config-schema.js';
-import {
-  ConfigError,
-  formatKeyPath,
-  sortIssues,
-  type ConfigIssue,
-  type KeyPath,
-} from './config-error.js';
+import { ConfigError, formatKeyPath, reportIssues, type FoundIssue } from './config-error.js';
 import type { Env } from './env-substitution.js';
+import { KeyPathSet } from './key-path-set.js';
 import { checkShape, isMapping, type CheckContext, type ShapeIssue } from './shape.js';
 import type { Config } from './types.js';
 import type { ConfigValidators } from './validators.js';
@@ -45,7 +40,7 @@ export function checkReadableFile(path: string): string | undefined {
 
 /**
  * Reads and validates `file`. Throws `ConfigError`: `ERR_CONFIG_READ` when the file cannot be
- * read, `ERR_CONFIG_INVALID` with every issue (sorted by position) when it is not valid.
+ * read, `ERR_CONFIG_INVALID` with its problems (sorted by position) when it is not valid.
  */
 export async function loadConfig(file: string, options: LoadConfigOptions): Promise<Config> {
   let text: string;
@@ -73,9 +68,7 @@ function readError(file: string, err: unknown): ConfigError {
  */
 export function parseConfig(text: string, file: string, options: LoadConfigOptions): Config {
   const source = parseYamlSource(text, file, options.env ?? process.env);
-  if (source.value === undefined) {
-    throw new ConfigError('ERR_CONFIG_INVALID', file, sortIssues(source.issues));
-  }
+  if (source.value === undefined) throw invalid(file, source.issues);
   const baseDir = options.baseDir ?? dirname(resolve(file));
   const shapeIssues: ShapeIssue[] = [];
   const ctx: CheckContext = {
@@ -96,20 +89,24 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
     config = buildConfig(checked, { ...ctx, validators: options.validators });
   }
 
-  const noisy = (path: KeyPath) =>
-    source.unsubstituted.some((u) => u.length <= path.length && u.every((k, i) => path[i] === k));
-  const issues: ConfigIssue[] = [...source.issues];
+  // An unsubstituted value's other problems are noise.
+  const noisy = new KeyPathSet(source.unsubstituted);
+  const issues: FoundIssue[] = [...source.issues];
   for (const issue of shapeIssues) {
-    if (noisy(issue.path)) continue;
+    if (noisy.coversPath(issue.path)) continue;
     issues.push({
       file,
       ...source.locate(issue.path, issue.on),
       path: formatKeyPath(issue.path),
       message: issue.message,
+      detail: issue.detail,
     });
   }
-  if (issues.length > 0 || config === undefined) {
-    throw new ConfigError('ERR_CONFIG_INVALID', file, sortIssues(issues));
-  }
+  if (issues.length > 0 || config === undefined) throw invalid(file, issues);
   return config;
+}
+
+function invalid(file: string, found: readonly FoundIssue[]): ConfigError {
+  const { issues, omitted } = reportIssues(found);
+  return new ConfigError('ERR_CONFIG_INVALID', file, issues, { omitted });
 }

@@ -11,7 +11,7 @@ import {
   type Pair,
   type YAMLMap,
 } from 'yaml';
-import { formatKeyPath, type ConfigIssue, type KeyPath } from './config-error.js';
+import { clip, formatKeyPath, type ConfigIssue, type KeyPath } from './config-error.js';
 import { plainScalarValue, substituteEnv, type Env } from './env-substitution.js';
 import { resolveAliases } from './yaml-aliases.js';
 import { MAX_DEPTH, parseYamlDocument } from './yaml-document.js';
@@ -153,7 +153,7 @@ export function parseYamlSource(text: string, file: string, env: Env): YamlSourc
         issueAt(
           keyOffset,
           [...path, key],
-          `duplicate key "${key}" (first written on line ${line})`,
+          `duplicate key "${clip(key)}" (first written on line ${line})`,
         );
       }
       seen.set(key, pair);
