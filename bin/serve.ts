@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname } from 'node:path';
 import { ConfigError } from '../config/config-error.js';
-import { loadConfig, parseConfig } from '../config/load-config.js';
+import { parseConfig, readConfigBytes } from '../config/load-config.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../proxy/log.js';
 import { Observability } from '../proxy/observability.js';
@@ -49,12 +49,7 @@ function digest(text: string): string {
  * the proxy starts is not missed. Throws ConfigError.
  */
 export async function readConfigFile(file: string): Promise<{ config: Config; digest: string }> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    return { config: await loadConfig(file, { validators: configValidators }), digest: '' };
-  }
+  const text = (await readConfigBytes(file)).toString('utf8');
   return {
     config: parseConfig(text, file, { validators: configValidators }),
     digest: digest(text),
