@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
-const sourceDirs = ['bin', 'proxy', 'resolver', 'balancer', 'config', 'embed'];
+const sourceDirs = ['bin', 'proxy', 'resolver', 'balancer', 'config', 'embed', 'h2'];
 
 /** Which top-level folders each folder may import from (besides itself). */
 const allowed = {
