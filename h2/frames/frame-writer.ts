@@ -50,6 +50,13 @@ export interface FrameWriterOptions {
   readonly maxFrameSize?: number;
   /** Called when the socket drained after a flush found it full (`needsDrain` went false). */
   readonly onDrain?: () => void;
+  /**
+   * Whether the sink is done with a written chunk once `writableLength` is 0 right after
+   * write(), so the slab may be reused. Default: true for a net.Socket (TCP or TLS), which has
+   * then handed the octets to the kernel or to OpenSSL; false for other Duplexes, which may keep
+   * the chunk (a PassThrough queues it).
+   */
+  readonly reuseSlab?: boolean;
 }
 
 /** An entry for writeSettings(): identifier (SettingId) and value. */
@@ -138,10 +145,7 @@ export class FrameWriter {
       );
     }
     this.maxFrameSizeValue = checkedFrameSize(options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE);
-    // A net.Socket (TCP or TLS) with nothing left buffered after write() has handed the bytes to
-    // the kernel or to OpenSSL: the slab may be reused at once. A generic Duplex may keep a
-    // reference to the chunk (a PassThrough queues it), so its slab regions are never reused.
-    this.reusable = sink instanceof net.Socket;
+    this.reusable = options.reuseSlab ?? sink instanceof net.Socket;
     this.onDrain = options.onDrain;
     sink.on('drain', this.drainListener);
   }

@@ -198,6 +198,33 @@ test('on a sink whose chunks are kept, a turn that overflows the slab is still o
   }
 });
 
+test('reuseSlab: a sink done with each chunk gets the same slab region every turn; by default a Duplex never does', () => {
+  const regions = (reuseSlab: boolean | undefined) => {
+    const seen: string[] = [];
+    const sink = new CaptureSink();
+    const write = sink.write.bind(sink);
+    // Copies each chunk (so reusing the slab is safe) and notes where it was.
+    sink.write = ((chunk: Buffer) => {
+      seen.push(`${chunk.byteOffset}`);
+      return write(Buffer.from(chunk));
+    }) as typeof sink.write;
+    const w = new FrameWriter(sink, { flush: 'manual', reuseSlab });
+    for (let t = 0; t < 3; t++) {
+      unaryResponse(w, 1 + 2 * t, pattern(15, t));
+      w.flush();
+    }
+    assert.equal(
+      parseChunks([Buffer.concat([Buffer.from('000000040000000000', 'hex'), sink.bytes()])]).events
+        .length,
+      10,
+    );
+    return seen;
+  };
+  assert.deepEqual(regions(true), ['0', '0', '0']);
+  const moving = regions(undefined);
+  assert.equal(new Set(moving).size, 3, moving.join(', '));
+});
+
 test('payloads over the copy threshold are written by reference; smaller ones are copied', () => {
   const sink = new CaptureSink();
   const w = new FrameWriter(sink, { flush: 'manual' });
