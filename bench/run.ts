@@ -18,6 +18,7 @@ import {
 import { parseBenchOptions, USAGE, type BenchOptions } from './bench-options.js';
 import { ChildProcesses } from './child-processes.js';
 import { BenchSetupError, ensureH2load, h2loadVersion } from './ensure-h2load.js';
+import { h2FramesBench } from './h2-frames-bench.js';
 import { runLoadScenario } from './load-scenario.js';
 import { runOpenStreams, runSlowReader } from './memory-scenarios.js';
 import { SWITCHYARD_JS, type ProxySpec } from './proxy-process.js';
@@ -65,7 +66,7 @@ async function runScenario(
   s: Scenario,
   quick: boolean,
 ): Promise<ScenarioResult> {
-  if (ctx === undefined && s.kind !== 'balancer' && s.kind !== 'resolver') {
+  if (ctx === undefined && !inProcess(s)) {
     throw new Error(`${s.name} needs the backend, which is not running`);
   }
   switch (s.kind) {
@@ -87,7 +88,18 @@ async function runScenario(
         about: s.about,
         result: await resolverBench(quick ? { runs: 5, polls: 1_000 } : {}),
       };
+    case 'h2-frames':
+      return {
+        kind: s.kind,
+        about: s.about,
+        result: await h2FramesBench(quick ? { calls: 5_000, runs: 3, copyTurns: 300 } : {}),
+      };
   }
+}
+
+/** Scenarios measured inside this process: no backend, proxy or h2load. */
+function inProcess(s: Scenario): boolean {
+  return s.kind === 'balancer' || s.kind === 'resolver' || s.kind === 'h2-frames';
 }
 
 function resultsFile(options: BenchOptions, date: string): string {
@@ -111,7 +123,7 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_USAGE;
   }
   const needsH2load = scenarios.some((s) => s.kind === 'load');
-  const needsProcesses = scenarios.some((s) => s.kind !== 'balancer' && s.kind !== 'resolver');
+  const needsProcesses = scenarios.some((s) => !inProcess(s));
   let h2load: string | null;
   try {
     h2load = needsH2load ? ensureH2load(log) : (h2loadVersion() ?? null);

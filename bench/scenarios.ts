@@ -18,7 +18,7 @@ export interface LoadScenario {
 }
 
 export interface OtherScenario {
-  readonly kind: 'open-streams' | 'slow-reader' | 'balancer' | 'resolver';
+  readonly kind: 'open-streams' | 'slow-reader' | 'balancer' | 'resolver' | 'h2-frames';
   readonly name: string;
   readonly about: string;
 }
@@ -98,6 +98,11 @@ export const scenarioList = (z: ScenarioSizes): readonly Scenario[] => [
   },
   { kind: 'balancer', name: 'balancer', about: 'balancer pick() cost per policy, in process' },
   { kind: 'resolver', name: 'resolver', about: 'DNS SRV resolution and diff cost, in process' },
+  {
+    kind: 'h2-frames',
+    name: 'h2-frames',
+    about: 'HTTP/2 frame parser and writer cost per gRPC unary call, in process',
+  },
 ];
 
 /**

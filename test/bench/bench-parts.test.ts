@@ -75,6 +75,7 @@ void describe('selectScenarios', () => {
       'slow-reader',
       'balancer',
       'resolver',
+      'h2-frames',
     ]);
   });
 
