@@ -10,7 +10,6 @@ import {
   GOAWAY_MIN_LENGTH,
   LAST_KNOWN_SETTING,
   MAX_MAX_FRAME_SIZE,
-  MAX_WINDOW_SIZE,
   PING_LENGTH,
   PRIORITY_LENGTH,
   RST_STREAM_LENGTH,
@@ -22,6 +21,7 @@ import {
 } from './constants.js';
 import { FrameErrorReason } from './errors.js';
 import type { FrameHandler } from './frame-handler.js';
+import { isMaxFrameSize, settingValueError } from './setting-values.js';
 
 /**
  * Default cap on one assembled field block: four times node:http2's default header list limit
@@ -622,15 +622,10 @@ export class FrameParser {
       const id = (buf[at] << 8) | buf[at + 1];
       if (id === 0 || id > LAST_KNOWN_SETTING) continue; // unknown: ignored (§6.5.2)
       const value = u32(buf, at + 2);
-      let code = -1;
-      if (id === SettingId.ENABLE_PUSH) {
-        if (value > 1 || (value === 1 && !this.isServer)) code = ErrorCode.PROTOCOL_ERROR;
-      } else if (id === SettingId.INITIAL_WINDOW_SIZE) {
-        if (value > MAX_WINDOW_SIZE) code = ErrorCode.FLOW_CONTROL_ERROR;
-      } else if (id === SettingId.MAX_FRAME_SIZE) {
-        if (value < DEFAULT_MAX_FRAME_SIZE || value > MAX_MAX_FRAME_SIZE) {
-          code = ErrorCode.PROTOCOL_ERROR;
-        }
+      let code = settingValueError(id, value);
+      // A server must not enable push (§6.5.2): a client refuses SETTINGS_ENABLE_PUSH = 1.
+      if (id === SettingId.ENABLE_PUSH && value === 1 && !this.isServer) {
+        code = ErrorCode.PROTOCOL_ERROR;
       }
       if (code !== -1) {
         this.fail(
@@ -763,7 +758,7 @@ export class FrameParser {
 }
 
 function checkedMaxFrameSize(value: number): number {
-  if (!Number.isInteger(value) || value < DEFAULT_MAX_FRAME_SIZE || value > MAX_MAX_FRAME_SIZE) {
+  if (!isMaxFrameSize(value)) {
     throw new RangeError(
       `maxFrameSize must be an integer from ${DEFAULT_MAX_FRAME_SIZE} to ${MAX_MAX_FRAME_SIZE}, got ${value}`,
     );

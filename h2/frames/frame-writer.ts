@@ -12,9 +12,9 @@ import {
   MAX_WINDOW_SIZE,
   PING_LENGTH,
   SETTINGS_ENTRY_LENGTH,
-  SettingId,
 } from './constants.js';
 import { FrameWriterError } from './errors.js';
+import { isMaxFrameSize, settingValueError } from './setting-values.js';
 
 /** What the writer needs of a socket: net.Socket, tls.TLSSocket and any Duplex have it. */
 export interface FrameSink {
@@ -552,7 +552,7 @@ export class FrameWriter {
 }
 
 function checkedFrameSize(value: number): number {
-  if (!Number.isInteger(value) || value < DEFAULT_MAX_FRAME_SIZE || value > MAX_MAX_FRAME_SIZE) {
+  if (!isMaxFrameSize(value)) {
     throw new FrameWriterError(
       `max frame size must be an integer from ${DEFAULT_MAX_FRAME_SIZE} to ${MAX_MAX_FRAME_SIZE}, got ${value}`,
     );
@@ -588,11 +588,7 @@ function checkSetting(id: number, value: number): void {
   if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
     throw new FrameWriterError(`setting ${id} value ${value} is not a 32-bit value`);
   }
-  const bad =
-    (id === SettingId.ENABLE_PUSH && value > 1) ||
-    (id === SettingId.INITIAL_WINDOW_SIZE && value > MAX_WINDOW_SIZE) ||
-    (id === SettingId.MAX_FRAME_SIZE &&
-      (value < DEFAULT_MAX_FRAME_SIZE || value > MAX_MAX_FRAME_SIZE));
-  if (bad)
+  if (settingValueError(id, value) !== -1) {
     throw new FrameWriterError(`setting ${id} value ${value} is out of range (RFC 9113 §6.5.2)`);
+  }
 }

@@ -4,3 +4,4 @@ export * from './errors.js';
 export type { FrameHandler } from './frame-handler.js';
 export * from './frame-parser.js';
 export * from './frame-writer.js';
+export * from './setting-values.js';
