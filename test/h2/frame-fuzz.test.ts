@@ -19,18 +19,13 @@ import {
   FrameRecorder,
   parseChunks,
   randomChunks,
-  seededRandom,
+  pattern,
 } from '../support/frame-recorder.js';
+import { seededRandom } from '../support/fake-clock.js';
 import { frame } from '../support/h2-wire.js';
 
 const CODES = new Set<number>(Object.values(ErrorCode));
 const REASONS = new Set<string>(Object.values(FrameErrorReason));
-
-function pattern(n: number, seed: number): Buffer {
-  const out = Buffer.allocUnsafe(n);
-  for (let i = 0; i < n; i++) out[i] = (i * 7 + seed) & 0xff;
-  return out;
-}
 
 /** Valid frame sequences to mutate: what a client and a server send. */
 function corpus(): Buffer[] {

@@ -13,9 +13,10 @@ import {
   FrameRecorder,
   parseChunks,
   randomChunks,
-  seededRandom,
   splitAt,
+  pattern,
 } from '../support/frame-recorder.js';
+import { seededRandom } from '../support/fake-clock.js';
 import { frame } from '../support/h2-wire.js';
 
 /** Whether two buffers share memory (comparing ArrayBuffers would print them on failure). */
@@ -25,12 +26,6 @@ function overlaps(a: Buffer, b: Buffer): boolean {
     a.byteOffset < b.byteOffset + b.length &&
     b.byteOffset < a.byteOffset + a.length
   );
-}
-
-function pattern(n: number, seed: number): Buffer {
-  const out = Buffer.allocUnsafe(n);
-  for (let i = 0; i < n; i++) out[i] = (i * 13 + seed * 5) & 0xff;
-  return out;
 }
 
 /** A padded payload: Pad Length, `fields`, `body`, then `pad` zero octets. */

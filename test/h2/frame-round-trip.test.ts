@@ -5,23 +5,9 @@ import { test } from 'node:test';
 import { ErrorCode, Flag, SettingId } from '../../h2/frames/constants.js';
 import { FrameParser } from '../../h2/frames/frame-parser.js';
 import { FrameWriter } from '../../h2/frames/frame-writer.js';
-import { FrameRecorder, type FrameEvent } from '../support/frame-recorder.js';
+import { FrameRecorder, type FrameEvent, pattern } from '../support/frame-recorder.js';
+import { eventually } from '../support/proxy-harness.js';
 import { tcpPair } from '../support/socket-pair.js';
-
-/** `n` octets of a recognisable pattern. */
-function pattern(n: number, seed = 1): Buffer {
-  const out = Buffer.allocUnsafe(n);
-  for (let i = 0; i < n; i++) out[i] = (i * 31 + seed * 7) & 0xff;
-  return out;
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 const hex = (b: Buffer) => b.toString('hex');
 
@@ -147,7 +133,7 @@ test('every frame type a client sends is read back by a server parser with the s
     },
     { kind: 'goaway', lastStreamId: 0, code: ErrorCode.NO_ERROR, debug: '' },
   ];
-  await until(() => recorder.events.length >= expected.length, 'all frames');
+  await eventually(() => recorder.events.length >= expected.length, 10_000, 'all frames');
   assert.deepEqual(recorder.events, expected);
   assert.equal(parser.stopped, false);
 });
@@ -171,7 +157,7 @@ test('a server writes PUSH_PROMISE (with CONTINUATION when long) and a client pa
     { kind: 'push', streamId: 1, promised: 4, block: hex(long) },
     { kind: 'push', streamId: 3, promised: 2 ** 31 - 1, block: '' },
   ];
-  await until(() => recorder.events.length >= expected.length, 'all frames');
+  await eventually(() => recorder.events.length >= expected.length, 10_000, 'all frames');
   assert.deepEqual(recorder.events, expected);
 });
 
@@ -185,7 +171,7 @@ test('the writer splits by the peer max frame size it is given, and the parser a
   const body = pattern(100_000, 9);
   writer.writeSettings([[SettingId.MAX_FRAME_SIZE, 65_536]]);
   writer.writeData(1, body, true);
-  await until(() => recorder.events.length >= 3, 'two DATA frames');
+  await eventually(() => recorder.events.length >= 3, 10_000, 'two DATA frames');
   const data = recorder.events.filter((e) => e.kind === 'data');
   assert.deepEqual(
     data.map((e) => [e.flowLength, e.endStream]),
@@ -209,7 +195,7 @@ test('flags a frame type does not define are not sent, and are ignored on receip
   writer.writeWindowUpdate(1, 5);
   writer.writeFrame(0x0, 0xff & ~Flag.PADDED, 3, Buffer.from('y')); // every DATA flag but PADDED
   writer.flush();
-  await until(() => Buffer.concat(seen).length >= 9 + 10 + 13 + 10, 'the frames');
+  await eventually(() => Buffer.concat(seen).length >= 9 + 10 + 13 + 10, 10_000, 'the frames');
   const bytes = Buffer.concat(seen);
   assert.equal(bytes[9 + 4], 0, 'DATA without END_STREAM has no flags');
   assert.equal(bytes[9 + 10 + 4], 0, 'WINDOW_UPDATE has no flags');

@@ -10,19 +10,10 @@ import { FrameWriterError } from '../../h2/frames/errors.js';
 import { FrameParser } from '../../h2/frames/frame-parser.js';
 import { DEFAULT_COPY_THRESHOLD, FrameWriter } from '../../h2/frames/frame-writer.js';
 import { createTestCerts, type TestCerts } from '../support/certs.js';
-import {
-  CaptureSink,
-  FrameRecorder,
-  parseChunks,
-  seededRandom,
-} from '../support/frame-recorder.js';
+import { CaptureSink, FrameRecorder, parseChunks, pattern } from '../support/frame-recorder.js';
+import { eventually } from '../support/proxy-harness.js';
+import { seededRandom } from '../support/fake-clock.js';
 import { tcpPair, tlsPair, type SocketPair } from '../support/socket-pair.js';
-
-function pattern(n: number, seed: number): Buffer {
-  const out = Buffer.allocUnsafe(n);
-  for (let i = 0; i < n; i++) out[i] = (i * 29 + seed * 11) & 0xff;
-  return out;
-}
 
 /** Counts the socket's write requests (each _write or _writev is one write to the kernel). */
 function countWrites(socket: net.Socket): { readonly count: number } {
@@ -45,14 +36,6 @@ function countWrites(socket: net.Socket): { readonly count: number } {
 }
 
 const turn = () => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
-
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 /** A parser on the reading end, recording frames (after a SETTINGS the test sends first). */
 function reader(socket: net.Socket): { recorder: FrameRecorder; parser: FrameParser } {
@@ -82,13 +65,13 @@ for (const mode of ['immediate', 'tick'] as const) {
     const w = new FrameWriter(pair.server, { flush: mode });
     w.writeSettings([]);
     w.flush();
-    await until(() => recorder.events.length === 1, 'SETTINGS');
+    await eventually(() => recorder.events.length === 1, 10_000, 'SETTINGS');
     const before = writes.count;
     unaryResponse(w, 1, pattern(15, 1));
     assert.equal(writes.count, before, 'nothing written before the turn ends');
     await turn();
     assert.equal(writes.count, before + 1);
-    await until(() => recorder.events.length === 4, 'three frames');
+    await eventually(() => recorder.events.length === 4, 10_000, 'three frames');
     assert.deepEqual(
       recorder.events.slice(1).map((e) => [e.kind, 'endStream' in e ? e.endStream : null]),
       [
@@ -112,7 +95,7 @@ test('a 16 KiB response (payload referenced, not copied) still costs one write: 
   unaryResponse(w, 3, pattern(5, 3));
   await turn();
   assert.equal(writes.count, 1);
-  await until(() => recorder.events.length === 7, 'frames');
+  await eventually(() => recorder.events.length === 7, 10_000, 'frames');
   assert.equal(
     recorder.events[2].kind === 'data' && recorder.events[2].data,
     message.toString('hex'),
@@ -148,7 +131,7 @@ test('the writer flushes mid-turn only when its slab is full (on a socket, at th
     assert.equal(writes.count, 2);
     w.flush();
     assert.equal(writes.count, 3);
-    await until(() => received === 100 * 109, 'every octet');
+    await eventually(() => received === 100 * 109, 10_000, 'every octet');
   } finally {
     await p.close();
   }
@@ -170,11 +153,11 @@ test('a turn that overflows the slab on a socket grows it, so the next turns of 
     const first = writes.count;
     assert.ok(first > 1 && first <= 4, `${first} writes`);
     for (let t = 1; t <= 3; t++) {
-      await until(() => p.server.writableLength === 0, 'the socket to take the turn');
+      await eventually(() => p.server.writableLength === 0, 10_000, 'the socket to take the turn');
       turn();
       assert.equal(writes.count, first + t);
     }
-    await until(() => received === 4 * 200 * 109, 'every octet');
+    await eventually(() => received === 4 * 200 * 109, 10_000, 'every octet');
   } finally {
     await p.close();
   }
@@ -273,9 +256,9 @@ test('backpressure: needsDrain when the socket buffer fills, onDrain once it dra
     let received = 0;
     client.on('data', (c: Buffer) => (received += c.length));
     client.resume();
-    await until(() => drained === before + 1, 'drain');
+    await eventually(() => drained === before + 1, 10_000, 'drain');
     assert.equal(w.needsDrain, false);
-    await until(() => received === turns * (9 * 4 + 65_536), 'all bytes');
+    await eventually(() => received === turns * (9 * 4 + 65_536), 10_000, 'all bytes');
     w.close();
   } finally {
     await pair.close();
@@ -331,7 +314,7 @@ async function integrity(
   }
   w.flush();
   options.afterWrites?.();
-  await until(() => recorder.events.length >= expected.length, 'every frame');
+  await eventually(() => recorder.events.length >= expected.length, 10_000, 'every frame');
   const seen = recorder.events.map((e) =>
     e.kind === 'data'
       ? `data ${e.streamId} ${e.data}`

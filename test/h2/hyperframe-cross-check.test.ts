@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ErrorCode, Flag, FrameType, SettingId } from '../../h2/frames/constants.js';
 import { FrameWriter } from '../../h2/frames/frame-writer.js';
-import { CaptureSink, parseChunks, randomChunks, seededRandom } from '../support/frame-recorder.js';
+import { CaptureSink, parseChunks, randomChunks, pattern } from '../support/frame-recorder.js';
+import { seededRandom } from '../support/fake-clock.js';
 import { expectedEvents, HyperframePeer, type PeerFrame } from '../support/hyperframe-peer.js';
 
 let peer: HyperframePeer;
@@ -14,11 +15,6 @@ before(() => {
 });
 after(() => peer.close());
 
-function pattern(n: number, seed: number): Buffer {
-  const out = Buffer.allocUnsafe(n);
-  for (let i = 0; i < n; i++) out[i] = (i * 17 + seed * 3) & 0xff;
-  return out;
-}
 const hex = (b: Buffer) => b.toString('hex');
 
 test('frames the writer produces are read by hyperframe with the same fields', async () => {
