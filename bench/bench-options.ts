@@ -16,6 +16,7 @@ Scenarios (run in this order; --only takes names or prefixes such as "unary"):
   slow-reader         1 GiB to a deliberately slow reader (peak proxy RSS)
   balancer            balancer pick() cost per policy and endpoint count
   resolver            DNS SRV resolution cost and resolver memory
+  hpack               HPACK decode/encode of gRPC request, response and trailer blocks
   h2-frames           HTTP/2 frame parse and write cost per unary call; copy or writev by size
 
 Options:

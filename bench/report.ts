@@ -209,6 +209,32 @@ function section(name: string, r: ScenarioResult): string | undefined {
         `${fmtInt(m.heapStartKb)} KiB -> ${fmtInt(m.heapEndKb)} KiB (${m.growthKb >= 0 ? '+' : ''}${fmtInt(m.growthKb)} KiB)`
       );
     }
+    case 'hpack': {
+      const rows = r.result.rows.map((row) => [
+        row.block,
+        fmtInt(row.fields),
+        `${fmtInt(row.bytes)} (${fmtInt(row.firstBytes)})`,
+        fixed(row.decodeNs, 1),
+        fixed(row.decodeNsBest, 1),
+        fixed(row.encodeNs, 1),
+        fixed(row.encodeNsBest, 1),
+        fixed(row.newConnectionNs / 1000, 1),
+      ]);
+      const header = [
+        'block',
+        'fields',
+        'bytes (first)',
+        'decode ns (median)',
+        'decode ns (best)',
+        'encode ns (median)',
+        'encode ns (best)',
+        'new pair + first block µs',
+      ];
+      return (
+        `### ${name}: ${r.about} (${fmtInt(r.result.blocksPerRun)} blocks per run, CPU time)\n\n` +
+        table(header, rows, 1)
+      );
+    }
     case 'h2-frames': {
       const x = r.result;
       const costRow = (what: string, c: H2FramesCost) => [

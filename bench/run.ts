@@ -19,6 +19,7 @@ import { parseBenchOptions, USAGE, type BenchOptions } from './bench-options.js'
 import { ChildProcesses } from './child-processes.js';
 import { BenchSetupError, ensureH2load, h2loadVersion } from './ensure-h2load.js';
 import { h2FramesBench } from './h2-frames-bench.js';
+import { hpackBench } from './hpack-bench.js';
 import { runLoadScenario } from './load-scenario.js';
 import { runOpenStreams, runSlowReader } from './memory-scenarios.js';
 import { SWITCHYARD_JS, type ProxySpec } from './proxy-process.js';
@@ -31,6 +32,13 @@ const EXIT_USAGE = 2;
 const PROXY_CPU = '0';
 const LOAD_CPU = '1';
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
+/** Scenarios that run inside this process: no backend, no proxy. */
+const IN_PROCESS: ReadonlySet<Scenario['kind']> = new Set([
+  'balancer',
+  'resolver',
+  'hpack',
+  'h2-frames',
+]);
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
@@ -66,7 +74,7 @@ async function runScenario(
   s: Scenario,
   quick: boolean,
 ): Promise<ScenarioResult> {
-  if (ctx === undefined && !inProcess(s)) {
+  if (ctx === undefined && !IN_PROCESS.has(s.kind)) {
     throw new Error(`${s.name} needs the backend, which is not running`);
   }
   switch (s.kind) {
@@ -88,6 +96,12 @@ async function runScenario(
         about: s.about,
         result: await resolverBench(quick ? { runs: 5, polls: 1_000 } : {}),
       };
+    case 'hpack':
+      return {
+        kind: s.kind,
+        about: s.about,
+        result: await hpackBench(quick ? { blocks: 20_000, runs: 3 } : {}),
+      };
     case 'h2-frames':
       return {
         kind: s.kind,
@@ -95,11 +109,6 @@ async function runScenario(
         result: await h2FramesBench(quick ? { calls: 5_000, runs: 3, copyTurns: 300 } : {}),
       };
   }
-}
-
-/** Scenarios measured inside this process: no backend, proxy or h2load. */
-function inProcess(s: Scenario): boolean {
-  return s.kind === 'balancer' || s.kind === 'resolver' || s.kind === 'h2-frames';
 }
 
 function resultsFile(options: BenchOptions, date: string): string {
@@ -123,7 +132,7 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_USAGE;
   }
   const needsH2load = scenarios.some((s) => s.kind === 'load');
-  const needsProcesses = scenarios.some((s) => !inProcess(s));
+  const needsProcesses = scenarios.some((s) => !IN_PROCESS.has(s.kind));
   let h2load: string | null;
   try {
     h2load = needsH2load ? ensureH2load(log) : (h2loadVersion() ?? null);

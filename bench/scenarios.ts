@@ -18,7 +18,7 @@ export interface LoadScenario {
 }
 
 export interface OtherScenario {
-  readonly kind: 'open-streams' | 'slow-reader' | 'balancer' | 'resolver' | 'h2-frames';
+  readonly kind: 'open-streams' | 'slow-reader' | 'balancer' | 'resolver' | 'hpack' | 'h2-frames';
   readonly name: string;
   readonly about: string;
 }
@@ -98,6 +98,11 @@ export const scenarioList = (z: ScenarioSizes): readonly Scenario[] => [
   },
   { kind: 'balancer', name: 'balancer', about: 'balancer pick() cost per policy, in process' },
   { kind: 'resolver', name: 'resolver', about: 'DNS SRV resolution and diff cost, in process' },
+  {
+    kind: 'hpack',
+    name: 'hpack',
+    about: 'HPACK decode and encode of gRPC header blocks (h2/hpack), in process',
+  },
   {
     kind: 'h2-frames',
     name: 'h2-frames',

@@ -41,6 +41,8 @@ export class UpstreamSession {
   active = 0;
   /** The peer's SETTINGS_MAX_CONCURRENT_STREAMS. */
   maxStreams = 100;
+  /** The peer's SETTINGS_MAX_HEADER_LIST_SIZE: larger request headers are not sent to it. */
+  maxHeaderListSize = Infinity;
   /** No new streams: GOAWAY received, or the pool is closing. */
   draining = false;
   idleTimer: NodeJS.Timeout | undefined = undefined;
@@ -67,6 +69,7 @@ type TaggedSession = http2.ClientHttp2Session & { [kSession]: UpstreamSession };
 function onRemoteSettings(this: TaggedSession, settings: http2.Settings) {
   const s = this[kSession];
   s.maxStreams = settings.maxConcurrentStreams ?? 4294967295;
+  s.maxHeaderListSize = settings.maxHeaderListSize ?? Infinity;
   if (!s.ready) s.pool.sessionReady(s);
 }
 function onGoaway(this: TaggedSession) {

@@ -14,6 +14,9 @@ import type { Logger } from './log.js';
 export type StreamHandler = (
   stream: http2.ServerHttp2Stream,
   headers: http2.IncomingHttpHeaders,
+  flags: number,
+  /** The fields as they came, [name, value, …]: `headers` joins a repeated name's values. */
+  rawHeaders: string[],
 ) => void;
 
 export interface TlsMaterial {

@@ -15,6 +15,7 @@ import type { Dialer, UpstreamTlsOptions } from './dialer.js';
 import { SwitchyardError, describeError } from './errors.js';
 import { Status, encodeGrpcMessage, statusName } from './grpc-status.js';
 import { GrpcHealthProbe } from './health-probe.js';
+import { INVALID_FIELDS, invalidFieldReason, prepareHeaderFields } from './header-fields.js';
 import { effectiveTimeout, parseGrpcTimeout } from './grpc-timeout.js';
 import { tunnelClusterOf } from './connect-listener.js';
 import { Listener, type ListenerMaterial, type TunnelServices } from './listener.js';
@@ -415,7 +416,12 @@ export class Proxy implements CallObserver {
     return this.clusters.get(name);
   }
 
-  private handleStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+  private handleStream(
+    stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+    _flags: number,
+    rawHeaders: string[],
+  ): void {
     if (headers[':method'] !== 'POST') {
       refuseHttp(stream, 405, `gRPC calls are POST requests; got ${headers[':method']}`);
       return;
@@ -461,8 +467,13 @@ export class Proxy implements CallObserver {
       refuseGrpc(stream, Status.INVALID_ARGUMENT, `malformed grpc-timeout "${String(rawTimeout)}"`);
       return;
     }
+    const headerBytes = prepareHeaderFields(headers, rawHeaders);
+    if (headerBytes === INVALID_FIELDS) {
+      refuseGrpc(stream, Status.INTERNAL, invalidFieldReason(rawHeaders));
+      return;
+    }
     const timeoutMs = effectiveTimeout(requested, context.cluster.config.timeouts);
-    new ProxyCall(stream, headers, path, context, timeoutMs).start();
+    new ProxyCall(stream, headers, path, context, timeoutMs, headerBytes).start();
   }
 
   /** Adds an observer of every call (metrics, access log). */

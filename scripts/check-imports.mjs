@@ -1,6 +1,6 @@
 // Architecture gate: no import cycles, and each folder imports only what its layer allows
-// (config/ and resolver/ stand alone, balancer/ sees only endpoint types and the clock, only embed/ and
-// the examples, tests and benchmarks load @grpc/grpc-js).
+// (config/, resolver/ and h2/ stand alone, balancer/ sees only endpoint types and the clock, only
+// embed/ and the examples, tests and benchmarks load @grpc/grpc-js).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
@@ -11,8 +11,9 @@ const sourceDirs = ['bin', 'proxy', 'resolver', 'balancer', 'config', 'embed', '
 const allowed = {
   config: [],
   resolver: [],
+  h2: [],
   balancer: ['resolver/endpoint.ts', 'resolver/clock.ts'],
-  proxy: ['resolver', 'balancer', 'config'],
+  proxy: ['resolver', 'balancer', 'config', 'h2'],
   embed: ['resolver', 'balancer'],
   bin: ['proxy', 'config', 'resolver', 'balancer'],
 };

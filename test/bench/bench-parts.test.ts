@@ -75,6 +75,7 @@ void describe('selectScenarios', () => {
       'slow-reader',
       'balancer',
       'resolver',
+      'hpack',
       'h2-frames',
     ]);
   });
