@@ -2,7 +2,6 @@
 // frame codec that parses what the frame layer wrote and builds frames for its parser. Also
 // turns a frame list into the events the frame layer's parser reports for it.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { FrameEvent } from './frame-recorder.js';
@@ -10,12 +9,8 @@ import type { FrameEvent } from './frame-recorder.js';
 /** Debian's python, which has python3-hyperframe (the python3 on PATH may not). */
 export const DEBIAN_PYTHON = '/usr/bin/python3';
 
-// Compiled code runs from <repo>/dist/test/support; the .py stays in <repo>/test/support.
-const here = dirname(fileURLToPath(import.meta.url));
-const inDist = basename(dirname(dirname(here))) === 'dist';
-const SCRIPT = inDist
-  ? join(dirname(dirname(dirname(here))), 'test', 'support', 'hyperframe-peer.py')
-  : join(here, 'hyperframe-peer.py');
+// Compiled code runs from <repo>/dist/test/support; the script stays in <repo>/test/fixtures.
+const SCRIPT = fileURLToPath(new URL('../../../test/fixtures/hyperframe-peer.py', import.meta.url));
 
 /** One frame as hyperframe sees it (octets as hex). */
 export interface PeerFrame {

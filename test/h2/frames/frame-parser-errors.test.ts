@@ -8,15 +8,15 @@ import {
   Flag,
   FrameType,
   SettingId,
-} from '../../h2/frames/constants.js';
-import { FrameErrorReason } from '../../h2/frames/errors.js';
+} from '../../../h2/frames/constants.js';
+import { FrameErrorReason } from '../../../h2/frames/errors.js';
 import {
   DEFAULT_MAX_CONTINUATIONS,
   DEFAULT_MAX_HEADER_BLOCK_BYTES,
   FrameParser,
   type FrameParserOptions,
-} from '../../h2/frames/frame-parser.js';
-import { byteByByte, FrameRecorder, parseChunks } from '../support/frame-recorder.js';
+} from '../../../h2/frames/frame-parser.js';
+import { byteByByte, FrameRecorder, parseChunks } from '../../support/frame-recorder.js';
 
 /** A frame with the stream id written as given (reserved bit included). */
 function raw(

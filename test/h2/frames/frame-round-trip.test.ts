@@ -2,12 +2,12 @@
 // the same fields: every frame type, DATA and field blocks split by the peer's max frame size.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ErrorCode, Flag, SettingId } from '../../h2/frames/constants.js';
-import { FrameParser } from '../../h2/frames/frame-parser.js';
-import { FrameWriter } from '../../h2/frames/frame-writer.js';
-import { FrameRecorder, type FrameEvent, pattern } from '../support/frame-recorder.js';
-import { eventually } from '../support/proxy-harness.js';
-import { tcpPair } from '../support/socket-pair.js';
+import { ErrorCode, Flag, SettingId } from '../../../h2/frames/constants.js';
+import { FrameParser } from '../../../h2/frames/frame-parser.js';
+import { FrameWriter } from '../../../h2/frames/frame-writer.js';
+import { FrameRecorder, type FrameEvent, pattern } from '../../support/frame-recorder.js';
+import { eventually } from '../../support/proxy-harness.js';
+import { tcpPair } from '../../support/socket-pair.js';
 
 const hex = (b: Buffer) => b.toString('hex');
 

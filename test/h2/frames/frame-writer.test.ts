@@ -5,15 +5,15 @@ import assert from 'node:assert/strict';
 import type net from 'node:net';
 import { PassThrough } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { ErrorCode, SettingId } from '../../h2/frames/constants.js';
-import { FrameWriterError } from '../../h2/frames/errors.js';
-import { FrameParser } from '../../h2/frames/frame-parser.js';
-import { DEFAULT_COPY_THRESHOLD, FrameWriter } from '../../h2/frames/frame-writer.js';
-import { createTestCerts, type TestCerts } from '../support/certs.js';
-import { CaptureSink, FrameRecorder, parseChunks, pattern } from '../support/frame-recorder.js';
-import { eventually } from '../support/proxy-harness.js';
-import { seededRandom } from '../support/fake-clock.js';
-import { tcpPair, tlsPair, type SocketPair } from '../support/socket-pair.js';
+import { ErrorCode, SettingId } from '../../../h2/frames/constants.js';
+import { FrameWriterError } from '../../../h2/frames/errors.js';
+import { FrameParser } from '../../../h2/frames/frame-parser.js';
+import { DEFAULT_COPY_THRESHOLD, FrameWriter } from '../../../h2/frames/frame-writer.js';
+import { createTestCerts, type TestCerts } from '../../support/certs.js';
+import { CaptureSink, FrameRecorder, parseChunks, pattern } from '../../support/frame-recorder.js';
+import { eventually } from '../../support/proxy-harness.js';
+import { seededRandom } from '../../support/fake-clock.js';
+import { tcpPair, tlsPair, type SocketPair } from '../../support/socket-pair.js';
 
 /** Counts the socket's write requests (each _write or _writev is one write to the kernel). */
 function countWrites(socket: net.Socket): { readonly count: number } {

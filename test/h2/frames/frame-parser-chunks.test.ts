@@ -3,10 +3,10 @@
 // for frames that arrive within one chunk.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CLIENT_PREFACE, Flag, FrameType, SettingId } from '../../h2/frames/constants.js';
-import type { FrameHandler } from '../../h2/frames/frame-handler.js';
-import { FrameParser } from '../../h2/frames/frame-parser.js';
-import { FrameWriter } from '../../h2/frames/frame-writer.js';
+import { CLIENT_PREFACE, Flag, FrameType, SettingId } from '../../../h2/frames/constants.js';
+import type { FrameHandler } from '../../../h2/frames/frame-handler.js';
+import { FrameParser } from '../../../h2/frames/frame-parser.js';
+import { FrameWriter } from '../../../h2/frames/frame-writer.js';
 import {
   byteByByte,
   CaptureSink,
@@ -15,9 +15,9 @@ import {
   randomChunks,
   splitAt,
   pattern,
-} from '../support/frame-recorder.js';
-import { seededRandom } from '../support/fake-clock.js';
-import { frame } from '../support/h2-wire.js';
+} from '../../support/frame-recorder.js';
+import { seededRandom } from '../../support/fake-clock.js';
+import { frame } from '../../support/h2-wire.js';
 
 /** Whether two buffers share memory (comparing ArrayBuffers would print them on failure). */
 function overlaps(a: Buffer, b: Buffer): boolean {

@@ -3,11 +3,11 @@
 // the frame parser with the same fields, fixed cases and seeded random sequences both ways.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { ErrorCode, Flag, FrameType, SettingId } from '../../h2/frames/constants.js';
-import { FrameWriter } from '../../h2/frames/frame-writer.js';
-import { CaptureSink, parseChunks, randomChunks, pattern } from '../support/frame-recorder.js';
-import { seededRandom } from '../support/fake-clock.js';
-import { expectedEvents, HyperframePeer, type PeerFrame } from '../support/hyperframe-peer.js';
+import { ErrorCode, Flag, FrameType, SettingId } from '../../../h2/frames/constants.js';
+import { FrameWriter } from '../../../h2/frames/frame-writer.js';
+import { CaptureSink, parseChunks, randomChunks, pattern } from '../../support/frame-recorder.js';
+import { seededRandom } from '../../support/fake-clock.js';
+import { expectedEvents, HyperframePeer, type PeerFrame } from '../../support/hyperframe-peer.js';
 
 let peer: HyperframePeer;
 before(() => {

@@ -10,19 +10,19 @@ import {
   Flag,
   FrameType,
   SettingId,
-} from '../../h2/frames/constants.js';
-import { FrameErrorReason } from '../../h2/frames/errors.js';
-import { FrameParser, type FrameParserOptions } from '../../h2/frames/frame-parser.js';
-import { FrameWriter } from '../../h2/frames/frame-writer.js';
+} from '../../../h2/frames/constants.js';
+import { FrameErrorReason } from '../../../h2/frames/errors.js';
+import { FrameParser, type FrameParserOptions } from '../../../h2/frames/frame-parser.js';
+import { FrameWriter } from '../../../h2/frames/frame-writer.js';
 import {
   CaptureSink,
   FrameRecorder,
   parseChunks,
   randomChunks,
   pattern,
-} from '../support/frame-recorder.js';
-import { seededRandom } from '../support/fake-clock.js';
-import { frame } from '../support/h2-wire.js';
+} from '../../support/frame-recorder.js';
+import { seededRandom } from '../../support/fake-clock.js';
+import { frame } from '../../support/h2-wire.js';
 
 const CODES = new Set<number>(Object.values(ErrorCode));
 const REASONS = new Set<string>(Object.values(FrameErrorReason));
