@@ -42,8 +42,9 @@ export interface FrameWriterOptions {
   /** The largest slab frames are gathered in (it starts at 4 KiB and grows). Default 64 KiB. */
   readonly slabSize?: number;
   /**
-   * DATA payloads and field blocks up to this many octets are copied into the slab; longer ones
-   * are written by reference (cork + writev). Default 8 KiB (see DEFAULT_COPY_THRESHOLD).
+   * DATA payloads up to this many octets are copied into the slab; longer ones are written by
+   * reference (cork + writev). Default 8 KiB (see DEFAULT_COPY_THRESHOLD). Field blocks are
+   * always copied.
    */
   readonly copyThreshold?: number;
   /** The peer's SETTINGS_MAX_FRAME_SIZE: DATA and field blocks are split to fit. Default 16,384. */
@@ -83,8 +84,9 @@ const EMPTY = Buffer.alloc(0);
 /**
  * Writes HTTP/2 frames to one socket, gathered per turn.
  *
- * Frame headers and payloads up to `copyThreshold` are copied into a slab; longer payloads are
- * referenced (the caller must not modify them after the call). `flush()` sends what was gathered
+ * Frame headers, field blocks and payloads up to `copyThreshold` are copied into a slab; longer
+ * DATA payloads (and GOAWAY debug data, extension frames) are referenced: the caller must not
+ * modify them after the call. `flush()` sends what was gathered
  * as one `socket.write` when everything is in the slab, or as corked writes (one writev) when
  * payloads are referenced. Regions of the slab handed to the socket are not written again until
  * the socket has taken them (a net.Socket with nothing left buffered); otherwise the writer
@@ -215,6 +217,8 @@ export class FrameWriter {
    * longer than the peer's max frame size. END_STREAM (`endStream`: trailers, or a request
    * without a body) rides on the HEADERS frame; END_HEADERS on the last frame.
    * `dependency` >= 0 adds the priority fields (PRIORITY flag; `weight` is the raw octet).
+   * The block is always copied, whatever its size: an HPACK encoder reuses its output buffer
+   * for the next block, before this turn's flush.
    */
   writeHeaders(
     streamId: number,
@@ -234,13 +238,13 @@ export class FrameWriter {
     }
     const first = Math.min(block.length, this.maxFrameSizeValue - prefix);
     if (first === block.length) flags |= Flag.END_HEADERS;
-    this.reserve(FRAME_HEADER_LENGTH + prefix + this.copied(first));
+    this.reserve(FRAME_HEADER_LENGTH + prefix + first);
     this.putHeader(prefix + first, FrameType.HEADERS, flags, streamId);
     if (prefix !== 0) {
       this.putU32((exclusive ? 0x80000000 : 0) + dependency);
       this.slab[this.offset++] = weight;
     }
-    this.payload(block, 0, first);
+    this.offset += block.copy(this.slab, this.offset, 0, first);
     this.continuation(streamId, block, first);
   }
 
@@ -250,10 +254,10 @@ export class FrameWriter {
     checkStream(promisedStreamId);
     const first = Math.min(block.length, this.maxFrameSizeValue - 4);
     const flags = first === block.length ? Flag.END_HEADERS : 0;
-    this.reserve(FRAME_HEADER_LENGTH + 4 + this.copied(first));
+    this.reserve(FRAME_HEADER_LENGTH + 4 + first);
     this.putHeader(4 + first, FrameType.PUSH_PROMISE, flags, streamId);
     this.putU32(promisedStreamId);
-    this.payload(block, 0, first);
+    this.offset += block.copy(this.slab, this.offset, 0, first);
     this.continuation(streamId, block, first);
   }
 
@@ -437,20 +441,20 @@ export class FrameWriter {
     this.payload(buf, start, end);
   }
 
-  /** CONTINUATION frames for `block[from…]`, END_HEADERS on the last. */
+  /** CONTINUATION frames for `block[from…]`, END_HEADERS on the last; copied like HEADERS. */
   private continuation(streamId: number, block: Buffer, from: number): void {
     const max = this.maxFrameSizeValue;
     const total = block.length;
     for (let at = from; at < total; at += max) {
       const end = Math.min(at + max, total);
-      this.frame(
+      this.reserve(FRAME_HEADER_LENGTH + end - at);
+      this.putHeader(
+        end - at,
         FrameType.CONTINUATION,
         end === total ? Flag.END_HEADERS : 0,
         streamId,
-        block,
-        at,
-        end,
       );
+      this.offset += block.copy(this.slab, this.offset, at, end);
     }
   }
 
