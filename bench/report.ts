@@ -1,6 +1,7 @@
 // Renders a benchmark document as markdown tables (what `npm run bench` prints on stdout).
 import type { BenchDocument, ScenarioResult } from './bench-document.js';
 import { fmtInt } from './bench-context.js';
+import type { H2FramesCost } from './h2-frames-bench.js';
 import type { LoadRun, LoadScenarioResult } from './load-scenario.js';
 import type {
   CancelStreamsRun,
@@ -299,6 +300,31 @@ function section(name: string, r: ScenarioResult): string | undefined {
       return (
         `### ${name}: ${r.about} (${fmtInt(r.result.blocksPerRun)} blocks per run, CPU time)\n\n` +
         table(header, rows, 1)
+      );
+    }
+    case 'h2-frames': {
+      const x = r.result;
+      const costRow = (what: string, c: H2FramesCost) => [
+        what,
+        fixed(c.nsPerCall, 1),
+        fixed(c.nsPerCallBest, 1),
+        fixed(c.nsPerFrame, 1),
+      ];
+      const cost = [
+        costRow('parse (request + response)', x.parse),
+        costRow('write (request + response)', x.write),
+      ];
+      const copy = x.copyOrReference.map((row) => [
+        fmtInt(row.bytes),
+        fixed(row.copyUs, 2),
+        fixed(row.referenceUs, 2),
+      ]);
+      return (
+        `### ${name}: ${r.about} (${fmtInt(x.callsPerRun)} calls per run, 5 frames per call, CPU time)\n\n` +
+        `${table(['operation', 'ns/call (median)', 'ns/call (best)', 'ns/frame'], cost, 1)}\n\n` +
+        'One turn (HEADERS + DATA + trailers) over loopback TCP, CPU µs with the DATA payload ' +
+        'copied into the slab or written by reference (writev):\n\n' +
+        table(['DATA octets', 'copy µs', 'reference µs'], copy, 1)
       );
     }
     case 'error':

@@ -18,6 +18,7 @@ import {
 import { parseBenchOptions, USAGE, type BenchOptions } from './bench-options.js';
 import { ChildProcesses } from './child-processes.js';
 import { BenchSetupError, ensureH2load, h2loadVersion } from './ensure-h2load.js';
+import { h2FramesBench } from './h2-frames-bench.js';
 import { hpackBench } from './hpack-bench.js';
 import { runLoadScenario } from './load-scenario.js';
 import {
@@ -37,7 +38,12 @@ const PROXY_CPU = '0';
 const LOAD_CPU = '1';
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 /** Scenarios that run inside this process: no backend, no proxy. */
-const IN_PROCESS: ReadonlySet<Scenario['kind']> = new Set(['balancer', 'resolver', 'hpack']);
+const IN_PROCESS: ReadonlySet<Scenario['kind']> = new Set([
+  'balancer',
+  'resolver',
+  'hpack',
+  'h2-frames',
+]);
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
@@ -104,6 +110,12 @@ async function runScenario(
         kind: s.kind,
         about: s.about,
         result: await hpackBench(quick ? { blocks: 20_000, runs: 3 } : {}),
+      };
+    case 'h2-frames':
+      return {
+        kind: s.kind,
+        about: s.about,
+        result: await h2FramesBench(quick ? { calls: 5_000, runs: 3, copyTurns: 300 } : {}),
       };
   }
 }

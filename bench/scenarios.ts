@@ -25,7 +25,8 @@ export interface OtherScenario {
     | 'stalled-readers'
     | 'balancer'
     | 'resolver'
-    | 'hpack';
+    | 'hpack'
+    | 'h2-frames';
   readonly name: string;
   readonly about: string;
 }
@@ -124,6 +125,11 @@ export const scenarioList = (z: ScenarioSizes): readonly Scenario[] => [
     kind: 'hpack',
     name: 'hpack',
     about: 'HPACK decode and encode of gRPC header blocks (h2/hpack), in process',
+  },
+  {
+    kind: 'h2-frames',
+    name: 'h2-frames',
+    about: 'HTTP/2 frame parser and writer cost per gRPC unary call, in process',
   },
 ];
 

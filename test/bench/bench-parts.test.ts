@@ -78,6 +78,7 @@ void describe('selectScenarios', () => {
       'balancer',
       'resolver',
       'hpack',
+      'h2-frames',
     ]);
   });
 
