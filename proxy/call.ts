@@ -473,7 +473,7 @@ export class ProxyCall implements WaitingCall, BlockedStream {
     const upstream = this.upstream;
     if (upstream !== null) cancelUpstream(this.session, upstream);
     this.message = 'cancelled by the client';
-    this.finish(Status.CANCELLED, false);
+    this.finish(Status.CANCELLED, this.unansweredAtDeadline());
   }
 
   wantTrailers(): void {
@@ -532,9 +532,21 @@ export class ProxyCall implements WaitingCall, BlockedStream {
       this.waiting = false;
       this.context.cluster.dequeue(this);
     }
-    // An endpoint that took the call and said nothing by the deadline counts as failing it.
-    const silent = this.host !== null && !this.responded;
-    this.fail(Status.DEADLINE_EXCEEDED, `deadline of ${this.timeoutMs} ms exceeded`, silent);
+    this.fail(
+      Status.DEADLINE_EXCEEDED,
+      `deadline of ${this.timeoutMs} ms exceeded`,
+      this.unansweredAtDeadline(),
+    );
+  }
+
+  /**
+   * An endpoint that took the call and said nothing by its deadline counts as failing it
+   * (outlier detection). The client cancels at its own deadline, which comes a little before
+   * or after the proxy's: a cancel in the last tenth counts too.
+   */
+  private unansweredAtDeadline(): boolean {
+    if (this.host === null || this.responded || this.timeoutMs === undefined) return false;
+    return performance.now() - this.startedAt >= this.timeoutMs * 0.9;
   }
 
   /** Ends the call with a status the proxy made. */
