@@ -8,6 +8,7 @@ import {
   connectionOf,
   type BlockedStream,
   type ClientConnection,
+  type ConnectionCall,
   type StreamResetReason,
 } from './client-connection.js';
 import type { Cluster, WaitingCall } from './cluster.js';
@@ -67,7 +68,7 @@ const UPSTREAM_REQUEST_OPTIONS: http2.ClientSessionRequestOptions = { endStream:
 const TRAILERS_ONLY_OPTIONS = { endStream: true } as const;
 const RESPOND_OPTIONS = { waitForTrailers: true } as const;
 
-export class ProxyCall implements WaitingCall, BlockedStream {
+export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
   /** Set once the call ended upstream-side (status known, balancer told). */
   done = false;
   /** Final gRPC status (-1 until known) and, for statuses the proxy made, its message. */
@@ -111,6 +112,9 @@ export class ProxyCall implements WaitingCall, BlockedStream {
   /** BlockedStream fields, kept by the connection. */
   progressAt = 0;
   lastUnsent = -1;
+  /** ConnectionCall: neighbours on the connection's list of calls. */
+  prevCall: ConnectionCall | null = null;
+  nextCall: ConnectionCall | null = null;
 
   constructor(
     readonly downstream: Downstream,
@@ -125,6 +129,7 @@ export class ProxyCall implements WaitingCall, BlockedStream {
   ) {
     downstream[kCall] = this;
     this.connection = connectionOf(downstream.session);
+    this.connection?.addCall(this);
     downstream.on('close', onDownstreamClose);
     downstream.on('error', onDownstreamError);
     downstream.on('wantTrailers', onWantTrailers);
@@ -465,6 +470,7 @@ export class ProxyCall implements WaitingCall, BlockedStream {
   /** The client's stream closed: finished normally, or cancelled/reset by the client. */
   downstreamClosed(): void {
     this.unblock();
+    this.connection?.removeCall(this);
     if (this.waiting) {
       this.waiting = false;
       this.context.cluster.dequeue(this);
@@ -547,6 +553,15 @@ export class ProxyCall implements WaitingCall, BlockedStream {
   private unansweredAtDeadline(): boolean {
     if (this.host === null || this.responded || this.timeoutMs === undefined) return false;
     return performance.now() - this.startedAt >= this.timeoutMs * 0.9;
+  }
+
+  /** ConnectionCall: the proxy is shutting down and the grace is over. */
+  abandon(message: string): void {
+    if (this.waiting) {
+      this.waiting = false;
+      this.context.cluster.dequeue(this);
+    }
+    this.fail(Status.UNAVAILABLE, message, false);
   }
 
   /** Ends the call with a status the proxy made. */

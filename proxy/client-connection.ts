@@ -39,6 +39,14 @@ export interface BlockedStream {
   reset(reason: StreamResetReason, message: string): void;
 }
 
+/** A call on the connection, linked into its list (no allocation per call). */
+export interface ConnectionCall {
+  prevCall: ConnectionCall | null;
+  nextCall: ConnectionCall | null;
+  /** The proxy is going away: end the call now, with UNAVAILABLE and this message. */
+  abandon(message: string): void;
+}
+
 /** What a connection needs from its listener. */
 export interface ConnectionHost {
   /** The listener's settings now (a reload may change them). */
@@ -70,6 +78,8 @@ export class ClientConnection {
   /** Set once the proxy decided to end the connection. */
   closing = false;
   private readonly onPingAck: (err: Error | null) => void;
+  /** Calls whose client stream is open, newest first. */
+  private calls: ConnectionCall | null = null;
   /** Streams whose client is behind, oldest first. */
   private readonly blocked = new Set<BlockedStream>();
   private lastSweep = 0;
@@ -86,6 +96,33 @@ export class ClientConnection {
       this.probe.answered(performance.now(), session.socket.bytesRead);
     };
     session.once('close', () => clearTimeout(this.closeTimer));
+  }
+
+  /** A call started on the connection. */
+  addCall(call: ConnectionCall): void {
+    call.prevCall = null;
+    call.nextCall = this.calls;
+    if (this.calls !== null) this.calls.prevCall = call;
+    this.calls = call;
+  }
+
+  /** Its client stream closed. */
+  removeCall(call: ConnectionCall): void {
+    if (call.prevCall !== null) call.prevCall.nextCall = call.nextCall;
+    else if (this.calls === call) this.calls = call.nextCall;
+    else return; // not on the list
+    if (call.nextCall !== null) call.nextCall.prevCall = call.prevCall;
+    call.prevCall = null;
+    call.nextCall = null;
+  }
+
+  /** Ends every call still open (the end of the shutdown grace). */
+  abandonCalls(message: string): void {
+    for (let call = this.calls; call !== null;) {
+      const next = call.nextCall;
+      call.abandon(message);
+      call = next;
+    }
   }
 
   /** A stream's client stopped taking response data. */

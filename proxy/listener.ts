@@ -374,9 +374,20 @@ export class Listener implements ConnectionHost {
       // These timers stay referenced: shutdown is waiting on them.
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
-          for (const c of this.connections) c.session.destroy();
+          // Calls still running end with UNAVAILABLE saying why (a client may retry them
+          // elsewhere); the sockets close once that is sent, or after the close timeout.
+          const message = `switchyard is shutting down: the call did not end within the shutdown grace of ${graceMs} ms`;
+          for (const c of this.connections) c.abandonCalls(message);
           this.gateway?.destroyTunnels();
-          resolve();
+          const cut = setTimeout(() => {
+            for (const c of this.connections) c.session.destroy();
+            resolve();
+          }, this.current.closeTimeoutMs);
+          this.drained = () => {
+            clearTimeout(cut);
+            resolve();
+          };
+          this.checkDrained();
         }, graceMs);
         this.drained = () => {
           clearTimeout(timer);

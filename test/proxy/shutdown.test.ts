@@ -1,10 +1,17 @@
-// Graceful shutdown of the binary: on SIGTERM it stops accepting, lets calls in flight finish,
-// and exits 0; SIGINT does the same.
+// Graceful shutdown: on SIGTERM the binary stops accepting, lets calls in flight finish, and
+// exits 0 (SIGINT does the same); calls still running when the grace is over end with
+// UNAVAILABLE saying why.
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { echoClient, echoUnary, startEchoBackend } from '../support/echo-backend.js';
+import {
+  echoClient,
+  echoServerStream,
+  echoUnary,
+  startEchoBackend,
+} from '../support/echo-backend.js';
+import { startTestProxy } from '../support/proxy-harness.js';
 import { spawnProxy } from '../support/spawn-proxy.js';
 
 function canConnect(port: number): Promise<boolean> {
@@ -41,4 +48,34 @@ describe('graceful shutdown', () => {
       assert.equal(await proxy.exited, 0);
     });
   }
+
+  it('ends calls still running after the grace with UNAVAILABLE saying the proxy is shutting down', async (t) => {
+    const backend = await startEchoBackend({ name: 'b' });
+    const proxy = await startTestProxy({ upstream: backend.address });
+    const client = echoClient(proxy.target);
+    t.after(() => {
+      client.close();
+      backend.kill();
+    });
+    // One unary call and one server stream whose answers take 5 s, both with headers sent.
+    let started = 0;
+    backend.events.on('call', () => started++);
+    const unary = echoUnary(client, { delayMs: 5_000 });
+    const stream = echoServerStream(client, { responseCount: 2, delayMs: 5_000 });
+    while (started < 2) await new Promise((r) => setTimeout(r, 10));
+    await proxy.close(300);
+    for (const [what, status] of [
+      ['unary', (await unary).status],
+      ['server stream', (await stream).status],
+    ] as const) {
+      assert.equal(
+        status.code,
+        grpc.status.UNAVAILABLE,
+        `${what}: ${status.code} ${status.details}`,
+      );
+      assert.match(status.details, /switchyard is shutting down/, what);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(backend.cancelled, 2, 'the backend saw both calls cancelled');
+  });
 });
