@@ -20,7 +20,7 @@ export interface ServeOptions {
   readonly config: Config;
   /** The config file, when there is one to reload from. */
   readonly file: string | undefined;
-  /** sha256 of the file text `config` came from (see readConfigFile). */
+  /** SHA-256 of the bytes of the file `config` came from (see readConfigFile). */
   readonly digest?: string;
   /** Applied to every config loaded from the file (the --log-level flag). */
   readonly adjust: (config: Config) => Config;
