@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBackend, type RunningBackend } from './backend-process.js';
 import { balancerBench } from './balancer-bench.js';
+import { configBench } from './config-bench.js';
 import type { BenchContext } from './bench-context.js';
 import {
   findProblems,
@@ -43,6 +44,7 @@ const IN_PROCESS: ReadonlySet<Scenario['kind']> = new Set([
   'resolver',
   'hpack',
   'h2-frames',
+  'config',
 ]);
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
@@ -74,10 +76,13 @@ function pinning(options: BenchOptions): BenchMeta['pinning'] {
   return { proxyCpu: PROXY_CPU, loadCpu: LOAD_CPU };
 }
 
+/** Scenarios that run in this process (or a child of it) and need no backend. */
+
 async function runScenario(
   ctx: BenchContext | undefined,
   s: Scenario,
   quick: boolean,
+  workDir: string,
 ): Promise<ScenarioResult> {
   if (ctx === undefined && !IN_PROCESS.has(s.kind)) {
     throw new Error(`${s.name} needs the backend, which is not running`);
@@ -116,6 +121,12 @@ async function runScenario(
         kind: s.kind,
         about: s.about,
         result: await h2FramesBench(quick ? { calls: 5_000, runs: 3, copyTurns: 300 } : {}),
+      };
+    case 'config':
+      return {
+        kind: s.kind,
+        about: s.about,
+        result: await configBench({ dir: workDir, ...(quick ? { sizes: [1_000_000] } : {}) }),
       };
   }
 }
@@ -213,7 +224,7 @@ async function main(argv: string[]): Promise<number> {
     for (const [i, s] of scenarios.entries()) {
       log(`(${i + 1}/${scenarios.length}) ${s.name}: ${s.about}`);
       try {
-        results[s.name] = await runScenario(ctx, s, options.quick);
+        results[s.name] = await runScenario(ctx, s, options.quick, workDir);
       } catch (err) {
         if (processes.isStopping) throw err;
         log(`${s.name}: ${(err as Error).message}`);

@@ -26,7 +26,8 @@ export interface OtherScenario {
     | 'balancer'
     | 'resolver'
     | 'hpack'
-    | 'h2-frames';
+    | 'h2-frames'
+    | 'config';
   readonly name: string;
   readonly about: string;
 }
@@ -130,6 +131,11 @@ export const scenarioList = (z: ScenarioSizes): readonly Scenario[] => [
     kind: 'h2-frames',
     name: 'h2-frames',
     about: 'HTTP/2 frame parser and writer cost per gRPC unary call, in process',
+  },
+  {
+    kind: 'config',
+    name: 'config',
+    about: 'loading a 1 MB and a 10 MB config file as a reload does: time and peak memory',
   },
 ];
 
