@@ -59,6 +59,7 @@ export class Balancer {
   private readonly panicThreshold: number;
   private readonly healthCheckOptions: HealthCheckOptions | undefined;
   private readonly latencyDecayMs: number;
+  private readonly latencyStaleMs: number;
   private readonly outliers: OutlierDetector | undefined;
   private checker: HealthChecker | undefined;
   private panicMode = false;
@@ -79,6 +80,7 @@ export class Balancer {
     this.panicThreshold = options.panicThreshold ?? 0.5;
     this.healthCheckOptions = options.healthCheck;
     this.latencyDecayMs = policy.latencyDecayMs ?? DEFAULT_LATENCY_DECAY_MS;
+    this.latencyStaleMs = policy.latencyStaleMs ?? Infinity;
     if (options.outlierDetection) {
       const byKey = this.byKey;
       const target: OutlierTarget = {
@@ -180,7 +182,8 @@ export class Balancer {
 
   /**
    * A call on `host` ended after `latencyMs`. `endpointFailure` marks failures that point at
-   * the endpoint (connect errors, resets, UNAVAILABLE), as opposed to application errors.
+   * the endpoint (connect errors, resets, UNAVAILABLE, a deadline reached without any answer),
+   * as opposed to application errors.
    */
   callEnded(host: Host, latencyMs: number, endpointFailure: boolean): void {
     host.inFlight--;
@@ -193,7 +196,7 @@ export class Balancer {
       const doubled = 2 * host.latency.lastEstimate;
       if (doubled > sample) sample = doubled;
     }
-    host.latency.observe(sample, this.clock.now(), this.latencyDecayMs);
+    host.latency.observe(sample, this.clock.now(), this.latencyDecayMs, this.latencyStaleMs);
     this.policy.callEnded?.(host, latencyMs, endpointFailure);
     if (this.outliers !== undefined && !host.removed)
       this.outliers.callEnded(host, endpointFailure);

@@ -8,9 +8,20 @@ export interface LeastLoadedSettings {
   readonly scoring: 'peak_ewma' | 'in_flight';
   /** Time constant of the latency average, in ms. */
   readonly decayMs: number;
+  /**
+   * A host with no call in flight that answered none for this long gets the next call, and
+   * that call's answer replaces its estimate (peak_ewma only); 0 turns probes off.
+   */
+  readonly probeAfterMs: number;
 }
 
-export const LEAST_LOADED_DEFAULTS: LeastLoadedSettings = { scoring: 'peak_ewma', decayMs: 10_000 };
+export const LEAST_LOADED_DEFAULTS: LeastLoadedSettings = {
+  scoring: 'peak_ewma',
+  decayMs: 10_000,
+  // "Found again within a second or two": a recovered host answers its first probe a second
+  // after its last call ended, and is compared on what it does now from then on.
+  probeAfterMs: 1_000,
+};
 
 // Added to every latency so that an estimate decayed to almost nothing still lets the in-flight
 // count separate hosts. 1 µs: far below real latencies.
@@ -28,11 +39,23 @@ const UNKNOWN_LATENCY_PENALTY = 1e12;
  * an answer shows that it recovered. A host with no latency data yet takes one call at a time
  * until its first answer (in the spirit of Finagle's penalty for hosts without data), so a slow
  * newcomer does not soak up a burst.
+ *
+ * Decay alone is slow to forgive a host that hung: calls that waited seconds (or failed at their
+ * deadline) leave an estimate that takes minutes to decay below a healthy host's. So a host
+ * with nothing in flight whose estimate is `probeAfterMs` old (no call ended on it since) gets
+ * the next call as a probe, and a sample after that long replaces the estimate instead of
+ * blending in: a host that recovered is found again within about `probeAfterMs`, at the cost
+ * of about one call per `probeAfterMs` to a host that really is slow. One host per pick is
+ * looked at, in turn, so a pick stays O(1) and allocation-free.
  */
 export class LeastLoadedPolicy implements Policy {
   readonly name = 'least_loaded';
   readonly latencyDecayMs: number;
+  readonly latencyStaleMs: number | undefined;
   private readonly ewma: boolean;
+  private readonly probeAfterMs: number;
+  /** The host the next pick looks at for a probe. */
+  private probeCursor = 0;
   private hosts: readonly Host[] = [];
   private previous = new Set<Host>();
   /**
@@ -48,6 +71,8 @@ export class LeastLoadedPolicy implements Policy {
   ) {
     this.ewma = settings.scoring === 'peak_ewma';
     this.latencyDecayMs = settings.decayMs;
+    this.probeAfterMs = this.ewma ? settings.probeAfterMs : 0;
+    this.latencyStaleMs = this.probeAfterMs > 0 ? this.probeAfterMs : undefined;
   }
 
   setHosts(hosts: readonly Host[]): void {
@@ -70,6 +95,20 @@ export class LeastLoadedPolicy implements Policy {
     const n = hosts.length;
     if (n === 0) return null;
     if (n === 1) return hosts[0];
+    if (this.probeAfterMs > 0) {
+      const c = this.probeCursor < n ? this.probeCursor : 0;
+      this.probeCursor = c + 1;
+      const host = hosts[c];
+      const latency = host.latency;
+      // `reference` is the latest answer from any host: time as far as the estimates know it.
+      if (
+        host.inFlight === 0 &&
+        latency.known &&
+        this.reference - latency.updatedAt >= this.probeAfterMs
+      ) {
+        return host;
+      }
+    }
     const random = this.context.random;
     const i = Math.floor(random() * n);
     let j = Math.floor(random() * (n - 1));

@@ -8,7 +8,9 @@
  * look cheap again after a while, so it gets a probe call and can show that it recovered.
  *
  * All times are on one clock in milliseconds; `decayMs` is the time constant τ (after τ
- * without samples an estimate is down to 1/e of its value).
+ * without samples an estimate is down to 1/e of its value). A sample that comes after
+ * `staleMs` without any replaces the estimate: an old estimate says nothing about now (a host
+ * that hung and recovered would otherwise carry the hang's latency for minutes).
  */
 export class PeakEwma {
   /** The estimate as of `at`, in ms; 0 before the first sample. */
@@ -44,9 +46,9 @@ export class PeakEwma {
     return value * Math.exp((this.at - now) / decayMs);
   }
 
-  observe(sampleMs: number, now: number, decayMs: number): void {
+  observe(sampleMs: number, now: number, decayMs: number, staleMs = Infinity): void {
     const sample = sampleMs > 0 ? sampleMs : 0;
-    if (this.count++ === 0) {
+    if (this.count++ === 0 || now - this.at >= staleMs) {
       this.value = sample;
       this.at = now;
       return;

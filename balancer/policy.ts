@@ -37,6 +37,11 @@ export interface Policy {
    */
   readonly latencyDecayMs?: number;
   /**
+   * A latency sample after this long without one replaces a host's estimate instead of
+   * blending into it (see PeakEwma); never, when undefined.
+   */
+  readonly latencyStaleMs?: number;
+  /**
    * Optional: every host of the cluster, ready or not, after each endpoint-set update and
    * before the `setHosts` that follows it. Lets a policy tie per-host layout to membership
    * rather than to readiness (ring_hash keeps its ring density stable this way).

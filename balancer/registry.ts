@@ -53,6 +53,15 @@ const POLICIES: readonly PolicyEntry[] = [
         description:
           'time constant of the latency average: how fast a slow endpoint is forgiven and probed again',
       },
+      probeAfterMs: {
+        type: 'number',
+        default: LEAST_LOADED_DEFAULTS.probeAfterMs,
+        min: 0,
+        max: 3_600_000,
+        unit: 'ms',
+        description:
+          'an endpoint idle this long gets the next call as a probe, whose answer replaces its latency estimate (so a recovered one is found again); 0 turns probes off',
+      },
     },
     create: (settings, context) =>
       new LeastLoadedPolicy(settings as unknown as LeastLoadedSettings, context),

@@ -18,6 +18,9 @@ Scenarios (run in this order; --only takes names or prefixes such as "unary"):
   stalled-readers     300 streams on 3 connections that never open their window (memory held)
   balancer            balancer pick() cost per policy and endpoint count
   resolver            DNS SRV resolution cost and resolver memory
+  hpack               HPACK decode/encode of gRPC request, response and trailer blocks
+  h2-frames           HTTP/2 frame parse and write cost per unary call; copy or writev by size
+  config              loading a 1 MB and a 10 MB config file (time, peak memory)
 
 Options:
   --quick              short runs and small sizes (a smoke run, about 20 s)

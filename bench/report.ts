@@ -1,6 +1,7 @@
 // Renders a benchmark document as markdown tables (what `npm run bench` prints on stdout).
 import type { BenchDocument, ScenarioResult } from './bench-document.js';
 import { fmtInt } from './bench-context.js';
+import type { H2FramesCost } from './h2-frames-bench.js';
 import type { LoadRun, LoadScenarioResult } from './load-scenario.js';
 import type {
   CancelStreamsRun,
@@ -273,6 +274,79 @@ function section(name: string, r: ScenarioResult): string | undefined {
         `${table(['operation', 'median ms', 'p95 ms'], rows, 1)}\n\n` +
         `Heap over ${fmtInt(m.polls)} re-resolutions (${fmtInt(m.updatesEmitted)} updates): ` +
         `${fmtInt(m.heapStartKb)} KiB -> ${fmtInt(m.heapEndKb)} KiB (${m.growthKb >= 0 ? '+' : ''}${fmtInt(m.growthKb)} KiB)`
+      );
+    }
+    case 'hpack': {
+      const rows = r.result.rows.map((row) => [
+        row.block,
+        fmtInt(row.fields),
+        `${fmtInt(row.bytes)} (${fmtInt(row.firstBytes)})`,
+        fixed(row.decodeNs, 1),
+        fixed(row.decodeNsBest, 1),
+        fixed(row.encodeNs, 1),
+        fixed(row.encodeNsBest, 1),
+        fixed(row.newConnectionNs / 1000, 1),
+      ]);
+      const header = [
+        'block',
+        'fields',
+        'bytes (first)',
+        'decode ns (median)',
+        'decode ns (best)',
+        'encode ns (median)',
+        'encode ns (best)',
+        'new pair + first block µs',
+      ];
+      return (
+        `### ${name}: ${r.about} (${fmtInt(r.result.blocksPerRun)} blocks per run, CPU time)\n\n` +
+        table(header, rows, 1)
+      );
+    }
+    case 'h2-frames': {
+      const x = r.result;
+      const costRow = (what: string, c: H2FramesCost) => [
+        what,
+        fixed(c.nsPerCall, 1),
+        fixed(c.nsPerCallBest, 1),
+        fixed(c.nsPerFrame, 1),
+      ];
+      const cost = [
+        costRow('parse (request + response)', x.parse),
+        costRow('write (request + response)', x.write),
+      ];
+      const copy = x.copyOrReference.map((row) => [
+        fmtInt(row.bytes),
+        fixed(row.copyUs, 2),
+        fixed(row.referenceUs, 2),
+      ]);
+      return (
+        `### ${name}: ${r.about} (${fmtInt(x.callsPerRun)} calls per run, 5 frames per call, CPU time)\n\n` +
+        `${table(['operation', 'ns/call (median)', 'ns/call (best)', 'ns/frame'], cost, 1)}\n\n` +
+        'One turn (HEADERS + DATA + trailers) over loopback TCP, CPU µs with the DATA payload ' +
+        'copied into the slab or written by reference (writev):\n\n' +
+        table(['DATA octets', 'copy µs', 'reference µs'], copy, 1)
+      );
+    }
+    case 'config': {
+      const rows = r.result.rows.map((row) => [
+        `${fixed(row.bytes / 1e6, 1)} MB`,
+        fmtInt(row.clusters),
+        fmtInt(row.routes),
+        fmtInt(row.ms),
+        fmtInt(row.cpuMs),
+        fixed(row.peakRssMb, 1),
+      ]);
+      const header = [
+        'file',
+        'clusters',
+        'routes',
+        'load ms',
+        'loader CPU ms',
+        'loader peak RSS MiB',
+      ];
+      return (
+        `### ${name}: ${r.about}\n\nIn the loader process a reload starts, off the proxy's loop; ` +
+        `its start (about 50 MiB and 0.2 s of CPU) is included.\n\n${table(header, rows, 1)}`
       );
     }
     case 'error':

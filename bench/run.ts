@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBackend, type RunningBackend } from './backend-process.js';
 import { balancerBench } from './balancer-bench.js';
+import { configBench } from './config-bench.js';
 import type { BenchContext } from './bench-context.js';
 import {
   findProblems,
@@ -18,6 +19,8 @@ import {
 import { parseBenchOptions, USAGE, type BenchOptions } from './bench-options.js';
 import { ChildProcesses } from './child-processes.js';
 import { BenchSetupError, ensureH2load, h2loadVersion } from './ensure-h2load.js';
+import { h2FramesBench } from './h2-frames-bench.js';
+import { hpackBench } from './hpack-bench.js';
 import { runLoadScenario } from './load-scenario.js';
 import {
   runCancelStreams,
@@ -35,6 +38,14 @@ const EXIT_USAGE = 2;
 const PROXY_CPU = '0';
 const LOAD_CPU = '1';
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
+/** Scenarios that run inside this process: no backend, no proxy. */
+const IN_PROCESS: ReadonlySet<Scenario['kind']> = new Set([
+  'balancer',
+  'resolver',
+  'hpack',
+  'h2-frames',
+  'config',
+]);
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
@@ -65,12 +76,15 @@ function pinning(options: BenchOptions): BenchMeta['pinning'] {
   return { proxyCpu: PROXY_CPU, loadCpu: LOAD_CPU };
 }
 
+/** Scenarios that run in this process (or a child of it) and need no backend. */
+
 async function runScenario(
   ctx: BenchContext | undefined,
   s: Scenario,
   quick: boolean,
+  workDir: string,
 ): Promise<ScenarioResult> {
-  if (ctx === undefined && s.kind !== 'balancer' && s.kind !== 'resolver') {
+  if (ctx === undefined && !IN_PROCESS.has(s.kind)) {
     throw new Error(`${s.name} needs the backend, which is not running`);
   }
   switch (s.kind) {
@@ -96,6 +110,24 @@ async function runScenario(
         about: s.about,
         result: await resolverBench(quick ? { runs: 5, polls: 1_000 } : {}),
       };
+    case 'hpack':
+      return {
+        kind: s.kind,
+        about: s.about,
+        result: await hpackBench(quick ? { blocks: 20_000, runs: 3 } : {}),
+      };
+    case 'h2-frames':
+      return {
+        kind: s.kind,
+        about: s.about,
+        result: await h2FramesBench(quick ? { calls: 5_000, runs: 3, copyTurns: 300 } : {}),
+      };
+    case 'config':
+      return {
+        kind: s.kind,
+        about: s.about,
+        result: await configBench({ dir: workDir, ...(quick ? { sizes: [1_000_000] } : {}) }),
+      };
   }
 }
 
@@ -120,7 +152,7 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_USAGE;
   }
   const needsH2load = scenarios.some((s) => s.kind === 'load');
-  const needsProcesses = scenarios.some((s) => s.kind !== 'balancer' && s.kind !== 'resolver');
+  const needsProcesses = scenarios.some((s) => !IN_PROCESS.has(s.kind));
   let h2load: string | null;
   try {
     h2load = needsH2load ? ensureH2load(log) : (h2loadVersion() ?? null);
@@ -192,7 +224,7 @@ async function main(argv: string[]): Promise<number> {
     for (const [i, s] of scenarios.entries()) {
       log(`(${i + 1}/${scenarios.length}) ${s.name}: ${s.about}`);
       try {
-        results[s.name] = await runScenario(ctx, s, options.quick);
+        results[s.name] = await runScenario(ctx, s, options.quick, workDir);
       } catch (err) {
         if (processes.isStopping) throw err;
         log(`${s.name}: ${(err as Error).message}`);

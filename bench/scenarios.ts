@@ -19,7 +19,15 @@ export interface LoadScenario {
 
 export interface OtherScenario {
   readonly kind:
-    'open-streams' | 'slow-reader' | 'cancel-streams' | 'stalled-readers' | 'balancer' | 'resolver';
+    | 'open-streams'
+    | 'slow-reader'
+    | 'cancel-streams'
+    | 'stalled-readers'
+    | 'balancer'
+    | 'resolver'
+    | 'hpack'
+    | 'h2-frames'
+    | 'config';
   readonly name: string;
   readonly about: string;
 }
@@ -114,6 +122,21 @@ export const scenarioList = (z: ScenarioSizes): readonly Scenario[] => [
   },
   { kind: 'balancer', name: 'balancer', about: 'balancer pick() cost per policy, in process' },
   { kind: 'resolver', name: 'resolver', about: 'DNS SRV resolution and diff cost, in process' },
+  {
+    kind: 'hpack',
+    name: 'hpack',
+    about: 'HPACK decode and encode of gRPC header blocks (h2/hpack), in process',
+  },
+  {
+    kind: 'h2-frames',
+    name: 'h2-frames',
+    about: 'HTTP/2 frame parser and writer cost per gRPC unary call, in process',
+  },
+  {
+    kind: 'config',
+    name: 'config',
+    about: 'loading a 1 MB and a 10 MB config file as a reload does: time and peak memory',
+  },
 ];
 
 /**

@@ -1,24 +1,26 @@
 // Runs the proxy until a shutdown signal, and reloads its config file on SIGHUP, on a change of
 // the file, or on request (the admin API), keeping the running config when the new one is bad.
-import { createHash } from 'node:crypto';
+// Reloads load the file in a process of their own (config-loader.ts) and run one at a time;
+// triggers that arrive during one are folded into one more (reload-coalescer.ts).
 import { watch, type FSWatcher } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname } from 'node:path';
-import { ConfigError } from '../config/config-error.js';
-import { loadConfig, parseConfig } from '../config/load-config.js';
+import type { ConfigError } from '../config/config-error.js';
+import { parseConfig, readConfigBytes } from '../config/load-config.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../proxy/log.js';
 import { Observability } from '../proxy/observability.js';
-import { Proxy, type ReloadSummary } from '../proxy/proxy.js';
+import { Proxy, type PreloadedFiles, type ReloadSummary } from '../proxy/proxy.js';
 import { WorkerFleet } from '../proxy/workers/fleet.js';
+import { configDigest, loadConfigApart, type ConfigLoad } from './config-loader.js';
 import { configValidators } from './config-validators.js';
+import { ReloadCoalescer, type ReloadRequest } from './reload-coalescer.js';
 
 export interface ServeOptions {
   readonly config: Config;
   /** The config file, when there is one to reload from. */
   readonly file: string | undefined;
-  /** sha256 of the file text `config` came from (see readConfigFile). */
+  /** SHA-256 of the bytes of the file `config` came from (see readConfigFile). */
   readonly digest?: string;
   /** Applied to every config loaded from the file (the --log-level flag). */
   readonly adjust: (config: Config) => Config;
@@ -35,36 +37,28 @@ function fleetEngine(fleet: WorkerFleet): Engine {
     get config() {
       return fleet.config();
     },
-    reload: (next) => fleet.reload(next),
+    reload: (next, files) => fleet.reload(next, files),
     close: (graceMs) => fleet.shutdown(graceMs ?? fleet.config().shutdownGraceMs),
   };
 }
 
-function digest(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
 /**
- * Reads and validates a config file, remembering which text it was, so a change made while
- * the proxy starts is not missed. Throws ConfigError.
+ * Reads and validates a config file in this process (at start, and for `switchyard validate`,
+ * when no call is being served), remembering which text it was, so a change made while the proxy
+ * starts is not missed. Throws ConfigError.
  */
 export async function readConfigFile(file: string): Promise<{ config: Config; digest: string }> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    return { config: await loadConfig(file, { validators: configValidators }), digest: '' };
-  }
+  const bytes = await readConfigBytes(file);
   return {
-    config: parseConfig(text, file, { validators: configValidators }),
-    digest: digest(text),
+    config: parseConfig(bytes.toString('utf8'), file, { validators: configValidators }),
+    digest: await configDigest(bytes),
   };
 }
 
 /** What serves calls: one proxy in this process, or a fleet of worker processes. */
 interface Engine {
   readonly config: Config;
-  reload(next: Config): Promise<ReloadSummary>;
+  reload(next: Config, files?: PreloadedFiles): Promise<ReloadSummary>;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -76,8 +70,13 @@ export function workerCount(workers: Config['workers']): number {
 export class Server {
   private watcher: FSWatcher | undefined;
   private settle: NodeJS.Timeout | undefined;
+  /** The text last read from the file, valid or not. */
   private lastDigest: string | undefined;
   private observability: Observability | undefined;
+  private readonly reloads = new ReloadCoalescer((request) => this.runReload(request));
+  /** The loader at work, if any. */
+  private loading: ConfigLoad | undefined;
+  private closed = false;
 
   private constructor(
     private readonly engine: Engine,
@@ -135,15 +134,16 @@ export class Server {
       server.lastDigest = options.digest;
       server.watchFile(options.file);
       // The file may have changed while the proxy started, before the watch began.
-      await server.fileChanged(options.file);
+      server.fileChanged();
     }
     return server;
   }
 
   /**
    * Loads the config file again and applies it. Resolves with what changed; rejects with a
-   * ConfigError (every problem in the file) or the reason the proxy could not apply it, in which
-   * case the running config stays. Every outcome is logged.
+   * ConfigError (the problems in the file) or the reason the proxy could not apply it, in which
+   * case the running config stays. Every outcome is logged. A reload asked for while one runs
+   * is done once that one ends, together with any others asked for meanwhile.
    */
   async reload(trigger: string): Promise<ReloadSummary> {
     const { file, logger } = this.options;
@@ -152,32 +152,64 @@ export class Server {
       logger.warn(`${trigger}: ${err.message}`);
       throw err;
     }
+    // Only runs for the file watch alone skip an unchanged file: this one loads.
+    return (await this.reloads.request(trigger))!;
+  }
+
+  /** One run of the reload coalescer: undefined when it was skipped (the file is unchanged). */
+  private async runReload({
+    triggers,
+    onlyIfChanged,
+  }: ReloadRequest): Promise<ReloadSummary | undefined> {
+    const { file, logger } = this.options as { file: string; logger: Logger };
+    const why = triggers.join(', ');
     let next: Config;
+    let files: PreloadedFiles;
+    /** What loading took, for the log: wall time, and the loader's CPU time and peak memory. */
+    let loader: { ms: number; cpuMs: number; peakRssMb: number } | undefined;
     try {
-      const read = await readConfigFile(file);
-      this.lastDigest = read.digest;
-      next = this.options.adjust(read.config);
+      if (onlyIfChanged && (this.closed || (await this.unchanged(file)))) return undefined;
+      if (this.closed) throw new Error('switchyard is shutting down');
+      const started = performance.now();
+      const load = loadConfigApart({ file }, () => logger.info({ triggers }, `reloading ${file}`));
+      this.loading = load;
+      const outcome = await load.outcome.finally(() => (this.loading = undefined));
+      loader = {
+        ms: Math.round(performance.now() - started),
+        cpuMs: outcome.usage.cpuMs,
+        peakRssMb: Math.round(outcome.usage.peakRssBytes / (1 << 20)),
+      };
+      this.lastDigest = outcome.digest ?? this.lastDigest;
+      if (outcome.kind === 'invalid') throw outcome.error;
+      next = this.options.adjust(outcome.config);
+      files = outcome.files;
     } catch (err) {
-      const detail = err instanceof ConfigError ? err.message : (err as Error).message;
-      logger.error(`${trigger}: ${file} rejected, the running configuration stays:\n${detail}`);
+      // A ConfigError's message is its first problems and the count of the rest: one entry.
+      logger.error(
+        { triggers, loader },
+        `${why}: ${file} rejected, the running configuration stays:\n${(err as Error).message}`,
+      );
       throw err;
     }
     try {
-      const summary = await this.engine.reload(next);
+      const summary = await this.engine.reload(next, files);
       // Its own failures are logged there and leave that part as it was.
       await this.observability?.reconfigure(next).catch(() => undefined);
       logger.level = next.log.level;
-      logger.info({ trigger }, `${file} reloaded`);
+      logger.info({ triggers, loader }, `${file} reloaded`);
       return summary;
     } catch (err) {
       logger.error(
-        `${trigger}: ${file} could not be applied, the running configuration stays: ${(err as Error).message}`,
+        { triggers },
+        `${why}: ${file} could not be applied, the running configuration stays: ${(err as Error).message}`,
       );
       throw err;
     }
   }
 
   async close(graceMs?: number): Promise<void> {
+    this.closed = true;
+    this.loading?.cancel();
     this.watcher?.close();
     clearTimeout(this.settle);
     this.observability?.shuttingDown();
@@ -192,7 +224,7 @@ export class Server {
       this.watcher = watch(dirname(file), { persistent: false }, (_event, changed) => {
         if (changed !== null && changed !== name) return;
         clearTimeout(this.settle);
-        this.settle = setTimeout(() => void this.fileChanged(file), WATCH_SETTLE_MS);
+        this.settle = setTimeout(() => this.fileChanged(), WATCH_SETTLE_MS);
         this.settle.unref();
       });
       this.watcher.on('error', (err) =>
@@ -205,14 +237,22 @@ export class Server {
     }
   }
 
-  private async fileChanged(file: string): Promise<void> {
-    let text: string;
+  /**
+   * Whether the file holds the text last read (then the file watch has nothing to do). Read and
+   * hashed off the loop. A file that cannot be read now (mid-save, removed) counts as unchanged:
+   * the next event or SIGHUP will tell; one too large to read is a change, to be reported.
+   */
+  private async unchanged(file: string): Promise<boolean> {
     try {
-      text = await readFile(file, 'utf8');
-    } catch {
-      return; // mid-save or removed; the next event or SIGHUP will tell
+      return (await configDigest(await readConfigBytes(file))) === this.lastDigest;
+    } catch (err) {
+      return (err as ConfigError).code !== 'ERR_CONFIG_TOO_LARGE';
     }
-    if (digest(text) === this.lastDigest) return;
-    await this.reload('file changed').catch(() => undefined);
+  }
+
+  /** The file may have changed: reload it unless its text is the one last read. */
+  private fileChanged(): void {
+    if (this.closed) return;
+    this.reloads.request('file changed', true).catch(() => undefined);
   }
 }

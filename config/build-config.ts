@@ -2,9 +2,10 @@
 // span keys (duplicates, routes to clusters, policies and resolver options), and renaming.
 import { formatSocketAddress } from './address.js';
 import { didYouMean } from './closest-name.js';
-import { describeValue, type KeyPath } from './config-error.js';
+import { clip, describeValue, type KeyPath } from './config-error.js';
 import { DEFAULT_CLUSTER } from './defaults.js';
 import { parseDuration } from './duration.js';
+import { KeyPathSet } from './key-path-set.js';
 import { isMapping, type ShapeIssue } from './shape.js';
 import type {
   AdminConfig,
@@ -70,7 +71,8 @@ interface CheckedCluster {
     insecureSkipVerify: boolean;
   };
   proxy?: string;
-  keepalive?: { time: number; timeout: number };
+  keepalive?: { time: number; timeout: number; idleTime: number };
+  resetLimit?: { burst: number; rate: number };
   idleTimeout: number;
   panicThreshold: number;
   healthCheck?: {
@@ -111,8 +113,8 @@ export interface BuildContext {
 
 /** The Config for a checked file; meaningful only when no issue was recorded. */
 export function buildConfig(checked: CheckedConfig, ctx: BuildContext): Config {
-  const issue = (path: KeyPath, message: string, on?: 'key') =>
-    ctx.issues.push(on ? { path, message, on } : { path, message });
+  const issue: IssueFn = (path, message, on, detail) =>
+    ctx.issues.push({ path, message, ...(on ? { on } : {}), ...(detail ? { detail } : {}) });
   const failed = failedCheck(ctx);
 
   const listeners = (checked.listeners ?? []).map((l, i) => buildListener(l, i));
@@ -148,23 +150,20 @@ export function buildConfig(checked: CheckedConfig, ctx: BuildContext): Config {
   }
 
   const clusterEntries = Object.entries(checked.clusters ?? {});
-  const clusters = clusterEntries.map(([name, c]) => buildCluster(name, c, ctx, issue));
+  const clusters = clusterEntries.map(([name, c]) => buildCluster(name, c, ctx, failed, issue));
   const clusterNames = clusterEntries.map(([name]) => name);
+  const known = new KnownClusters(clusterNames);
 
   (checked.listeners ?? []).forEach((l, i) => {
     for (const [authority, cluster] of Object.entries(l?.connect?.clusters ?? {})) {
-      if (cluster === undefined || clusterNames.includes(cluster)) continue;
-      issue(
-        ['listeners', i, 'connect', 'clusters', authority],
-        `unknown cluster "${cluster}"${didYouMean(cluster, clusterNames)}` +
-          (clusterNames.length > 0 ? `; defined: ${clusterNames.join(', ')}` : ''),
-      );
+      if (cluster !== undefined)
+        known.check(cluster, ['listeners', i, 'connect', 'clusters', authority], issue);
     }
   });
 
   let routes: RouteConfig[];
   if (checked.routes !== undefined) {
-    routes = checked.routes.map((r, i) => buildRoute(r, i, clusterNames, issue));
+    routes = checked.routes.map((r, i) => buildRoute(r, i, known, issue));
     uniqueNames(
       routes.map((r) => r.name),
       checked.routes.map((r) => r?.name !== undefined),
@@ -224,7 +223,7 @@ function buildListener(l: CheckedListener | undefined, i: number): ListenerConfi
     connectionBufferLimit: l?.connectionBufferLimit as number,
     resetLimit: {
       burst: l?.resetLimit?.burst as number,
-      ratePerSecond: l?.resetLimit?.rate as number,
+      rate: l?.resetLimit?.rate as number,
     },
     pingAfterSilenceMs: l?.pingAfterSilence as number,
     pingTimeoutMs: l?.pingTimeout as number,
@@ -251,12 +250,38 @@ function buildConnect(c: CheckedListener['connect']): ConnectConfig | undefined 
   };
 }
 
-type IssueFn = (path: KeyPath, message: string, on?: 'key') => void;
+type IssueFn = (path: KeyPath, message: string, on?: 'key', detail?: () => string) => void;
 
-/** Whether a check already failed at or under a path (its value is then a hole, not absent). */
+/**
+ * Whether a check already failed at or under a path (its value is then a hole, not absent). The
+ * shape checks' problems are all in when building starts; building adds none under the paths asked.
+ */
 function failedCheck(ctx: BuildContext): (path: KeyPath) => boolean {
-  return (path) =>
-    ctx.issues.some((i) => i.path.length >= path.length && path.every((k, j) => i.path[j] === k));
+  const failed = new KeyPathSet(ctx.issues.map((i) => i.path));
+  return (path) => failed.reaches(path);
+}
+
+/** Names shown after "defined:" before the rest are counted. */
+const LISTED_CLUSTERS = 10;
+
+/** The cluster names a route or tunnel may use, and the problem with one that is not there. */
+class KnownClusters {
+  private readonly names: ReadonlySet<string>;
+  constructor(private readonly list: readonly string[]) {
+    this.names = new Set(list);
+  }
+
+  check(cluster: string, path: KeyPath, issue: IssueFn): void {
+    if (this.names.has(cluster)) return;
+    const list = this.list;
+    issue(path, `unknown cluster "${clip(cluster)}"`, undefined, () => {
+      if (list.length === 0) return '';
+      const shown = list.slice(0, LISTED_CLUSTERS).join(', ');
+      const more =
+        list.length > LISTED_CLUSTERS ? ` and ${list.length - LISTED_CLUSTERS} more` : '';
+      return `${didYouMean(cluster, list)}; defined: ${shown}${more}`;
+    });
+  }
 }
 
 /** Flags the second and later uses of a name; `given` says whether it was written or defaulted. */
@@ -269,14 +294,14 @@ function uniqueNames(names: string[], given: boolean[], list: string, issue: Iss
       return;
     }
     const path = given[i] ? [list, i, 'name'] : [list, i];
-    issue(path, `duplicate name "${name}" (also ${list}[${j}])`);
+    issue(path, `duplicate name "${clip(name)}" (also ${list}[${j}])`);
   });
 }
 
 function buildRoute(
   r: CheckedRoute | undefined,
   i: number,
-  clusters: readonly string[],
+  clusters: KnownClusters,
   issue: IssueFn,
 ): RouteConfig {
   const at = ['routes', i];
@@ -308,13 +333,7 @@ function buildRoute(
     return out;
   });
   const cluster = r?.cluster;
-  if (cluster !== undefined && !clusters.includes(cluster)) {
-    issue(
-      [...at, 'cluster'],
-      `unknown cluster "${cluster}"${didYouMean(cluster, clusters)}` +
-        (clusters.length > 0 ? `; defined: ${clusters.join(', ')}` : ''),
-    );
-  }
+  if (cluster !== undefined) clusters.check(cluster, [...at, 'cluster'], issue);
   return { name: r?.name ?? `route-${i + 1}`, match, cluster: cluster ?? '' };
 }
 
@@ -322,10 +341,10 @@ function buildCluster(
   name: string,
   c: CheckedCluster | undefined,
   ctx: BuildContext,
+  failed: (path: KeyPath) => boolean,
   issue: IssueFn,
 ): ClusterConfig {
   const at = ['clusters', name];
-  const failed = failedCheck(ctx);
   const targetProblem = c?.target === undefined ? 'skip' : ctx.validators.validateTarget(c.target);
   if (targetProblem !== undefined && targetProblem !== 'skip')
     issue([...at, 'target'], targetProblem);
@@ -383,7 +402,15 @@ function buildCluster(
             insecureSkipVerify: tls.insecureSkipVerify,
           },
     proxy: c?.proxy,
-    keepalive: { timeMs: c?.keepalive?.time as number, timeoutMs: c?.keepalive?.timeout as number },
+    keepalive: {
+      timeMs: c?.keepalive?.time as number,
+      timeoutMs: c?.keepalive?.timeout as number,
+      idleTimeMs: c?.keepalive?.idleTime as number,
+    },
+    resetLimit: {
+      burst: c?.resetLimit?.burst as number,
+      rate: c?.resetLimit?.rate as number,
+    },
     idleTimeoutMs: c?.idleTimeout as number,
     panicThreshold: c?.panicThreshold as number,
     healthCheck:

@@ -10,6 +10,7 @@ import {
   DEFAULT_LISTENER,
   DEFAULT_LOG,
   DEFAULT_OUTLIER_DETECTION,
+  DEFAULT_RESET_LIMIT,
   DEFAULT_SHUTDOWN_GRACE_MS,
   DEFAULT_TIMEOUTS,
 } from './defaults.js';
@@ -160,16 +161,16 @@ const CONNECT = object({
   },
 });
 
-const RESET_LIMIT = object({
+const CLIENT_RESET_LIMIT = object({
   burst: {
     shape: uint(1),
     default: DEFAULT_LISTENER.resetLimit.burst,
-    description: 'resets allowed at once',
+    description: 'streams a client may reset at once',
   },
   rate: {
     shape: { kind: 'number', min: 0, max: 1_000_000 },
-    default: DEFAULT_LISTENER.resetLimit.ratePerSecond,
-    description: 'resets allowed per second once the burst is spent',
+    default: DEFAULT_LISTENER.resetLimit.rate,
+    description: 'streams it may reset per second once the burst is spent',
   },
 });
 
@@ -215,7 +216,7 @@ const LISTENER = object({
       'response bytes the proxy may hold for one client connection that is behind; beyond it, its streams that sent nothing since the last check are reset (bytes; the default is above what 100 streams can hold)',
   },
   resetLimit: {
-    shape: RESET_LIMIT,
+    shape: CLIENT_RESET_LIMIT,
     default: {},
     description:
       'streams a client may reset on one connection (rapid-reset defence); beyond it the connection gets GOAWAY(ENHANCE_YOUR_CALM) and is closed',
@@ -361,12 +362,33 @@ const KEEPALIVE = object({
   time: {
     shape: duration(),
     default: DEFAULT_KEEPALIVE.timeMs,
-    description: 'PING interval on upstream connections; 0s disables',
+    description:
+      'least time between PINGs on an upstream connection carrying calls, sent once it has received nothing for a second; 0s disables',
   },
   timeout: {
     shape: duration(1),
     default: DEFAULT_KEEPALIVE.timeoutMs,
     description: 'close a connection whose PING is unanswered for this long',
+  },
+  idleTime: {
+    shape: duration(),
+    default: DEFAULT_KEEPALIVE.idleTimeMs,
+    description:
+      'PING interval on an upstream connection without calls (servers may limit PINGs: gRPC core and grpc-go allow one per 5 min); 0s disables',
+  },
+});
+
+const RESET_LIMIT = object({
+  burst: {
+    shape: uint(0),
+    default: DEFAULT_RESET_LIMIT.burst,
+    description:
+      'RST_STREAMs an endpoint accepts on one connection in a burst (its rapid-reset limit); 0 turns the accounting off',
+  },
+  rate: {
+    shape: { kind: 'number', min: 0.01, max: 1_000_000 },
+    default: DEFAULT_RESET_LIMIT.rate,
+    description: 'RST_STREAMs per second the allowance grows back by',
   },
 });
 
@@ -471,6 +493,12 @@ const CLUSTER = object({
     shape: KEEPALIVE,
     default: {},
     description: 'PINGs that find dead upstream connections',
+  },
+  resetLimit: {
+    shape: RESET_LIMIT,
+    default: {},
+    description:
+      "the endpoints' rapid-reset limit (nghttp2 and Node: 1000, then 33/s): cancelled calls stay within it per connection, and a connection close to it is replaced",
   },
   idleTimeout: {
     shape: duration(1),

@@ -10,6 +10,7 @@ import type {
   ListenerConfig,
   LogConfig,
   OutlierDetectionConfig,
+  ResetLimitConfig,
   SocketAddress,
   TimeoutsConfig,
 } from './types.js';
@@ -24,8 +25,24 @@ export const DEFAULT_TIMEOUTS: TimeoutsConfig = {
 
 export const DEFAULT_KEEPALIVE: KeepaliveConfig = {
   timeMs: 30_000,
-  timeoutMs: 10_000,
+  // A few seconds: a hung backend's connection is given up while its calls still wait (a PING
+  // goes out once a connection with calls has received nothing for a second). gRPC's own
+  // default is 20 s; a loopback or LAN peer answers a PING in well under a millisecond.
+  timeoutMs: 5_000,
+  // gRPC core and grpc-go servers accept a client PING at most every 5 min by default
+  // (grpc.http2.min_ping_interval_without_data_ms = 300000, keepalive.EnforcementPolicy.MinTime)
+  // and answer the third early one with GOAWAY "too_many_pings"; grpc-js servers set no minimum.
+  idleTimeMs: 300_000,
 };
+
+/**
+ * nghttp2's rapid-reset protection (lib/nghttp2_session.h, NGHTTP2_DEFAULT_STREAM_RESET_BURST and
+ * _RATE, since 1.57.0, October 2023): 1,000 RST_STREAMs in a burst, then 33 a second; Node's
+ * HTTP/2 (so every grpc-js server), nghttp2-based servers and Envoy's oghttp2/nghttp2 codecs use
+ * it. A backend that limits harder (Netty's Http2MaxRstFrameDecoder, 200 per 30 s, when
+ * enabled) needs its own numbers here.
+ */
+export const DEFAULT_RESET_LIMIT: ResetLimitConfig = { burst: 1_000, rate: 33 };
 
 export const DEFAULT_LISTENER = {
   handshakeTimeoutMs: 10_000,
@@ -47,7 +64,7 @@ export const DEFAULT_LISTENER = {
   // Envoy's 500 (overload.premature_reset_total_stream_count: the streams after which it
   // judges resets), below nghttp2's own 1,000 so that switchyard answers first, with
   // GOAWAY(ENHANCE_YOUR_CALM) and a closed connection.
-  resetLimit: { burst: 500, ratePerSecond: 33 },
+  resetLimit: { burst: 500, rate: 33 },
   // One PING after 2 s of silence (then none until the client speaks again): cheap, and it is
   // how a session nghttp2 has ended after a protocol error is found, within 2 s + closeTimeout.
   pingAfterSilenceMs: 2_000,
@@ -73,6 +90,7 @@ export const DEFAULT_CLUSTER = {
   tls: undefined,
   proxy: undefined,
   keepalive: DEFAULT_KEEPALIVE,
+  resetLimit: DEFAULT_RESET_LIMIT,
   idleTimeoutMs: 60_000,
   panicThreshold: 0.5,
   healthCheck: undefined,

@@ -33,8 +33,8 @@ function limitsText(l: ListenerConfig): string {
     );
   }
   const r = l.resetLimit;
-  if (r.burst !== d.resetLimit.burst || r.ratePerSecond !== d.resetLimit.ratePerSecond) {
-    parts.push(`resets ${r.burst} at once, then ${r.ratePerSecond}/s`);
+  if (r.burst !== d.resetLimit.burst || r.rate !== d.resetLimit.rate) {
+    parts.push(`resets ${r.burst} at once, then ${r.rate}/s`);
   }
   return parts.length === 0 ? '' : `, ${parts.join(', ')}`;
 }
@@ -118,14 +118,18 @@ function clusterLines(c: ClusterConfig): string[] {
 /** Several lines describing what `config` would run; secrets redacted. No trailing newline. */
 export function describeConfig(config: Config): string {
   const c = redactConfig(config);
+  // Loops, not push(...lines) or Math.max(...widths): spreading 200,000 arguments (a file with
+  // that many routes) overflows the stack.
   const out: string[] = ['listeners:'];
-  out.push(
-    ...table(c.listeners.map((l) => [l.name, formatSocketAddress(l.address), listenerMode(l)])),
-  );
+  const add = (lines: readonly string[]) => {
+    for (const line of lines) out.push(line);
+  };
+  add(table(c.listeners.map((l) => [l.name, formatSocketAddress(l.address), listenerMode(l)])));
   out.push('routes (first match wins):');
-  out.push(...table(c.routes.map((r) => [r.name, matchText(r), `→ ${r.cluster}`])));
+  add(table(c.routes.map((r) => [r.name, matchText(r), `→ ${r.cluster}`])));
   out.push('clusters:');
-  const width = Math.max(...c.clusters.map((cl) => cl.name.length));
+  let width = 0;
+  for (const cluster of c.clusters) width = Math.max(width, cluster.name.length);
   for (const cluster of c.clusters) {
     out.push(`  ${cluster.name.padEnd(width)}  ${cluster.target}`);
     for (const line of clusterLines(cluster)) out.push(`  ${' '.repeat(width)}  ${line}`);

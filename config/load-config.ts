@@ -1,22 +1,23 @@
 // Loads a YAML config file into a validated Config, or fails with every problem in it, each
 // with file, line, column and key path. Nothing here opens a socket.
 import { accessSync, constants, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { buildConfig, type CheckedConfig } from './build-config.js';
 import { CONFIG_SHAPE } from './config-schema.js';
-import {
-  ConfigError,
-  formatKeyPath,
-  sortIssues,
-  type ConfigIssue,
-  type KeyPath,
-} from './config-error.js';
+import { ConfigError, formatKeyPath, reportIssues, type FoundIssue } from './config-error.js';
 import type { Env } from './env-substitution.js';
+import { KeyPathSet } from './key-path-set.js';
 import { checkShape, isMapping, type CheckContext, type ShapeIssue } from './shape.js';
 import type { Config } from './types.js';
 import type { ConfigValidators } from './validators.js';
 import { parseYamlSource } from './yaml-source.js';
+
+/**
+ * The largest config file read: far beyond any real one (100,000 routes are about 5 MiB), and
+ * small enough that checking it takes seconds, not minutes, and memory stays bounded.
+ */
+export const MAX_CONFIG_BYTES = 16 << 20;
 
 export interface LoadConfigOptions {
   /** Policy and resolver checks (see bin/config-validators.ts). */
@@ -45,16 +46,51 @@ export function checkReadableFile(path: string): string | undefined {
 
 /**
  * Reads and validates `file`. Throws `ConfigError`: `ERR_CONFIG_READ` when the file cannot be
- * read, `ERR_CONFIG_INVALID` with every issue (sorted by position) when it is not valid.
+ * read, `ERR_CONFIG_TOO_LARGE` when it is over MAX_CONFIG_BYTES (a regular file is not read
+ * then), `ERR_CONFIG_INVALID` with its problems (sorted by position) when it is not valid.
  */
 export async function loadConfig(file: string, options: LoadConfigOptions): Promise<Config> {
-  let text: string;
+  return parseConfig((await readConfigBytes(file)).toString('utf8'), file, options);
+}
+
+/** The file's bytes, read only up to the size limit. Throws ConfigError as loadConfig does. */
+export async function readConfigBytes(file: string): Promise<Buffer> {
+  let handle;
   try {
-    text = await readFile(file, 'utf8');
+    handle = await open(file, 'r');
   } catch (err) {
     throw readError(file, err);
   }
-  return parseConfig(text, file, options);
+  try {
+    const { size } = await handle.stat();
+    if (size > MAX_CONFIG_BYTES) throw tooLarge(file, size);
+    // Not trusting the size: the file may grow, or be a pipe or a device with no size at all.
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const { bytesRead, buffer } = await handle.read({ buffer: Buffer.alloc(1 << 20) });
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      if (total > MAX_CONFIG_BYTES) throw tooLarge(file, undefined);
+      chunks.push(buffer.subarray(0, bytesRead));
+    }
+    return Buffer.concat(chunks, total);
+  } catch (err) {
+    throw err instanceof ConfigError ? err : readError(file, err);
+  } finally {
+    await handle.close();
+  }
+}
+
+function tooLarge(file: string, bytes: number | undefined): ConfigError {
+  const limit = `${MAX_CONFIG_BYTES / (1 << 20)} MiB`;
+  const message =
+    bytes === undefined
+      ? `the config file is over the limit of ${limit}`
+      : `the config file is ${(bytes / (1 << 20)).toFixed(1)} MiB; the limit is ${limit}`;
+  return new ConfigError('ERR_CONFIG_TOO_LARGE', file, [
+    { file, line: 0, column: 0, path: '', message },
+  ]);
 }
 
 function readError(file: string, err: unknown): ConfigError {
@@ -72,10 +108,13 @@ function readError(file: string, err: unknown): ConfigError {
  * given, to resolve relative paths). Throws `ConfigError` (`ERR_CONFIG_INVALID`).
  */
 export function parseConfig(text: string, file: string, options: LoadConfigOptions): Config {
-  const source = parseYamlSource(text, file, options.env ?? process.env);
-  if (source.value === undefined) {
-    throw new ConfigError('ERR_CONFIG_INVALID', file, sortIssues(source.issues));
+  // Characters are at most 3 bytes each; count the bytes only when it could matter.
+  if (text.length * 3 > MAX_CONFIG_BYTES) {
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > MAX_CONFIG_BYTES) throw tooLarge(file, bytes);
   }
+  const source = parseYamlSource(text, file, options.env ?? process.env);
+  if (source.value === undefined) throw invalid(file, source.issues);
   const baseDir = options.baseDir ?? dirname(resolve(file));
   const shapeIssues: ShapeIssue[] = [];
   const ctx: CheckContext = {
@@ -96,20 +135,24 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
     config = buildConfig(checked, { ...ctx, validators: options.validators });
   }
 
-  const noisy = (path: KeyPath) =>
-    source.unsubstituted.some((u) => u.length <= path.length && u.every((k, i) => path[i] === k));
-  const issues: ConfigIssue[] = [...source.issues];
+  // An unsubstituted value's other problems are noise.
+  const noisy = new KeyPathSet(source.unsubstituted);
+  const issues: FoundIssue[] = [...source.issues];
   for (const issue of shapeIssues) {
-    if (noisy(issue.path)) continue;
+    if (noisy.coversPath(issue.path)) continue;
     issues.push({
       file,
       ...source.locate(issue.path, issue.on),
       path: formatKeyPath(issue.path),
       message: issue.message,
+      detail: issue.detail,
     });
   }
-  if (issues.length > 0 || config === undefined) {
-    throw new ConfigError('ERR_CONFIG_INVALID', file, sortIssues(issues));
-  }
+  if (issues.length > 0 || config === undefined) throw invalid(file, issues);
   return config;
+}
+
+function invalid(file: string, found: readonly FoundIssue[]): ConfigError {
+  const { issues, omitted } = reportIssues(found);
+  return new ConfigError('ERR_CONFIG_INVALID', file, issues, { omitted });
 }

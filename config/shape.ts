@@ -2,7 +2,7 @@
 // its key path), the defaults, the JSON Schema and the reference docs.
 import { parseSocketAddress } from './address.js';
 import { didYouMean } from './closest-name.js';
-import { describeValue, type KeyPath } from './config-error.js';
+import { clip, describeValue, type KeyPath } from './config-error.js';
 import { formatDuration, parseDuration } from './duration.js';
 
 export interface Property {
@@ -88,6 +88,8 @@ export interface UnionShape {
 export interface ShapeIssue {
   readonly path: KeyPath;
   readonly message: string;
+  /** The rest of the message, written only if the problem is reported (a "did you mean"). */
+  readonly detail?: () => string;
   /** Point at the key (unknown keys) rather than the value. */
   readonly on?: 'key';
 }
@@ -129,7 +131,9 @@ export function checkShape(
       if (typeof text !== 'string') return fail(`must be a string, got ${describeValue(value)}`);
       const normalized = shape.normalize ? shape.normalize(text) : text;
       if (shape.pattern && !shape.pattern.test(normalized)) {
-        return fail(`"${text}" must ${shape.patternMessage ?? `match ${String(shape.pattern)}`}`);
+        return fail(
+          `"${clip(text)}" must ${shape.patternMessage ?? `match ${String(shape.pattern)}`}`,
+        );
       }
       const problem = shape.check?.(normalized);
       if (problem !== undefined) return fail(problem);
@@ -179,8 +183,12 @@ export function checkShape(
     case 'enum': {
       if (typeof value === 'string' && shape.values.includes(value)) return value;
       const list = shape.values.map((v) => `"${v}"`).join(', ');
-      const hint = typeof value === 'string' ? didYouMean(value, shape.values) : '';
-      return fail(`must be one of ${list}, got ${describeValue(value)}${hint}`);
+      ctx.issues.push({
+        path,
+        message: `must be one of ${list}, got ${describeValue(value)}`,
+        detail: () => (typeof value === 'string' ? didYouMean(value, shape.values) : ''),
+      });
+      return undefined;
     }
     case 'object':
       return checkObject(value, shape, path, ctx);
@@ -204,7 +212,7 @@ export function checkShape(
         if (!shape.keyPattern.test(key)) {
           ctx.issues.push({
             path: [...path, key],
-            message: `"${key}" ${shape.keyMessage}`,
+            message: `"${clip(key)}" ${shape.keyMessage}`,
             on: 'key',
           });
         }
@@ -239,11 +247,13 @@ function checkObject(
   const known = Object.keys(shape.properties);
   for (const key of Object.keys(value)) {
     if (Object.hasOwn(shape.properties, key)) continue;
-    const hint = didYouMean(key, known);
-    const expected = hint === '' ? ` (expected ${listNames(known)})` : hint;
     ctx.issues.push({
       path: [...path, key],
-      message: `unknown key "${key}"${expected}`,
+      message: `unknown key "${clip(key)}"`,
+      detail: () => {
+        const hint = didYouMean(key, known);
+        return hint === '' ? ` (expected ${listNames(known)})` : hint;
+      },
       on: 'key',
     });
   }

@@ -47,8 +47,8 @@ export interface ListenerConfig {
    * beyond it, its streams that sent the client nothing since the last check are reset.
    */
   readonly connectionBufferLimit: number;
-  /** Streams a client may reset on one connection: `burst` at once, then `ratePerSecond`. */
-  readonly resetLimit: { readonly burst: number; readonly ratePerSecond: number };
+  /** Streams a client may reset on one connection: `burst` at once, then `rate` per second. */
+  readonly resetLimit: ResetLimitConfig;
   /** A client that has sent nothing for this long gets a PING (once per quiet spell); 0 never. */
   readonly pingAfterSilenceMs: number;
   /** A client that does not answer that PING in this long is disconnected. */
@@ -133,10 +133,23 @@ export interface UpstreamTlsConfig {
 }
 
 export interface KeepaliveConfig {
-  /** PING interval on upstream sessions; 0 disables. */
+  /**
+   * Least time between PINGs on an upstream session carrying calls, sent once it has received
+   * nothing for a second; 0 disables.
+   */
   readonly timeMs: number;
   /** A PING unanswered for this long closes the session. */
   readonly timeoutMs: number;
+  /** PING interval on an upstream session without calls; 0 disables. */
+  readonly idleTimeMs: number;
+}
+
+/** The endpoints' limit on the RST_STREAM frames they accept per connection (rapid-reset protection). */
+export interface ResetLimitConfig {
+  /** Resets accepted in a burst; 0 turns the accounting off. */
+  readonly burst: number;
+  /** Resets per second the allowance grows back by. */
+  readonly rate: number;
 }
 
 export interface BalancerConfig {
@@ -183,6 +196,8 @@ export interface ClusterConfig {
    */
   readonly proxy: string | undefined;
   readonly keepalive: KeepaliveConfig;
+  /** Resets one upstream connection may send before a connection of its own is opened. */
+  readonly resetLimit: ResetLimitConfig;
   /** Extra sessions to one endpoint (opened when the first is at its stream limit) close after this long idle. */
   readonly idleTimeoutMs: number;
   /** Use every ready endpoint when fewer than this share (0..1) are healthy and not ejected. */

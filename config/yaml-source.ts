@@ -6,15 +6,16 @@ import {
   isPair,
   isScalar,
   isSeq,
-  LineCounter,
-  parseDocument,
-  type Document,
+  type Alias,
   type Node,
   type Pair,
   type YAMLMap,
 } from 'yaml';
-import { formatKeyPath, type ConfigIssue, type KeyPath } from './config-error.js';
+import { clip, formatKeyPath, type ConfigIssue, type KeyPath } from './config-error.js';
 import { plainScalarValue, substituteEnv, type Env } from './env-substitution.js';
+import { resolveAliases } from './yaml-aliases.js';
+import { MAX_DEPTH, parseYamlDocument } from './yaml-document.js';
+import { isMergeKey, keyText, MergeError, toPlainValue } from './yaml-value.js';
 
 export interface Position {
   /** 1-based. */
@@ -62,44 +63,45 @@ function protect(text: string): { text: string; expressions: Expression[] } {
 
 function restore(value: string, range: readonly number[], expressions: Expression[]): string {
   if (!value.includes(START)) return value;
-  const inside = expressions.filter((e) => e.offset >= range[0] && e.offset < range[1]);
-  let k = 0;
-  return value.replace(PLACEHOLDER, (match) => inside[k++]?.text ?? match);
-}
-
-function keyText(key: unknown): string | undefined {
-  if (!isScalar(key)) return undefined;
-  const value: unknown = key.value;
-  if (value === null || value === undefined) return '';
-  return typeof value === 'string' ? value : JSON.stringify(value);
-}
-
-function isMergeKey(key: unknown): boolean {
-  return isScalar(key) && (typeof key.value === 'symbol' || key.source === '<<');
+  // Expressions are in file order: find the first one inside the range by bisection.
+  let lo = 0;
+  let hi = expressions.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (expressions[mid].offset < range[0]) lo = mid + 1;
+    else hi = mid;
+  }
+  let k = lo;
+  return value.replace(PLACEHOLDER, (match) => {
+    const e = expressions[k];
+    if (e === undefined || e.offset >= range[1]) return match;
+    k++;
+    return e.text;
+  });
 }
 
 export function parseYamlSource(text: string, file: string, env: Env): YamlSource {
-  const lineCounter = new LineCounter();
   const { text: protectedText, expressions } = protect(text);
-  const doc = parseDocument(protectedText, {
-    lineCounter,
-    prettyErrors: false,
-    merge: true,
-    // Duplicates are reported below with their key path and both lines.
-    uniqueKeys: false,
-  });
+  const parsed = parseYamlDocument(protectedText);
   const position = (offset: number): Position => {
-    const { line, col } = lineCounter.linePos(offset);
+    const { line, col } = parsed.lineCounter.linePos(offset);
     return { line, column: col };
   };
   const issues: ConfigIssue[] = [];
   const issueAt = (offset: number, path: KeyPath, message: string) =>
     issues.push({ file, ...position(offset), path: formatKeyPath(path), message });
 
+  if ('tooDeep' in parsed) {
+    issueAt(parsed.tooDeep, [], `the document nests deeper than ${MAX_DEPTH} levels`);
+    return { value: undefined, issues, unsubstituted: [], locate: () => position(0) };
+  }
+  const doc = parsed.doc;
   for (const error of [...doc.errors, ...doc.warnings]) {
     issueAt(error.pos[0], [], error.message);
   }
-  const syntaxOk = doc.errors.length === 0;
+  const aliases = doc.errors.length === 0 ? resolveAliases(doc) : undefined;
+  if (aliases?.problem !== undefined) issueAt(aliases.problem.offset, [], aliases.problem.message);
+  const syntaxOk = doc.errors.length === 0 && aliases?.problem === undefined;
   const unsubstituted: KeyPath[] = [];
 
   const walk = (node: unknown, path: KeyPath): void => {
@@ -151,7 +153,7 @@ export function parseYamlSource(text: string, file: string, env: Env): YamlSourc
         issueAt(
           keyOffset,
           [...path, key],
-          `duplicate key "${key}" (first written on line ${line})`,
+          `duplicate key "${clip(key)}" (first written on line ${line})`,
         );
       }
       seen.set(key, pair);
@@ -161,24 +163,30 @@ export function parseYamlSource(text: string, file: string, env: Env): YamlSourc
   if (syntaxOk) walk(doc.contents, []);
 
   let value: unknown;
+  let converted = false;
   if (syntaxOk) {
     try {
-      value = doc.toJS({ maxAliasCount: 1_000 });
+      value = toPlainValue(doc.contents, aliases!.targets);
+      converted = true;
     } catch (err) {
-      issueAt(0, [], (err as Error).message);
+      if (!(err instanceof MergeError)) throw err;
+      issueAt(err.offset, [], err.message);
     }
   }
 
+  const targets = aliases?.targets ?? new Map<Alias, Node>();
+  const resolve = (node: unknown): unknown => (isAlias(node) ? targets.get(node) : node);
+  const pairs = new PairIndex(resolve);
   const locate = (path: KeyPath, on: 'key' | 'value' = 'value'): Position => {
     let node: unknown = doc.contents;
     let offset = (doc.contents as Node | null)?.range?.[0] ?? 0;
     for (const [i, key] of path.entries()) {
-      node = resolveAlias(doc, node);
+      node = resolve(node);
       const last = i === path.length - 1;
       let next: unknown;
       let keyOffset: number | undefined;
       if (isMap(node)) {
-        const pair = findPair(doc, node, String(key));
+        const pair = pairs.find(node, String(key));
         if (pair === undefined) break;
         keyOffset = (pair.key as Node | null)?.range?.[0];
         next = pair.value;
@@ -187,7 +195,7 @@ export function parseYamlSource(text: string, file: string, env: Env): YamlSourc
       } else {
         break;
       }
-      const valueOffset = (resolveAlias(doc, next) as Node | null)?.range?.[0];
+      const valueOffset = (resolve(next) as Node | null)?.range?.[0];
       // A key written with no value (`tls:`) has nothing to point at but the key.
       const aliasOffset = (next as Node | null)?.range?.[0];
       offset =
@@ -199,31 +207,60 @@ export function parseYamlSource(text: string, file: string, env: Env): YamlSourc
     return position(offset);
   };
 
-  return { value: syntaxOk ? value : undefined, issues, unsubstituted, locate };
+  return { value: converted ? value : undefined, issues, unsubstituted, locate };
 }
 
-function resolveAlias(doc: Document, node: unknown): unknown {
-  let current = node;
-  for (let i = 0; i < 100 && isAlias(current); i++) current = current.resolve(doc);
-  return current;
-}
+/**
+ * The pair for a key in a mapping, written there or merged into it with `<<` (written keys win,
+ * then earlier merge sources): each mapping is indexed once, so locating every one of 100,000
+ * problems costs no more than the file has keys.
+ */
+class PairIndex {
+  private readonly indexes = new Map<YAMLMap, Map<string, Pair | null>>();
+  private readonly sources = new Map<YAMLMap, YAMLMap[]>();
 
-/** The pair for `key`, written in `map` or merged into it with `<<` (explicit keys win). */
-function findPair(doc: Document, map: YAMLMap, key: string, depth = 0): Pair | undefined {
-  let found: Pair | undefined;
-  for (const pair of map.items) {
-    if (!isMergeKey(pair.key) && keyText(pair.key) === key) found = pair;
-  }
-  if (found !== undefined || depth > 20) return found;
-  for (const pair of map.items) {
-    if (!isMergeKey(pair.key)) continue;
-    const source = resolveAlias(doc, pair.value);
-    const sources = isSeq(source) ? source.items.map((s) => resolveAlias(doc, s)) : [source];
-    for (const s of sources) {
-      if (!isMap(s)) continue;
-      const merged = findPair(doc, s, key, depth + 1);
-      if (merged !== undefined) return merged;
+  constructor(private readonly resolve: (node: unknown) => unknown) {}
+
+  find(map: YAMLMap, key: string, depth = 0): Pair | undefined {
+    const index = this.index(map);
+    const known = index.get(key);
+    if (known !== undefined) return known ?? undefined;
+    let found: Pair | undefined;
+    // Bounded as the file's nesting is: a merge source is a mapping written above.
+    if (depth < 20) {
+      for (const source of this.mergeSources(map)) {
+        found = this.find(source, key, depth + 1);
+        if (found !== undefined) break;
+      }
     }
+    index.set(key, found ?? null);
+    return found;
   }
-  return undefined;
+
+  private index(map: YAMLMap): Map<string, Pair | null> {
+    let index = this.indexes.get(map);
+    if (index === undefined) {
+      index = new Map();
+      for (const pair of map.items) {
+        if (!isMergeKey(pair.key)) index.set(keyText(pair.key) ?? '', pair);
+      }
+      this.indexes.set(map, index);
+    }
+    return index;
+  }
+
+  private mergeSources(map: YAMLMap): YAMLMap[] {
+    let out = this.sources.get(map);
+    if (out !== undefined) return out;
+    out = [];
+    this.sources.set(map, out);
+    for (const pair of map.items) {
+      if (!isMergeKey(pair.key)) continue;
+      const source = this.resolve(pair.value);
+      for (const s of isSeq(source) ? source.items.map(this.resolve) : [source]) {
+        if (isMap(s)) out.push(s);
+      }
+    }
+    return out;
+  }
 }

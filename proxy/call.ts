@@ -12,9 +12,10 @@ import {
   type StreamResetReason,
 } from './client-connection.js';
 import type { Cluster, WaitingCall } from './cluster.js';
-import type { UpstreamSession } from './endpoint-pool.js';
+import { cancelUpstream, type UpstreamSession } from './endpoint-pool.js';
 import { describeError } from './errors.js';
 import { formatGrpcTimeout } from './grpc-timeout.js';
+import { INVALID_FIELDS, invalidFieldReason, prepareHeaderFields } from './header-fields.js';
 import {
   Status,
   encodeGrpcMessage,
@@ -24,8 +25,7 @@ import {
   statusFromRstCode,
 } from './grpc-status.js';
 
-const { NGHTTP2_CANCEL, NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_REFUSED_STREAM, NGHTTP2_NO_ERROR } =
-  http2.constants;
+const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_REFUSED_STREAM, NGHTTP2_NO_ERROR } = http2.constants;
 const END_STREAM_FLAG = http2.constants.NGHTTP2_FLAG_END_STREAM;
 
 /** Request bytes kept for a transparent retry; larger requests are not retried. */
@@ -36,6 +36,8 @@ const MAX_TIMER_MS = 0x7fffffff;
 const MAX_FORWARDED_TIMEOUT_MS = 2_000_000_000;
 /** Attempts on different endpoints before a call that never reached one fails. */
 const MAX_ATTEMPTS = 5;
+/** The most a `grpc-timeout` field the proxy sets adds to a header block (12 + 8 + 32). */
+const GRPC_TIMEOUT_FIELD_BYTES = 52;
 
 /**
  * What the proxy learns about calls (metrics, access log). Both run on the call path,
@@ -122,6 +124,8 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
     readonly context: CallContext,
     /** Milliseconds until the deadline, or undefined for none. */
     readonly timeoutMs: number | undefined,
+    /** The request headers' size as a peer's SETTINGS_MAX_HEADER_LIST_SIZE counts it. */
+    private headerBytes: number,
   ) {
     downstream[kCall] = this;
     this.connection = connectionOf(downstream.session);
@@ -143,7 +147,11 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
       if (timeoutMs <= MAX_TIMER_MS) this.timer = setTimeout(onDeadline, timeoutMs, this);
     }
     const authority = this.context.authority;
-    if (authority !== undefined) this.headers[':authority'] = authority;
+    if (authority !== undefined) {
+      const replaced = this.headers[':authority'];
+      this.headerBytes += authority.length - (replaced === undefined ? -32 : replaced.length);
+      this.headers[':authority'] = authority;
+    }
     this.dispatch();
   }
 
@@ -200,6 +208,16 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
 
   private send(host: Host, session: UpstreamSession): boolean {
     const headers = this.headers;
+    const bytes = this.headerBytes + (this.timeoutMs === undefined ? 0 : GRPC_TIMEOUT_FIELD_BYTES);
+    if (bytes > session.maxHeaderListSize) {
+      // gRPC C-core fails its whole connection, every call on it, for a larger block.
+      this.fail(
+        Status.RESOURCE_EXHAUSTED,
+        `request metadata of ${bytes} bytes is over the ${session.maxHeaderListSize} that ${host.key} accepts`,
+        false,
+      );
+      return true;
+    }
     headers[':scheme'] = session.pool.scheme;
     if (this.timeoutMs !== undefined) {
       const remaining = this.timeoutMs - (performance.now() - this.startedAt);
@@ -210,10 +228,15 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
     let upstream: Upstream;
     try {
       upstream = session.session.request(headers, UPSTREAM_REQUEST_OPTIONS);
-    } catch {
-      // The session closed under us (GOAWAY or socket loss not yet seen): nothing was sent.
-      session.draining = true;
-      return false;
+    } catch (err) {
+      if (session.session.closed || session.session.destroyed || isSessionError(err)) {
+        // The session closed under us (GOAWAY or socket loss not yet seen): nothing was sent.
+        session.pool.sessionDraining(session, 'the connection refused a new stream');
+        return false;
+      }
+      // node:http2 refused these headers: the call's own fault, not the session's.
+      this.fail(Status.INTERNAL, `cannot send the request headers: ${describeError(err)}`, false);
+      return true;
     }
     session.active++;
     this.session = session;
@@ -289,9 +312,19 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
   }
 
   /** Response headers from the upstream. */
-  upstreamResponse(upstream: Upstream, headers: ResponseHeaders, flags: number): void {
+  upstreamResponse(
+    upstream: Upstream,
+    headers: ResponseHeaders,
+    flags: number,
+    rawHeaders: string[],
+  ): void {
     this.responded = true;
     this.dropReplay();
+    const problem = this.unforwardable(headers, rawHeaders, 'response headers');
+    if (problem !== null) {
+      this.fail(Status.INTERNAL, problem, false);
+      return;
+    }
     const httpStatus = headers[':status'];
     const grpcStatus = headers['grpc-status'];
     if (httpStatus !== 200) {
@@ -299,7 +332,7 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
       const code =
         grpcStatus !== undefined ? Number(grpcStatus) : statusFromHttpStatus(httpStatus ?? 0);
       const detail = headers['grpc-message'] ?? `upstream answered HTTP ${httpStatus}`;
-      cancelUpstream(upstream);
+      cancelUpstream(this.session, upstream);
       this.fail(code, String(detail), code === Status.UNAVAILABLE);
       return;
     }
@@ -338,10 +371,34 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
     }
   }
 
-  upstreamTrailers(trailers: IncomingHttpHeaders): void {
+  upstreamTrailers(trailers: IncomingHttpHeaders, rawTrailers: string[]): void {
+    const problem = this.unforwardable(trailers, rawTrailers, 'trailers');
+    if (problem !== null) {
+      this.status = Status.INTERNAL;
+      this.message = problem;
+      this.trailers = statusTrailers(Status.INTERNAL, problem);
+      return;
+    }
     this.trailers = trailers;
     const s = trailers['grpc-status'];
     this.status = s === undefined ? -1 : Number(s);
+  }
+
+  /**
+   * Readies an upstream header block for the client (repeated names kept apart), or says why
+   * it must not reach it: a client such as gRPC C-core fails its whole connection, every call
+   * on it, for a `-bin` value that is not base64 or a block over its header list limit.
+   */
+  private unforwardable(
+    fields: IncomingHttpHeaders,
+    raw: string[],
+    what: 'response headers' | 'trailers',
+  ): string | null {
+    const bytes = prepareHeaderFields(fields, raw);
+    if (bytes === INVALID_FIELDS) return `upstream ${what}: ${invalidFieldReason(raw)}`;
+    const limit = clientHeaderLimit(this.downstream);
+    if (bytes > limit) return `upstream ${what} of ${bytes} bytes are over the client's ${limit}`;
+    return null;
   }
 
   upstreamEnd(): void {
@@ -420,7 +477,7 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
     }
     if (this.done) return;
     const upstream = this.upstream;
-    if (upstream !== null) cancelUpstream(upstream);
+    if (upstream !== null) cancelUpstream(this.session, upstream);
     // A reset by the client counts towards its limit; streams closed because the whole
     // connection went away do not.
     const connection = this.connection;
@@ -428,7 +485,7 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
       connection.clientReset(performance.now());
     }
     this.message = 'cancelled by the client';
-    this.finish(Status.CANCELLED, false);
+    this.finish(Status.CANCELLED, this.unansweredAtDeadline());
   }
 
   wantTrailers(): void {
@@ -466,7 +523,7 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
   reset(_reason: StreamResetReason, message: string): void {
     this.blocked = false;
     const upstream = this.upstream;
-    if (upstream !== null) cancelUpstream(upstream);
+    if (upstream !== null) cancelUpstream(this.session, upstream);
     const ds = this.downstream;
     if (!ds.closed && !ds.destroyed) ds.close(NGHTTP2_ENHANCE_YOUR_CALM);
     if (this.done) return;
@@ -482,12 +539,26 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
     this.timer = undefined;
     if (this.done) return;
     const upstream = this.upstream;
-    if (upstream !== null) cancelUpstream(upstream);
+    if (upstream !== null) cancelUpstream(this.session, upstream);
     if (this.waiting) {
       this.waiting = false;
       this.context.cluster.dequeue(this);
     }
-    this.fail(Status.DEADLINE_EXCEEDED, `deadline of ${this.timeoutMs} ms exceeded`, false);
+    this.fail(
+      Status.DEADLINE_EXCEEDED,
+      `deadline of ${this.timeoutMs} ms exceeded`,
+      this.unansweredAtDeadline(),
+    );
+  }
+
+  /**
+   * An endpoint that took the call and said nothing by its deadline counts as failing it
+   * (outlier detection). The client cancels at its own deadline, which comes a little before
+   * or after the proxy's: a cancel in the last tenth counts too.
+   */
+  private unansweredAtDeadline(): boolean {
+    if (this.host === null || this.responded || this.timeoutMs === undefined) return false;
+    return performance.now() - this.startedAt >= this.timeoutMs * 0.9;
   }
 
   /** ConnectionCall: the proxy is shutting down and the grace is over. */
@@ -503,7 +574,7 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
   fail(code: number, message: string, endpointFailure: boolean): void {
     if (this.done) return;
     const upstream = this.upstream;
-    if (upstream !== null) cancelUpstream(upstream);
+    if (upstream !== null) cancelUpstream(this.session, upstream);
     this.message = message;
     this.respondStatus(code, message);
     this.finish(code, endpointFailure);
@@ -530,13 +601,12 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
       return;
     }
     this.trailers = statusTrailers(code, message);
-    if (ds.writableEnded) return; // trailers go out on 'wantTrailers', when the data is flushed
-    if (ds.writableNeedDrain) {
-      // The client is not reading; trailers would wait behind a full window forever.
-      ds.close(NGHTTP2_CANCEL);
-      return;
-    }
-    ds.end();
+    // The trailers go out on 'wantTrailers', behind the data already sent, as upstream
+    // trailers do. A client that is behind on reading gets them when it catches up: resetting
+    // its stream instead would turn every status into CANCELLED, the code for the caller's own
+    // doing, which retry policies do not retry. A client that never reads keeps one stream's
+    // buffered data until its deadline, cancel or connection ends it.
+    if (!ds.writableEnded) ds.end();
   }
 
   private finish(code: number, endpointFailure: boolean): void {
@@ -559,15 +629,33 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
   }
 }
 
-/**
- * Ends an upstream stream for good and frees what it holds: RST_STREAM(CANCEL) while it is
- * open; once nghttp2 has closed it (the backend finished), the response data this call never
- * read. That data sits in the paused stream (up to its 1 MiB window) until it is read or the
- * stream destroyed, and the stream's 'close', which gives its session slot back, waits for it.
- */
-function cancelUpstream(upstream: Upstream): void {
-  if (!upstream.closed) upstream.close(NGHTTP2_CANCEL);
-  else if (!upstream.destroyed) upstream.destroy();
+/** node:http2 errors from request() that mean the session, not the headers, is unusable. */
+function isSessionError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return (
+    code === 'ERR_HTTP2_INVALID_SESSION' ||
+    code === 'ERR_HTTP2_GOAWAY_SESSION' ||
+    code === 'ERR_HTTP2_OUT_OF_STREAMS'
+  );
+}
+
+// The client's SETTINGS_MAX_HEADER_LIST_SIZE, kept on its session and updated with its SETTINGS.
+const kHeaderLimit = Symbol('switchyard.clientHeaderLimit');
+type ClientSession = http2.ServerHttp2Session & { [kHeaderLimit]?: number };
+
+function clientHeaderLimit(ds: Downstream): number {
+  const session = ds.session as ClientSession | undefined;
+  if (session === undefined) return Infinity;
+  let limit = session[kHeaderLimit];
+  if (limit === undefined) {
+    limit = session.remoteSettings.maxHeaderListSize ?? Infinity;
+    session[kHeaderLimit] = limit;
+    session.on('remoteSettings', onClientSettings);
+  }
+  return limit;
+}
+function onClientSettings(this: ClientSession, settings: http2.Settings) {
+  this[kHeaderLimit] = settings.maxHeaderListSize ?? Infinity;
 }
 
 function statusTrailers(code: number, message: string): OutgoingHttpHeaders {
@@ -602,17 +690,27 @@ function current(stream: Upstream): ProxyCall | undefined {
   const call = stream[kCall];
   return call !== undefined && call['upstream'] === stream ? call : undefined;
 }
-function onUpstreamResponse(this: Upstream, headers: ResponseHeaders, flags: number) {
+function onUpstreamResponse(
+  this: Upstream,
+  headers: ResponseHeaders,
+  flags: number,
+  rawHeaders: string[],
+) {
   const call = current(this);
-  if (call !== undefined && !call.done) call.upstreamResponse(this, headers, flags);
+  if (call !== undefined && !call.done) call.upstreamResponse(this, headers, flags, rawHeaders);
 }
 function onUpstreamData(this: Upstream, chunk: Buffer) {
   const call = current(this);
   if (call !== undefined) call.upstreamData(this, chunk);
 }
-function onUpstreamTrailers(this: Upstream, trailers: IncomingHttpHeaders) {
+function onUpstreamTrailers(
+  this: Upstream,
+  trailers: IncomingHttpHeaders,
+  _flags: number,
+  rawTrailers: string[],
+) {
   const call = current(this);
-  if (call !== undefined && !call.done) call.upstreamTrailers(trailers);
+  if (call !== undefined && !call.done) call.upstreamTrailers(trailers, rawTrailers);
 }
 function onUpstreamEnd(this: Upstream) {
   const call = current(this);

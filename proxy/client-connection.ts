@@ -6,7 +6,8 @@
 import type http2 from 'node:http2';
 import { handshakePending } from './handshake.js';
 import { LivenessProbe, type LivenessSettings } from './liveness-probe.js';
-import { ResetLimiter, type ResetLimit } from './reset-limiter.js';
+import type { ResetLimitConfig } from '../config/types.js';
+import { ResetLimiter } from './reset-limiter.js';
 
 /** RST_STREAM / GOAWAY error code ENHANCE_YOUR_CALM (RFC 9113 §7). */
 const ENHANCE_YOUR_CALM = 0xb;
@@ -62,7 +63,7 @@ export interface ConnectionHost {
   /** Response bytes the streams of one connection may hold for a client that is behind. */
   readonly connectionBufferLimit: number;
   /** Streams a client may reset: a burst, then a rate. */
-  readonly resetLimit: ResetLimit;
+  readonly resetLimit: ResetLimitConfig;
   /** The client reset a stream (metrics). */
   clientReset(): void;
   /** The proxy ended a connection, and why (metrics, logs). */
@@ -83,8 +84,8 @@ export function connectionOf(
 
 export class ClientConnection {
   private readonly probe: LivenessProbe;
-  private resets: ResetLimiter | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
+  private resets: ResetLimiter | undefined;
   /** Set once the proxy decided to end the connection. */
   closing = false;
   private readonly onPingAck: (err: Error | null) => void;
@@ -118,10 +119,10 @@ export class ClientConnection {
     if (this.closing) return;
     this.resets ??= new ResetLimiter(host.resetLimit, now);
     if (this.resets.take(now)) return;
-    const { burst, ratePerSecond } = host.resetLimit;
+    const { burst, rate } = host.resetLimit;
     this.close(
       'rapid_reset',
-      `the client reset streams faster than allowed (${burst} at once, then ${ratePerSecond}/s)`,
+      `the client reset streams faster than allowed (${burst} at once, then ${rate}/s)`,
       ENHANCE_YOUR_CALM,
     );
   }

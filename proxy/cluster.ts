@@ -47,6 +47,11 @@ export class Cluster implements PoolEvents {
   private readonly unsubscribe: () => void;
   private readonly logger: Logger;
   private readonly logLimiter = new LogLimiter();
+  /**
+   * Connect failures are logged once per endpoint and reason, then at most once a minute while
+   * the same reason repeats (a backend that refuses every handshake retries for hours).
+   */
+  private readonly connectLogLimiter = new LogLimiter(60_000);
   private readonly poolOptions: PoolOptions;
   /** Calls waiting for a ready endpoint, oldest first, with when they started waiting. */
   private waiting: { call: WaitingCall; since: number }[] = [];
@@ -78,6 +83,7 @@ export class Cluster implements PoolEvents {
       idleTimeoutMs: config.idleTimeoutMs,
       maxSessions: 8,
       settings: deps.poolSettings,
+      resetLimit: config.resetLimit,
     };
     this.connect = deps.connect ?? true;
     this.balancer.onChange(() => this.drainWaiting());
@@ -197,11 +203,23 @@ export class Cluster implements PoolEvents {
   }
 
   connectFailed(pool: EndpointPool, error: Error): void {
+    const reason = describeError(error);
+    const suppressed = this.connectLogLimiter.take(`${pool.host.key} ${reason}`);
+    if (suppressed >= 0) {
+      this.logger.warn(
+        { endpoint: pool.host.key, ...(suppressed > 0 ? { repeated: suppressed } : {}) },
+        `connect failed: ${reason}`,
+      );
+    }
+    this.endpointFailed();
+  }
+
+  connectionFailed(pool: EndpointPool, error: Error): void {
     const suppressed = this.logLimiter.take(pool.host.key);
     if (suppressed >= 0) {
       this.logger.warn(
         { endpoint: pool.host.key, ...(suppressed > 0 ? { suppressed } : {}) },
-        `connect failed: ${describeError(error)}`,
+        `connection failed: ${describeError(error)}`,
       );
     }
     this.endpointFailed();

@@ -5,6 +5,7 @@ import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Endpoint } from '../resolver/endpoint.js';
 import { SwitchyardError, describeError } from './errors.js';
+import { describeTlsFailure } from './tls-failures.js';
 
 export interface Dialer {
   /** The `:scheme` of requests sent over the sockets this dialer makes. */
@@ -15,6 +16,12 @@ export interface Dialer {
    * takes longer than `timeoutMs`.
    */
   dial(endpoint: Endpoint, timeoutMs: number): Promise<Duplex>;
+  /**
+   * Why a connection this dialer made ended before the peer's HTTP/2 SETTINGS, when it can
+   * say more than the socket did (a TLS alert read after the handshake, a backend that hung up
+   * right after it): `error` is the socket's error, undefined when it just closed.
+   */
+  explainEarlyFailure?(endpoint: Endpoint, error: Error | undefined): SwitchyardError | undefined;
 }
 
 export interface UpstreamTlsOptions {
@@ -23,6 +30,25 @@ export interface UpstreamTlsOptions {
   readonly key: Buffer | undefined;
   readonly serverName: string | undefined;
   readonly rejectUnauthorized: boolean;
+  /** The cluster's name, for advice in error messages. */
+  readonly cluster?: string;
+}
+
+/** A TLS failure in words (see describeTlsFailure), as the error the pool and callers see. */
+function tlsError(
+  endpoint: Endpoint,
+  err: Error | undefined,
+  stage: 'handshake' | 'after-handshake',
+  options: UpstreamTlsOptions,
+): SwitchyardError | undefined {
+  const why = describeTlsFailure(err, stage, {
+    cluster: options.cluster,
+    clientCert: options.cert,
+  });
+  if (why === undefined) return undefined;
+  return new SwitchyardError('ERR_CONNECT_FAILED', `TLS with ${endpoint.key} failed: ${why}`, {
+    cause: err,
+  });
 }
 
 /** Wraps a connect failure in the error the pool and the caller's status message use. */
@@ -126,13 +152,12 @@ export function startTls(
     const onError = (err: Error) => {
       clearTimeout(timer);
       reject(
-        new SwitchyardError(
-          'ERR_CONNECT_FAILED',
-          `TLS with ${endpoint.key} failed: ${describeError(err)}`,
-          {
-            cause: err,
-          },
-        ),
+        tlsError(endpoint, err, 'handshake', options) ??
+          new SwitchyardError(
+            'ERR_CONNECT_FAILED',
+            `TLS with ${endpoint.key} failed: ${describeError(err)}`,
+            { cause: err },
+          ),
       );
     };
     conn.once('error', onError);
@@ -176,5 +201,9 @@ export class DirectDialer implements Dialer {
     }
     if (!this.tlsOptions) return socket;
     return secureSocket(socket, endpoint, this.tlsOptions, started + timeoutMs);
+  }
+
+  explainEarlyFailure(endpoint: Endpoint, error: Error | undefined): SwitchyardError | undefined {
+    return this.tlsOptions && tlsError(endpoint, error, 'after-handshake', this.tlsOptions);
   }
 }

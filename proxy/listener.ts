@@ -5,7 +5,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tlsModule from 'node:tls';
-import type { ListenerConfig, SocketAddress } from '../config/types.js';
+import type { ListenerConfig, ResetLimitConfig, SocketAddress } from '../config/types.js';
 import {
   CLOSE_REASONS,
   ClientConnection,
@@ -29,11 +29,13 @@ import {
 } from './handshake.js';
 import type { LivenessSettings } from './liveness-probe.js';
 import type { Logger } from './log.js';
-import type { ResetLimit } from './reset-limiter.js';
 
 export type StreamHandler = (
   stream: http2.ServerHttp2Stream,
   headers: http2.IncomingHttpHeaders,
+  flags: number,
+  /** The fields as they came, [name, value, …]: `headers` joins a repeated name's values. */
+  rawHeaders: string[],
 ) => void;
 
 export interface TlsMaterial {
@@ -160,7 +162,7 @@ export class Listener implements ConnectionHost {
       // Node 20 ignores these options and keeps nghttp2's fixed limit; newer releases take them
       // (nodejs/node#54875). They are read once, when the listener opens.
       streamResetBurst: Math.max(1_000, 2 * config.resetLimit.burst),
-      streamResetRate: Math.max(33, 2 * config.resetLimit.ratePerSecond),
+      streamResetRate: Math.max(33, 2 * config.resetLimit.rate),
     };
     // One HTTP/2 server handles sessions for both kinds; sockets reach it only after the
     // listener has seen HTTP/2 on them (the h2c preface, or ALPN h2), so anything else can be
@@ -347,10 +349,6 @@ export class Listener implements ConnectionHost {
     return this.liveSettings;
   }
 
-  get closeTimeoutMs(): number {
-    return this.current.closeTimeoutMs;
-  }
-
   get stalledStreamTimeoutMs(): number {
     return this.current.stalledStreamTimeoutMs;
   }
@@ -363,12 +361,16 @@ export class Listener implements ConnectionHost {
     this.resets[reason]++;
   }
 
-  get resetLimit(): ResetLimit {
+  get resetLimit(): ResetLimitConfig {
     return this.current.resetLimit;
   }
 
   clientReset(): void {
     this.clientResets++;
+  }
+
+  get closeTimeoutMs(): number {
+    return this.current.closeTimeoutMs;
   }
 
   connectionClosed(_connection: ClientConnection, reason: CloseReason, detail: string): void {

@@ -15,6 +15,7 @@ import type { Dialer, UpstreamTlsOptions } from './dialer.js';
 import { SwitchyardError, describeError } from './errors.js';
 import { Status, encodeGrpcMessage, statusName } from './grpc-status.js';
 import { GrpcHealthProbe } from './health-probe.js';
+import { INVALID_FIELDS, invalidFieldReason, prepareHeaderFields } from './header-fields.js';
 import { effectiveTimeout, parseGrpcTimeout } from './grpc-timeout.js';
 import { tunnelClusterOf } from './connect-listener.js';
 import { Listener, type ListenerMaterial, type TunnelServices } from './listener.js';
@@ -51,10 +52,18 @@ export interface ProxyOptions {
 /** One health verdict for an endpoint: key, status, reason. */
 export type HealthVerdict = readonly [key: string, status: HealthStatus, reason: string];
 
+/**
+ * Certificate, key and CA files already read, by absolute path (by the process that loaded the
+ * config for a reload, so the loop that serves calls does not read them). Others are read here.
+ */
+export type PreloadedFiles = ReadonlyMap<string, Uint8Array>;
+
 /** Local SETTINGS for upstream sessions: room for a stream's data in flight, no push. */
 const UPSTREAM_SETTINGS: http2.Settings = { enablePush: false };
 
-function readFile(path: string, what: string): Buffer {
+function readFile(path: string, what: string, files: PreloadedFiles | undefined): Buffer {
+  const read = files?.get(path);
+  if (read !== undefined) return Buffer.from(read.buffer, read.byteOffset, read.byteLength);
   try {
     return readFileSync(path);
   } catch (err) {
@@ -66,31 +75,35 @@ function readFile(path: string, what: string): Buffer {
   }
 }
 
-function listenerTls(config: ListenerConfig): ListenerMaterial {
+function listenerTls(config: ListenerConfig, files?: PreloadedFiles): ListenerMaterial {
   const tls = config.tls;
   const tunnel = config.connect?.tls;
   return {
     tls: tls && {
-      cert: readFile(tls.certFile, 'certificate'),
-      key: readFile(tls.keyFile, 'private key'),
-      ca: tls.caFile ? readFile(tls.caFile, 'CA bundle') : undefined,
+      cert: readFile(tls.certFile, 'certificate', files),
+      key: readFile(tls.keyFile, 'private key', files),
+      ca: tls.caFile ? readFile(tls.caFile, 'CA bundle', files) : undefined,
     },
     tunnel: tunnel && {
-      cert: readFile(tunnel.certFile, 'tunnel certificate'),
-      key: readFile(tunnel.keyFile, 'tunnel private key'),
+      cert: readFile(tunnel.certFile, 'tunnel certificate', files),
+      key: readFile(tunnel.keyFile, 'tunnel private key', files),
     },
   };
 }
 
-function upstreamTls(config: ClusterConfig): UpstreamTlsOptions | undefined {
+function upstreamTls(
+  config: ClusterConfig,
+  files?: PreloadedFiles,
+): UpstreamTlsOptions | undefined {
   const tls = config.tls;
   if (!tls) return undefined;
   return {
-    ca: tls.caFile ? readFile(tls.caFile, 'CA bundle') : undefined,
-    cert: tls.certFile ? readFile(tls.certFile, 'client certificate') : undefined,
-    key: tls.keyFile ? readFile(tls.keyFile, 'client key') : undefined,
+    ca: tls.caFile ? readFile(tls.caFile, 'CA bundle', files) : undefined,
+    cert: tls.certFile ? readFile(tls.certFile, 'client certificate', files) : undefined,
+    key: tls.keyFile ? readFile(tls.keyFile, 'client key', files) : undefined,
     serverName: tls.serverName,
     rejectUnauthorized: !tls.insecureSkipVerify,
+    cluster: config.name,
   };
 }
 
@@ -208,19 +221,20 @@ export class Proxy implements CallObserver {
    * routes replaced in one step. Clusters whose config did not change keep their endpoints,
    * connections and balancer state; calls in flight finish on whatever they started on.
    * Everything that can fail (files, new sockets) happens before anything changes, so a failed
-   * reload leaves the running config as it was. Reloads run one at a time.
+   * reload leaves the running config as it was. Reloads run one at a time. Files in `files`
+   * are not read again.
    */
-  reload(next: Config): Promise<ReloadSummary> {
-    const run = this.reloading.then(() => this.applyConfig(next));
+  reload(next: Config, files?: PreloadedFiles): Promise<ReloadSummary> {
+    const run = this.reloading.then(() => this.applyConfig(next, files));
     this.reloading = run.catch(() => undefined);
     return run;
   }
 
-  private async applyConfig(next: Config): Promise<ReloadSummary> {
+  private async applyConfig(next: Config, files?: PreloadedFiles): Promise<ReloadSummary> {
     if (this.closed) throw new SwitchyardError('ERR_CONFIG', 'the proxy is shutting down');
     const prev = this.current;
     // 1. Everything that can fail, without touching what runs.
-    const material = new Map(next.listeners.map((l) => [l.name, listenerTls(l)] as const));
+    const material = new Map(next.listeners.map((l) => [l.name, listenerTls(l, files)] as const));
     const clusters = new Map<string, Cluster>();
     const created: Cluster[] = [];
     const summary: ReloadSummary = {
@@ -237,7 +251,7 @@ export class Proxy implements CallObserver {
           summary.clusters.kept.push(c.name);
           continue;
         }
-        const cluster = this.createCluster(c, this.createDialer(c));
+        const cluster = this.createCluster(c, this.createDialer(c, files));
         created.push(cluster);
         clusters.set(c.name, cluster);
         (old ? summary.clusters.changed : summary.clusters.added).push(c.name);
@@ -371,8 +385,8 @@ export class Proxy implements CallObserver {
     return { router: new Router(config.routes), contexts, tunnels };
   }
 
-  private createDialer(config: ClusterConfig): Dialer {
-    return createUpstreamDialer(config, upstreamTls(config), this.proxyContext);
+  private createDialer(config: ClusterConfig, files?: PreloadedFiles): Dialer {
+    return createUpstreamDialer(config, upstreamTls(config, files), this.proxyContext);
   }
 
   private createCluster(config: ClusterConfig, dialer: Dialer): Cluster {
@@ -415,7 +429,12 @@ export class Proxy implements CallObserver {
     return this.clusters.get(name);
   }
 
-  private handleStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+  private handleStream(
+    stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+    _flags: number,
+    rawHeaders: string[],
+  ): void {
     // Reset by the client before it could be served (its listener counted the reset).
     if (stream.closed || stream.destroyed) return;
     if (headers[':method'] !== 'POST') {
@@ -463,8 +482,13 @@ export class Proxy implements CallObserver {
       refuseGrpc(stream, Status.INVALID_ARGUMENT, `malformed grpc-timeout "${String(rawTimeout)}"`);
       return;
     }
+    const headerBytes = prepareHeaderFields(headers, rawHeaders);
+    if (headerBytes === INVALID_FIELDS) {
+      refuseGrpc(stream, Status.INTERNAL, invalidFieldReason(rawHeaders));
+      return;
+    }
     const timeoutMs = effectiveTimeout(requested, context.cluster.config.timeouts);
-    new ProxyCall(stream, headers, path, context, timeoutMs).start();
+    new ProxyCall(stream, headers, path, context, timeoutMs, headerBytes).start();
   }
 
   /** Adds an observer of every call (metrics, access log). */

@@ -170,6 +170,10 @@ export class TunnelDialer implements Dialer {
     this.direct = new DirectDialer(tlsOptions);
   }
 
+  explainEarlyFailure(endpoint: Endpoint, error: Error | undefined): SwitchyardError | undefined {
+    return this.direct.explainEarlyFailure(endpoint, error);
+  }
+
   async dial(endpoint: Endpoint, timeoutMs: number): Promise<Duplex> {
     const proxy = this.route(endpoint);
     if (proxy === undefined) return this.direct.dial(endpoint, timeoutMs);

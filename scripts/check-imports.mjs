@@ -1,18 +1,19 @@
 // Architecture gate: no import cycles, and each folder imports only what its layer allows
-// (config/ and resolver/ stand alone, balancer/ sees only endpoint types and the clock, only embed/ and
-// the examples, tests and benchmarks load @grpc/grpc-js).
+// (config/, resolver/ and h2/ stand alone, balancer/ sees only endpoint types and the clock, only
+// embed/ and the examples, tests and benchmarks load @grpc/grpc-js).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
-const sourceDirs = ['bin', 'proxy', 'resolver', 'balancer', 'config', 'embed'];
+const sourceDirs = ['bin', 'proxy', 'resolver', 'balancer', 'config', 'embed', 'h2'];
 
 /** Which top-level folders each folder may import from (besides itself). */
 const allowed = {
   config: [],
   resolver: [],
+  h2: [],
   balancer: ['resolver/endpoint.ts', 'resolver/clock.ts'],
-  proxy: ['resolver', 'balancer', 'config'],
+  proxy: ['resolver', 'balancer', 'config', 'h2'],
   embed: ['resolver', 'balancer'],
   bin: ['proxy', 'config', 'resolver', 'balancer'],
 };

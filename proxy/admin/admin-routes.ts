@@ -40,6 +40,7 @@ export type AdminHandler = (req: IncomingMessage, res: ServerResponse) => Promis
 /** Error codes that mean the new config itself is wrong (400), not the machine (500). */
 const CONFIG_ERROR_CODES = new Set([
   'ERR_CONFIG_READ',
+  'ERR_CONFIG_TOO_LARGE',
   'ERR_CONFIG_INVALID',
   'ERR_CONFIG',
   'ERR_TLS_FILES',

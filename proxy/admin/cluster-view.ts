@@ -155,8 +155,9 @@ export function readiness(proxy: ObservedProxy, shuttingDown = false): Readiness
     const states: string[] = [];
     for (const host of balancer.hosts()) {
       const state = endpointState(host);
+      // A reconnecting endpoint keeps the reason its connection failed.
       const why =
-        state === 'failing'
+        state === 'failing' || state === 'connecting'
           ? host.connectivityReason
           : state === 'unhealthy'
             ? host.healthReason

@@ -9,7 +9,7 @@ import type { ProxyView, Readiness } from '../admin/cluster-view.js';
 import type { Cluster } from '../cluster.js';
 import { SwitchyardError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { Proxy, type HealthVerdict, type ReloadSummary } from '../proxy.js';
+import { Proxy, type HealthVerdict, type PreloadedFiles, type ReloadSummary } from '../proxy.js';
 import { mergeMetrics, mergeReadiness, mergeViews } from './merge-views.js';
 import {
   WORKER_ENV,
@@ -112,17 +112,18 @@ export class WorkerFleet implements AdminState {
   /**
    * Applies a new config: the control plane first (so changed clusters already resolve), then
    * every worker. When a worker cannot apply it, the others go back to the old config and the
-   * promise rejects. `workers` takes effect at the next start.
+   * promise rejects. `workers` takes effect at the next start. `files` (already read) go to
+   * the workers with the config, so none of them reads a certificate on its own loop.
    */
-  async reload(next: Config): Promise<ReloadSummary> {
+  async reload(next: Config, files?: PreloadedFiles): Promise<ReloadSummary> {
     const previous = this.current;
     const previousFeeds = this.feedMap();
-    const summary = await this.control.reload(controlConfig(next));
+    const summary = await this.control.reload(controlConfig(next), files);
     this.syncFeeds();
     const feeds = this.feedMap();
     const results = await Promise.allSettled(
       [...this.serving].map((w) =>
-        this.request(w, (id) => ({ type: 'reload', id, config: next, feeds })),
+        this.request(w, (id) => ({ type: 'reload', id, config: next, feeds, files })),
       ),
     );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -7,7 +7,7 @@ import { proxyView, readiness } from '../admin/cluster-view.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { Observability } from '../observability.js';
-import { Proxy, type HealthVerdict } from '../proxy.js';
+import { Proxy, type HealthVerdict, type PreloadedFiles } from '../proxy.js';
 import type { FeedMap, FromWorker, ToWorker } from './messages.js';
 import { RelayedResolver, reviveEndpointSet, reviveResolutionError } from './relayed-resolver.js';
 
@@ -48,7 +48,7 @@ export class WorkerRuntime {
       case 'start':
         return this.start(message.config, message.feeds);
       case 'reload':
-        return this.reload(message.id, message.config, message.feeds);
+        return this.reload(message.id, message.config, message.feeds, message.files);
       case 'endpoints': {
         const set = reviveEndpointSet(message.set);
         this.lastEvent.set(message.feed, { type: 'endpoints', set });
@@ -132,7 +132,12 @@ export class WorkerRuntime {
     }
   }
 
-  private async reload(id: number, config: Config, feeds: FeedMap): Promise<void> {
+  private async reload(
+    id: number,
+    config: Config,
+    feeds: FeedMap,
+    files: PreloadedFiles | undefined,
+  ): Promise<void> {
     const proxy = this.proxy;
     if (proxy === undefined) {
       this.send({ type: 'reload-failed', id, message: 'the worker has not started' });
@@ -141,7 +146,7 @@ export class WorkerRuntime {
     const previous = this.feeds;
     this.setFeeds({ ...previous, ...feeds });
     try {
-      await proxy.reload(workerConfig(config));
+      await proxy.reload(workerConfig(config), files);
       this.setFeeds(feeds);
       await this.observability?.reconfigure(workerConfig(config)).catch(() => undefined);
       for (const feed of Object.values(feeds)) this.applyHealth(feed);

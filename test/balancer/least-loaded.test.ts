@@ -64,10 +64,14 @@ function simulate(
 test('a 10× slower host gets about one probe call per τ·ln(slow/fast cost), then its share back', () => {
   const clock = new FakeClock(0);
   const decayMs = LEAST_LOADED_DEFAULTS.decayMs; // τ = 10 s
-  const policy = new LeastLoadedPolicy(LEAST_LOADED_DEFAULTS, {
-    now: () => clock.now(),
-    random: seededRandom(17),
-  });
+  // Decay alone: probes of idle hosts (probeAfterMs) are tested below.
+  const policy = new LeastLoadedPolicy(
+    { ...LEAST_LOADED_DEFAULTS, probeAfterMs: 0 },
+    {
+      now: () => clock.now(),
+      random: seededRandom(17),
+    },
+  );
   const balancer = readyBalancer(policy, endpointSet(3), { clock });
   const fastMs = 5;
   const slowMs = 50;
@@ -118,7 +122,7 @@ test('with equal hosts the calls spread evenly, and the in-flight count decides'
 
   // in_flight scoring: a host holding many calls is avoided whatever its latency.
   const plain = new LeastLoadedPolicy(
-    { scoring: 'in_flight', decayMs: 1_000 },
+    { scoring: 'in_flight', decayMs: 1_000, probeAfterMs: 1_000 },
     {
       now: () => 0,
       random: seededRandom(5),
@@ -194,4 +198,68 @@ test('peak EWMA: peaks at once, decays toward zero when idle, blends lower sampl
   assert.ok(ewma.lastEstimate > 49, 'a fast sample 1 ms later barely moves it');
   ewma.observe(10, 5_002, 1_000);
   assert.ok(ewma.lastEstimate < 10.5, 'after 5τ of quiet a fast sample counts almost fully');
+});
+
+test('a host that hung and recovered gets a probe within probeAfterMs and its share back at once', () => {
+  const clock = new FakeClock(0);
+  const policy = new LeastLoadedPolicy(LEAST_LOADED_DEFAULTS, {
+    now: () => clock.now(),
+    random: seededRandom(11),
+  });
+  const balancer = readyBalancer(policy, endpointSet(3), { clock });
+  let hungUntil = -1;
+  const sim = simulate(balancer, clock, (i) => (i === 2 && clock.now() < hungUntil ? 8_000 : 5));
+  sim.run(2_000);
+  // Host 2 hangs for 8 s: the calls it takes then answer after 8 s each, which puts its
+  // estimate at 8,000 ms; decay alone (τ = 10 s) would keep it out for about τ·ln(8000/30),
+  // some 56 s.
+  hungUntil = clock.now() + 8_000;
+  sim.run(8_000);
+  hungUntil = -1;
+  const waited = sim.run(8_000); // the hung calls end in this window
+  assert.ok(waited[2] <= 4, `host 2 got ${waited[2]} calls while its hung calls drained`);
+  // From the last hung answer on, a probe comes within probeAfterMs, answers in 5 ms, and the
+  // host is an equal peer again.
+  const back = sim.run(10_000);
+  assert.ok(back[2] / 10_000 > 0.25, `share after recovery ${back[2] / 10_000}`);
+});
+
+test('probes go one at a time to idle hosts with old estimates, and never with probeAfterMs 0', () => {
+  const clock = new FakeClock(0);
+  const make = (probeAfterMs: number) => {
+    const policy = new LeastLoadedPolicy(
+      { ...LEAST_LOADED_DEFAULTS, probeAfterMs },
+      { now: () => clock.now(), random: seededRandom(4) },
+    );
+    const balancer = readyBalancer(policy, endpointSet(4), { clock });
+    const hosts = [...balancer.hosts()];
+    const [slow] = hosts;
+    // Every host has answered once; the slow one in 10 s, the others in 1 ms.
+    for (const host of hosts) {
+      balancer.callStarted(host);
+      balancer.callEnded(host, host === slow ? 10_000 : 1, false);
+    }
+    return { balancer, hosts, slow };
+  };
+  const on = make(1_000);
+  const off = make(0);
+  clock.advanceSync(1_500);
+  // The fast hosts keep answering, so time moves on for the estimates.
+  for (const { balancer, hosts, slow } of [on, off]) {
+    for (const host of hosts) {
+      if (host === slow) continue;
+      balancer.callStarted(host);
+      balancer.callEnded(host, 1, false);
+    }
+  }
+  const probed = countPicks(() => on.balancer.pick(NO_REQUEST), 4);
+  assert.equal(probed.get(on.slow.key), 1, 'one pick in a round of four is the probe');
+  on.balancer.callStarted(on.slow);
+  const busy = countPicks(() => on.balancer.pick(NO_REQUEST), 100);
+  assert.equal(busy.get(on.slow.key), undefined, 'no second probe while one is in flight');
+  on.balancer.callEnded(on.slow, 2, false);
+  assert.ok(on.slow.latency.lastEstimate === 2, 'the probe answer replaced the old estimate');
+
+  const never = countPicks(() => off.balancer.pick(NO_REQUEST), 1_000);
+  assert.equal(never.get(off.slow.key), undefined);
 });

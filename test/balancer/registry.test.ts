@@ -25,7 +25,7 @@ test('the four policies, each created by name with default settings', () => {
     describePolicies().map((p) => [p.name, Object.keys(p.settings)]),
     [
       ['round_robin', []],
-      ['least_loaded', ['scoring', 'decayMs']],
+      ['least_loaded', ['scoring', 'decayMs', 'probeAfterMs']],
       ['weighted_round_robin', []],
       ['ring_hash', ['hashKey', 'minRingSize', 'maxRingSize']],
     ],
@@ -33,6 +33,7 @@ test('the four policies, each created by name with default settings', () => {
   assert.deepEqual(resolvePolicySettings('least_loaded', {}), {
     scoring: 'peak_ewma',
     decayMs: 10_000,
+    probeAfterMs: 1_000,
   });
   assert.deepEqual(resolvePolicySettings('ring_hash', { hashKey: 'X-User' }), {
     hashKey: 'x-user',
@@ -76,7 +77,8 @@ test('settings are validated with paths, types, ranges and suggestions', () => {
   assert.deepEqual(validatePolicySettings('least_loaded', { decayMS: 5, scoring: 'peak-ewma' }), [
     {
       path: ['decayMS'],
-      message: 'unknown setting "decayMS" (did you mean "decayMs"?); known: scoring, decayMs',
+      message:
+        'unknown setting "decayMS" (did you mean "decayMs"?); known: scoring, decayMs, probeAfterMs',
     },
     {
       path: ['scoring'],

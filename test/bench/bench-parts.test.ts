@@ -1,7 +1,11 @@
-// The benchmark's pure parts: reading h2load's summary and per-request log, and choosing
-// scenarios with --only.
+// The benchmark's parts: reading h2load's summary and per-request log, choosing scenarios with
+// --only, and the config-loading bench on a small file.
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { configBench } from '../../bench/config-bench.js';
 import { latencyFromLog, parseSummary } from '../../bench/h2load.js';
 import { selectScenarios } from '../../bench/scenarios.js';
 
@@ -77,6 +81,9 @@ void describe('selectScenarios', () => {
       'stalled-readers',
       'balancer',
       'resolver',
+      'hpack',
+      'h2-frames',
+      'config',
     ]);
   });
 
@@ -104,5 +111,24 @@ void describe('selectScenarios', () => {
 
   void it('rejects an entry that matches nothing', () => {
     assert.throws(() => names(['unary-small-l']), /no scenario "unary-small-l"/);
+  });
+});
+
+void describe('config bench', () => {
+  void it('loads a generated file in the loader process and reports what it cost', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'switchyard-config-bench-'));
+    try {
+      const { rows } = await configBench({ dir, sizes: [20_000] });
+      assert.equal(rows.length, 1);
+      const [row] = rows;
+      assert.ok(row.bytes >= 20_000, `${row.bytes} bytes`);
+      assert.equal(row.routes, 2 * row.clusters);
+      assert.ok(row.clusters > 20, `${row.clusters} clusters`);
+      assert.ok(row.ms > 0 && row.cpuMs > 0, JSON.stringify(row));
+      // A node process at least; far from a leak.
+      assert.ok(row.peakRssMb > 20 && row.peakRssMb < 1_000, `${row.peakRssMb} MiB`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

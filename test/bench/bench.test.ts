@@ -1,6 +1,6 @@
 // `npm run bench` end to end: a --quick run of the h2load and memory scenarios against the real
-// switchyard binary writes sane JSON and a table, and leaves no process behind; bad usage
-// exits 2.
+// switchyard binary writes sane JSON and a table, and leaves no process behind; the in-process
+// HPACK scenario starts nothing; bad usage exits 2.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -186,6 +186,27 @@ void describe('npm run bench', () => {
       assert.deepEqual(left, [], 'every process the benchmark started has exited');
     },
   );
+
+  void it('runs the in-process HPACK scenario with no backend, proxy or h2load', async () => {
+    const json = join(dir, 'hpack.json');
+    const result = await runBench(['--quick', '--only', 'hpack', '--json', json], 60_000);
+    assert.equal(result.code, 0, `${result.stderr}\n${result.stdout}`);
+    const doc = JSON.parse(await readFile(json, 'utf8')) as BenchDocument;
+    assert.deepEqual(doc.processes, []);
+    const hpack = doc.scenarios.hpack;
+    assert.equal(hpack.kind, 'hpack');
+    const rows = hpack.kind === 'hpack' ? hpack.result.rows : [];
+    assert.deepEqual(
+      rows.map((r) => r.block),
+      ['request', 'request + auth + trace id', 'response headers', 'trailers'],
+    );
+    for (const r of rows) {
+      assert.ok(r.decodeNs > 0 && r.encodeNs > 0 && r.newConnectionNs > 0, r.block);
+      // With the tables warm a block is a fraction of its first encoding.
+      assert.ok(r.bytes < r.firstBytes, `${r.block}: ${r.bytes} vs ${r.firstBytes} bytes`);
+    }
+    assert.match(result.stdout, /\| request \| 9 \| 16 \(138\) \|/);
+  });
 
   void it('prints its usage with --help and exits 2 on an unknown flag or scenario', async () => {
     const help = await runBench(['--help'], 10_000);

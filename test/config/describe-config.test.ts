@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { configValidators } from '../../bin/config-validators.js';
+import { quickStartConfig } from '../../config/defaults.js';
 import { describeConfig } from '../../config/describe-config.js';
 import { parseConfig } from '../../config/load-config.js';
 
@@ -55,4 +56,15 @@ clusters:
 admin: 127.0.0.1:9901
 workers: 1, log: info (auto), access log: 10 % of calls to stdout, shutdown grace: 10s`,
   );
+});
+
+test('200,000 routes (spreading them as arguments overflowed the stack)', () => {
+  const base = quickStartConfig({ listen: '127.0.0.1:0', upstream: '127.0.0.1:1' });
+  const routes = Array.from({ length: 200_000 }, (_, i) => ({
+    name: `r${i}`,
+    match: { service: `s${i}.S`, headers: [] },
+    cluster: 'default',
+  }));
+  const lines = describeConfig({ ...base, routes }).split('\n');
+  assert.equal(lines.filter((l) => l.endsWith('→ default')).length, 200_000);
 });

@@ -78,7 +78,8 @@ clusters:
     authority: users.internal
     tls: { ca: ca.pem, cert: client.pem, key: client.key, serverName: users.internal, insecureSkipVerify: false }
     proxy: http://proxy.corp:3128
-    keepalive: { time: 0s, timeout: 2s }
+    keepalive: { time: 0s, timeout: 2s, idleTime: 1m }
+    resetLimit: { burst: 200, rate: 6.5 }
     idleTimeout: 2m
     panicThreshold: 0.25
     healthCheck: { service: users.Users, interval: 2s }
@@ -115,7 +116,7 @@ void describe('loading a valid file', () => {
           maxConcurrentStreams: 100,
           stalledStreamTimeoutMs: 30_000,
           connectionBufferLimit: 1 << 20,
-          resetLimit: { burst: 100, ratePerSecond: 2.5 },
+          resetLimit: { burst: 100, rate: 2.5 },
           pingAfterSilenceMs: 0,
           pingTimeoutMs: 3_000,
           closeTimeoutMs: 250,
@@ -130,7 +131,7 @@ void describe('loading a valid file', () => {
           maxConcurrentStreams: 100,
           stalledStreamTimeoutMs: 60_000,
           connectionBufferLimit: 32 << 20,
-          resetLimit: { burst: 500, ratePerSecond: 33 },
+          resetLimit: { burst: 500, rate: 33 },
           pingAfterSilenceMs: 2_000,
           pingTimeoutMs: 20_000,
           closeTimeoutMs: 1_000,
@@ -153,7 +154,7 @@ void describe('loading a valid file', () => {
           maxConcurrentStreams: 100,
           stalledStreamTimeoutMs: 60_000,
           connectionBufferLimit: 32 << 20,
-          resetLimit: { burst: 500, ratePerSecond: 33 },
+          resetLimit: { burst: 500, rate: 33 },
           pingAfterSilenceMs: 2_000,
           pingTimeoutMs: 20_000,
           closeTimeoutMs: 1_000,
@@ -197,7 +198,8 @@ void describe('loading a valid file', () => {
             insecureSkipVerify: false,
           },
           proxy: 'http://proxy.corp:3128',
-          keepalive: { timeMs: 0, timeoutMs: 2_000 },
+          keepalive: { timeMs: 0, timeoutMs: 2_000, idleTimeMs: 60_000 },
+          resetLimit: { burst: 200, rate: 6.5 },
           idleTimeoutMs: 120_000,
           panicThreshold: 0.25,
           healthCheck: { ...DEFAULT_HEALTH_CHECK, service: 'users.Users', intervalMs: 2_000 },
@@ -223,7 +225,8 @@ void describe('loading a valid file', () => {
             insecureSkipVerify: false,
           },
           proxy: 'none',
-          keepalive: { timeMs: 30_000, timeoutMs: 10_000 },
+          keepalive: { timeMs: 30_000, timeoutMs: 5_000, idleTimeMs: 300_000 },
+          resetLimit: { burst: 1_000, rate: 33 },
           idleTimeoutMs: 60_000,
           panicThreshold: 0.5,
           healthCheck: undefined,

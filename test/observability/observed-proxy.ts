@@ -73,8 +73,9 @@ export interface AdminResponse {
 export function adminRequest(
   base: string,
   path: string,
-  init: { method?: string; headers?: Record<string, string> } = {},
+  init: { method?: string; headers?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<AdminResponse> {
+  const timeoutMs = init.timeoutMs ?? 10_000;
   return new Promise((resolve, reject) => {
     const req = http.request(
       `${base}${path}`,
@@ -92,7 +93,9 @@ export function adminRequest(
         res.on('error', reject);
       },
     );
-    req.setTimeout(10_000, () => req.destroy(new Error(`${path}: no answer in 10 s`)));
+    req.setTimeout(timeoutMs, () =>
+      req.destroy(new Error(`${path}: no answer in ${timeoutMs / 1000} s`)),
+    );
     req.on('error', reject);
     req.end();
   });

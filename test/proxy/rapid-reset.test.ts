@@ -90,7 +90,7 @@ describe('rapid reset', () => {
     const backend = await startEchoBackend({ name: 'b' });
     const proxy = await startObservedProxy({
       upstream: backend.address,
-      listener: { resetLimit: { burst: 50, ratePerSecond: 100 } },
+      listener: { resetLimit: { burst: 50, rate: 100 } },
     });
     const conn = await RawH2Connection.open(proxy.port);
     t.after(async () => {

@@ -5,7 +5,7 @@ import { ResetLimiter } from '../../proxy/reset-limiter.js';
 
 describe('ResetLimiter', () => {
   it('allows the burst at once, then the rate', () => {
-    const limiter = new ResetLimiter({ burst: 3, ratePerSecond: 2 }, 0);
+    const limiter = new ResetLimiter({ burst: 3, rate: 2 }, 0);
     assert.deepEqual(
       [0, 0, 0, 0].map((t) => limiter.take(t)),
       [true, true, true, false],
@@ -16,13 +16,13 @@ describe('ResetLimiter', () => {
   });
 
   it('refills no further than the burst', () => {
-    const limiter = new ResetLimiter({ burst: 2, ratePerSecond: 100 }, 0);
+    const limiter = new ResetLimiter({ burst: 2, rate: 100 }, 0);
     const taken = [10_000, 10_000, 10_000].map((t) => limiter.take(t));
     assert.deepEqual(taken, [true, true, false]);
   });
 
   it('takes a steady rate at the limit forever', () => {
-    const limiter = new ResetLimiter({ burst: 1, ratePerSecond: 33 }, 0);
+    const limiter = new ResetLimiter({ burst: 1, rate: 33 }, 0);
     for (let t = 0; t < 60_000; t += 1000 / 33 + 0.01) assert.ok(limiter.take(t), `at ${t} ms`);
   });
 });

@@ -103,6 +103,38 @@ describe('upstream failures', () => {
     );
   });
 
+  it('tells a client that is behind on reading why its stream ended, after the data it was sent', async (t) => {
+    const backend = await startEchoBackend({ name: 'a' });
+    const proxy = await startTestProxy({ upstream: backend.address });
+    const client = clientFor(t, proxy);
+    t.after(() => backend.kill());
+    const call = client.ServerStream({ responseCount: 100_000, responseSize: 1024 });
+    const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
+    call.on('error', () => {});
+    await new Promise<EchoResponse>((resolve) => call.once('data', resolve));
+    call.pause();
+    // The client's window and the proxy's buffer fill, then the backend's: it stops writing.
+    let written = -1;
+    await eventually(
+      async () => {
+        const before = backend.writes.messagesWritten;
+        await delay(100);
+        written = backend.writes.messagesWritten;
+        return written === before;
+      },
+      5_000,
+      'the backend to be held back',
+    );
+    assert.ok(written > 100, `the backend wrote ${written} messages before it was held back`);
+    backend.kill();
+    // The proxy learns of the loss while the client is still not reading.
+    await delay(200);
+    call.resume();
+    const end = await status;
+    assert.equal(end.code, grpc.status.UNAVAILABLE, end.details);
+    assert.match(end.details, /lost mid-call/);
+  });
+
   it('brings a restarted endpoint back within seconds', async (t) => {
     const a = await startEchoBackend({ name: 'a' });
     const b = await startEchoBackend({ name: 'b' });

@@ -58,7 +58,7 @@ describe('upstream sessions', () => {
     const relay = await startTcpRelay(backend.address);
     const proxy = await startTestProxy({
       upstream: relay.address,
-      cluster: { keepalive: { timeMs: 200, timeoutMs: 300 } },
+      cluster: { keepalive: { timeMs: 200, timeoutMs: 300, idleTimeMs: 0 } },
     });
     const client = clientFor(t, proxy);
     t.after(async () => {

@@ -48,6 +48,27 @@ async function openssl(dir: string, args: string[]): Promise<void> {
   }
 }
 
+/** A self-signed CA in `dir`: `<file>.pem` and `<file>.key`. */
+async function createCa(dir: string, file: string, cn: string, days: string): Promise<void> {
+  await openssl(dir, [
+    'req',
+    '-x509',
+    ...KEY_ARGS,
+    '-keyout',
+    join(dir, `${file}.key`),
+    '-out',
+    join(dir, `${file}.pem`),
+    '-days',
+    days,
+    '-subj',
+    `/CN=${cn}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
+}
+
 /** Creates a CA, a server certificate and a client certificate signed by it. */
 export async function createTestCerts(options: TestCertsOptions = {}): Promise<TestCerts> {
   const dir = await mkdtemp(join(tmpdir(), 'switchyard-certs-'));
@@ -55,23 +76,7 @@ export async function createTestCerts(options: TestCertsOptions = {}): Promise<T
   const cleanup = (): Promise<void> => rm(dir, { recursive: true, force: true });
   try {
     const path = (name: string): string => join(dir, name);
-    await openssl(dir, [
-      'req',
-      '-x509',
-      ...KEY_ARGS,
-      '-keyout',
-      path('ca.key'),
-      '-out',
-      path('ca.pem'),
-      '-days',
-      days,
-      '-subj',
-      '/CN=switchyard test CA',
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-      '-addext',
-      'keyUsage=critical,keyCertSign,cRLSign',
-    ]);
+    await createCa(dir, 'ca', 'switchyard test CA', days);
     const names = ['DNS:localhost', 'IP:127.0.0.1', 'IP:::1'];
     for (const name of options.extraNames ?? []) names.push(`DNS:${name}`);
     await writeFile(
@@ -151,4 +156,65 @@ export async function createTestCerts(options: TestCertsOptions = {}): Promise<T
     await cleanup();
     throw error;
   }
+}
+
+/** A client certificate (with the client key of the certs it was made for). */
+export interface ClientCert {
+  certPath: string;
+  cert: Buffer;
+}
+
+/**
+ * Client certificates a backend that trusts `certs.ca` must refuse: one that expired (its
+ * validity ends a day before it starts, which OpenSSL reports as expired), and one issued by
+ * another CA (CN "switchyard test other CA"). Both use `certs.clientKeyPath`.
+ */
+export async function createRefusedClientCerts(
+  certs: TestCerts,
+): Promise<{ expired: ClientCert; untrusted: ClientCert }> {
+  const dir = certs.dir;
+  const path = (name: string): string => join(dir, name);
+  await createCa(dir, 'other-ca', 'switchyard test other CA', '2');
+  await openssl(dir, [
+    'req',
+    '-new',
+    '-key',
+    certs.clientKeyPath,
+    '-out',
+    path('refused.csr'),
+    '-subj',
+    '/CN=switchyard-test-client',
+  ]);
+  const sign = async (out: string, ca: string, caKey: string, days: string): Promise<void> => {
+    await openssl(dir, [
+      'x509',
+      '-req',
+      '-in',
+      path('refused.csr'),
+      '-CA',
+      ca,
+      '-CAkey',
+      caKey,
+      '-set_serial',
+      `0x${Math.floor(Math.random() * 0xffffffff).toString(16)}02`,
+      '-days',
+      days,
+      '-extfile',
+      path('client.ext'),
+      '-out',
+      path(out),
+    ]);
+  };
+  await sign('expired-client.pem', certs.caCertPath, certs.caKeyPath, '-1');
+  await sign('untrusted-client.pem', path('other-ca.pem'), path('other-ca.key'), '2');
+  return {
+    expired: {
+      certPath: path('expired-client.pem'),
+      cert: await readFile(path('expired-client.pem')),
+    },
+    untrusted: {
+      certPath: path('untrusted-client.pem'),
+      cert: await readFile(path('untrusted-client.pem')),
+    },
+  };
 }
