@@ -236,7 +236,7 @@ const LISTENER = object({
     shape: duration(1),
     default: DEFAULT_LISTENER.closeTimeoutMs,
     description:
-      'close the socket of a connection the proxy ends (or that takes no more frames) within this long',
+      'close a connection that takes no more frames (a PING not even sent) after this long, and one whose calls were cut at the end of the shutdown grace',
   },
   connect: {
     shape: CONNECT,

@@ -54,9 +54,9 @@ export interface ListenerConfig {
   /** A client that does not answer that PING in this long is disconnected. */
   readonly pingTimeoutMs: number;
   /**
-   * Once the proxy has decided to end a connection, its socket is closed within this long
-   * (a connection that takes no frames at all, as nghttp2 leaves one after a protocol error,
-   * is found by its unsent PING in this long).
+   * How long a connection the proxy has given up on may linger: one that takes no frames at
+   * all (as nghttp2 leaves one after a protocol error; its PING is not even sent), and one
+   * whose calls were cut at the end of the shutdown grace.
    */
   readonly closeTimeoutMs: number;
   /** Forward-proxy mode: accept `CONNECT host:port` besides h2c; undefined refuses HTTP/1.x. */

@@ -57,7 +57,6 @@ export interface ConnectionCall {
 export interface ConnectionHost {
   /** The listener's settings now (a reload may change them). */
   liveness(): LivenessSettings;
-  readonly closeTimeoutMs: number;
   /** Reset a stream whose client has taken no response data for this long; 0 never. */
   readonly stalledStreamTimeoutMs: number;
   /** Response bytes the streams of one connection may hold for a client that is behind. */
@@ -84,7 +83,6 @@ export function connectionOf(
 
 export class ClientConnection {
   private readonly probe: LivenessProbe;
-  private closeTimer: NodeJS.Timeout | undefined;
   private resets: ResetLimiter | undefined;
   /** Set once the proxy decided to end the connection. */
   closing = false;
@@ -106,12 +104,11 @@ export class ClientConnection {
       if (err !== null || session.destroyed) return;
       this.probe.answered(performance.now(), session.socket.bytesRead);
     };
-    session.once('close', () => clearTimeout(this.closeTimer));
   }
 
   /**
    * The client reset a stream the proxy was serving. One reset too many (beyond the listener's
-   * burst and rate) ends the connection with GOAWAY(ENHANCE_YOUR_CALM).
+   * burst and rate) drains the connection with GOAWAY(ENHANCE_YOUR_CALM).
    */
   clientReset(now: number): void {
     const host = this.host;
@@ -120,7 +117,7 @@ export class ClientConnection {
     this.resets ??= new ResetLimiter(host.resetLimit, now);
     if (this.resets.take(now)) return;
     const { burst, rate } = host.resetLimit;
-    this.close(
+    this.drain(
       'rapid_reset',
       `the client reset streams faster than allowed (${burst} at once, then ${rate}/s)`,
       ENHANCE_YOUR_CALM,
@@ -246,20 +243,21 @@ export class ClientConnection {
   }
 
   /**
-   * Ends the connection with GOAWAY(`code`) and destroys it `closeTimeoutMs` later if the
-   * client has not closed it by then: streams still open are reset, their calls cancelled.
+   * Ends the connection gracefully with GOAWAY(`code`): no new streams, the calls already
+   * running finish, and the socket closes after the last one (Node's close() then sends its
+   * own GOAWAY(NO_ERROR) with the same last stream id, which RFC 9113 §6.8 allows). A client
+   * that merely cancels a lot keeps its calls; one that only resets has none left, and is gone.
    */
-  close(reason: CloseReason, detail: string, code: number): void {
+  drain(reason: CloseReason, detail: string, code: number): void {
     const session = this.session;
     if (this.closing || session.destroyed) return;
     this.closing = true;
     this.host.connectionClosed(this, reason, detail);
     try {
       session.goaway(code);
+      session.close();
     } catch {
       // Destroyed meanwhile: 'close' follows.
     }
-    this.closeTimer = setTimeout(() => session.destroy(), this.host.closeTimeoutMs);
-    this.closeTimer.unref();
   }
 }

@@ -369,10 +369,6 @@ export class Listener implements ConnectionHost {
     this.clientResets++;
   }
 
-  get closeTimeoutMs(): number {
-    return this.current.closeTimeoutMs;
-  }
-
   connectionClosed(_connection: ClientConnection, reason: CloseReason, detail: string): void {
     this.closed[reason]++;
     this.logger.debug({ listener: this.name, reason }, `client connection closed: ${detail}`);

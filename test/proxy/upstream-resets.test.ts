@@ -62,7 +62,11 @@ describe('upstream stream resets', () => {
       upstream: backend.address,
       listener: { maxConcurrentStreams: 10_000 },
     });
-    const clients = Array.from({ length: 4 }, () => echoClient(proxy.target));
+    // Four clients, four connections (distinct channel options keep grpc-js from sharing one):
+    // each stays within the reset limit a listener allows one connection (33/s after 500).
+    const clients = Array.from({ length: 4 }, (_, i) =>
+      echoClient(proxy.target, { channelOptions: { 'test.channel': i } }),
+    );
     t.after(async () => {
       for (const c of clients) c.close();
       await proxy.close();
