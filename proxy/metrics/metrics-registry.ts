@@ -273,7 +273,7 @@ export function createMetricsRegistry(
   scrapedCounter(
     r,
     'switchyard_client_resets_total',
-    'Streams clients reset (RST_STREAM) before the proxy had answered them; beyond listeners[].resetLimit a connection is closed (reason rapid_reset).',
+    'Streams clients reset (RST_STREAM) before the proxy had answered them; beyond listeners[].resetLimit a connection gets GOAWAY(ENHANCE_YOUR_CALM) (reason rapid_reset).',
     ['listener'],
     (add) => {
       for (const l of proxy.listenerList()) add({ listener: l.name }, l.clientResets);
