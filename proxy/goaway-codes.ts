@@ -18,6 +18,7 @@ const NGHTTP2_ERR_HTTP_HEADER = -531;
 const NGHTTP2_ERR_HTTP_MESSAGING = -532;
 const NGHTTP2_ERR_REFUSED_STREAM = -533;
 const NGHTTP2_ERR_SETTINGS_EXPECTED = -536;
+const NGHTTP2_ERR_CALLBACK_FAILURE = -902;
 const NGHTTP2_ERR_BAD_CLIENT_MAGIC = -903;
 const NGHTTP2_ERR_FLOODED = -904;
 
@@ -40,6 +41,10 @@ export function goawayCode(errno: number): number {
       return C.NGHTTP2_FLOW_CONTROL_ERROR;
     case NGHTTP2_ERR_REFUSED_STREAM:
       return C.NGHTTP2_REFUSED_STREAM;
+    // Node fails its callbacks on purpose when a client exceeds its limits (more streams
+    // refused than maxSessionRejectedStreams, more invalid frames than maxSessionInvalidFrames,
+    // as a rapid-reset burst does): the client is generating excessive load.
+    case NGHTTP2_ERR_CALLBACK_FAILURE:
     case NGHTTP2_ERR_FLOODED:
       return C.NGHTTP2_ENHANCE_YOUR_CALM;
     default:
