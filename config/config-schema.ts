@@ -219,7 +219,7 @@ const LISTENER = object({
     shape: CLIENT_RESET_LIMIT,
     default: {},
     description:
-      'streams a client may reset on one connection (rapid-reset defence); beyond it the connection gets GOAWAY(ENHANCE_YOUR_CALM) and is closed',
+      'streams a client may reset on one connection (rapid-reset defence); beyond it the connection gets GOAWAY(ENHANCE_YOUR_CALM), takes no new streams and closes when its calls end',
   },
   pingAfterSilence: {
     shape: duration(),

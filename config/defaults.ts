@@ -63,7 +63,7 @@ export const DEFAULT_LISTENER = {
   // The rapid-reset defence (CVE-2023-44487). 33/s is nghttp2's refill rate. The burst is
   // Envoy's 500 (overload.premature_reset_total_stream_count: the streams after which it
   // judges resets), below nghttp2's own 1,000 so that switchyard answers first, with
-  // GOAWAY(ENHANCE_YOUR_CALM) and a closed connection.
+  // GOAWAY(ENHANCE_YOUR_CALM).
   resetLimit: { burst: 500, rate: 33 },
   // One PING after 2 s of silence (then none until the client speaks again): cheap, and it is
   // how a session nghttp2 has ended after a protocol error is found, within 2 s + closeTimeout.
