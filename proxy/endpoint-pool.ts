@@ -261,6 +261,12 @@ function onSessionError(this: TaggedSession, err: Error) {
   const s = this[kSession];
   s.lastError = err;
   s.pool.sessionError = err;
+  // nghttp2 found invalid HTTP/2 in what the peer sent. Node 22 and later report it here and
+  // destroy the session (Node 20 goes quiet instead; the liveness monitor finds that). Either
+  // way the endpoint misbehaves: reconnect after a backoff, not at once.
+  if ((err as NodeJS.ErrnoException).code === 'ERR_HTTP2_ERROR' && s.ready) {
+    s.pool.sessionFailed(s, s.pool.protocolError());
+  }
 }
 function onSocketError(this: TaggedSocket, err: Error) {
   // node:http2 does not always report these: a TLS alert read after the handshake (TLS 1.3
@@ -585,17 +591,19 @@ export class EndpointPool {
     s.monitor = monitor;
   }
 
+  /** @internal the error a connection's calls fail with when its peer broke the protocol. */
+  protocolError(): SwitchyardError {
+    return new SwitchyardError(
+      'ERR_UPSTREAM_PROTOCOL',
+      `HTTP/2 protocol error from ${this.host.key}: it sent data that is not valid HTTP/2, and the connection was closed with GOAWAY`,
+    );
+  }
+
   private livenessError(verdict: LivenessVerdict): SwitchyardError {
-    const key = this.host.key;
-    if (verdict.kind === 'stopped') {
-      return new SwitchyardError(
-        'ERR_UPSTREAM_PROTOCOL',
-        `HTTP/2 protocol error from ${key}: it sent data that is not valid HTTP/2, and the connection was closed with GOAWAY`,
-      );
-    }
+    if (verdict.kind === 'stopped') return this.protocolError();
     return new SwitchyardError(
       'ERR_KEEPALIVE_TIMEOUT',
-      `keepalive PING to ${key} unanswered after ${verdict.afterMs} ms`,
+      `keepalive PING to ${this.host.key} unanswered after ${verdict.afterMs} ms`,
     );
   }
 }
