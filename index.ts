@@ -62,9 +62,9 @@ export {
 export { Proxy, type ProxyOptions } from './proxy/proxy.js';
 export { quickStartConfig } from './config/defaults.js';
 export type { Config, ClusterConfig, ListenerConfig, RouteConfig } from './config/types.js';
-export { SwitchyardError } from './proxy/errors.js';
-export { createTunnelAgent } from './proxy/tunnel-agent.js';
+export { SwitchyardError } from './common/errors.js';
+export { createTunnelAgent } from './egress/tunnel-agent.js';
 export { loadConfig, parseConfig } from './config/load-config.js';
-export { configValidators } from './bin/config-validators.js';
+export { configValidators } from './proxy/config-validators.js';
 export { ConfigError } from './config/config-error.js';
 export { redactConfig } from './config/redact-config.js';

@@ -2,7 +2,7 @@
 // take calls (connectivity, priority, health, ejections, panic), and asks its policy to pick.
 import type { EndpointSet } from '../resolver/endpoint.js';
 import { BalancerError } from './errors.js';
-import { systemClock, type Clock } from '../resolver/clock.js';
+import { systemClock, type Clock } from '../common/clock.js';
 import { HealthChecker, type HealthCheckOptions, type HealthProbe } from './health-checker.js';
 import { Host, type Connectivity, type HealthStatus } from './host.js';
 import {

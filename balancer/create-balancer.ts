@@ -1,11 +1,11 @@
 // Builds a cluster's balancer from its validated config: the policy by name with its
 // settings, panic threshold, outlier detection, and health checks when a probe is given.
 import { Balancer } from './balancer.js';
-import type { Clock } from '../resolver/clock.js';
+import type { Clock } from '../common/clock.js';
 import type { HealthCheckOptions, HealthProbe } from './health-checker.js';
 import type { OutlierDetectionOptions } from './outlier-detector.js';
 import { createPolicy } from './registry.js';
-import { systemClock } from '../resolver/clock.js';
+import { systemClock } from '../common/clock.js';
 
 /**
  * The part of a cluster's config the balancer reads. The config's `ClusterConfig` has this

@@ -1,7 +1,7 @@
 // Active health checks (grpc.health.v1.Health/Check) for one cluster: scheduling with jitter,
 // timeouts, healthy/unhealthy thresholds. The check itself is an injected probe, so this
 // module does no I/O; the proxy implements the probe over its upstream sessions.
-import type { Clock, TimerHandle } from '../resolver/clock.js';
+import type { Clock, TimerHandle } from '../common/clock.js';
 import type { HealthStatus, Host } from './host.js';
 
 /** The answer of one check. */

@@ -1,6 +1,6 @@
 // Passive outlier detection: ejects endpoints whose calls fail (consecutive endpoint failures,
 // or a failure rate over an interval) for a time that grows with each ejection.
-import type { Clock, TimerHandle } from '../resolver/clock.js';
+import type { Clock, TimerHandle } from '../common/clock.js';
 import type { Host } from './host.js';
 
 /** The cluster's `outlierDetection` block (same shape as the config's). */

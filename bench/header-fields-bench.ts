@@ -2,7 +2,7 @@
 // (prepareHeaderFields), without repeated names (every call) and with them (the slow path).
 // Run: node dist/bench/header-fields-bench.js
 import { pathToFileURL } from 'node:url';
-import { prepareHeaderFields } from '../proxy/header-fields.js';
+import { prepareHeaderFields } from '../grpc/header-fields.js';
 
 export interface HeaderFieldsBenchRow {
   readonly block: string;

@@ -2,7 +2,7 @@
 import { pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { Clock, TimerHandle } from '../resolver/clock.js';
+import type { Clock, TimerHandle } from '../common/clock.js';
 import { createResolver } from '../resolver/create-resolver.js';
 import type { AddressWithTtl, DnsClient, SrvAnswer } from '../resolver/dns-client.js';
 import { sameEndpointSet, type EndpointSet } from '../resolver/endpoint.js';

@@ -1,6 +1,6 @@
 // The switchyard command line: which command to run with which inputs, or a usage error.
 import { parseArgs } from 'node:util';
-import { closestName } from '../config/closest-name.js';
+import { closestName } from '../common/closest-name.js';
 import type { LogConfig } from '../config/types.js';
 
 export const USAGE = `Usage:

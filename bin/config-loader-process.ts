@@ -11,7 +11,7 @@ import {
   type LoadRequest,
   type LoaderUsage,
 } from './config-loader.js';
-import { configValidators } from './config-validators.js';
+import { configValidators } from '../proxy/config-validators.js';
 
 // The yaml parser reads process.env.LOG_TOKENS for every token; in a plain copy that is a property
 // read instead of a call into the environment, a quarter of the parse time of a big file.

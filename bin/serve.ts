@@ -8,12 +8,12 @@ import { basename, dirname } from 'node:path';
 import type { ConfigError } from '../config/config-error.js';
 import { parseConfig, readConfigBytes } from '../config/load-config.js';
 import type { Config } from '../config/types.js';
-import type { Logger } from '../proxy/log.js';
-import { Observability } from '../proxy/observability.js';
+import type { Logger } from '../common/log.js';
+import { Observability } from '../observability/observability.js';
 import { Proxy, type PreloadedFiles, type ReloadSummary } from '../proxy/proxy.js';
-import { WorkerFleet } from '../proxy/workers/fleet.js';
+import { WorkerFleet } from '../workers/fleet.js';
 import { configDigest, loadConfigApart, type ConfigLoad } from './config-loader.js';
-import { configValidators } from './config-validators.js';
+import { configValidators } from '../proxy/config-validators.js';
 import { ReloadCoalescer, type ReloadRequest } from './reload-coalescer.js';
 
 export interface ServeOptions {

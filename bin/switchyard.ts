@@ -6,9 +6,9 @@ import { ConfigError } from '../config/config-error.js';
 import { quickStartConfig } from '../config/defaults.js';
 import { describeConfig } from '../config/describe-config.js';
 import type { Config } from '../config/types.js';
-import { createLogger, type Logger } from '../proxy/log.js';
+import { createLogger, type Logger } from '../common/log.js';
 import cluster from 'node:cluster';
-import { WORKER_ENV } from '../proxy/workers/messages.js';
+import { WORKER_ENV } from '../workers/messages.js';
 import {
   parseCommandLine,
   USAGE,
@@ -18,7 +18,7 @@ import {
   type Workers,
 } from './cli-args.js';
 import { runWorker } from './worker.js';
-import { configValidators } from './config-validators.js';
+import { configValidators } from '../proxy/config-validators.js';
 import { readConfigFile, Server } from './serve.js';
 
 /** Exit codes: 0 clean shutdown or a valid config, 1 runtime failure, 2 usage or config error. */

@@ -1,7 +1,7 @@
 // From a checked file to the validated Config: names and defaults filled in, the checks that
 // span keys (duplicates, routes to clusters, policies and resolver options), and renaming.
 import { formatSocketAddress } from './address.js';
-import { didYouMean } from './closest-name.js';
+import { didYouMean } from '../common/closest-name.js';
 import { clip, describeValue, type KeyPath } from './config-error.js';
 import { DEFAULT_CLUSTER } from './defaults.js';
 import { parseDuration } from './duration.js';

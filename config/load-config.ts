@@ -20,7 +20,7 @@ import { parseYamlSource } from './yaml-source.js';
 export const MAX_CONFIG_BYTES = 16 << 20;
 
 export interface LoadConfigOptions {
-  /** Policy and resolver checks (see bin/config-validators.ts). */
+  /** Policy and resolver checks (see proxy/config-validators.ts). */
   readonly validators: ConfigValidators;
   /** For `${VAR}` substitution; default `process.env`. */
   readonly env?: Env;

@@ -1,7 +1,7 @@
 // Declarative shapes of config values: one description drives the checks (every problem with
 // its key path), the defaults, the JSON Schema and the reference docs.
 import { parseSocketAddress } from './address.js';
-import { didYouMean } from './closest-name.js';
+import { didYouMean } from '../common/closest-name.js';
 import { clip, describeValue, type KeyPath } from './config-error.js';
 import { formatDuration, parseDuration } from './duration.js';
 

@@ -1,5 +1,6 @@
 // The validated configuration: plain data, every default filled in, no I/O. The YAML loader and
 // the flag-only quick start both produce it; the proxy consumes it.
+import type { LogOptions } from '../common/log.js';
 
 export interface SocketAddress {
   /** IP address or host name; IPv6 without brackets. */
@@ -212,11 +213,8 @@ export interface AdminConfig {
   readonly address: SocketAddress;
 }
 
-export interface LogConfig {
-  readonly level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
-  /** `pretty` on a terminal, `json` otherwise, unless set. */
-  readonly format: 'json' | 'pretty' | 'auto';
-}
+/** The `log:` block: the options common/log.ts builds a logger from. */
+export type LogConfig = LogOptions;
 
 export interface AccessLogConfig {
   /** Share of calls logged: 0 off, 1 every call. */

@@ -1,5 +1,5 @@
 // The checks the config loader borrows from the balancer and resolver layers. config/ imports
-// neither, so the program hands them in (bin/config-validators.ts builds the real set).
+// neither, so the program hands them in (proxy/config-validators.ts builds the real set).
 
 /** A problem inside a block, with its key path relative to the block. */
 export interface BlockIssue {

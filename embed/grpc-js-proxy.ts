@@ -9,7 +9,7 @@ import {
   parseProxyUrl,
   type ProxyEnv,
   type ProxyServer,
-} from '../resolver/proxy-settings.js';
+} from '../egress/proxy-settings.js';
 import {
   AUTHORITY_ATTRIBUTE,
   ENDPOINT_SET_ATTRIBUTE,

@@ -11,11 +11,11 @@ import {
   type ConnectionCall,
   type StreamResetReason,
 } from './client-connection.js';
-import type { Cluster, WaitingCall } from './cluster.js';
-import { cancelUpstream, type UpstreamSession } from './endpoint-pool.js';
-import { describeError } from './errors.js';
-import { formatGrpcTimeout } from './grpc-timeout.js';
-import { INVALID_FIELDS, invalidFieldReason, prepareHeaderFields } from './header-fields.js';
+import type { Cluster, WaitingCall } from '../upstream/cluster.js';
+import { cancelUpstream, type UpstreamSession } from '../upstream/endpoint-pool.js';
+import { describeError } from '../common/errors.js';
+import { formatGrpcTimeout } from '../grpc/grpc-timeout.js';
+import { INVALID_FIELDS, invalidFieldReason, prepareHeaderFields } from '../grpc/header-fields.js';
 import {
   Status,
   encodeGrpcMessage,
@@ -23,7 +23,7 @@ import {
   rstCodeName,
   statusFromHttpStatus,
   statusFromRstCode,
-} from './grpc-status.js';
+} from '../grpc/grpc-status.js';
 
 const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_REFUSED_STREAM, NGHTTP2_NO_ERROR } = http2.constants;
 const END_STREAM_FLAG = http2.constants.NGHTTP2_FLAG_END_STREAM;

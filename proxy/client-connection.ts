@@ -4,7 +4,7 @@
 // connection's buffer limit); and closing with a deadline, so a socket never outlives the
 // proxy's decision to drop it.
 import type http2 from 'node:http2';
-import { handshakePending } from './handshake.js';
+import { handshakePending } from '../common/handshake.js';
 import { LivenessProbe, type LivenessSettings } from './liveness-probe.js';
 import type { ResetLimitConfig } from '../config/types.js';
 import { ResetLimiter } from './reset-limiter.js';

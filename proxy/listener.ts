@@ -15,10 +15,14 @@ import {
   type ConnectionHost,
   type StreamResetReason,
 } from './client-connection.js';
-import { ConnectGateway, tagTunnelSession, tagTunnelSocket } from './connect-listener.js';
-import { SwitchyardError, describeError } from './errors.js';
+import {
+  ConnectGateway,
+  tagTunnelSession,
+  tagTunnelSocket,
+} from '../forward-proxy/connect-listener.js';
+import { SwitchyardError, describeError } from '../common/errors.js';
 import { answerWithErrorCodes } from './goaway-codes.js';
-import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES } from './flow-control.js';
+import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES } from '../upstream/flow-control.js';
 import {
   armHandshake,
   disarmHandshake,
@@ -26,9 +30,9 @@ import {
   handshakePending,
   matchPreface,
   readBuffered,
-} from './handshake.js';
+} from '../common/handshake.js';
 import type { LivenessSettings } from './liveness-probe.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../common/log.js';
 
 export type StreamHandler = (
   stream: http2.ServerHttp2Stream,

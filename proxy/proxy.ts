@@ -7,26 +7,26 @@ import { createBalancer } from '../balancer/create-balancer.js';
 import type { HealthStatus } from '../balancer/host.js';
 import type { ClusterConfig, Config, ListenerConfig, SocketAddress } from '../config/types.js';
 import { createResolver as defaultCreateResolver } from '../resolver/create-resolver.js';
-import { ProxyEnvironment, type ProxyEnv } from '../resolver/proxy-settings.js';
+import { ProxyEnvironment, type ProxyEnv } from '../egress/proxy-settings.js';
 import type { Resolver } from '../resolver/resolver.js';
 import { ProxyCall, type CallContext, type CallObserver } from './call.js';
-import { Cluster } from './cluster.js';
-import type { Dialer, UpstreamTlsOptions } from './dialer.js';
-import { SwitchyardError, describeError } from './errors.js';
-import { Status, encodeGrpcMessage, statusName } from './grpc-status.js';
-import { GrpcHealthProbe } from './health-probe.js';
-import { INVALID_FIELDS, invalidFieldReason, prepareHeaderFields } from './header-fields.js';
-import { effectiveTimeout, parseGrpcTimeout } from './grpc-timeout.js';
-import { tunnelClusterOf } from './connect-listener.js';
+import { Cluster } from '../upstream/cluster.js';
+import type { Dialer, UpstreamTlsOptions } from '../upstream/dialer.js';
+import { SwitchyardError, describeError } from '../common/errors.js';
+import { Status, encodeGrpcMessage, statusName } from '../grpc/grpc-status.js';
+import { GrpcHealthProbe } from '../upstream/health-probe.js';
+import { INVALID_FIELDS, invalidFieldReason, prepareHeaderFields } from '../grpc/header-fields.js';
+import { effectiveTimeout, parseGrpcTimeout } from '../grpc/grpc-timeout.js';
+import { tunnelClusterOf } from '../forward-proxy/connect-listener.js';
 import { Listener, type ListenerMaterial, type TunnelServices } from './listener.js';
-import { LogLimiter, silentLogger, type Logger } from './log.js';
+import { LogLimiter, silentLogger, type Logger } from '../common/log.js';
 import { Router } from './router.js';
 import {
   clusterResolverOptions,
   createUpstreamDialer,
   dialPassthrough,
   type ProxyContext,
-} from './upstream-proxy.js';
+} from '../egress/upstream-proxy.js';
 
 export interface ProxyOptions {
   readonly logger?: Logger;

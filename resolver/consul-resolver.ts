@@ -1,8 +1,8 @@
 // The `consul` resolver: a blocking-query loop over the passing instances of one service.
 import { isIP } from 'node:net';
-import { backoffDelay, type BackoffPolicy } from './backoff.js';
+import { backoffDelay, type BackoffPolicy } from '../common/backoff.js';
 import { BaseResolver } from './base-resolver.js';
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock, TimerHandle } from '../common/clock.js';
 import { ConsulQueryError, type ConsulHealthClient } from './consul-client.js';
 import { createEndpoint, createEndpointSet, type Endpoint } from './endpoint.js';
 import { ResolutionError } from './errors.js';

@@ -1,6 +1,6 @@
 // Builds the resolver a target string names, with its scheme's settings and injected seams.
 import { isIP } from 'node:net';
-import { systemClock } from './clock.js';
+import { systemClock } from '../common/clock.js';
 import { ConsulHealthClient, consulEndpoint } from './consul-client.js';
 import { ConsulResolver } from './consul-resolver.js';
 import { createCaresClient } from './dns-client.js';

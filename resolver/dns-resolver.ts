@@ -1,6 +1,6 @@
 // The `dns` resolver: A and AAAA through c-ares, re-resolved when the shortest TTL runs out.
 import { isIP } from 'node:net';
-import type { Clock } from './clock.js';
+import type { Clock } from '../common/clock.js';
 import {
   lookupAddresses,
   literalAddresses,

@@ -1,7 +1,7 @@
 // Per-scheme resolver settings: types, defaults, and the validator the YAML config uses.
 import type { Agent as HttpAgent } from 'node:http';
 import { isIP } from 'node:net';
-import type { Clock } from './clock.js';
+import type { Clock } from '../common/clock.js';
 import type { DnsClientFactory } from './dns-client.js';
 import type { TargetScheme } from './target.js';
 

@@ -1,7 +1,7 @@
 // Scheduling for resolvers that ask and wait (DNS): TTL-driven refresh, rate limit, backoff.
-import { backoffDelay, type BackoffPolicy } from './backoff.js';
+import { backoffDelay, type BackoffPolicy } from '../common/backoff.js';
 import { BaseResolver } from './base-resolver.js';
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock, TimerHandle } from '../common/clock.js';
 import type { EndpointSet } from './endpoint.js';
 import { ResolutionError } from './errors.js';
 

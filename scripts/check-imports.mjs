@@ -1,21 +1,79 @@
-// Architecture gate: no import cycles, and each folder imports only what its layer allows
-// (config/, resolver/ and h2/ stand alone, balancer/ sees only endpoint types and the clock, only
-// embed/ and the examples, tests and benchmarks load @grpc/grpc-js).
+// Architecture gate: no import cycles, and each folder imports only the layers below it.
+// From the bottom: common/ and h2/ import nothing of the project; config/, resolver/ and
+// balancer/ stand on common/; grpc/ holds gRPC's wire conventions; upstream/ (clusters,
+// endpoint pools, dialers) and egress/ (HTTP CONNECT to upstream proxies) reach the backends;
+// forward-proxy/ serves CONNECT; proxy/ is the data path and the composition root;
+// observability/ watches it; workers/ runs it on many cores; bin/ is the program. The library
+// entry (index.ts) and embed/ never load the program, and only embed/ loads @grpc/grpc-js.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
-const sourceDirs = ['bin', 'proxy', 'resolver', 'balancer', 'config', 'embed', 'h2'];
+const sourceDirs = [
+  'common',
+  'h2',
+  'config',
+  'resolver',
+  'balancer',
+  'grpc',
+  'upstream',
+  'egress',
+  'forward-proxy',
+  'proxy',
+  'observability',
+  'workers',
+  'embed',
+  'bin',
+];
 
-/** Which top-level folders each folder may import from (besides itself). */
+/** Which top-level folders (or single files) each folder may import from, besides itself. */
 const allowed = {
-  config: [],
-  resolver: [],
+  common: [],
   h2: [],
-  balancer: ['resolver/endpoint.ts', 'resolver/clock.ts'],
-  proxy: ['resolver', 'balancer', 'config', 'h2'],
-  embed: ['resolver', 'balancer'],
-  bin: ['proxy', 'config', 'resolver', 'balancer'],
+  config: ['common'],
+  resolver: ['common'],
+  balancer: ['common', 'resolver/endpoint.ts'],
+  grpc: ['common', 'config'],
+  upstream: ['common', 'config', 'resolver', 'balancer', 'grpc', 'h2'],
+  egress: ['common', 'config', 'resolver', 'upstream'],
+  'forward-proxy': ['common', 'config'],
+  proxy: [
+    'common',
+    'config',
+    'resolver',
+    'balancer',
+    'grpc',
+    'upstream',
+    'egress',
+    'forward-proxy',
+    'h2',
+  ],
+  observability: ['common', 'config', 'balancer', 'grpc', 'upstream', 'proxy'],
+  workers: ['common', 'config', 'resolver', 'upstream', 'proxy', 'observability'],
+  embed: ['common', 'resolver', 'balancer', 'egress/proxy-settings.ts'],
+  bin: [
+    'common',
+    'config',
+    'resolver',
+    'balancer',
+    'upstream',
+    'proxy',
+    'observability',
+    'workers',
+  ],
+  // The library entry: everything a program embeds, never the program itself.
+  'index.ts': [
+    'common',
+    'config',
+    'resolver',
+    'balancer',
+    'grpc',
+    'upstream',
+    'egress',
+    'proxy',
+    'observability',
+    'embed',
+  ],
 };
 const grpcJsAllowed = ['embed'];
 
@@ -28,13 +86,16 @@ function walk(dir, out) {
   return out;
 }
 
-const files = sourceDirs.flatMap((d) => {
-  try {
-    return walk(join(root, d), []);
-  } catch {
-    return [];
-  }
-});
+const files = [
+  join(root, 'index.ts'),
+  ...sourceDirs.flatMap((d) => {
+    try {
+      return walk(join(root, d), []);
+    } catch {
+      return [];
+    }
+  }),
+];
 const importRe =
   /^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]/gm;
 const problems = [];

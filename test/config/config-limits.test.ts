@@ -5,7 +5,7 @@ import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { configValidators } from '../../bin/config-validators.js';
+import { configValidators } from '../../proxy/config-validators.js';
 import { loadConfig, parseConfig, type LoadConfigOptions } from '../../config/load-config.js';
 import { FILE, lines, rejection } from '../support/rejected-config.js';
 

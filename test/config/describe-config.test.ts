@@ -1,7 +1,7 @@
 // describeConfig: the summary `switchyard validate` prints.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { configValidators } from '../../bin/config-validators.js';
+import { configValidators } from '../../proxy/config-validators.js';
 import { quickStartConfig } from '../../config/defaults.js';
 import { describeConfig } from '../../config/describe-config.js';
 import { parseConfig } from '../../config/load-config.js';

@@ -2,7 +2,7 @@
 // collections, keys and comments untouched, escapes, unset variables).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { configValidators } from '../../bin/config-validators.js';
+import { configValidators } from '../../proxy/config-validators.js';
 import { ConfigError } from '../../config/config-error.js';
 import { plainScalarValue, substituteEnv } from '../../config/env-substitution.js';
 import { parseConfig } from '../../config/load-config.js';

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { switchyardJsonSchema } from '../../bin/config-schema.js';
-import { configValidators } from '../../bin/config-validators.js';
+import { configValidators } from '../../proxy/config-validators.js';
 import { loadConfig } from '../../config/load-config.js';
 
 // Compiled to dist/test/config: the repository root is three folders up.

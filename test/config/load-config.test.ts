@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { configValidators } from '../../bin/config-validators.js';
+import { configValidators } from '../../proxy/config-validators.js';
 import { ConfigError } from '../../config/config-error.js';
 import {
   DEFAULT_CONNECT,

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import type { AccessLogLine } from '../../proxy/access-log.js';
+import type { AccessLogLine } from '../../observability/access-log.js';
 import {
   echoClient,
   echoUnary,

@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CallContext, ProxyCall } from '../../proxy/call.js';
-import { CallMetrics } from '../../proxy/metrics/call-metrics.js';
-import { createMetricsRegistry } from '../../proxy/metrics/metrics-registry.js';
-import type { ObservedProxy } from '../../proxy/metrics/proxy-state.js';
+import { CallMetrics } from '../../observability/metrics/call-metrics.js';
+import { createMetricsRegistry } from '../../observability/metrics/metrics-registry.js';
+import type { ObservedProxy } from '../../observability/metrics/proxy-state.js';
 import { quickStartConfig } from '../../config/defaults.js';
 import {
   echoClient,

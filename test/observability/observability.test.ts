@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, it } from 'node:test';
 import type { Config } from '../../config/types.js';
-import { silentLogger } from '../../proxy/log.js';
-import { Observability } from '../../proxy/observability.js';
+import { silentLogger } from '../../common/log.js';
+import { Observability } from '../../observability/observability.js';
 import { startTestProxy } from '../support/proxy-harness.js';
 import { adminRequest, baseUrl, startObservedProxy } from './observed-proxy.js';
 

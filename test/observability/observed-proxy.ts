@@ -4,7 +4,7 @@ import http from 'node:http';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { SocketAddress } from '../../config/types.js';
-import { Observability, type ObservabilityOptions } from '../../proxy/observability.js';
+import { Observability, type ObservabilityOptions } from '../../observability/observability.js';
 import { startTestProxy, type TestProxy, type TestProxyOptions } from '../support/proxy-harness.js';
 
 export const LOOPBACK_ADMIN = { address: { host: '127.0.0.1', port: 0 } } as const;

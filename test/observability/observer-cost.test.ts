@@ -7,9 +7,9 @@ import { Counter, Histogram, Registry } from 'prom-client';
 import { quickStartConfig } from '../../config/defaults.js';
 import type { Config } from '../../config/types.js';
 import type { CallContext, CallObserver, ProxyCall } from '../../proxy/call.js';
-import { silentLogger } from '../../proxy/log.js';
-import { CallMetrics, DURATION_BOUNDS_MS } from '../../proxy/metrics/call-metrics.js';
-import { Observability } from '../../proxy/observability.js';
+import { silentLogger } from '../../common/log.js';
+import { CallMetrics, DURATION_BOUNDS_MS } from '../../observability/metrics/call-metrics.js';
+import { Observability } from '../../observability/observability.js';
 import { parsePrometheusText, samplesOf } from './prometheus-text.js';
 
 const CALLS = 1_000_000;

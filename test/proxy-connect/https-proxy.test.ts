@@ -5,8 +5,8 @@ import { createServer as createTlsServer, type Server } from 'node:tls';
 import { connect as connectTcp, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_CONNECT } from '../../config/defaults.js';
-import { parseProxyUrl, type ProxyServer } from '../../resolver/proxy-settings.js';
-import { openTunnel, TunnelError } from '../../proxy/tunnel-dialer.js';
+import { parseProxyUrl, type ProxyServer } from '../../egress/proxy-settings.js';
+import { openTunnel, TunnelError } from '../../egress/tunnel-dialer.js';
 import { createTestCerts, type TestCerts } from '../support/certs.js';
 import {
   echoClient,

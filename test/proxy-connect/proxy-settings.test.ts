@@ -2,7 +2,7 @@
 // and no_proxy matching (names, domain suffixes, IPv4/IPv6 addresses, CIDR, ports, `*`).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HostPatternList } from '../../resolver/host-patterns.js';
+import { HostPatternList } from '../../common/host-patterns.js';
 import {
   ProxyEnvironment,
   bypasses,
@@ -10,7 +10,7 @@ import {
   type ProxyEnv,
   type ProxyTarget,
   type ProxyUse,
-} from '../../resolver/proxy-settings.js';
+} from '../../egress/proxy-settings.js';
 
 const A = 'http://a:1';
 const B = 'http://b:2';

@@ -9,7 +9,7 @@ import { startEchoBackend } from '../support/echo-backend.js';
 import { liveBufferBytes } from '../support/memory.js';
 import { delay } from '../support/proxy-harness.js';
 import { echoRequestFrame, grpcHeaders } from '../support/raw-h2.js';
-import type { ProxyView } from '../../proxy/admin/cluster-view.js';
+import type { ProxyView } from '../../observability/admin/cluster-view.js';
 
 const MiB = 1 << 20;
 const STREAMS = 2_000;

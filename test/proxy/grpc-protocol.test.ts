@@ -9,8 +9,8 @@ import {
   statusFromHttpStatus,
   statusFromRstCode,
   statusName,
-} from '../../proxy/grpc-status.js';
-import { effectiveTimeout, formatGrpcTimeout, parseGrpcTimeout } from '../../proxy/grpc-timeout.js';
+} from '../../grpc/grpc-status.js';
+import { effectiveTimeout, formatGrpcTimeout, parseGrpcTimeout } from '../../grpc/grpc-timeout.js';
 
 describe('grpc-timeout', () => {
   it('parses every unit', () => {

@@ -7,7 +7,7 @@ import {
   invalidFieldReason,
   isBase64,
   prepareHeaderFields,
-} from '../../proxy/header-fields.js';
+} from '../../grpc/header-fields.js';
 
 /** Node's parsed object for `raw`: repeated values joined with ", ", as node:http2 does. */
 function parsed(raw: string[]): Record<string, unknown> {

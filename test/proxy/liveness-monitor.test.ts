@@ -9,7 +9,7 @@ import {
   type LivenessSettings,
   type LivenessTarget,
   type LivenessVerdict,
-} from '../../proxy/liveness-monitor.js';
+} from '../../upstream/liveness-monitor.js';
 import { FakeClock } from '../support/fake-clock.js';
 
 /** A connection under the test's control. */

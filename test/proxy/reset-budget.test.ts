@@ -2,7 +2,7 @@
 // that its refills never come before the peer's.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ResetBudget } from '../../proxy/reset-budget.js';
+import { ResetBudget } from '../../upstream/reset-budget.js';
 import { FakeClock } from '../support/fake-clock.js';
 
 const LIMIT = { burst: 1_000, rate: 33 };

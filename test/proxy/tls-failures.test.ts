@@ -7,7 +7,7 @@ import {
   describeTlsFailure,
   tlsAlertOf,
   type TlsFailureContext,
-} from '../../proxy/tls-failures.js';
+} from '../../upstream/tls-failures.js';
 import { createRefusedClientCerts, createTestCerts, type TestCerts } from '../support/certs.js';
 
 /** An error as Node reports a TLS alert from the peer. */

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type net from 'node:net';
 import { describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import type { ProxyView, Readiness } from '../../proxy/admin/cluster-view.js';
+import type { ProxyView, Readiness } from '../../observability/admin/cluster-view.js';
 import { adminJson, startObservedProxy } from '../observability/observed-proxy.js';
 import {
   echoClient,

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import type { ProxyView } from '../../proxy/admin/cluster-view.js';
+import type { ProxyView } from '../../observability/admin/cluster-view.js';
 import { adminJson, startObservedProxy } from '../observability/observed-proxy.js';
 import {
   createRefusedClientCerts,

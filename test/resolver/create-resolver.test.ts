@@ -1,7 +1,7 @@
 // createResolver as a library user meets it: static lists, bad input, and the Resolver contract.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { backoffDelay } from '../../resolver/backoff.js';
+import { backoffDelay } from '../../common/backoff.js';
 import { createResolver } from '../../resolver/create-resolver.js';
 import { TargetError } from '../../resolver/errors.js';
 import { settle } from './fake-clock.js';

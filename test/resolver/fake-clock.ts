@@ -1,5 +1,5 @@
 // A manual clock for resolver unit tests: timers fire only when the test advances time.
-import type { Clock, TimerHandle } from '../../resolver/clock.js';
+import type { Clock, TimerHandle } from '../../common/clock.js';
 
 interface FakeTimer {
   readonly id: number;

@@ -1,6 +1,6 @@
 // A manual clock for tests: time moves only when the test advances it, and timers fire in
 // time order as it passes them.
-import type { Clock, TimerHandle } from '../../resolver/clock.js';
+import type { Clock, TimerHandle } from '../../common/clock.js';
 
 interface FakeTimer {
   at: number;

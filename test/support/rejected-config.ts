@@ -1,7 +1,7 @@
 // The ConfigError a config text is rejected with, and generated lines, for tests of what the
 // loader reports about big and broken files.
 import assert from 'node:assert/strict';
-import { configValidators } from '../../bin/config-validators.js';
+import { configValidators } from '../../proxy/config-validators.js';
 import { ConfigError } from '../../config/config-error.js';
 import { parseConfig } from '../../config/load-config.js';
 

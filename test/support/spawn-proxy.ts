@@ -4,7 +4,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ProxyView } from '../../proxy/admin/cluster-view.js';
+import type { ProxyView } from '../../observability/admin/cluster-view.js';
 import { closedPort } from './raw-upstream.js';
 import { startSwitchyard, type RunningSwitchyard } from './switchyard-process.js';
 

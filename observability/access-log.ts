@@ -6,10 +6,10 @@ import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { pino, type Logger as PinoLogger } from 'pino';
 import type { AccessLogConfig } from '../config/types.js';
-import type { CallObserver, ProxyCall } from './call.js';
-import { SwitchyardError, describeError } from './errors.js';
-import { statusName } from './grpc-status.js';
-import type { Logger } from './log.js';
+import type { CallObserver, ProxyCall } from '../proxy/call.js';
+import { SwitchyardError, describeError } from '../common/errors.js';
+import { statusName } from '../grpc/grpc-status.js';
+import type { Logger } from '../common/log.js';
 
 type Destination = ReturnType<typeof pino.destination>;
 

@@ -6,8 +6,8 @@ import type {
   ListenerView,
   ProxyView,
   Readiness,
-} from '../admin/cluster-view.js';
-import type { EndpointState } from '../metrics/proxy-state.js';
+} from '../observability/admin/cluster-view.js';
+import type { EndpointState } from '../observability/metrics/proxy-state.js';
 
 /** When workers disagree about an endpoint, the state that tells the most wins. */
 const STATE_WEIGHT: Record<EndpointState, number> = {

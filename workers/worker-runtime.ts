@@ -1,13 +1,13 @@
 // A worker process of a multi-worker proxy: serves calls on the shared listeners with its own
 // Proxy, takes endpoints and health verdicts from the primary, and answers its admin queries.
-import type { Config } from '../../config/types.js';
-import type { EndpointSet } from '../../resolver/endpoint.js';
-import type { ResolutionErrorCode } from '../../resolver/errors.js';
-import { proxyView, readiness } from '../admin/cluster-view.js';
-import { describeError } from '../errors.js';
-import type { Logger } from '../log.js';
-import { Observability } from '../observability.js';
-import { Proxy, type HealthVerdict, type PreloadedFiles } from '../proxy.js';
+import type { Config } from '../config/types.js';
+import type { EndpointSet } from '../resolver/endpoint.js';
+import type { ResolutionErrorCode } from '../resolver/errors.js';
+import { proxyView, readiness } from '../observability/admin/cluster-view.js';
+import { describeError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import { Observability } from '../observability/observability.js';
+import { Proxy, type HealthVerdict, type PreloadedFiles } from '../proxy/proxy.js';
 import type { FeedMap, FromWorker, ToWorker } from './messages.js';
 import { RelayedResolver, reviveEndpointSet, reviveResolutionError } from './relayed-resolver.js';
 

@@ -3,9 +3,9 @@
 // scrape time, plus the process's own metrics.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Host } from '../../balancer/host.js';
-import { CLOSE_REASONS, STREAM_RESET_REASONS } from '../client-connection.js';
-import type { Cluster } from '../cluster.js';
-import { statusName } from '../grpc-status.js';
+import { CLOSE_REASONS, STREAM_RESET_REASONS } from '../../proxy/client-connection.js';
+import type { Cluster } from '../../upstream/cluster.js';
+import { statusName } from '../../grpc/grpc-status.js';
 import { DURATION_BOUNDS_MS, STATUS_SLOTS, type CallMetrics } from './call-metrics.js';
 import { ENDPOINT_STATES, endpointState, type ObservedProxy } from './proxy-state.js';
 import { ScrapedHistogram } from './scraped-histogram.js';

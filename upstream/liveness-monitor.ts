@@ -1,7 +1,7 @@
 // Finds upstream connections that stopped working without saying so: PINGs when a connection
 // with calls goes quiet or an idle one has been quiet for long, a deadline on every PING, and a
 // check that our own HTTP/2 layer still writes at all.
-import type { Clock, TimerHandle } from '../resolver/clock.js';
+import type { Clock, TimerHandle } from '../common/clock.js';
 
 /** The connection a monitor watches (one upstream HTTP/2 session and its socket). */
 export interface LivenessTarget {

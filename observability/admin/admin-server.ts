@@ -3,8 +3,8 @@
 import http from 'node:http';
 import type net from 'node:net';
 import type { SocketAddress } from '../../config/types.js';
-import { SwitchyardError, describeError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { SwitchyardError, describeError } from '../../common/errors.js';
+import type { Logger } from '../../common/log.js';
 import type { AdminHandler } from './admin-routes.js';
 
 /** How long close() lets requests in progress finish (a scrape, a reload answer). */

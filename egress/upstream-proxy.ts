@@ -12,7 +12,7 @@ import {
   type ProxyEnv,
   type ProxyEnvironment,
   type ProxyServer,
-} from '../resolver/proxy-settings.js';
+} from './proxy-settings.js';
 import { parseTarget, type Target } from '../resolver/target.js';
 import {
   DirectDialer,
@@ -20,8 +20,8 @@ import {
   connectTcp,
   type Dialer,
   type UpstreamTlsOptions,
-} from './dialer.js';
-import { SwitchyardError } from './errors.js';
+} from '../upstream/dialer.js';
+import { SwitchyardError } from '../common/errors.js';
 import { createTunnelAgent } from './tunnel-agent.js';
 import {
   TunnelDialer,

@@ -4,7 +4,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Endpoint } from '../resolver/endpoint.js';
-import { SwitchyardError, describeError } from './errors.js';
+import { SwitchyardError, describeError } from '../common/errors.js';
 import { describeTlsFailure } from './tls-failures.js';
 
 export interface Dialer {

@@ -3,12 +3,18 @@
 import { pino, type Logger } from 'pino';
 import { createRequire } from 'node:module';
 import type PinoPretty from 'pino-pretty';
-import type { LogConfig } from '../config/types.js';
 
 export type { Logger };
 
+/** What a logger is made from (the config's `log:` block has this shape). */
+export interface LogOptions {
+  readonly level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  /** `pretty` on a terminal, `json` otherwise, unless set. */
+  readonly format: 'json' | 'pretty' | 'auto';
+}
+
 export function createLogger(
-  config: LogConfig,
+  config: LogOptions,
   stream: NodeJS.WritableStream = process.stderr,
 ): Logger {
   const usePretty =

@@ -9,9 +9,9 @@ import type { ResolutionError } from '../resolver/errors.js';
 import type { Resolver } from '../resolver/resolver.js';
 import type { Dialer } from './dialer.js';
 import { EndpointPool, type PoolEvents, type PoolOptions } from './endpoint-pool.js';
-import { describeError } from './errors.js';
-import type { Logger } from './log.js';
-import { LogLimiter } from './log.js';
+import { describeError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import { LogLimiter } from '../common/log.js';
 
 /** What the cluster's resolver said last (multi-worker mode relays these to workers). */
 export type ResolverEvent =

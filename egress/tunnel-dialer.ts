@@ -9,9 +9,14 @@ import type { Client as UndiciClient } from 'undici';
 /** undici is loaded on the first tunnel: it costs about 20 MB of memory, and most setups never use one. */
 let undici: Promise<{ Client: typeof UndiciClient }> | undefined;
 import type { Endpoint } from '../resolver/endpoint.js';
-import type { ProxyServer } from '../resolver/proxy-settings.js';
-import { DirectDialer, secureSocket, type Dialer, type UpstreamTlsOptions } from './dialer.js';
-import { SwitchyardError, describeError } from './errors.js';
+import type { ProxyServer } from './proxy-settings.js';
+import {
+  DirectDialer,
+  secureSocket,
+  type Dialer,
+  type UpstreamTlsOptions,
+} from '../upstream/dialer.js';
+import { SwitchyardError, describeError } from '../common/errors.js';
 
 /** A tunnel could not be opened or broke before the upstream answered. */
 export class TunnelError extends SwitchyardError {

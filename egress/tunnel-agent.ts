@@ -3,7 +3,7 @@
 import { Agent as HttpAgent, type ClientRequestArgs } from 'node:http';
 import { Agent as HttpsAgent, type RequestOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
-import type { ProxyServer } from '../resolver/proxy-settings.js';
+import type { ProxyServer } from './proxy-settings.js';
 import { openTunnel, type ProxyTlsOptions } from './tunnel-dialer.js';
 
 /** The proxy for a request's `host:port`, or undefined to connect directly. */

@@ -1,7 +1,7 @@
 // Which HTTP CONNECT proxy, if any, a connection goes through: proxy URLs, and the
 // environment's grpc_proxy / https_proxy / http_proxy / no_proxy with a fixed precedence.
 import { isIP } from 'node:net';
-import { HostPatternList, type HostCandidate } from './host-patterns.js';
+import { HostPatternList, type HostCandidate } from '../common/host-patterns.js';
 
 /** A proxy to send `CONNECT host:port` to. */
 export interface ProxyServer {

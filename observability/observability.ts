@@ -8,13 +8,13 @@ import { AccessLog, type AccessLogOptions } from './access-log.js';
 import { adminRoutes, type AdminState } from './admin/admin-routes.js';
 import { AdminServer } from './admin/admin-server.js';
 import { proxyView, readiness } from './admin/cluster-view.js';
-import type { CallObserver, ProxyCall } from './call.js';
-import { describeError } from './errors.js';
-import type { Logger } from './log.js';
+import type { CallObserver, ProxyCall } from '../proxy/call.js';
+import { describeError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
 import { CallMetrics } from './metrics/call-metrics.js';
 import { createMetricsRegistry } from './metrics/metrics-registry.js';
 import type { ObservedProxy } from './metrics/proxy-state.js';
-import type { Proxy, ReloadSummary } from './proxy.js';
+import type { Proxy, ReloadSummary } from '../proxy/proxy.js';
 
 export interface ObservabilityOptions {
   readonly logger: Logger;

@@ -1,6 +1,6 @@
 // The RST_STREAM frames one upstream connection may still send before the peer's rapid-reset
 // protection closes it: a token bucket that mirrors the peer's, erring on the peer's side.
-import type { Clock } from '../resolver/clock.js';
+import type { Clock } from '../common/clock.js';
 
 /** A peer's limit on the RST_STREAM frames it accepts on one connection. */
 export interface ResetLimit {

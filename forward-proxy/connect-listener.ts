@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
 import type { ConnectConfig, ListenerConfig } from '../config/types.js';
-import { HostPatternList } from '../resolver/host-patterns.js';
+import { HostPatternList } from '../common/host-patterns.js';
 import {
   CONNECT_ESTABLISHED,
   MAX_HEAD_BYTES,
@@ -15,9 +15,9 @@ import {
   parseConnectHead,
   type ConnectTarget,
 } from './connect-request.js';
-import { describeError } from './errors.js';
-import { armHandshake, disarmHandshake, matchPreface, readBuffered } from './handshake.js';
-import type { Logger } from './log.js';
+import { describeError } from '../common/errors.js';
+import { armHandshake, disarmHandshake, matchPreface, readBuffered } from '../common/handshake.js';
+import type { Logger } from '../common/log.js';
 
 /** The first byte of a TLS handshake record. */
 const TLS_HANDSHAKE = 0x16;

@@ -1,8 +1,8 @@
 // Per-call metrics kept in plain numbers on the call path: calls by gRPC status, a duration
 // histogram, bytes and calls in flight, per (cluster, route). The registry reads them at
 // scrape time, so a call costs a few increments and no allocation.
-import type { CallContext, CallObserver, ProxyCall } from '../call.js';
-import { Status } from '../grpc-status.js';
+import type { CallContext, CallObserver, ProxyCall } from '../../proxy/call.js';
+import { Status } from '../../grpc/grpc-status.js';
 
 /**
  * Upper bounds of the call-duration buckets, in milliseconds: from a fast loopback call

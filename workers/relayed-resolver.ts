@@ -5,9 +5,9 @@ import {
   createEndpointSet,
   sameEndpointSet,
   type EndpointSet,
-} from '../../resolver/endpoint.js';
-import { ResolutionError } from '../../resolver/errors.js';
-import type { Resolver, ResolverListener } from '../../resolver/resolver.js';
+} from '../resolver/endpoint.js';
+import { ResolutionError } from '../resolver/errors.js';
+import type { Resolver, ResolverListener } from '../resolver/resolver.js';
 
 type RelayedEvent =
   | { readonly kind: 'update'; readonly set: EndpointSet }

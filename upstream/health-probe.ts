@@ -4,9 +4,9 @@ import type http2 from 'node:http2';
 import type { HealthProbe, HealthProbeResult } from '../balancer/health-checker.js';
 import type { Host } from '../balancer/host.js';
 import type { EndpointPool } from './endpoint-pool.js';
-import { describeError } from './errors.js';
-import { formatGrpcTimeout } from './grpc-timeout.js';
-import { Status } from './grpc-status.js';
+import { describeError } from '../common/errors.js';
+import { formatGrpcTimeout } from '../grpc/grpc-timeout.js';
+import { Status } from '../grpc/grpc-status.js';
 
 export const HEALTH_CHECK_PATH = '/grpc.health.v1.Health/Check';
 

@@ -1,10 +1,10 @@
 // The messages between the primary process of a multi-worker proxy and its workers. The
 // primary runs the control plane (resolvers, health checks, config reloads, the admin
 // listener); workers serve calls. Sent over node:cluster IPC with structured clone.
-import type { HealthVerdict, PreloadedFiles } from '../proxy.js';
-import type { Config } from '../../config/types.js';
-import type { EndpointSet } from '../../resolver/endpoint.js';
-import type { ResolutionErrorCode } from '../../resolver/errors.js';
+import type { HealthVerdict, PreloadedFiles } from '../proxy/proxy.js';
+import type { Config } from '../config/types.js';
+import type { EndpointSet } from '../resolver/endpoint.js';
+import type { ResolutionErrorCode } from '../resolver/errors.js';
 
 /**
  * Which resolver feed serves each cluster, by name. A cluster whose config changes gets a new

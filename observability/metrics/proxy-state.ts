@@ -2,8 +2,8 @@
 // endpoint shows under (metrics label, /clusters field, the admin page's row colour).
 import type { Connectivity, HealthStatus } from '../../balancer/host.js';
 import type { Config } from '../../config/types.js';
-import type { Cluster } from '../cluster.js';
-import type { Listener } from '../listener.js';
+import type { Cluster } from '../../upstream/cluster.js';
+import type { Listener } from '../../proxy/listener.js';
 
 /**
  * The read-only surface of a `Proxy` that observability needs. `Proxy` satisfies it; tests may

@@ -3,13 +3,18 @@
 // cluster and one health checker per endpoint — relaying what they learn to every worker.
 import cluster, { type Worker } from 'node:cluster';
 import { isDeepStrictEqual } from 'node:util';
-import type { Config } from '../../config/types.js';
-import type { AdminState } from '../admin/admin-routes.js';
-import type { ProxyView, Readiness } from '../admin/cluster-view.js';
-import type { Cluster } from '../cluster.js';
-import { SwitchyardError, describeError } from '../errors.js';
-import type { Logger } from '../log.js';
-import { Proxy, type HealthVerdict, type PreloadedFiles, type ReloadSummary } from '../proxy.js';
+import type { Config } from '../config/types.js';
+import type { AdminState } from '../observability/admin/admin-routes.js';
+import type { ProxyView, Readiness } from '../observability/admin/cluster-view.js';
+import type { Cluster } from '../upstream/cluster.js';
+import { SwitchyardError, describeError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import {
+  Proxy,
+  type HealthVerdict,
+  type PreloadedFiles,
+  type ReloadSummary,
+} from '../proxy/proxy.js';
 import { mergeMetrics, mergeReadiness, mergeViews } from './merge-views.js';
 import {
   WORKER_ENV,
