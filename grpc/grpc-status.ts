@@ -1,5 +1,5 @@
 // gRPC status codes and the one place where transport failures become gRPC statuses.
-import { constants as h2 } from 'node:http2';
+import { ErrorCode } from '../h2/frames/constants.js';
 
 export const Status = {
   OK: 0,
@@ -35,14 +35,14 @@ export function statusName(code: number): string {
  */
 export function statusFromRstCode(rstCode: number): StatusCode {
   switch (rstCode) {
-    case h2.NGHTTP2_REFUSED_STREAM:
+    case ErrorCode.REFUSED_STREAM:
       // Not processed by the server: safe to retry, and UNAVAILABLE if we cannot.
       return Status.UNAVAILABLE;
-    case h2.NGHTTP2_CANCEL:
+    case ErrorCode.CANCEL:
       return Status.CANCELLED;
-    case h2.NGHTTP2_ENHANCE_YOUR_CALM:
+    case ErrorCode.ENHANCE_YOUR_CALM:
       return Status.RESOURCE_EXHAUSTED;
-    case h2.NGHTTP2_INADEQUATE_SECURITY:
+    case ErrorCode.INADEQUATE_SECURITY:
       return Status.PERMISSION_DENIED;
     default:
       return Status.INTERNAL;
@@ -50,20 +50,20 @@ export function statusFromRstCode(rstCode: number): StatusCode {
 }
 
 const RST_NAMES: Record<number, string> = {
-  [h2.NGHTTP2_NO_ERROR]: 'NO_ERROR',
-  [h2.NGHTTP2_PROTOCOL_ERROR]: 'PROTOCOL_ERROR',
-  [h2.NGHTTP2_INTERNAL_ERROR]: 'INTERNAL_ERROR',
-  [h2.NGHTTP2_FLOW_CONTROL_ERROR]: 'FLOW_CONTROL_ERROR',
-  [h2.NGHTTP2_SETTINGS_TIMEOUT]: 'SETTINGS_TIMEOUT',
-  [h2.NGHTTP2_STREAM_CLOSED]: 'STREAM_CLOSED',
-  [h2.NGHTTP2_FRAME_SIZE_ERROR]: 'FRAME_SIZE_ERROR',
-  [h2.NGHTTP2_REFUSED_STREAM]: 'REFUSED_STREAM',
-  [h2.NGHTTP2_CANCEL]: 'CANCEL',
-  [h2.NGHTTP2_COMPRESSION_ERROR]: 'COMPRESSION_ERROR',
-  [h2.NGHTTP2_CONNECT_ERROR]: 'CONNECT_ERROR',
-  [h2.NGHTTP2_ENHANCE_YOUR_CALM]: 'ENHANCE_YOUR_CALM',
-  [h2.NGHTTP2_INADEQUATE_SECURITY]: 'INADEQUATE_SECURITY',
-  [h2.NGHTTP2_HTTP_1_1_REQUIRED]: 'HTTP_1_1_REQUIRED',
+  [ErrorCode.NO_ERROR]: 'NO_ERROR',
+  [ErrorCode.PROTOCOL_ERROR]: 'PROTOCOL_ERROR',
+  [ErrorCode.INTERNAL_ERROR]: 'INTERNAL_ERROR',
+  [ErrorCode.FLOW_CONTROL_ERROR]: 'FLOW_CONTROL_ERROR',
+  [ErrorCode.SETTINGS_TIMEOUT]: 'SETTINGS_TIMEOUT',
+  [ErrorCode.STREAM_CLOSED]: 'STREAM_CLOSED',
+  [ErrorCode.FRAME_SIZE_ERROR]: 'FRAME_SIZE_ERROR',
+  [ErrorCode.REFUSED_STREAM]: 'REFUSED_STREAM',
+  [ErrorCode.CANCEL]: 'CANCEL',
+  [ErrorCode.COMPRESSION_ERROR]: 'COMPRESSION_ERROR',
+  [ErrorCode.CONNECT_ERROR]: 'CONNECT_ERROR',
+  [ErrorCode.ENHANCE_YOUR_CALM]: 'ENHANCE_YOUR_CALM',
+  [ErrorCode.INADEQUATE_SECURITY]: 'INADEQUATE_SECURITY',
+  [ErrorCode.HTTP_1_1_REQUIRED]: 'HTTP_1_1_REQUIRED',
 };
 
 export function rstCodeName(code: number): string {

@@ -6,7 +6,7 @@
  * on receipt: its kSingleValueHeaders (lib/internal/http2/util.js, the same in Node 20, 22
  * and 24), without the pseudo-headers, plus `te`, which it accepts only as "trailers".
  */
-const SINGLE_VALUE: ReadonlySet<string> = new Set([
+export const SINGLE_VALUE: ReadonlySet<string> = new Set([
   'access-control-allow-credentials',
   'access-control-max-age',
   'access-control-request-method',
@@ -97,6 +97,24 @@ export function prepareHeaderFields(
     }
   }
   if (repeated) splitRepeated(parsed, raw);
+  return size;
+}
+
+/**
+ * The size of a header block as HTTP/2 counts it against a peer's SETTINGS_MAX_HEADER_LIST_SIZE,
+ * or INVALID_FIELDS when a `-bin` value is not base64 (a block that must not be sent on).
+ * `fields` is [name, value, name, value, …]; only read.
+ */
+export function headerFieldsSize(fields: readonly string[]): number {
+  let size = 0;
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = fields[i];
+    const value = fields[i + 1];
+    size += name.length + value.length + FIELD_OVERHEAD;
+    if (name.charCodeAt(name.length - 1) === LOWER_N && name.endsWith('-bin') && !isBase64(value)) {
+      return INVALID_FIELDS;
+    }
+  }
   return size;
 }
 

@@ -2,7 +2,7 @@
 // with backpressure, and ends the client's stream with the upstream's trailers or a status
 // that says what went wrong. Frames pass through undecoded.
 import http2 from 'node:http2';
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import type { IncomingHttpHeaders } from 'node:http2';
 import type { Host } from '../balancer/host.js';
 import {
   connectionOf,
@@ -15,7 +15,10 @@ import type { Cluster, WaitingCall } from '../upstream/cluster.js';
 import { cancelUpstream, type UpstreamSession } from '../upstream/endpoint-pool.js';
 import { describeError } from '../common/errors.js';
 import { formatGrpcTimeout } from '../grpc/grpc-timeout.js';
-import { INVALID_FIELDS, invalidFieldReason, prepareHeaderFields } from '../grpc/header-fields.js';
+import { INVALID_FIELDS, headerFieldsSize, invalidFieldReason } from '../grpc/header-fields.js';
+import { fieldValue, setField, type HeaderFields } from '../transport/header-fields.js';
+import { fieldsToHeaders } from '../transport/node-http2/header-objects.js';
+import { StreamOutcome, type UpstreamHandler, type UpstreamStream } from '../transport/upstream.js';
 import {
   Status,
   encodeGrpcMessage,
@@ -25,8 +28,7 @@ import {
   statusFromRstCode,
 } from '../grpc/grpc-status.js';
 
-const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_REFUSED_STREAM, NGHTTP2_NO_ERROR } = http2.constants;
-const END_STREAM_FLAG = http2.constants.NGHTTP2_FLAG_END_STREAM;
+const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
 /** Request bytes kept for a transparent retry; larger requests are not retried. */
 const MAX_REPLAY_BYTES = 64 * 1024;
@@ -60,15 +62,12 @@ export interface CallContext {
 }
 
 const kCall = Symbol('switchyard.call');
-type ResponseHeaders = IncomingHttpHeaders & http2.IncomingHttpStatusHeader;
 type Downstream = http2.ServerHttp2Stream & { [kCall]?: ProxyCall };
-type Upstream = http2.ClientHttp2Stream & { [kCall]?: ProxyCall };
 
-const UPSTREAM_REQUEST_OPTIONS: http2.ClientSessionRequestOptions = { endStream: false };
 const TRAILERS_ONLY_OPTIONS = { endStream: true } as const;
 const RESPOND_OPTIONS = { waitForTrailers: true } as const;
 
-export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
+export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall, UpstreamHandler {
   /** Set once the call ended upstream-side (status known, balancer told). */
   done = false;
   /** Final gRPC status (-1 until known) and, for statuses the proxy made, its message. */
@@ -81,17 +80,18 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
   endedAt = 0;
 
   private session: UpstreamSession | null = null;
-  private upstream: Upstream | null = null;
-  private upstreamError: Error | undefined = undefined;
+  private upstream: UpstreamStream | null = null;
   private attempts = 0;
   /** The endpoint the last attempt failed on; a retry picks another when it can. */
   private avoid: Host | null = null;
   private attemptStartedAt = 0;
   private waiting = false;
   private timer: NodeJS.Timeout | undefined = undefined;
-  private trailers: OutgoingHttpHeaders | null = null;
+  private trailers: HeaderFields | null = null;
   private responded = false;
   private trailersOnly = false;
+  /** END_STREAM from the upstream was read (its whole answer is in). */
+  private upstreamEnded = false;
   private requestEnded = false;
   private reading = false;
   /**
@@ -104,7 +104,6 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
   private replayBytes = 0;
   /** 'drain' listeners are wired on the first backpressure, not for every call. */
   private downstreamDrainWired = false;
-  private upstreamDrainWired = false;
   /** The client connection, which resets streams whose client is too far behind. */
   private readonly connection: ClientConnection | undefined;
   /** Whether the client is behind (its connection watches the call meanwhile). */
@@ -118,8 +117,10 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
 
   constructor(
     readonly downstream: Downstream,
-    /** The client's request headers; edited in place into the upstream request. */
+    /** The client's request headers as parsed, for picking and routing. */
     readonly headers: IncomingHttpHeaders,
+    /** The client's request header fields; edited in place into the upstream request. */
+    private readonly fields: HeaderFields,
     readonly path: string,
     readonly context: CallContext,
     /** Milliseconds until the deadline, or undefined for none. */
@@ -148,9 +149,10 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
     }
     const authority = this.context.authority;
     if (authority !== undefined) {
-      const replaced = this.headers[':authority'];
+      const replaced = fieldValue(this.fields, ':authority');
       this.headerBytes += authority.length - (replaced === undefined ? -32 : replaced.length);
       this.headers[':authority'] = authority;
+      setField(this.fields, ':authority', authority);
     }
     this.dispatch();
   }
@@ -207,7 +209,6 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
   }
 
   private send(host: Host, session: UpstreamSession): boolean {
-    const headers = this.headers;
     const bytes = this.headerBytes + (this.timeoutMs === undefined ? 0 : GRPC_TIMEOUT_FIELD_BYTES);
     if (bytes > session.maxHeaderListSize) {
       // gRPC C-core fails its whole connection, every call on it, for a larger block.
@@ -218,41 +219,35 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
       );
       return true;
     }
-    headers[':scheme'] = session.pool.scheme;
+    const fields = this.fields;
+    setField(fields, ':scheme', session.pool.scheme);
     if (this.timeoutMs !== undefined) {
       const remaining = this.timeoutMs - (performance.now() - this.startedAt);
       // Capped where timers stop working: many servers (grpc-js among them) turn a longer
       // timeout into an instant DEADLINE_EXCEEDED.
-      headers['grpc-timeout'] = formatGrpcTimeout(Math.min(remaining, MAX_FORWARDED_TIMEOUT_MS));
+      setField(
+        fields,
+        'grpc-timeout',
+        formatGrpcTimeout(Math.min(remaining, MAX_FORWARDED_TIMEOUT_MS)),
+      );
     }
-    let upstream: Upstream;
-    try {
-      upstream = session.session.request(headers, UPSTREAM_REQUEST_OPTIONS);
-    } catch (err) {
-      if (session.session.closed || session.session.destroyed || isSessionError(err)) {
-        // The session closed under us (GOAWAY or socket loss not yet seen): nothing was sent.
-        session.pool.sessionDraining(session, 'the connection refused a new stream');
-        return false;
-      }
-      // node:http2 refused these headers: the call's own fault, not the session's.
-      this.fail(Status.INTERNAL, `cannot send the request headers: ${describeError(err)}`, false);
+    const upstream = session.open(fields, this);
+    if (upstream === null) return false; // the connection closed under us: nothing was sent.
+    if (upstream instanceof Error) {
+      // The transport refused these headers: the call's own fault, not the connection's.
+      this.fail(
+        Status.INTERNAL,
+        `cannot send the request headers: ${describeError(upstream)}`,
+        false,
+      );
       return true;
     }
-    session.active++;
     this.session = session;
     this.host = host;
     this.upstream = upstream;
-    this.upstreamError = undefined;
+    this.upstreamEnded = false;
     this.attemptStartedAt = performance.now();
     this.context.cluster.balancer.callStarted(host);
-    upstream[kCall] = this;
-    upstream.on('response', onUpstreamResponse);
-    upstream.on('data', onUpstreamData);
-    upstream.on('trailers', onUpstreamTrailers);
-    upstream.on('end', onUpstreamEnd);
-    upstream.on('close', onUpstreamClose);
-    upstream.on('error', onUpstreamError);
-    this.upstreamDrainWired = false;
 
     if (!this.reading) {
       this.reading = true;
@@ -296,65 +291,63 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
       this.downstream.pause();
       return;
     }
-    if (!upstream.write(chunk)) {
-      this.downstream.pause();
-      if (!this.upstreamDrainWired) {
-        this.upstreamDrainWired = true;
-        upstream.on('drain', onUpstreamDrain);
-      }
-    }
+    if (!upstream.write(chunk)) this.downstream.pause();
   }
 
   requestEnd(): void {
     this.requestEnded = true;
     const upstream = this.upstream;
-    if (upstream !== null && !upstream.closed) upstream.end();
+    if (upstream !== null) upstream.end();
   }
 
-  /** Response headers from the upstream. */
-  upstreamResponse(
-    upstream: Upstream,
-    headers: ResponseHeaders,
-    flags: number,
-    rawHeaders: string[],
-  ): void {
+  /** UpstreamHandler: response headers. */
+  onHeaders(upstream: UpstreamStream, fields: HeaderFields, endStream: boolean): void {
+    if (upstream !== this.upstream || this.done) return;
     this.responded = true;
     this.dropReplay();
-    const problem = this.unforwardable(headers, rawHeaders, 'response headers');
+    const problem = this.unforwardable(fields, 'response headers');
     if (problem !== null) {
       this.fail(Status.INTERNAL, problem, false);
       return;
     }
-    const httpStatus = headers[':status'];
-    const grpcStatus = headers['grpc-status'];
-    if (httpStatus !== 200) {
+    const httpStatus = fieldValue(fields, ':status');
+    const grpcStatus = fieldValue(fields, 'grpc-status');
+    if (httpStatus !== '200') {
       // Not a gRPC answer (a load balancer's 502, an HTTP server's 404): clients expect 200.
       const code =
-        grpcStatus !== undefined ? Number(grpcStatus) : statusFromHttpStatus(httpStatus ?? 0);
-      const detail = headers['grpc-message'] ?? `upstream answered HTTP ${httpStatus}`;
+        grpcStatus !== undefined
+          ? Number(grpcStatus)
+          : statusFromHttpStatus(httpStatus === undefined ? 0 : Number(httpStatus));
+      const detail = fieldValue(fields, 'grpc-message') ?? `upstream answered HTTP ${httpStatus}`;
       cancelUpstream(this.session, upstream);
-      this.fail(code, String(detail), code === Status.UNAVAILABLE);
+      this.fail(code, detail, code === Status.UNAVAILABLE);
       return;
     }
     const ds = this.downstream;
     if (ds.closed || ds.destroyed) return;
-    if ((flags & END_STREAM_FLAG) !== 0) {
+    if (endStream) {
       // Trailers-only: the status travels in the only HEADERS frame; keep it that way.
       this.trailersOnly = true;
       if (grpcStatus === undefined) {
-        headers['grpc-status'] = String(Status.INTERNAL);
-        headers['grpc-message'] = 'upstream ended the call without a grpc-status';
+        fields.push(
+          'grpc-status',
+          String(Status.INTERNAL),
+          'grpc-message',
+          'upstream ended the call without a grpc-status',
+        );
         this.status = Status.INTERNAL;
       } else {
         this.status = Number(grpcStatus);
       }
-      ds.respond(headers, TRAILERS_ONLY_OPTIONS);
+      ds.respond(fieldsToHeaders(fields), TRAILERS_ONLY_OPTIONS);
       return;
     }
-    ds.respond(headers, RESPOND_OPTIONS);
+    ds.respond(fieldsToHeaders(fields), RESPOND_OPTIONS);
   }
 
-  upstreamData(upstream: Upstream, chunk: Buffer): void {
+  /** UpstreamHandler: response data. */
+  onData(upstream: UpstreamStream, chunk: Buffer): void {
+    if (upstream !== this.upstream) return;
     this.bytesOut += chunk.length;
     const ds = this.downstream;
     if (ds.writableEnded || ds.destroyed) return;
@@ -371,8 +364,10 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
     }
   }
 
-  upstreamTrailers(trailers: IncomingHttpHeaders, rawTrailers: string[]): void {
-    const problem = this.unforwardable(trailers, rawTrailers, 'trailers');
+  /** UpstreamHandler: trailers. */
+  onTrailers(upstream: UpstreamStream, trailers: HeaderFields): void {
+    if (upstream !== this.upstream || this.done) return;
+    const problem = this.unforwardable(trailers, 'trailers');
     if (problem !== null) {
       this.status = Status.INTERNAL;
       this.message = problem;
@@ -380,7 +375,7 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
       return;
     }
     this.trailers = trailers;
-    const s = trailers['grpc-status'];
+    const s = fieldValue(trailers, 'grpc-status');
     this.status = s === undefined ? -1 : Number(s);
   }
 
@@ -390,22 +385,24 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
    * on it, for a `-bin` value that is not base64 or a block over its header list limit.
    */
   private unforwardable(
-    fields: IncomingHttpHeaders,
-    raw: string[],
+    fields: HeaderFields,
     what: 'response headers' | 'trailers',
   ): string | null {
-    const bytes = prepareHeaderFields(fields, raw);
-    if (bytes === INVALID_FIELDS) return `upstream ${what}: ${invalidFieldReason(raw)}`;
+    const bytes = headerFieldsSize(fields);
+    if (bytes === INVALID_FIELDS) return `upstream ${what}: ${invalidFieldReason(fields)}`;
     const limit = clientHeaderLimit(this.downstream);
     if (bytes > limit) return `upstream ${what} of ${bytes} bytes are over the client's ${limit}`;
     return null;
   }
 
-  upstreamEnd(): void {
-    // Without trailers this is either a reset (Node ends the readable side of a reset stream
-    // too) or a DATA frame with END_STREAM: 'close' tells which, from the reset code.
+  /** UpstreamHandler: END_STREAM read. */
+  onEnd(upstream: UpstreamStream): void {
+    if (upstream !== this.upstream || this.done) return;
+    this.upstreamEnded = true;
+    // Without trailers this is a DATA frame with END_STREAM, or a reset the transport ended
+    // the stream for: onClose tells which.
     if (this.trailersOnly || this.trailers === null) return;
-    if (this.trailers['grpc-status'] === undefined) {
+    if (fieldValue(this.trailers, 'grpc-status') === undefined) {
       this.status = Status.INTERNAL;
       this.message = 'upstream ended the call without a grpc-status';
       this.trailers = statusTrailers(Status.INTERNAL, this.message);
@@ -414,25 +411,29 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
     if (!ds.writableEnded && !ds.destroyed) ds.end();
   }
 
-  upstreamClosed(upstream: Upstream): void {
+  /** UpstreamHandler: the stream is gone, and how it ended. */
+  onClose(
+    upstream: UpstreamStream,
+    outcome: StreamOutcome,
+    rst: number,
+    error: Error | undefined,
+  ): void {
+    if (upstream !== this.upstream) return;
     const session = this.session;
     this.session = null;
-    session?.release();
     if (this.done) return;
     const host = this.host!;
-    if (upstream.readableEnded && (this.trailersOnly || this.trailers !== null)) {
+    if (this.upstreamEnded && (this.trailersOnly || this.trailers !== null)) {
       this.finish(this.status, isEndpointFailure(this.status));
       return;
     }
-    // The stream ended without END_STREAM: reset by the upstream, or its session died.
-    const rst = upstream.rstCode ?? NGHTTP2_NO_ERROR;
-    const neverSent = upstream.id === undefined || upstream.pending;
-    if (!this.responded && (rst === NGHTTP2_REFUSED_STREAM || neverSent) && this.replayable) {
+    // The stream ended without a status: refused, reset by the upstream, or its session died.
+    if (!this.responded && outcome === StreamOutcome.REFUSED && this.replayable) {
       // The upstream did not process the call (refused, or it never left): safe elsewhere.
       this.context.cluster.balancer.callEnded(
         host,
         performance.now() - this.attemptStartedAt,
-        neverSent,
+        rst !== NGHTTP2_REFUSED_STREAM,
       );
       this.upstream = null;
       this.host = null;
@@ -446,25 +447,18 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
     }
     let code: number;
     let message: string;
-    // A stream whose session died is closed by Node with INTERNAL_ERROR; a reset the upstream
-    // sent arrives while the session still lives.
-    const sessionLost = session === null || session.session.destroyed;
-    if (!sessionLost && rst === NGHTTP2_NO_ERROR && upstream.readableEnded) {
+    if (outcome === StreamOutcome.COMPLETE) {
       code = Status.INTERNAL;
       message = 'upstream ended the call without a grpc-status';
-    } else if (!sessionLost) {
+    } else if (outcome !== StreamOutcome.LOST && session !== null) {
       code = rst === NGHTTP2_NO_ERROR ? Status.INTERNAL : statusFromRstCode(rst);
       message = `upstream ${host.key} reset the stream (${rstCodeName(rst)})`;
     } else {
       code = Status.UNAVAILABLE;
-      const why = this.context.cluster.pool(host)?.sessionError ?? this.upstreamError;
+      const why = this.context.cluster.pool(host)?.sessionError ?? error;
       message = `connection to ${host.key} lost mid-call${why ? `: ${describeError(why)}` : ''}`;
     }
     this.failFromUpstream(code, message, code === Status.UNAVAILABLE || code === Status.INTERNAL);
-  }
-
-  upstreamFailed(err: Error): void {
-    this.upstreamError = err;
   }
 
   /** The client's stream closed: finished normally, or cancelled/reset by the client. */
@@ -491,15 +485,17 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
   wantTrailers(): void {
     const ds = this.downstream;
     ds.sendTrailers(
-      this.trailers ??
-        statusTrailers(Status.INTERNAL, 'upstream ended the call without a grpc-status'),
+      fieldsToHeaders(
+        this.trailers ??
+          statusTrailers(Status.INTERNAL, 'upstream ended the call without a grpc-status'),
+      ),
     );
   }
 
   downstreamDrained(): void {
     this.unblock();
     const upstream = this.upstream;
-    if (upstream !== null && upstream.isPaused()) upstream.resume();
+    if (upstream !== null) upstream.resume();
   }
 
   private unblock(): void {
@@ -513,7 +509,7 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
   }
 
   heldBytes(): number {
-    return (this.upstream?.readableLength ?? 0) + this.downstream.writableLength;
+    return (this.upstream?.bufferedBytes ?? 0) + this.downstream.writableLength;
   }
 
   /**
@@ -531,7 +527,9 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
     this.finish(Status.RESOURCE_EXHAUSTED, false);
   }
 
-  upstreamDrained(): void {
+  /** UpstreamHandler: the upstream takes request data again. */
+  onDrain(upstream: UpstreamStream): void {
+    if (upstream !== this.upstream) return;
     if (this.downstream.isPaused()) this.downstream.resume();
   }
 
@@ -629,16 +627,6 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
   }
 }
 
-/** node:http2 errors from request() that mean the session, not the headers, is unusable. */
-function isSessionError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return (
-    code === 'ERR_HTTP2_INVALID_SESSION' ||
-    code === 'ERR_HTTP2_GOAWAY_SESSION' ||
-    code === 'ERR_HTTP2_OUT_OF_STREAMS'
-  );
-}
-
 // The client's SETTINGS_MAX_HEADER_LIST_SIZE, kept on its session and updated with its SETTINGS.
 const kHeaderLimit = Symbol('switchyard.clientHeaderLimit');
 type ClientSession = http2.ServerHttp2Session & { [kHeaderLimit]?: number };
@@ -658,8 +646,8 @@ function onClientSettings(this: ClientSession, settings: http2.Settings) {
   this[kHeaderLimit] = settings.maxHeaderListSize ?? Infinity;
 }
 
-function statusTrailers(code: number, message: string): OutgoingHttpHeaders {
-  return { 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(message) };
+function statusTrailers(code: number, message: string): HeaderFields {
+  return ['grpc-status', String(code), 'grpc-message', encodeGrpcMessage(message)];
 }
 
 // Event handlers shared by every call: `this` is the stream, the call hangs off a symbol slot,
@@ -685,47 +673,4 @@ function onWantTrailers(this: Downstream) {
 }
 function onDownstreamDrain(this: Downstream) {
   this[kCall]!.downstreamDrained();
-}
-function current(stream: Upstream): ProxyCall | undefined {
-  const call = stream[kCall];
-  return call !== undefined && call['upstream'] === stream ? call : undefined;
-}
-function onUpstreamResponse(
-  this: Upstream,
-  headers: ResponseHeaders,
-  flags: number,
-  rawHeaders: string[],
-) {
-  const call = current(this);
-  if (call !== undefined && !call.done) call.upstreamResponse(this, headers, flags, rawHeaders);
-}
-function onUpstreamData(this: Upstream, chunk: Buffer) {
-  const call = current(this);
-  if (call !== undefined) call.upstreamData(this, chunk);
-}
-function onUpstreamTrailers(
-  this: Upstream,
-  trailers: IncomingHttpHeaders,
-  _flags: number,
-  rawTrailers: string[],
-) {
-  const call = current(this);
-  if (call !== undefined && !call.done) call.upstreamTrailers(trailers, rawTrailers);
-}
-function onUpstreamEnd(this: Upstream) {
-  const call = current(this);
-  if (call !== undefined && !call.done) call.upstreamEnd();
-}
-function onUpstreamClose(this: Upstream) {
-  const call = this[kCall];
-  if (call === undefined) return;
-  if (call['upstream'] === this) call.upstreamClosed(this);
-}
-function onUpstreamError(this: Upstream, err: Error) {
-  const call = current(this);
-  if (call !== undefined) call.upstreamFailed(err);
-}
-function onUpstreamDrain(this: Upstream) {
-  const call = current(this);
-  if (call !== undefined) call.upstreamDrained();
 }

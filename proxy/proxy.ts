@@ -9,6 +9,7 @@ import type { ClusterConfig, Config, ListenerConfig, SocketAddress } from '../co
 import { createResolver as defaultCreateResolver } from '../resolver/create-resolver.js';
 import { ProxyEnvironment, type ProxyEnv } from '../egress/proxy-settings.js';
 import type { Resolver } from '../resolver/resolver.js';
+import type { UpstreamLocalSettings } from '../transport/upstream.js';
 import { ProxyCall, type CallContext, type CallObserver } from './call.js';
 import { Cluster } from '../upstream/cluster.js';
 import type { Dialer, UpstreamTlsOptions } from '../upstream/dialer.js';
@@ -59,7 +60,7 @@ export type HealthVerdict = readonly [key: string, status: HealthStatus, reason:
 export type PreloadedFiles = ReadonlyMap<string, Uint8Array>;
 
 /** Local SETTINGS for upstream sessions: room for a stream's data in flight, no push. */
-const UPSTREAM_SETTINGS: http2.Settings = { enablePush: false };
+const UPSTREAM_SETTINGS: UpstreamLocalSettings = { enablePush: false };
 
 function readFile(path: string, what: string, files: PreloadedFiles | undefined): Buffer {
   const read = files?.get(path);
@@ -488,7 +489,7 @@ export class Proxy implements CallObserver {
       return;
     }
     const timeoutMs = effectiveTimeout(requested, context.cluster.config.timeouts);
-    new ProxyCall(stream, headers, path, context, timeoutMs, headerBytes).start();
+    new ProxyCall(stream, headers, rawHeaders, path, context, timeoutMs, headerBytes).start();
   }
 
   /** Adds an observer of every call (metrics, access log). */

@@ -1,17 +1,26 @@
 // The upstream HTTP/2 sessions to one endpoint: connect with backoff, multiplex, open another
 // session at the peer's stream limit or reset budget, drain on GOAWAY, close idle extras, and
 // close connections that stopped working (unanswered PINGs, protocol errors, socket errors).
-import http2 from 'node:http2';
-import type { Duplex } from 'node:stream';
 import type { Host, Connectivity } from '../balancer/host.js';
 import type { KeepaliveConfig } from '../config/types.js';
 import { backoffDelay, type BackoffPolicy } from '../common/backoff.js';
-import { systemClock, type Clock } from '../common/clock.js';
+import { systemClock, type Clock, type TimerHandle } from '../common/clock.js';
 import type { Dialer } from './dialer.js';
 import { SwitchyardError, describeError } from '../common/errors.js';
 import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES } from './flow-control.js';
 import { LivenessMonitor, type LivenessTarget, type LivenessVerdict } from './liveness-monitor.js';
 import { ResetBudget, type ResetLimit } from './reset-budget.js';
+import type { HeaderFields } from '../transport/header-fields.js';
+import type {
+  UpstreamConnection,
+  UpstreamConnectionEvents,
+  UpstreamLocalSettings,
+  UpstreamHandler,
+  UpstreamSettings,
+  UpstreamStream,
+  UpstreamTransport,
+} from '../transport/upstream.js';
+import { nodeHttp2Transport } from '../transport/node-http2/upstream.js';
 
 export interface PoolOptions {
   readonly dialer: Dialer;
@@ -22,11 +31,15 @@ export interface PoolOptions {
   /** Sessions one endpoint may have open at once. */
   readonly maxSessions: number;
   /** Local SETTINGS for upstream sessions. */
-  readonly settings: http2.Settings;
+  readonly settings: UpstreamLocalSettings;
   /** The endpoint's rapid-reset limit, kept per session (see ResetBudget). */
   readonly resetLimit?: ResetLimit;
-  /** Time for keepalive PINGs and the reset budget; the system clock by default. */
+  /** Time for timers, keepalive PINGs and the reset budget; the system clock by default. */
   readonly clock?: Clock;
+  /** Jitter for the connect backoff; `Math.random` by default. */
+  readonly random?: () => number;
+  /** HTTP/2 on the dialed sockets; node:http2 by default. */
+  readonly transport?: UpstreamTransport;
 }
 
 /** What the pool tells its cluster. Called asynchronously, never from `acquire()`. */
@@ -56,7 +69,8 @@ const CONNECT_BACKOFF: BackoffPolicy = {
  */
 const MAX_PING_SCALE = 64;
 const TOO_MANY_PINGS = Buffer.from('too_many_pings', 'latin1');
-const { NGHTTP2_CANCEL } = http2.constants;
+/** GOAWAY's ENHANCE_YOUR_CALM (RFC 9113 §7). */
+const ENHANCE_YOUR_CALM = 0xb;
 /**
  * Resets kept back from new streams, a tenth of the burst: room for resets the pool does not
  * count (node:http2 resets streams it cannot use by itself) and for peers whose seconds tick
@@ -68,41 +82,65 @@ const RESET_ROTATE_SHARE = 0.5;
 /** How often resets held back for lack of budget are retried. */
 const DEFERRED_RESET_RETRY_MS = 1_000;
 
-/** One HTTP/2 session to the endpoint and its stream accounting. */
-export class UpstreamSession implements LivenessTarget {
-  /** Streams opened and not yet closed. */
-  active = 0;
-  /** The peer's SETTINGS_MAX_CONCURRENT_STREAMS. */
-  maxStreams = 100;
-  /** The peer's SETTINGS_MAX_HEADER_LIST_SIZE: larger request headers are not sent to it. */
-  maxHeaderListSize = Infinity;
+/**
+ * One upstream connection of the pool and what the pool keeps about it. The connection counts
+ * its own streams; callers open and cancel streams through this record so that the pool sees
+ * refusals and resets.
+ */
+export class UpstreamSession implements LivenessTarget, UpstreamConnectionEvents {
   /** No new streams: GOAWAY received, or the pool is closing. */
   draining = false;
-  idleTimer: NodeJS.Timeout | undefined = undefined;
+  idleTimer: TimerHandle | undefined = undefined;
   /** Set once the peer's first SETTINGS arrived: the session can take streams. */
   ready = false;
   /** Set once the pool has let go of the session (closed, destroyed or broken). */
   gone = false;
   /** Why the session was torn down, when it broke rather than closed. */
   failure: Error | undefined = undefined;
-  /** The last 'error' node:http2 reported on the session. */
+  /** The last error the transport reported on the session. */
   lastError: Error | undefined = undefined;
   /** The failure says the endpoint misbehaves (not just a lost socket): reconnect with backoff. */
   broken = false;
   monitor: LivenessMonitor | undefined = undefined;
   /** A fresh session is being opened to take over; this one drains once that one is ready. */
   retiring = false;
+  /** Set right after connecting; every event comes later. */
+  connection!: UpstreamConnection;
   /** Streams whose reset waits for the budget to grow back, and the timer that retries them. */
-  private deferred: http2.ClientHttp2Stream[] | null = null;
-  private deferredTimer: NodeJS.Timeout | undefined = undefined;
+  private deferred: UpstreamStream[] | null = null;
+  private deferredTimer: TimerHandle | undefined = undefined;
 
   constructor(
     readonly pool: EndpointPool,
-    readonly session: http2.ClientHttp2Session,
-    readonly socket: Duplex,
     /** What the peer's rapid-reset protection still allows; undefined when not counted. */
     readonly resets: ResetBudget | undefined,
+    private readonly clock: Clock,
   ) {}
+
+  /** Streams opened and not yet closed. */
+  get active(): number {
+    return this.connection.activeStreams;
+  }
+
+  /** The peer's SETTINGS_MAX_CONCURRENT_STREAMS. */
+  get maxStreams(): number {
+    return this.connection.maxStreams;
+  }
+
+  /** The peer's SETTINGS_MAX_HEADER_LIST_SIZE: larger request headers are not sent to it. */
+  get maxHeaderListSize(): number {
+    return this.connection.maxHeaderListSize;
+  }
+
+  /**
+   * Opens a stream. Null when the connection turned out unable to take one (it then drains and
+   * the caller tries elsewhere: nothing was sent); an Error when it refused these headers.
+   */
+  open(headers: HeaderFields, handler: UpstreamHandler): UpstreamStream | Error | null {
+    const stream = this.connection.openStream(headers, handler);
+    if (stream === null) this.pool.sessionDraining(this, 'the connection refused a new stream');
+    return stream;
+  }
 
   /**
    * Whether one more stream fits the reset budget: every open stream may need one reset, and
@@ -122,29 +160,24 @@ export class UpstreamSession implements LivenessTarget {
    * as soon as the budget allows: a late reset costs the backend some work, one over its limit
    * costs every call on the connection.
    */
-  cancel(stream: http2.ClientHttp2Stream): void {
-    if (stream.destroyed) return;
-    if (stream.closed) {
-      // The backend finished while the client was not reading: the unread answer sits in the
-      // paused stream, and its 'close', which gives the session its slot back, waits for it.
-      stream.destroy();
-      return;
-    }
+  cancel(stream: UpstreamStream): void {
     const budget = this.resets;
-    if (budget === undefined) {
-      stream.close(NGHTTP2_CANCEL);
+    if (budget === undefined || !stream.open) {
+      stream.cancel();
       return;
     }
     if (budget.take()) {
-      stream.close(NGHTTP2_CANCEL);
+      stream.cancel();
       this.pool.resetSent(this);
       return;
     }
-    stream.resume();
+    stream.discard();
     (this.deferred ??= []).push(stream);
     if (this.deferredTimer === undefined) {
-      this.deferredTimer = setTimeout(retryDeferredResets, DEFERRED_RESET_RETRY_MS, this);
-      this.deferredTimer.unref();
+      this.deferredTimer = this.clock.setTimeout(
+        () => this.retryDeferred(),
+        DEFERRED_RESET_RETRY_MS,
+      );
     }
   }
 
@@ -156,127 +189,90 @@ export class UpstreamSession implements LivenessTarget {
     let i = 0;
     for (; i < queue.length; i++) {
       const stream = queue[i];
-      if (stream.closed || stream.destroyed) continue;
+      if (!stream.open) continue;
       if (!this.resets!.take()) break;
-      stream.close(NGHTTP2_CANCEL);
+      stream.cancel();
     }
     queue.splice(0, i);
     if (queue.length === 0) this.deferred = null;
     else {
-      this.deferredTimer = setTimeout(retryDeferredResets, DEFERRED_RESET_RETRY_MS, this);
-      this.deferredTimer.unref();
+      this.deferredTimer = this.clock.setTimeout(
+        () => this.retryDeferred(),
+        DEFERRED_RESET_RETRY_MS,
+      );
     }
   }
 
   /** @internal the session is gone: nothing left to reset. */
   dropDeferred(): void {
-    clearTimeout(this.deferredTimer);
+    if (this.deferredTimer !== undefined) this.clock.clearTimeout(this.deferredTimer);
     this.deferredTimer = undefined;
     this.deferred = null;
   }
 
-  /** A stream on this session closed. */
-  release(): void {
-    this.active--;
-    if (this.active === 0) this.pool.sessionIdle(this);
+  // UpstreamConnectionEvents
+
+  settings(_connection: UpstreamConnection, _settings: UpstreamSettings): void {
+    if (!this.ready) this.pool.sessionReady(this);
+  }
+
+  goaway(_connection: UpstreamConnection, code: number, data: Buffer | undefined): void {
+    if (code === ENHANCE_YOUR_CALM && data !== undefined && data.equals(TOO_MANY_PINGS)) {
+      this.pool.tooManyPings();
+    }
+    this.pool.sessionDraining(this, 'upstream sent GOAWAY');
+  }
+
+  error(
+    _connection: UpstreamConnection,
+    err: Error,
+    kind: 'session' | 'protocol' | 'socket',
+  ): void {
+    if (kind === 'socket') {
+      this.pool.socketFailed(this, err);
+      return;
+    }
+    this.lastError = err;
+    this.pool.sessionError = err;
+    // Invalid HTTP/2 from the peer: the endpoint misbehaves; reconnect after a backoff.
+    if (kind === 'protocol' && this.ready) this.pool.sessionFailed(this, this.pool.protocolError());
+  }
+
+  idle(_connection: UpstreamConnection): void {
+    this.pool.sessionIdle(this);
+  }
+
+  closed(_connection: UpstreamConnection): void {
+    this.pool.sessionClosed(this);
   }
 
   // LivenessTarget
 
   get streams(): number {
-    return this.active;
+    return this.connection.activeStreams;
   }
 
   bytesRead(): number {
-    const n = (this.socket as { bytesRead?: unknown }).bytesRead;
-    return typeof n === 'number' ? n : -1;
+    return this.connection.bytesRead();
   }
 
   bytesWritten(): number {
-    const n = (this.socket as { bytesWritten?: unknown }).bytesWritten;
-    return typeof n === 'number' ? n : -1;
+    return this.connection.bytesWritten();
   }
 
   writePending(): boolean {
-    // node:http2 writes to the socket's native handle, below the stream's own buffer, so only
-    // the handle knows what is still queued (net and tls sockets both keep this count).
-    const handle = (this.socket as { _handle?: { writeQueueSize?: unknown } })._handle;
-    const queued = handle?.writeQueueSize;
-    return typeof queued !== 'number' || queued > 0;
+    return this.connection.writePending();
   }
 
   ping(onAck: () => void): boolean {
-    const session = this.session;
-    if (session.closed || session.destroyed) return false;
-    try {
-      return session.ping((err) => {
-        if (err === null) onAck();
-      });
-    } catch {
-      return false;
-    }
+    return this.connection.ping(onAck);
   }
 }
 
 /** Cancels an upstream stream through its session's reset budget (see UpstreamSession.cancel). */
-export function cancelUpstream(
-  session: UpstreamSession | null,
-  stream: http2.ClientHttp2Stream,
-): void {
+export function cancelUpstream(session: UpstreamSession | null, stream: UpstreamStream): void {
   if (session !== null) session.cancel(stream);
-  else if (!stream.closed) stream.close(NGHTTP2_CANCEL);
-  else if (!stream.destroyed) stream.destroy();
-}
-
-function retryDeferredResets(s: UpstreamSession) {
-  s.retryDeferred();
-}
-
-// Shared handlers (no per-session closures): the session and its socket carry their
-// UpstreamSession.
-const kSession = Symbol('switchyard.upstreamSession');
-type TaggedSession = http2.ClientHttp2Session & { [kSession]: UpstreamSession };
-type TaggedSocket = Duplex & { [kSession]?: UpstreamSession };
-
-function onRemoteSettings(this: TaggedSession, settings: http2.Settings) {
-  const s = this[kSession];
-  s.maxStreams = settings.maxConcurrentStreams ?? 4294967295;
-  s.maxHeaderListSize = settings.maxHeaderListSize ?? Infinity;
-  if (!s.ready) s.pool.sessionReady(s);
-}
-function onGoaway(this: TaggedSession, code: number, _lastStreamId: number, data?: Buffer) {
-  const s = this[kSession];
-  const tooManyPings =
-    code === http2.constants.NGHTTP2_ENHANCE_YOUR_CALM &&
-    data !== undefined &&
-    data.equals(TOO_MANY_PINGS);
-  if (tooManyPings) s.pool.tooManyPings();
-  s.pool.sessionDraining(s, 'upstream sent GOAWAY');
-}
-function onSessionClose(this: TaggedSession) {
-  const s = this[kSession];
-  s.pool.sessionClosed(s);
-}
-function onSessionError(this: TaggedSession, err: Error) {
-  const s = this[kSession];
-  s.lastError = err;
-  s.pool.sessionError = err;
-  // nghttp2 found invalid HTTP/2 in what the peer sent. Node 22 and later report it here and
-  // destroy the session (Node 20 goes quiet instead; the liveness monitor finds that). Either
-  // way the endpoint misbehaves: reconnect after a backoff, not at once.
-  if ((err as NodeJS.ErrnoException).code === 'ERR_HTTP2_ERROR' && s.ready) {
-    s.pool.sessionFailed(s, s.pool.protocolError());
-  }
-}
-function onSocketError(this: TaggedSocket, err: Error) {
-  // node:http2 does not always report these: a TLS alert read after the handshake (TLS 1.3
-  // "certificate required") destroys the session without an 'error' or 'close' event.
-  const s = this[kSession];
-  if (s !== undefined) s.pool.socketFailed(s, err);
-}
-function onSocketClose(this: TaggedSocket) {
-  const s = this[kSession];
-  if (s !== undefined) s.pool.sessionClosed(s);
+  else stream.cancel();
 }
 
 export class EndpointPool {
@@ -285,9 +281,11 @@ export class EndpointPool {
   private state: Connectivity = 'idle';
   /** Connect failures in a row, for the backoff. */
   private failures = 0;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private retryTimer: TimerHandle | undefined;
   private closed = false;
   private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly transport: UpstreamTransport;
   /** Multiplies the keepalive intervals; doubled by each `too_many_pings` GOAWAY. */
   private pingScale = 1;
   /** The last error seen on a session, for the status message of calls it breaks. */
@@ -301,6 +299,8 @@ export class EndpointPool {
   ) {
     this.authority = host.key;
     this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+    this.transport = options.transport ?? nodeHttp2Transport;
   }
 
   get connectivity(): Connectivity {
@@ -333,7 +333,7 @@ export class EndpointPool {
       if (s.draining || !s.ready) continue;
       if (s.active < s.maxStreams && s.hasResetRoom()) {
         if (s.idleTimer !== undefined) {
-          clearTimeout(s.idleTimer);
+          this.clock.clearTimeout(s.idleTimer);
           s.idleTimer = undefined;
         }
         return s;
@@ -351,14 +351,14 @@ export class EndpointPool {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.retryTimer);
+    this.clearRetryTimer();
     for (const s of [...this.sessions]) this.closeSession(s);
   }
 
   /** Closes everything now; streams still open are reset. */
   destroy(): void {
     this.close();
-    for (const s of [...this.sessions]) s.session.destroy();
+    for (const s of [...this.sessions]) s.connection.destroy();
   }
 
   private setState(state: Connectivity, reason: string): void {
@@ -396,28 +396,24 @@ export class EndpointPool {
       socket.destroy();
       return;
     }
-    const session = http2.connect(`${this.scheme}://${this.authority}`, {
-      createConnection: () => socket,
-      settings: { initialWindowSize: STREAM_WINDOW_BYTES, ...this.options.settings },
-      // The default 10 MB caps what nghttp2 may hold for all streams of a session; a proxy
-      // multiplexing many clients onto one session needs more before it refuses streams.
-      maxSessionMemory: 64,
-    }) as TaggedSession;
     const limit = this.options.resetLimit;
     const budget =
       limit !== undefined && limit.burst > 0 ? new ResetBudget(limit, this.clock) : undefined;
-    const s = new UpstreamSession(this, session, socket, budget);
-    session[kSession] = s;
-    (socket as TaggedSocket)[kSession] = s;
+    const s = new UpstreamSession(this, budget, this.clock);
+    s.connection = this.transport.connect(
+      socket,
+      {
+        scheme: this.scheme,
+        authority: this.authority,
+        streamWindowBytes: STREAM_WINDOW_BYTES,
+        connectionWindowBytes: CONNECTION_WINDOW_BYTES,
+        settings: this.options.settings,
+      },
+      s,
+    );
     this.sessions.push(s);
-    session.on('remoteSettings', onRemoteSettings);
-    session.on('goaway', onGoaway);
-    session.on('close', onSessionClose);
-    session.on('error', onSessionError);
-    socket.on('error', onSocketError);
-    socket.on('close', onSocketClose);
     // A peer that accepts TCP but never speaks HTTP/2 must not hold the endpoint.
-    s.idleTimer = setTimeout(() => {
+    s.idleTimer = this.clock.setTimeout(() => {
       if (!s.ready) {
         this.sessionFailed(
           s,
@@ -428,7 +424,6 @@ export class EndpointPool {
         );
       }
     }, this.options.connectTimeoutMs);
-    s.idleTimer.unref();
   }
 
   private connectFailed(err: Error): void {
@@ -440,28 +435,31 @@ export class EndpointPool {
   /** Marks the endpoint failing and retries after gRPC's backoff, unless a session serves. */
   private backOff(err: Error): void {
     if (this.usableCount() > 0) return; // an extra session failed; the endpoint still serves.
-    const delay = backoffDelay(CONNECT_BACKOFF, ++this.failures, Math.random);
+    const delay = backoffDelay(CONNECT_BACKOFF, ++this.failures, this.random);
     this.setState('failing', describeError(err));
-    clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => {
+    this.clearRetryTimer();
+    this.retryTimer = this.clock.setTimeout(() => {
       this.retryTimer = undefined;
       void this.connect();
     }, delay);
-    this.retryTimer.unref();
+  }
+
+  private clearRetryTimer(): void {
+    if (this.retryTimer !== undefined) this.clock.clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+
+  private clearIdleTimer(s: UpstreamSession): void {
+    if (s.idleTimer !== undefined) this.clock.clearTimeout(s.idleTimer);
+    s.idleTimer = undefined;
   }
 
   /** @internal the peer's first SETTINGS arrived. */
   sessionReady(s: UpstreamSession): void {
     s.ready = true;
-    clearTimeout(s.idleTimer);
-    s.idleTimer = undefined;
+    this.clearIdleTimer(s);
     this.sessionError = undefined;
     if (this.closed || s.draining || s.gone) return;
-    try {
-      s.session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
-    } catch {
-      // The session is closing; 'close' follows.
-    }
     this.failures = 0;
     this.startKeepalive(s);
     // A session being replaced for its reset budget drains now that its successor is here.
@@ -483,7 +481,7 @@ export class EndpointPool {
   sessionDraining(s: UpstreamSession, reason: string): void {
     if (s.draining || s.gone) return;
     s.draining = true;
-    if (s.active === 0 && !s.session.closed && !s.session.destroyed) s.session.close();
+    if (s.active === 0) s.connection.close();
     if (!this.closed && this.usableCount() === 0) {
       this.setState('connecting', reason);
       if (this.dialing === 0) void this.connect();
@@ -494,16 +492,15 @@ export class EndpointPool {
   sessionIdle(s: UpstreamSession): void {
     if (s.gone) return;
     if (s.draining) {
-      if (!s.session.closed && !s.session.destroyed) s.session.close();
+      s.connection.close();
       return;
     }
     if (this.options.idleTimeoutMs <= 0 || this.usableCount() <= 1) return;
-    clearTimeout(s.idleTimer);
-    s.idleTimer = setTimeout(() => {
+    this.clearIdleTimer(s);
+    s.idleTimer = this.clock.setTimeout(() => {
       s.idleTimer = undefined;
       if (s.active === 0 && this.usableCount() > 1) this.closeSession(s);
     }, this.options.idleTimeoutMs);
-    s.idleTimer.unref();
   }
 
   /** @internal the session's socket failed. */
@@ -525,8 +522,7 @@ export class EndpointPool {
     s.failure = err;
     s.broken = broken;
     this.sessionError = err;
-    s.session.destroy();
-    s.socket.destroy();
+    s.connection.destroy();
     // node:http2 may not emit 'close' for a session it already tore down itself.
     this.sessionClosed(s);
   }
@@ -535,7 +531,7 @@ export class EndpointPool {
   sessionClosed(s: UpstreamSession): void {
     if (s.gone) return;
     s.gone = true;
-    clearTimeout(s.idleTimer);
+    this.clearIdleTimer(s);
     s.monitor?.close();
     s.dropDeferred();
     const i = this.sessions.indexOf(s);
@@ -577,9 +573,9 @@ export class EndpointPool {
 
   private closeSession(s: UpstreamSession): void {
     s.draining = true;
-    clearTimeout(s.idleTimer);
+    this.clearIdleTimer(s);
     s.monitor?.close();
-    if (!s.session.closed && !s.session.destroyed) s.session.close();
+    s.connection.close();
   }
 
   /** PINGs that find a peer gone silent or a session that broke (see LivenessMonitor). */

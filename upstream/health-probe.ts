@@ -1,12 +1,13 @@
 // The balancer's health probe, over the proxy's own upstream sessions: one
 // grpc.health.v1.Health/Check call per check, encoded by hand (two one-field messages).
-import type http2 from 'node:http2';
 import type { HealthProbe, HealthProbeResult } from '../balancer/health-checker.js';
 import type { Host } from '../balancer/host.js';
 import type { EndpointPool } from './endpoint-pool.js';
 import { describeError } from '../common/errors.js';
 import { formatGrpcTimeout } from '../grpc/grpc-timeout.js';
 import { Status } from '../grpc/grpc-status.js';
+import { fieldValue, type HeaderFields } from '../transport/header-fields.js';
+import type { StreamOutcome, UpstreamHandler, UpstreamStream } from '../transport/upstream.js';
 
 export const HEALTH_CHECK_PATH = '/grpc.health.v1.Health/Check';
 
@@ -74,61 +75,81 @@ export class GrpcHealthProbe implements HealthProbe {
     const session = this.poolOf(host)?.acquire();
     if (!session) return Promise.resolve({ status: 'failed', reason: 'no ready session' });
     return new Promise((resolve) => {
-      let stream: http2.ClientHttp2Stream;
-      try {
-        stream = session.session.request(
-          {
-            ':method': 'POST',
-            ':path': HEALTH_CHECK_PATH,
-            ':scheme': session.pool.scheme,
-            ':authority': this.authority ?? session.pool.authority,
-            'content-type': 'application/grpc',
-            te: 'trailers',
-            'grpc-timeout': formatGrpcTimeout(timeoutMs),
-          },
-          { signal },
-        );
-      } catch (err) {
-        resolve({ status: 'failed', reason: describeError(err) });
+      const headers: HeaderFields = [
+        ':method',
+        'POST',
+        ':path',
+        HEALTH_CHECK_PATH,
+        ':scheme',
+        session.pool.scheme,
+        ':authority',
+        this.authority ?? session.pool.authority,
+        'content-type',
+        'application/grpc',
+        'te',
+        'trailers',
+        'grpc-timeout',
+        formatGrpcTimeout(timeoutMs),
+      ];
+      const check = new HealthCheck(resolve);
+      const stream = session.open(headers, check);
+      if (stream === null || stream instanceof Error) {
+        resolve({ status: 'failed', reason: stream ? describeError(stream) : 'session closing' });
         return;
       }
-      session.active++;
-      const chunks: Buffer[] = [];
-      let grpcStatus: string | undefined;
-      stream.on('response', (headers) => {
-        if (headers['grpc-status'] !== undefined) grpcStatus = String(headers['grpc-status']);
-      });
-      stream.on('trailers', (trailers: http2.IncomingHttpHeaders) => {
-        grpcStatus = String(trailers['grpc-status']);
-      });
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('error', () => {});
-      stream.on('close', () => {
-        session.release();
-        if (grpcStatus === undefined) {
-          resolve({
-            status: 'failed',
-            reason: `check ended without a status (${stream.rstCode ?? 'no reset'})`,
-          });
-        } else if (grpcStatus === String(Status.UNIMPLEMENTED)) {
-          resolve({
-            status: 'failed',
-            reason: 'the endpoint has no grpc.health.v1.Health service',
-          });
-        } else if (grpcStatus === String(Status.NOT_FOUND)) {
-          resolve({ status: 'service_unknown' });
-        } else if (grpcStatus !== '0') {
-          resolve({ status: 'failed', reason: `health check answered grpc-status ${grpcStatus}` });
-        } else {
-          const serving = decodeHealthResponse(Buffer.concat(chunks));
-          if (serving === 1) resolve({ status: 'serving' });
-          else if (serving === 3) resolve({ status: 'service_unknown' });
-          else if (serving === undefined)
-            resolve({ status: 'failed', reason: 'malformed HealthCheckResponse' });
-          else resolve({ status: 'not_serving' });
-        }
-      });
-      stream.end(encodeHealthRequest(service));
+      if (signal.aborted) stream.cancel();
+      else signal.addEventListener('abort', () => stream.cancel(), { once: true });
+      stream.write(encodeHealthRequest(service));
+      stream.end();
     });
+  }
+}
+
+/** One health check's stream: collects the answer, then says what it means. */
+class HealthCheck implements UpstreamHandler {
+  private readonly chunks: Buffer[] = [];
+  private grpcStatus: string | undefined;
+
+  constructor(private readonly resolve: (result: HealthProbeResult) => void) {}
+
+  onHeaders(_stream: UpstreamStream, fields: HeaderFields): void {
+    const status = fieldValue(fields, 'grpc-status');
+    if (status !== undefined) this.grpcStatus = status;
+  }
+
+  onData(_stream: UpstreamStream, chunk: Buffer): void {
+    this.chunks.push(chunk);
+  }
+
+  onTrailers(_stream: UpstreamStream, fields: HeaderFields): void {
+    this.grpcStatus = String(fieldValue(fields, 'grpc-status'));
+  }
+
+  onEnd(): void {}
+
+  onDrain(): void {}
+
+  onClose(_stream: UpstreamStream, _outcome: StreamOutcome, code: number): void {
+    const grpcStatus = this.grpcStatus;
+    const resolve = this.resolve;
+    if (grpcStatus === undefined) {
+      resolve({
+        status: 'failed',
+        reason: `check ended without a status (${code === 0 ? 'no reset' : code})`,
+      });
+    } else if (grpcStatus === String(Status.UNIMPLEMENTED)) {
+      resolve({ status: 'failed', reason: 'the endpoint has no grpc.health.v1.Health service' });
+    } else if (grpcStatus === String(Status.NOT_FOUND)) {
+      resolve({ status: 'service_unknown' });
+    } else if (grpcStatus !== '0') {
+      resolve({ status: 'failed', reason: `health check answered grpc-status ${grpcStatus}` });
+    } else {
+      const serving = decodeHealthResponse(Buffer.concat(this.chunks));
+      if (serving === 1) resolve({ status: 'serving' });
+      else if (serving === 3) resolve({ status: 'service_unknown' });
+      else if (serving === undefined)
+        resolve({ status: 'failed', reason: 'malformed HealthCheckResponse' });
+      else resolve({ status: 'not_serving' });
+    }
   }
 }
