@@ -261,12 +261,16 @@ function onSessionError(this: TaggedSession, err: Error) {
   const s = this[kSession];
   s.lastError = err;
   s.pool.sessionError = err;
-  // nghttp2 found invalid HTTP/2 in what the peer sent. Node 22 and later report it here and
-  // destroy the session (Node 20 goes quiet instead; the liveness monitor finds that). Either
-  // way the endpoint misbehaves: reconnect after a backoff, not at once.
-  if ((err as NodeJS.ErrnoException).code === 'ERR_HTTP2_ERROR' && s.ready) {
-    s.pool.sessionFailed(s, s.pool.protocolError());
-  }
+  if (isPeerProtocolError(err) && s.ready) s.pool.sessionFailed(s, s.pool.protocolError());
+}
+/**
+ * nghttp2 found invalid HTTP/2 in what the peer sent. Node 22 and later report it (on the
+ * socket first, then the session) and destroy the session; Node 20 goes quiet instead and the
+ * liveness monitor finds it. Either way the endpoint misbehaves: it is retried after a backoff,
+ * not at once as after a lost socket.
+ */
+function isPeerProtocolError(err: Error): boolean {
+  return (err as NodeJS.ErrnoException).code === 'ERR_HTTP2_ERROR';
 }
 function onSocketError(this: TaggedSocket, err: Error) {
   // node:http2 does not always report these: a TLS alert read after the handshake (TLS 1.3
@@ -509,6 +513,10 @@ export class EndpointPool {
   /** @internal the session's socket failed. */
   socketFailed(s: UpstreamSession, err: Error): void {
     if (s.gone) return;
+    if (s.ready && isPeerProtocolError(err)) {
+      this.sessionFailed(s, this.protocolError());
+      return;
+    }
     const early = s.ready
       ? undefined
       : this.options.dialer.explainEarlyFailure?.(this.host.endpoint, err);
