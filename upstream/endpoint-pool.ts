@@ -133,13 +133,16 @@ export class UpstreamSession implements LivenessTarget {
     const budget = this.resets;
     if (budget === undefined) {
       stream.close(NGHTTP2_CANCEL);
+      this.pool.resets.sent++;
       return;
     }
     if (budget.take()) {
       stream.close(NGHTTP2_CANCEL);
+      this.pool.resets.sent++;
       this.pool.resetSent(this);
       return;
     }
+    this.pool.resets.deferred++;
     stream.resume();
     (this.deferred ??= []).push(stream);
     if (this.deferredTimer === undefined) {
@@ -159,6 +162,7 @@ export class UpstreamSession implements LivenessTarget {
       if (stream.closed || stream.destroyed) continue;
       if (!this.resets!.take()) break;
       stream.close(NGHTTP2_CANCEL);
+      this.pool.resets.sent++;
     }
     queue.splice(0, i);
     if (queue.length === 0) this.deferred = null;
@@ -296,6 +300,12 @@ export class EndpointPool {
   private pingScale = 1;
   /** The last error seen on a session, for the status message of calls it breaks. */
   sessionError: Error | undefined;
+  /**
+   * Stream resets sent to the endpoint, held back by a connection's reset budget (sent later,
+   * or not at all when the stream ends first), and connections replaced before their peer's
+   * reset limit: totals since the endpoint joined its cluster, read by /metrics.
+   */
+  readonly resets = { sent: 0, deferred: 0, rotations: 0 };
   readonly authority: string;
 
   constructor(
@@ -480,6 +490,7 @@ export class EndpointPool {
     const budget = s.resets!;
     if (s.retiring || budget.floor >= budget.limit.burst * RESET_ROTATE_SHARE) return;
     s.retiring = true;
+    this.resets.rotations++;
     if (this.mayOpenSession()) void this.connect();
   }
 
