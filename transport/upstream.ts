@@ -43,14 +43,15 @@ export interface UpstreamConnectionEvents {
   /** The peer sent GOAWAY: no new streams; those beyond its last stream id are refused. */
   goaway(connection: UpstreamConnection, code: number, data: Buffer | undefined): void;
   /**
-   * The connection reported an error. `protocol`: the peer sent invalid HTTP/2 (the connection
-   * is being torn down). `socket`: the socket failed under the HTTP/2 layer, which does not
-   * always say so itself (a TLS alert read after the handshake).
+   * The connection reported an error. `socket`: the socket failed under the HTTP/2 layer,
+   * which does not always say so itself (a TLS alert read after the handshake). `protocol`:
+   * the peer sent invalid HTTP/2, and the connection is being torn down.
    */
   error(
     connection: UpstreamConnection,
     error: Error,
-    kind: 'session' | 'protocol' | 'socket',
+    source: 'session' | 'socket',
+    protocol: boolean,
   ): void;
   /** The last open stream closed. */
   idle(connection: UpstreamConnection): void;

@@ -161,16 +161,23 @@ export class UpstreamSession implements LivenessTarget, UpstreamConnectionEvents
    * costs every call on the connection.
    */
   cancel(stream: UpstreamStream): void {
-    const budget = this.resets;
-    if (budget === undefined || !stream.open) {
+    if (!stream.open) {
       stream.cancel();
+      return;
+    }
+    const budget = this.resets;
+    if (budget === undefined) {
+      stream.cancel();
+      this.pool.resets.sent++;
       return;
     }
     if (budget.take()) {
       stream.cancel();
+      this.pool.resets.sent++;
       this.pool.resetSent(this);
       return;
     }
+    this.pool.resets.deferred++;
     stream.discard();
     (this.deferred ??= []).push(stream);
     if (this.deferredTimer === undefined) {
@@ -192,6 +199,7 @@ export class UpstreamSession implements LivenessTarget, UpstreamConnectionEvents
       if (!stream.open) continue;
       if (!this.resets!.take()) break;
       stream.cancel();
+      this.pool.resets.sent++;
     }
     queue.splice(0, i);
     if (queue.length === 0) this.deferred = null;
@@ -226,16 +234,18 @@ export class UpstreamSession implements LivenessTarget, UpstreamConnectionEvents
   error(
     _connection: UpstreamConnection,
     err: Error,
-    kind: 'session' | 'protocol' | 'socket',
+    source: 'session' | 'socket',
+    protocol: boolean,
   ): void {
-    if (kind === 'socket') {
-      this.pool.socketFailed(this, err);
+    if (source === 'socket') {
+      this.pool.socketFailed(this, err, protocol);
       return;
     }
     this.lastError = err;
     this.pool.sessionError = err;
-    // Invalid HTTP/2 from the peer: the endpoint misbehaves; reconnect after a backoff.
-    if (kind === 'protocol' && this.ready) this.pool.sessionFailed(this, this.pool.protocolError());
+    // Invalid HTTP/2 from the peer: the endpoint misbehaves; it is retried after a backoff,
+    // not at once as after a lost socket.
+    if (protocol && this.ready) this.pool.sessionFailed(this, this.pool.protocolError());
   }
 
   idle(_connection: UpstreamConnection): void {
@@ -290,6 +300,12 @@ export class EndpointPool {
   private pingScale = 1;
   /** The last error seen on a session, for the status message of calls it breaks. */
   sessionError: Error | undefined;
+  /**
+   * Stream resets sent to the endpoint, held back by a connection's reset budget (sent later,
+   * or not at all when the stream ends first), and connections replaced before their peer's
+   * reset limit: totals since the endpoint joined its cluster, read by /metrics.
+   */
+  readonly resets = { sent: 0, deferred: 0, rotations: 0 };
   readonly authority: string;
 
   constructor(
@@ -474,6 +490,7 @@ export class EndpointPool {
     const budget = s.resets!;
     if (s.retiring || budget.floor >= budget.limit.burst * RESET_ROTATE_SHARE) return;
     s.retiring = true;
+    this.resets.rotations++;
     if (this.mayOpenSession()) void this.connect();
   }
 
@@ -504,8 +521,13 @@ export class EndpointPool {
   }
 
   /** @internal the session's socket failed. */
-  socketFailed(s: UpstreamSession, err: Error): void {
+  socketFailed(s: UpstreamSession, err: Error, protocol: boolean): void {
     if (s.gone) return;
+    // Invalid HTTP/2 from a serving peer, reported on the socket first (Node 22 and later).
+    if (s.ready && protocol) {
+      this.sessionFailed(s, this.protocolError());
+      return;
+    }
     const early = s.ready
       ? undefined
       : this.options.dialer.explainEarlyFailure?.(this.host.endpoint, err);

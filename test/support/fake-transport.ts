@@ -108,8 +108,8 @@ export class FakeConnection implements UpstreamConnection {
     this.events.goaway(this, code, data === undefined ? undefined : Buffer.from(data, 'latin1'));
   }
 
-  error(error: Error, kind: 'session' | 'protocol' | 'socket'): void {
-    this.events.error(this, error, kind);
+  error(error: Error, source: 'session' | 'socket', protocol = false): void {
+    this.events.error(this, error, source, protocol);
   }
 
   /** The connection goes away: open streams end as lost. */

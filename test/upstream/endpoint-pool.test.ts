@@ -156,7 +156,7 @@ describe('endpoint pool states', () => {
     const conn = await ready(t);
     const handler = recorder();
     t.pool.acquire()!.open([':path', '/a.B/C'], handler);
-    conn.error(new Error('nghttp2 says no'), 'protocol');
+    conn.error(new Error('nghttp2 says no'), 'socket', true);
     assert.equal(conn.destroyed, true);
     assert.deepEqual(handler.outcomes, [3], 'the running stream is lost');
     assert.match(t.failures[0], /^connection: HTTP\/2 protocol error from 10\.0\.0\.1:50051/);

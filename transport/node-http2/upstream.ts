@@ -263,16 +263,21 @@ function onSessionClose(this: TaggedSession) {
 }
 function onSessionError(this: TaggedSession, err: Error) {
   const c = this[kWrapper];
-  // nghttp2 found invalid HTTP/2 in what the peer sent. Node 22 and later report it here and
-  // destroy the session (Node 20 goes quiet instead; a liveness monitor finds that).
-  const protocol = (err as NodeJS.ErrnoException).code === 'ERR_HTTP2_ERROR';
-  c.events.error(c, err, protocol ? 'protocol' : 'session');
+  c.events.error(c, err, 'session', isPeerProtocolError(err));
 }
 function onSocketError(this: TaggedSocket, err: Error) {
   // node:http2 does not always report these: a TLS alert read after the handshake (TLS 1.3
   // "certificate required") destroys the session without an 'error' or 'close' event.
   const c = this[kWrapper];
-  if (c !== undefined) c.events.error(c, err, 'socket');
+  if (c !== undefined) c.events.error(c, err, 'socket', isPeerProtocolError(err));
+}
+/**
+ * nghttp2 found invalid HTTP/2 in what the peer sent. Node 22 and later report it (on the
+ * socket first, then the session) and destroy the session; Node 20 goes quiet instead and a
+ * liveness monitor finds it.
+ */
+function isPeerProtocolError(err: Error): boolean {
+  return (err as NodeJS.ErrnoException).code === 'ERR_HTTP2_ERROR';
 }
 function onSocketClose(this: TaggedSocket) {
   this[kWrapper]?.closed();
