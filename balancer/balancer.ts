@@ -164,6 +164,21 @@ export class Balancer {
   }
 
   /**
+   * A host for a retry, other than those in `avoid` when the policy has another to offer (see
+   * Policy.pickOther); one of them when it has not; null when no host may take calls now.
+   */
+  pickOther(request: PickRequest, avoid: ReadonlySet<Host>): Host | null {
+    if (this.dirty) this.rebuild();
+    const policy = this.policy;
+    if (policy.pickOther !== undefined) return policy.pickOther(request, avoid);
+    let host = policy.pick(request);
+    for (let i = 1; host !== null && avoid.has(host) && i < this.byKey.size; i++) {
+      host = policy.pick(request);
+    }
+    return host;
+  }
+
+  /**
    * True while some host may soon be able to take calls: idle, connecting or reconnecting,
    * or ready and waiting for its first health check.
    */

@@ -51,6 +51,13 @@ export interface Policy {
   setHosts(hosts: readonly Host[]): void;
   /** A host for this call, or null when none is available. */
   pick(request: PickRequest): Host | null;
+  /**
+   * Optional: a host for a retry of this call other than those in `avoid` (where earlier
+   * attempts failed), or one of them when no other is available; null when none is. Without
+   * it the balancer picks again until it gets another host (round robin moves on that way).
+   * Runs only on retries, so it may allocate.
+   */
+  pickOther?(request: PickRequest, avoid: ReadonlySet<Host>): Host | null;
   /** Optional per-call accounting, for policies that weigh load or latency. */
   callStarted?(host: Host): void;
   callEnded?(host: Host, latencyMs: number, failed: boolean): void;

@@ -140,12 +140,36 @@ export class RingHashPolicy implements Policy {
     return this.lookup(Math.floor(this.random() * TWO_POW_32));
   }
 
+  /**
+   * A retry walks the ring on from the call's point to the first host not in `avoid`, as
+   * Envoy's ring hash does when asked for another host: the key's next choice, the same for
+   * every call with that key.
+   */
+  pickOther(request: PickRequest, avoid: ReadonlySet<Host>): Host | null {
+    const n = this.ring.length;
+    if (n === 0) return null;
+    const value = this.hashKey === undefined ? undefined : request.headers[this.hashKey];
+    const key = typeof value === 'string' ? value : value !== undefined ? value[0] : undefined;
+    const hash = key !== undefined ? hashString(key) : Math.floor(this.random() * TWO_POW_32);
+    const start = this.pointAt(hash);
+    for (let i = 0; i < n; i++) {
+      const owner = this.owners[(start + i) % n];
+      if (!avoid.has(owner)) return owner;
+    }
+    return this.owners[start];
+  }
+
   /** The host a key maps to now, or null on an empty ring (for tests and tools). */
   hostFor(key: string): Host | null {
     return this.ring.length === 0 ? null : this.lookup(hashString(key));
   }
 
   private lookup(hash: number): Host {
+    return this.owners[this.pointAt(hash)];
+  }
+
+  /** The index of the first point at or after `hash`, wrapping past the last to the first. */
+  private pointAt(hash: number): number {
     const ring = this.ring;
     const n = ring.length;
     // First point at or after the hash; past the last point the ring wraps to the first.
@@ -156,6 +180,6 @@ export class RingHashPolicy implements Policy {
       if (ring[mid] < hash) lo = mid + 1;
       else hi = mid;
     }
-    return this.owners[lo === n ? 0 : lo];
+    return lo === n ? 0 : lo;
   }
 }

@@ -1,9 +1,9 @@
-// One proxied gRPC call: picks an endpoint, opens the upstream stream, moves DATA both ways
-// with backpressure, and ends the client's stream with the upstream's trailers or a status
-// that says what went wrong. Frames pass through undecoded.
+// One proxied gRPC call, on the client's side: wires the client's node:http2 stream to the
+// call's upstream half (upstream-call.ts), with backpressure both ways, and answers the client
+// with the upstream's headers, data and trailers or a status that says what went wrong.
+// Frames pass through undecoded.
 import http2 from 'node:http2';
 import type { IncomingHttpHeaders } from 'node:http2';
-import type { Host } from '../balancer/host.js';
 import {
   connectionOf,
   type BlockedStream,
@@ -11,35 +11,12 @@ import {
   type ConnectionCall,
   type StreamResetReason,
 } from './client-connection.js';
-import type { Cluster, WaitingCall } from '../upstream/cluster.js';
-import { cancelUpstream, type UpstreamSession } from '../upstream/endpoint-pool.js';
-import { describeError } from '../common/errors.js';
-import { formatGrpcTimeout } from '../grpc/grpc-timeout.js';
-import { INVALID_FIELDS, headerFieldsSize, invalidFieldReason } from '../grpc/header-fields.js';
-import { fieldValue, setField, type HeaderFields } from '../transport/header-fields.js';
+import { Status, encodeGrpcMessage } from '../grpc/grpc-status.js';
+import type { HeaderFields } from '../transport/header-fields.js';
 import { fieldsToHeaders } from '../transport/node-http2/header-objects.js';
-import { StreamOutcome, type UpstreamHandler, type UpstreamStream } from '../transport/upstream.js';
-import {
-  Status,
-  encodeGrpcMessage,
-  isEndpointFailure,
-  rstCodeName,
-  statusFromHttpStatus,
-  statusFromRstCode,
-} from '../grpc/grpc-status.js';
+import { UpstreamCall, statusTrailers, type UpstreamCallContext } from './upstream-call.js';
 
-const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
-
-/** Request bytes kept for a transparent retry; larger requests are not retried. */
-const MAX_REPLAY_BYTES = 64 * 1024;
-/** The longest delay setTimeout honours (2^31 - 1 ms, about 24.8 days). */
-const MAX_TIMER_MS = 0x7fffffff;
-/** Below MAX_TIMER_MS even after rounding up to whole seconds, as long timeouts are sent. */
-const MAX_FORWARDED_TIMEOUT_MS = 2_000_000_000;
-/** Attempts on different endpoints before a call that never reached one fails. */
-const MAX_ATTEMPTS = 5;
-/** The most a `grpc-timeout` field the proxy sets adds to a header block (12 + 8 + 32). */
-const GRPC_TIMEOUT_FIELD_BYTES = 52;
+const { NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
 
 /**
  * What the proxy learns about calls (metrics, access log). Both run on the call path,
@@ -52,12 +29,9 @@ export interface CallObserver {
 }
 
 /** Everything a call needs from the proxy that is the same for every call of a route. */
-export interface CallContext {
-  readonly cluster: Cluster;
+export interface CallContext extends UpstreamCallContext {
   /** The route that matched, for metrics and logs. */
   readonly routeName: string;
-  /** `:authority` sent upstream instead of the client's, if set. */
-  readonly authority: string | undefined;
   readonly observer: CallObserver;
 }
 
@@ -67,41 +41,7 @@ type Downstream = http2.ServerHttp2Stream & { [kCall]?: ProxyCall };
 const TRAILERS_ONLY_OPTIONS = { endStream: true } as const;
 const RESPOND_OPTIONS = { waitForTrailers: true } as const;
 
-export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall, UpstreamHandler {
-  /** Set once the call ended upstream-side (status known, balancer told). */
-  done = false;
-  /** Final gRPC status (-1 until known) and, for statuses the proxy made, its message. */
-  status = -1;
-  message = '';
-  host: Host | null = null;
-  bytesIn = 0;
-  bytesOut = 0;
-  readonly startedAt = performance.now();
-  endedAt = 0;
-
-  private session: UpstreamSession | null = null;
-  private upstream: UpstreamStream | null = null;
-  private attempts = 0;
-  /** The endpoint the last attempt failed on; a retry picks another when it can. */
-  private avoid: Host | null = null;
-  private attemptStartedAt = 0;
-  private waiting = false;
-  private timer: NodeJS.Timeout | undefined = undefined;
-  private trailers: HeaderFields | null = null;
-  private responded = false;
-  private trailersOnly = false;
-  /** END_STREAM from the upstream was read (its whole answer is in). */
-  private upstreamEnded = false;
-  private requestEnded = false;
-  private reading = false;
-  /**
-   * Request chunks sent so far, kept until the upstream answers, for a transparent retry: the
-   * first in `replayHead` (unary calls need no array), more in `replayRest`. `replayBytes`
-   * is -1 once the request outgrew MAX_REPLAY_BYTES or the upstream answered.
-   */
-  private replayHead: Buffer | null = null;
-  private replayRest: Buffer[] | null = null;
-  private replayBytes = 0;
+export class ProxyCall extends UpstreamCall implements BlockedStream, ConnectionCall {
   /** 'drain' listeners are wired on the first backpressure, not for every call. */
   private downstreamDrainWired = false;
   /** The client connection, which resets streams whose client is too far behind. */
@@ -118,16 +58,17 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall, Up
   constructor(
     readonly downstream: Downstream,
     /** The client's request headers as parsed, for picking and routing. */
-    readonly headers: IncomingHttpHeaders,
+    headers: IncomingHttpHeaders,
     /** The client's request header fields; edited in place into the upstream request. */
-    private readonly fields: HeaderFields,
-    readonly path: string,
+    fields: HeaderFields,
+    path: string,
     readonly context: CallContext,
     /** Milliseconds until the deadline, or undefined for none. */
-    readonly timeoutMs: number | undefined,
+    timeoutMs: number | undefined,
     /** The request headers' size as a peer's SETTINGS_MAX_HEADER_LIST_SIZE counts it. */
-    private headerBytes: number,
+    headerBytes: number,
   ) {
+    super(headers, fields, path, context, timeoutMs, headerBytes);
     downstream[kCall] = this;
     this.connection = connectionOf(downstream.session);
     this.connection?.addCall(this);
@@ -138,452 +79,55 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall, Up
 
   start(): void {
     this.context.observer.callStarted(this);
-    const timeoutMs = this.timeoutMs;
-    if (timeoutMs !== undefined) {
-      if (timeoutMs <= 0) {
-        this.fail(Status.DEADLINE_EXCEEDED, 'deadline exceeded before the call was sent', false);
-        return;
-      }
-      // Node fires longer timers after 1 ms; a deadline weeks away needs no timer at all.
-      if (timeoutMs <= MAX_TIMER_MS) this.timer = setTimeout(onDeadline, timeoutMs, this);
-    }
-    const authority = this.context.authority;
-    if (authority !== undefined) {
-      const replaced = fieldValue(this.fields, ':authority');
-      this.headerBytes += authority.length - (replaced === undefined ? -32 : replaced.length);
-      this.headers[':authority'] = authority;
-      setField(this.fields, ':authority', authority);
-    }
-    this.dispatch();
+    this.begin();
   }
 
-  /** WaitingCall: an endpoint may have become ready. */
-  retryPick(): void {
-    this.waiting = false;
-    if (!this.done) this.dispatch();
+  // UpstreamCall's client side
+
+  protected startRequest(): void {
+    this.downstream.on('data', onDownstreamData);
+    this.downstream.on('end', onDownstreamEnd);
   }
 
-  /** WaitingCall: no endpoint became ready in time. */
-  waitExpired(reason: string): void {
-    this.waiting = false;
-    this.fail(Status.UNAVAILABLE, reason, false);
+  protected pauseRequest(): void {
+    this.downstream.pause();
   }
 
-  private dispatch(): void {
-    const cluster = this.context.cluster;
-    while (!this.done) {
-      let host = cluster.pick(this);
-      // A retry goes elsewhere when the cluster has anywhere else to go.
-      for (let i = 1; host !== null && host === this.avoid && i < cluster.balancer.size; i++) {
-        host = cluster.pick(this);
-      }
-      if (host === null) {
-        if (cluster.canWait()) {
-          this.waiting = true;
-          cluster.enqueue(this);
-        } else {
-          this.fail(Status.UNAVAILABLE, cluster.unavailableReason(), false);
-        }
-        return;
-      }
-      if (this.reading && !this.replayable) {
-        this.fail(
-          Status.UNAVAILABLE,
-          'the upstream failed before answering and the request is too large to send again',
-          false,
-        );
-        return;
-      }
-      const session = cluster.pool(host)?.acquire() ?? null;
-      if (session !== null && this.send(host, session)) return;
-      this.avoid = host;
-      if (++this.attempts >= MAX_ATTEMPTS) {
-        this.fail(
-          Status.UNAVAILABLE,
-          `could not send the call upstream after ${this.attempts} attempts`,
-          false,
-        );
-        return;
-      }
-    }
+  protected resumeRequest(): void {
+    if (this.downstream.isPaused()) this.downstream.resume();
   }
 
-  private send(host: Host, session: UpstreamSession): boolean {
-    const bytes = this.headerBytes + (this.timeoutMs === undefined ? 0 : GRPC_TIMEOUT_FIELD_BYTES);
-    if (bytes > session.maxHeaderListSize) {
-      // gRPC C-core fails its whole connection, every call on it, for a larger block.
-      this.fail(
-        Status.RESOURCE_EXHAUSTED,
-        `request metadata of ${bytes} bytes is over the ${session.maxHeaderListSize} that ${host.key} accepts`,
-        false,
-      );
-      return true;
-    }
-    const fields = this.fields;
-    setField(fields, ':scheme', session.pool.scheme);
-    if (this.timeoutMs !== undefined) {
-      const remaining = this.timeoutMs - (performance.now() - this.startedAt);
-      // Capped where timers stop working: many servers (grpc-js among them) turn a longer
-      // timeout into an instant DEADLINE_EXCEEDED.
-      setField(
-        fields,
-        'grpc-timeout',
-        formatGrpcTimeout(Math.min(remaining, MAX_FORWARDED_TIMEOUT_MS)),
-      );
-    }
-    const upstream = session.open(fields, this);
-    if (upstream === null) return false; // the connection closed under us: nothing was sent.
-    if (upstream instanceof Error) {
-      // The transport refused these headers: the call's own fault, not the connection's.
-      this.fail(
-        Status.INTERNAL,
-        `cannot send the request headers: ${describeError(upstream)}`,
-        false,
-      );
-      return true;
-    }
-    this.session = session;
-    this.host = host;
-    this.upstream = upstream;
-    this.upstreamEnded = false;
-    this.attemptStartedAt = performance.now();
-    this.context.cluster.balancer.callStarted(host);
-
-    if (!this.reading) {
-      this.reading = true;
-      this.downstream.on('data', onDownstreamData);
-      this.downstream.on('end', onDownstreamEnd);
-    } else {
-      // A retry: send again what the failed attempt had sent, then read on.
-      if (this.replayHead !== null) upstream.write(this.replayHead);
-      if (this.replayRest !== null) for (const chunk of this.replayRest) upstream.write(chunk);
-      if (this.requestEnded) upstream.end();
-      else this.downstream.resume();
-    }
-    return true;
+  protected clientHeaderLimit(): number {
+    return clientHeaderLimit(this.downstream);
   }
 
-  /** Whether the request sent so far can be sent again to another endpoint. */
-  private get replayable(): boolean {
-    return this.replayBytes >= 0;
-  }
-
-  private dropReplay(): void {
-    this.replayBytes = -1;
-    this.replayHead = null;
-    this.replayRest = null;
-  }
-
-  /** Request data from the client. */
-  forwardRequest(chunk: Buffer): void {
-    this.bytesIn += chunk.length;
-    if (this.replayBytes >= 0) {
-      if (this.replayBytes + chunk.length > MAX_REPLAY_BYTES) this.dropReplay();
-      else {
-        this.replayBytes += chunk.length;
-        if (this.replayHead === null) this.replayHead = chunk;
-        else (this.replayRest ??= []).push(chunk);
-      }
-    }
-    const upstream = this.upstream;
-    if (upstream === null) {
-      // Between attempts: keep the chunk for the retry, read no more until it is sent.
-      this.downstream.pause();
-      return;
-    }
-    if (!upstream.write(chunk)) this.downstream.pause();
-  }
-
-  requestEnd(): void {
-    this.requestEnded = true;
-    const upstream = this.upstream;
-    if (upstream !== null) upstream.end();
-  }
-
-  /** UpstreamHandler: response headers. */
-  onHeaders(upstream: UpstreamStream, fields: HeaderFields, endStream: boolean): void {
-    if (upstream !== this.upstream || this.done) return;
-    this.responded = true;
-    this.dropReplay();
-    const problem = this.unforwardable(fields, 'response headers');
-    if (problem !== null) {
-      this.fail(Status.INTERNAL, problem, false);
-      return;
-    }
-    const httpStatus = fieldValue(fields, ':status');
-    const grpcStatus = fieldValue(fields, 'grpc-status');
-    if (httpStatus !== '200') {
-      // Not a gRPC answer (a load balancer's 502, an HTTP server's 404): clients expect 200.
-      const code =
-        grpcStatus !== undefined
-          ? Number(grpcStatus)
-          : statusFromHttpStatus(httpStatus === undefined ? 0 : Number(httpStatus));
-      const detail = fieldValue(fields, 'grpc-message') ?? `upstream answered HTTP ${httpStatus}`;
-      cancelUpstream(this.session, upstream);
-      this.fail(code, detail, code === Status.UNAVAILABLE);
-      return;
-    }
+  protected respond(fields: HeaderFields, endStream: boolean): void {
     const ds = this.downstream;
     if (ds.closed || ds.destroyed) return;
-    if (endStream) {
-      // Trailers-only: the status travels in the only HEADERS frame; keep it that way.
-      this.trailersOnly = true;
-      if (grpcStatus === undefined) {
-        fields.push(
-          'grpc-status',
-          String(Status.INTERNAL),
-          'grpc-message',
-          'upstream ended the call without a grpc-status',
-        );
-        this.status = Status.INTERNAL;
-      } else {
-        this.status = Number(grpcStatus);
-      }
-      ds.respond(fieldsToHeaders(fields), TRAILERS_ONLY_OPTIONS);
-      return;
-    }
-    ds.respond(fieldsToHeaders(fields), RESPOND_OPTIONS);
+    ds.respond(fieldsToHeaders(fields), endStream ? TRAILERS_ONLY_OPTIONS : RESPOND_OPTIONS);
   }
 
-  /** UpstreamHandler: response data. */
-  onData(upstream: UpstreamStream, chunk: Buffer): void {
-    if (upstream !== this.upstream) return;
-    this.bytesOut += chunk.length;
+  protected writeResponse(chunk: Buffer): boolean {
     const ds = this.downstream;
-    if (ds.writableEnded || ds.destroyed) return;
-    if (!ds.write(chunk)) {
-      upstream.pause();
-      if (!this.downstreamDrainWired) {
-        this.downstreamDrainWired = true;
-        ds.on('drain', onDownstreamDrain);
-      }
-      if (!this.blocked && this.connection !== undefined) {
-        this.blocked = true;
-        this.connection.block(this);
-      }
+    if (ds.writableEnded || ds.destroyed) return true;
+    if (ds.write(chunk)) return true;
+    if (!this.downstreamDrainWired) {
+      this.downstreamDrainWired = true;
+      ds.on('drain', onDownstreamDrain);
     }
+    if (!this.blocked && this.connection !== undefined) {
+      this.blocked = true;
+      this.connection.block(this);
+    }
+    return false;
   }
 
-  /** UpstreamHandler: trailers. */
-  onTrailers(upstream: UpstreamStream, trailers: HeaderFields): void {
-    if (upstream !== this.upstream || this.done) return;
-    const problem = this.unforwardable(trailers, 'trailers');
-    if (problem !== null) {
-      this.status = Status.INTERNAL;
-      this.message = problem;
-      this.trailers = statusTrailers(Status.INTERNAL, problem);
-      return;
-    }
-    this.trailers = trailers;
-    const s = fieldValue(trailers, 'grpc-status');
-    this.status = s === undefined ? -1 : Number(s);
-  }
-
-  /**
-   * Readies an upstream header block for the client (repeated names kept apart), or says why
-   * it must not reach it: a client such as gRPC C-core fails its whole connection, every call
-   * on it, for a `-bin` value that is not base64 or a block over its header list limit.
-   */
-  private unforwardable(
-    fields: HeaderFields,
-    what: 'response headers' | 'trailers',
-  ): string | null {
-    const bytes = headerFieldsSize(fields);
-    if (bytes === INVALID_FIELDS) return `upstream ${what}: ${invalidFieldReason(fields)}`;
-    const limit = clientHeaderLimit(this.downstream);
-    if (bytes > limit) return `upstream ${what} of ${bytes} bytes are over the client's ${limit}`;
-    return null;
-  }
-
-  /** UpstreamHandler: END_STREAM read. */
-  onEnd(upstream: UpstreamStream): void {
-    if (upstream !== this.upstream || this.done) return;
-    this.upstreamEnded = true;
-    // Without trailers this is a DATA frame with END_STREAM, or a reset the transport ended
-    // the stream for: onClose tells which.
-    if (this.trailersOnly || this.trailers === null) return;
-    if (fieldValue(this.trailers, 'grpc-status') === undefined) {
-      this.status = Status.INTERNAL;
-      this.message = 'upstream ended the call without a grpc-status';
-      this.trailers = statusTrailers(Status.INTERNAL, this.message);
-    }
+  protected endResponse(): void {
     const ds = this.downstream;
     if (!ds.writableEnded && !ds.destroyed) ds.end();
   }
 
-  /** UpstreamHandler: the stream is gone, and how it ended. */
-  onClose(
-    upstream: UpstreamStream,
-    outcome: StreamOutcome,
-    rst: number,
-    error: Error | undefined,
-  ): void {
-    if (upstream !== this.upstream) return;
-    const session = this.session;
-    this.session = null;
-    if (this.done) return;
-    const host = this.host!;
-    if (this.upstreamEnded && (this.trailersOnly || this.trailers !== null)) {
-      this.finish(this.status, isEndpointFailure(this.status));
-      return;
-    }
-    // The stream ended without a status: refused, reset by the upstream, or its session died.
-    if (!this.responded && outcome === StreamOutcome.REFUSED && this.replayable) {
-      // The upstream did not process the call (refused, or it never left): safe elsewhere.
-      this.context.cluster.balancer.callEnded(
-        host,
-        performance.now() - this.attemptStartedAt,
-        rst !== NGHTTP2_REFUSED_STREAM,
-      );
-      this.upstream = null;
-      this.host = null;
-      this.avoid = host;
-      if (++this.attempts < MAX_ATTEMPTS) {
-        this.dispatch();
-        return;
-      }
-      this.fail(Status.UNAVAILABLE, `${host.key} refused the call ${this.attempts} times`, false);
-      return;
-    }
-    let code: number;
-    let message: string;
-    if (outcome === StreamOutcome.COMPLETE) {
-      code = Status.INTERNAL;
-      message = 'upstream ended the call without a grpc-status';
-    } else if (outcome !== StreamOutcome.LOST && session !== null) {
-      code = rst === NGHTTP2_NO_ERROR ? Status.INTERNAL : statusFromRstCode(rst);
-      message = `upstream ${host.key} reset the stream (${rstCodeName(rst)})`;
-    } else {
-      code = Status.UNAVAILABLE;
-      const why = this.context.cluster.pool(host)?.sessionError ?? error;
-      message = `connection to ${host.key} lost mid-call${why ? `: ${describeError(why)}` : ''}`;
-    }
-    this.failFromUpstream(code, message, code === Status.UNAVAILABLE || code === Status.INTERNAL);
-  }
-
-  /** The client's stream closed: finished normally, or cancelled/reset by the client. */
-  downstreamClosed(): void {
-    this.unblock();
-    this.connection?.removeCall(this);
-    if (this.waiting) {
-      this.waiting = false;
-      this.context.cluster.dequeue(this);
-    }
-    if (this.done) return;
-    const upstream = this.upstream;
-    if (upstream !== null) cancelUpstream(this.session, upstream);
-    // A reset by the client counts towards its limit; streams closed because the whole
-    // connection went away do not.
-    const connection = this.connection;
-    if (connection !== undefined && !connection.session.destroyed) {
-      connection.clientReset(performance.now());
-    }
-    this.message = 'cancelled by the client';
-    this.finish(Status.CANCELLED, this.unansweredAtDeadline());
-  }
-
-  wantTrailers(): void {
-    const ds = this.downstream;
-    ds.sendTrailers(
-      fieldsToHeaders(
-        this.trailers ??
-          statusTrailers(Status.INTERNAL, 'upstream ended the call without a grpc-status'),
-      ),
-    );
-  }
-
-  downstreamDrained(): void {
-    this.unblock();
-    const upstream = this.upstream;
-    if (upstream !== null) upstream.resume();
-  }
-
-  private unblock(): void {
-    if (!this.blocked) return;
-    this.blocked = false;
-    this.connection?.unblock(this);
-  }
-
-  unsentBytes(): number {
-    return this.downstream.writableLength;
-  }
-
-  heldBytes(): number {
-    return (this.upstream?.bufferedBytes ?? 0) + this.downstream.writableLength;
-  }
-
-  /**
-   * BlockedStream: the client is too far behind. RST_STREAM(ENHANCE_YOUR_CALM), which gRPC
-   * clients report as RESOURCE_EXHAUSTED; trailers could not reach a client that reads nothing.
-   */
-  reset(_reason: StreamResetReason, message: string): void {
-    this.blocked = false;
-    const upstream = this.upstream;
-    if (upstream !== null) cancelUpstream(this.session, upstream);
-    const ds = this.downstream;
-    if (!ds.closed && !ds.destroyed) ds.close(NGHTTP2_ENHANCE_YOUR_CALM);
-    if (this.done) return;
-    this.message = message;
-    this.finish(Status.RESOURCE_EXHAUSTED, false);
-  }
-
-  /** UpstreamHandler: the upstream takes request data again. */
-  onDrain(upstream: UpstreamStream): void {
-    if (upstream !== this.upstream) return;
-    if (this.downstream.isPaused()) this.downstream.resume();
-  }
-
-  deadline(): void {
-    this.timer = undefined;
-    if (this.done) return;
-    const upstream = this.upstream;
-    if (upstream !== null) cancelUpstream(this.session, upstream);
-    if (this.waiting) {
-      this.waiting = false;
-      this.context.cluster.dequeue(this);
-    }
-    this.fail(
-      Status.DEADLINE_EXCEEDED,
-      `deadline of ${this.timeoutMs} ms exceeded`,
-      this.unansweredAtDeadline(),
-    );
-  }
-
-  /**
-   * An endpoint that took the call and said nothing by its deadline counts as failing it
-   * (outlier detection). The client cancels at its own deadline, which comes a little before
-   * or after the proxy's: a cancel in the last tenth counts too.
-   */
-  private unansweredAtDeadline(): boolean {
-    if (this.host === null || this.responded || this.timeoutMs === undefined) return false;
-    return performance.now() - this.startedAt >= this.timeoutMs * 0.9;
-  }
-
-  /** ConnectionCall: the proxy is shutting down and the grace is over. */
-  abandon(message: string): void {
-    if (this.waiting) {
-      this.waiting = false;
-      this.context.cluster.dequeue(this);
-    }
-    this.fail(Status.UNAVAILABLE, message, false);
-  }
-
-  /** Ends the call with a status the proxy made. */
-  fail(code: number, message: string, endpointFailure: boolean): void {
-    if (this.done) return;
-    const upstream = this.upstream;
-    if (upstream !== null) cancelUpstream(this.session, upstream);
-    this.message = message;
-    this.respondStatus(code, message);
-    this.finish(code, endpointFailure);
-  }
-
-  private failFromUpstream(code: number, message: string, endpointFailure: boolean): void {
-    if (endpointFailure) this.context.cluster.endpointFailed();
-    this.fail(code, message, endpointFailure);
-  }
-
-  private respondStatus(code: number, message: string): void {
+  protected respondStatus(code: number, message: string): void {
     const ds = this.downstream;
     if (ds.closed || ds.destroyed) return;
     if (!ds.headersSent) {
@@ -607,23 +151,62 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall, Up
     if (!ds.writableEnded) ds.end();
   }
 
-  private finish(code: number, endpointFailure: boolean): void {
-    this.done = true;
-    this.status = code;
-    this.endedAt = performance.now();
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    const host = this.host;
-    if (host !== null) {
-      this.context.cluster.balancer.callEnded(
-        host,
-        this.endedAt - this.attemptStartedAt,
-        endpointFailure,
-      );
-    }
+  protected ended(): void {
     this.context.observer.callEnded(this);
+  }
+
+  // The client's stream
+
+  /** The client's stream closed: finished normally, or cancelled/reset by the client. */
+  downstreamClosed(): void {
+    this.unblock();
+    this.connection?.removeCall(this);
+    // A reset by the client counts towards its limit; streams closed because the whole
+    // connection went away do not.
+    const connection = this.connection;
+    if (!this.done && connection !== undefined && !connection.session.destroyed) {
+      connection.clientReset(performance.now());
+    }
+    this.cancelledByClient();
+  }
+
+  wantTrailers(): void {
+    this.downstream.sendTrailers(
+      fieldsToHeaders(
+        this.trailers ??
+          statusTrailers(Status.INTERNAL, 'upstream ended the call without a grpc-status'),
+      ),
+    );
+  }
+
+  downstreamDrained(): void {
+    this.unblock();
+    this.responseDrained();
+  }
+
+  private unblock(): void {
+    if (!this.blocked) return;
+    this.blocked = false;
+    this.connection?.unblock(this);
+  }
+
+  unsentBytes(): number {
+    return this.downstream.writableLength;
+  }
+
+  heldBytes(): number {
+    return this.upstreamBufferedBytes + this.downstream.writableLength;
+  }
+
+  /**
+   * BlockedStream: the client is too far behind. RST_STREAM(ENHANCE_YOUR_CALM), which gRPC
+   * clients report as RESOURCE_EXHAUSTED; trailers could not reach a client that reads nothing.
+   */
+  reset(_reason: StreamResetReason, message: string): void {
+    this.blocked = false;
+    const ds = this.downstream;
+    if (!ds.closed && !ds.destroyed) ds.close(NGHTTP2_ENHANCE_YOUR_CALM);
+    this.abort(Status.RESOURCE_EXHAUSTED, message);
   }
 }
 
@@ -646,16 +229,9 @@ function onClientSettings(this: ClientSession, settings: http2.Settings) {
   this[kHeaderLimit] = settings.maxHeaderListSize ?? Infinity;
 }
 
-function statusTrailers(code: number, message: string): HeaderFields {
-  return ['grpc-status', String(code), 'grpc-message', encodeGrpcMessage(message)];
-}
-
 // Event handlers shared by every call: `this` is the stream, the call hangs off a symbol slot,
 // so wiring a call allocates no closures.
 
-function onDeadline(call: ProxyCall) {
-  call.deadline();
-}
 function onDownstreamData(this: Downstream, chunk: Buffer) {
   this[kCall]!.forwardRequest(chunk);
 }

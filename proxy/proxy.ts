@@ -10,6 +10,7 @@ import { createResolver as defaultCreateResolver } from '../resolver/create-reso
 import { ProxyEnvironment, type ProxyEnv } from '../egress/proxy-settings.js';
 import type { Resolver } from '../resolver/resolver.js';
 import type { UpstreamLocalSettings } from '../transport/upstream.js';
+import { systemClock } from '../common/clock.js';
 import { ProxyCall, type CallContext, type CallObserver } from './call.js';
 import { Cluster } from '../upstream/cluster.js';
 import type { Dialer, UpstreamTlsOptions } from '../upstream/dialer.js';
@@ -372,6 +373,7 @@ export class Proxy implements CallObserver {
         routeName: route.name,
         authority: cluster.config.authority,
         observer: this,
+        clock: systemClock,
       });
     }
     const tunnels = new Map<string, CallContext>();
@@ -381,6 +383,7 @@ export class Proxy implements CallObserver {
         routeName: 'connect',
         authority: cluster.config.authority,
         observer: this,
+        clock: systemClock,
       });
     }
     return { router: new Router(config.routes), contexts, tunnels };

@@ -155,7 +155,10 @@ export interface UpstreamStream {
   readonly bufferedBytes: number;
   /** Whether ending it now takes a RST_STREAM frame (not yet closed either way). */
   readonly open: boolean;
-  /** RST_STREAM(CANCEL) when open; otherwise drops whatever it still holds. */
+  /**
+   * RST_STREAM(CANCEL) when open; otherwise drops whatever it still holds. The handler's
+   * onClose follows asynchronously, never from here.
+   */
   cancel(): void;
   /**
    * Reads on and drops the response, leaving the stream open: for a stream whose reset must

@@ -12,6 +12,8 @@ import { EndpointPool, type PoolEvents, type PoolOptions } from './endpoint-pool
 import { describeError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { LogLimiter } from '../common/log.js';
+import { systemClock, type Clock, type TimerHandle } from '../common/clock.js';
+import type { UpstreamTransport } from '../transport/upstream.js';
 
 /** What the cluster's resolver said last (multi-worker mode relays these to workers). */
 export type ResolverEvent =
@@ -37,6 +39,12 @@ export interface ClusterDeps {
    * (the control plane of a multi-worker proxy, when it runs no health checks) needs none.
    */
   readonly connect?: boolean;
+  /** Time for the wait queue and the pools' timers; the system clock by default. */
+  readonly clock?: Clock;
+  /** Jitter for the pools' connect backoff; `Math.random` by default. */
+  readonly random?: () => number;
+  /** HTTP/2 to the endpoints; node:http2 by default. */
+  readonly transport?: UpstreamTransport;
 }
 
 export class Cluster implements PoolEvents {
@@ -53,9 +61,10 @@ export class Cluster implements PoolEvents {
    */
   private readonly connectLogLimiter = new LogLimiter(60_000);
   private readonly poolOptions: PoolOptions;
+  private readonly clock: Clock;
   /** Calls waiting for a ready endpoint, oldest first, with when they started waiting. */
   private waiting: { call: WaitingCall; since: number }[] = [];
-  private waitTimer: NodeJS.Timeout | undefined;
+  private waitTimer: TimerHandle | undefined;
   /** Why the resolver has no endpoints, when it has none. */
   private resolverError: string | undefined;
   private resolved = false;
@@ -84,7 +93,11 @@ export class Cluster implements PoolEvents {
       maxSessions: 8,
       settings: deps.poolSettings,
       resetLimit: config.resetLimit,
+      clock: deps.clock,
+      random: deps.random,
+      transport: deps.transport,
     };
+    this.clock = deps.clock ?? systemClock;
     this.connect = deps.connect ?? true;
     this.balancer.onChange(() => this.drainWaiting());
     this.unsubscribe = this.resolver.subscribe({
@@ -114,7 +127,7 @@ export class Cluster implements PoolEvents {
   }
 
   /** Queues a call until an endpoint is ready, for at most the connect timeout. */
-  enqueue(call: WaitingCall, since = Date.now()): void {
+  enqueue(call: WaitingCall, since = this.clock.now()): void {
     this.waiting.push({ call, since });
     this.armWaitTimer();
   }
@@ -178,7 +191,7 @@ export class Cluster implements PoolEvents {
     this.unsubscribe();
     this.resolverWatchers.clear();
     this.resolver.close();
-    clearTimeout(this.waitTimer);
+    if (this.waitTimer !== undefined) this.clock.clearTimeout(this.waitTimer);
     this.expireWaiting(Infinity);
     for (const pool of this.pools.values()) pool.close();
     this.pools.clear();
@@ -302,27 +315,26 @@ export class Cluster implements PoolEvents {
       if (last !== undefined && last.call === call) last.since = since;
     }
     if (this.waiting.length === 0) {
-      clearTimeout(this.waitTimer);
+      if (this.waitTimer !== undefined) this.clock.clearTimeout(this.waitTimer);
       this.waitTimer = undefined;
     }
   }
 
   private armWaitTimer(): void {
     if (this.waitTimer !== undefined || this.waiting.length === 0) return;
-    const due = this.waiting[0].since + this.config.timeouts.connectMs - Date.now();
-    this.waitTimer = setTimeout(
+    const due = this.waiting[0].since + this.config.timeouts.connectMs - this.clock.now();
+    this.waitTimer = this.clock.setTimeout(
       () => {
         this.waitTimer = undefined;
         this.expireWaiting(this.config.timeouts.connectMs);
       },
       Math.max(0, due),
     );
-    this.waitTimer.unref();
   }
 
   /** Fails the calls that waited at least `maxWaitMs`. */
   private expireWaiting(maxWaitMs: number): void {
-    const now = Date.now();
+    const now = this.clock.now();
     const expired = this.waiting.filter((w) => now - w.since >= maxWaitMs || this.closed);
     if (expired.length === 0) return this.armWaitTimer();
     this.waiting = this.waiting.filter((w) => !expired.includes(w));

@@ -240,9 +240,15 @@ export class FakeStream implements UpstreamStream {
     this.paused = false;
   }
 
+  /** As with node:http2, the close the reset causes is reported later, never from here. */
   cancel(): void {
+    if (!this.open) return;
     this.cancelled = true;
-    this.finish(StreamOutcome.RESET, 8);
+    this.open = false;
+    queueMicrotask(() => {
+      this.connection.streamEnded(this);
+      this.handler.onClose(this, StreamOutcome.RESET, 8, undefined);
+    });
   }
 
   discard(): void {

@@ -1,0 +1,557 @@
+// The upstream half of a proxied call, free of any transport: picks an endpoint, sends the
+// request with a replay buffer for transparent retries, enforces the deadline, and turns what
+// the upstream answered (or how its stream ended) into what the client gets. The client side
+// is the subclass's (proxy/call.ts over node:http2), reached through a few abstract methods.
+import type { Host } from '../balancer/host.js';
+import type { Cluster, WaitingCall } from '../upstream/cluster.js';
+import { cancelUpstream, type UpstreamSession } from '../upstream/endpoint-pool.js';
+import type { Clock, TimerHandle } from '../common/clock.js';
+import { describeError } from '../common/errors.js';
+import { ErrorCode } from '../h2/frames/constants.js';
+import { formatGrpcTimeout } from '../grpc/grpc-timeout.js';
+import { INVALID_FIELDS, headerFieldsSize, invalidFieldReason } from '../grpc/header-fields.js';
+import {
+  Status,
+  encodeGrpcMessage,
+  isEndpointFailure,
+  rstCodeName,
+  statusFromHttpStatus,
+  statusFromRstCode,
+} from '../grpc/grpc-status.js';
+import { fieldValue, setField, type HeaderFields } from '../transport/header-fields.js';
+import { StreamOutcome, type UpstreamHandler, type UpstreamStream } from '../transport/upstream.js';
+
+/** Request bytes kept for a transparent retry; larger requests are not retried. */
+export const MAX_REPLAY_BYTES = 64 * 1024;
+/** The longest delay setTimeout honours (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 0x7fffffff;
+/** Below MAX_TIMER_MS even after rounding up to whole seconds, as long timeouts are sent. */
+const MAX_FORWARDED_TIMEOUT_MS = 2_000_000_000;
+/** Attempts on different endpoints before a call that never reached one fails. */
+export const MAX_ATTEMPTS = 5;
+/** The most a `grpc-timeout` field the proxy sets adds to a header block (12 + 8 + 32). */
+const GRPC_TIMEOUT_FIELD_BYTES = 52;
+
+/**
+ * Where the call got to upstream, as grpc-js names it (RpcProgress): whether it may still go
+ * to another endpoint is this state, not something read back from the transport.
+ */
+export const CallProgress = {
+  /** No attempt has reached an upstream yet. */
+  NOT_STARTED: 0,
+  /** The last attempt was refused before the upstream processed it: safe to send elsewhere. */
+  REFUSED: 1,
+  /** An upstream answered or may have processed the call: it is not sent again. */
+  PROCESSED: 2,
+} as const;
+export type CallProgress = (typeof CallProgress)[keyof typeof CallProgress];
+
+/** What a call needs from its route that is the same for every call of the route. */
+export interface UpstreamCallContext {
+  readonly cluster: Cluster;
+  /** `:authority` sent upstream instead of the client's, if set. */
+  readonly authority: string | undefined;
+  /** Time for deadlines and latencies. */
+  readonly clock: Clock;
+}
+
+export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
+  /** Set once the call ended upstream-side (status known, balancer told). */
+  done = false;
+  /** Final gRPC status (-1 until known) and, for statuses the proxy made, its message. */
+  status = -1;
+  message = '';
+  host: Host | null = null;
+  bytesIn = 0;
+  bytesOut = 0;
+  readonly startedAt: number;
+  endedAt = 0;
+  progress: CallProgress = CallProgress.NOT_STARTED;
+  /** Attempts that did not reach an endpoint (refused, or no connection could take them). */
+  attempts = 0;
+  /** The upstream's trailers, or the status the proxy made, once known. */
+  protected trailers: HeaderFields | null = null;
+
+  private session: UpstreamSession | null = null;
+  private upstream: UpstreamStream | null = null;
+  /** Endpoints earlier attempts failed on; a retry goes elsewhere when it can. */
+  private avoid: Set<Host> | null = null;
+  private attemptStartedAt = 0;
+  private waiting = false;
+  private timer: TimerHandle | undefined = undefined;
+  private trailersOnly = false;
+  /** END_STREAM from the upstream was read (its whole answer is in). */
+  private upstreamEnded = false;
+  private requestEnded = false;
+  private reading = false;
+  /**
+   * Request chunks sent so far, kept until the upstream answers, for a transparent retry: the
+   * first in `replayHead` (unary calls need no array), more in `replayRest`. `replayBytes`
+   * is -1 once the request outgrew MAX_REPLAY_BYTES or the upstream answered.
+   */
+  private replayHead: Buffer | null = null;
+  private replayRest: Buffer[] | null = null;
+  private replayBytes = 0;
+
+  constructor(
+    /** The client's request headers as parsed, for picking (PickRequest). */
+    readonly headers: Readonly<Record<string, string | string[] | undefined>>,
+    /** The client's request header fields; edited in place into the upstream request. */
+    private readonly fields: HeaderFields,
+    readonly path: string,
+    private readonly upstreamContext: UpstreamCallContext,
+    /** Milliseconds until the deadline, or undefined for none. */
+    readonly timeoutMs: number | undefined,
+    /** The request headers' size as a peer's SETTINGS_MAX_HEADER_LIST_SIZE counts it. */
+    private headerBytes: number,
+  ) {
+    this.startedAt = upstreamContext.clock.now();
+  }
+
+  // The client side, implemented by the subclass.
+
+  /** The first attempt went out: start reading request data (forwardRequest, requestEnd). */
+  protected abstract startRequest(): void;
+  protected abstract pauseRequest(): void;
+  protected abstract resumeRequest(): void;
+  /** The client's SETTINGS_MAX_HEADER_LIST_SIZE (Infinity when unknown). */
+  protected abstract clientHeaderLimit(): number;
+  /** Passes response headers on; `endStream`: trailers-only, the whole answer. */
+  protected abstract respond(fields: HeaderFields, endStream: boolean): void;
+  /** Passes response data on; false when the client is behind (responseDrained follows). */
+  protected abstract writeResponse(chunk: Buffer): boolean;
+  /** The answer is complete: end the client's stream, with `this.trailers` after the data. */
+  protected abstract endResponse(): void;
+  /** Ends the client's stream with a status the proxy made. */
+  protected abstract respondStatus(code: number, message: string): void;
+  /** The call ended (status known); observers may look at it now. */
+  protected abstract ended(): void;
+
+  /** Sends the call; the subclass has wired the client side. */
+  protected begin(): void {
+    const timeoutMs = this.timeoutMs;
+    if (timeoutMs !== undefined) {
+      if (timeoutMs <= 0) {
+        this.fail(Status.DEADLINE_EXCEEDED, 'deadline exceeded before the call was sent', false);
+        return;
+      }
+      // Node fires longer timers after 1 ms; a deadline weeks away needs no timer at all.
+      if (timeoutMs <= MAX_TIMER_MS) {
+        this.timer = this.upstreamContext.clock.setTimeout(() => this.deadline(), timeoutMs);
+      }
+    }
+    const authority = this.upstreamContext.authority;
+    if (authority !== undefined) {
+      const replaced = fieldValue(this.fields, ':authority');
+      this.headerBytes += authority.length - (replaced === undefined ? -32 : replaced.length);
+      (this.headers as Record<string, string>)[':authority'] = authority;
+      setField(this.fields, ':authority', authority);
+    }
+    this.dispatch();
+  }
+
+  /** WaitingCall: an endpoint may have become ready. */
+  retryPick(): void {
+    this.waiting = false;
+    if (!this.done) this.dispatch();
+  }
+
+  /** WaitingCall: no endpoint became ready in time. */
+  waitExpired(reason: string): void {
+    this.waiting = false;
+    this.fail(Status.UNAVAILABLE, reason, false);
+  }
+
+  private dispatch(): void {
+    const cluster = this.upstreamContext.cluster;
+    while (!this.done) {
+      const avoid = this.avoid;
+      const host = avoid === null ? cluster.pick(this) : cluster.balancer.pickOther(this, avoid);
+      if (host === null) {
+        if (cluster.canWait()) {
+          this.waiting = true;
+          cluster.enqueue(this);
+        } else {
+          this.fail(Status.UNAVAILABLE, cluster.unavailableReason(), false);
+        }
+        return;
+      }
+      if (this.reading && !this.replayable) {
+        this.fail(
+          Status.UNAVAILABLE,
+          'the upstream failed before answering and the request is too large to send again',
+          false,
+        );
+        return;
+      }
+      const session = cluster.pool(host)?.acquire() ?? null;
+      if (session !== null && this.send(host, session)) return;
+      (this.avoid ??= new Set()).add(host);
+      if (++this.attempts >= MAX_ATTEMPTS) {
+        this.fail(
+          Status.UNAVAILABLE,
+          `could not send the call upstream after ${this.attempts} attempts`,
+          false,
+        );
+        return;
+      }
+    }
+  }
+
+  private send(host: Host, session: UpstreamSession): boolean {
+    const bytes = this.headerBytes + (this.timeoutMs === undefined ? 0 : GRPC_TIMEOUT_FIELD_BYTES);
+    if (bytes > session.maxHeaderListSize) {
+      // gRPC C-core fails its whole connection, every call on it, for a larger block.
+      this.fail(
+        Status.RESOURCE_EXHAUSTED,
+        `request metadata of ${bytes} bytes is over the ${session.maxHeaderListSize} that ${host.key} accepts`,
+        false,
+      );
+      return true;
+    }
+    const fields = this.fields;
+    setField(fields, ':scheme', session.pool.scheme);
+    const clock = this.upstreamContext.clock;
+    if (this.timeoutMs !== undefined) {
+      const remaining = this.timeoutMs - (clock.now() - this.startedAt);
+      // Capped where timers stop working: many servers (grpc-js among them) turn a longer
+      // timeout into an instant DEADLINE_EXCEEDED.
+      setField(
+        fields,
+        'grpc-timeout',
+        formatGrpcTimeout(Math.min(remaining, MAX_FORWARDED_TIMEOUT_MS)),
+      );
+    }
+    const upstream = session.open(fields, this);
+    if (upstream === null) return false; // the connection closed under us: nothing was sent.
+    if (upstream instanceof Error) {
+      // The transport refused these headers: the call's own fault, not the connection's.
+      this.fail(
+        Status.INTERNAL,
+        `cannot send the request headers: ${describeError(upstream)}`,
+        false,
+      );
+      return true;
+    }
+    this.session = session;
+    this.host = host;
+    this.upstream = upstream;
+    this.upstreamEnded = false;
+    this.attemptStartedAt = clock.now();
+    this.upstreamContext.cluster.balancer.callStarted(host);
+
+    if (!this.reading) {
+      this.reading = true;
+      this.startRequest();
+    } else {
+      // A retry: send again what the failed attempt had sent, then read on.
+      if (this.replayHead !== null) upstream.write(this.replayHead);
+      if (this.replayRest !== null) for (const chunk of this.replayRest) upstream.write(chunk);
+      if (this.requestEnded) upstream.end();
+      else this.resumeRequest();
+    }
+    return true;
+  }
+
+  /** Whether the request sent so far can be sent again to another endpoint. */
+  private get replayable(): boolean {
+    return this.replayBytes >= 0;
+  }
+
+  private dropReplay(): void {
+    this.replayBytes = -1;
+    this.replayHead = null;
+    this.replayRest = null;
+  }
+
+  /** Request data from the client. */
+  forwardRequest(chunk: Buffer): void {
+    this.bytesIn += chunk.length;
+    if (this.replayBytes >= 0) {
+      if (this.replayBytes + chunk.length > MAX_REPLAY_BYTES) this.dropReplay();
+      else {
+        this.replayBytes += chunk.length;
+        if (this.replayHead === null) this.replayHead = chunk;
+        else (this.replayRest ??= []).push(chunk);
+      }
+    }
+    const upstream = this.upstream;
+    if (upstream === null) {
+      // Between attempts: keep the chunk for the retry, read no more until it is sent.
+      this.pauseRequest();
+      return;
+    }
+    if (!upstream.write(chunk)) this.pauseRequest();
+  }
+
+  /** The client's request ended. */
+  requestEnd(): void {
+    this.requestEnded = true;
+    const upstream = this.upstream;
+    if (upstream !== null) upstream.end();
+  }
+
+  /** The client took the response data it was behind on. */
+  protected responseDrained(): void {
+    const upstream = this.upstream;
+    if (upstream !== null) upstream.resume();
+  }
+
+  /** Response bytes received from the upstream and not yet passed on. */
+  protected get upstreamBufferedBytes(): number {
+    return this.upstream?.bufferedBytes ?? 0;
+  }
+
+  /** UpstreamHandler: response headers. */
+  onHeaders(upstream: UpstreamStream, fields: HeaderFields, endStream: boolean): void {
+    if (upstream !== this.upstream || this.done) return;
+    this.progress = CallProgress.PROCESSED;
+    this.dropReplay();
+    const problem = this.unforwardable(fields, 'response headers');
+    if (problem !== null) {
+      this.fail(Status.INTERNAL, problem, false);
+      return;
+    }
+    const httpStatus = fieldValue(fields, ':status');
+    const grpcStatus = fieldValue(fields, 'grpc-status');
+    if (httpStatus !== '200') {
+      // Not a gRPC answer (a load balancer's 502, an HTTP server's 404): clients expect 200.
+      const code =
+        grpcStatus !== undefined
+          ? Number(grpcStatus)
+          : statusFromHttpStatus(httpStatus === undefined ? 0 : Number(httpStatus));
+      const detail = fieldValue(fields, 'grpc-message') ?? `upstream answered HTTP ${httpStatus}`;
+      cancelUpstream(this.session, upstream);
+      this.fail(code, detail, code === Status.UNAVAILABLE);
+      return;
+    }
+    if (endStream) {
+      // Trailers-only: the status travels in the only HEADERS frame; keep it that way.
+      this.trailersOnly = true;
+      if (grpcStatus === undefined) {
+        fields.push(
+          'grpc-status',
+          String(Status.INTERNAL),
+          'grpc-message',
+          'upstream ended the call without a grpc-status',
+        );
+        this.status = Status.INTERNAL;
+      } else {
+        this.status = Number(grpcStatus);
+      }
+    }
+    this.respond(fields, endStream);
+  }
+
+  /** UpstreamHandler: response data. */
+  onData(upstream: UpstreamStream, chunk: Buffer): void {
+    if (upstream !== this.upstream) return;
+    this.bytesOut += chunk.length;
+    if (!this.writeResponse(chunk)) upstream.pause();
+  }
+
+  /** UpstreamHandler: trailers. */
+  onTrailers(upstream: UpstreamStream, trailers: HeaderFields): void {
+    if (upstream !== this.upstream || this.done) return;
+    const problem = this.unforwardable(trailers, 'trailers');
+    if (problem !== null) {
+      this.status = Status.INTERNAL;
+      this.message = problem;
+      this.trailers = statusTrailers(Status.INTERNAL, problem);
+      return;
+    }
+    this.trailers = trailers;
+    const s = fieldValue(trailers, 'grpc-status');
+    this.status = s === undefined ? -1 : Number(s);
+  }
+
+  /**
+   * Says why an upstream header block must not reach the client, if it must not: a client
+   * such as gRPC C-core fails its whole connection, every call on it, for a `-bin` value that
+   * is not base64 or a block over its header list limit.
+   */
+  private unforwardable(
+    fields: HeaderFields,
+    what: 'response headers' | 'trailers',
+  ): string | null {
+    const bytes = headerFieldsSize(fields);
+    if (bytes === INVALID_FIELDS) return `upstream ${what}: ${invalidFieldReason(fields)}`;
+    const limit = this.clientHeaderLimit();
+    if (bytes > limit) return `upstream ${what} of ${bytes} bytes are over the client's ${limit}`;
+    return null;
+  }
+
+  /** UpstreamHandler: END_STREAM read. */
+  onEnd(upstream: UpstreamStream): void {
+    if (upstream !== this.upstream || this.done) return;
+    this.upstreamEnded = true;
+    // Without trailers this is a DATA frame with END_STREAM, or a reset the transport ended
+    // the stream for: onClose tells which.
+    if (this.trailersOnly || this.trailers === null) return;
+    if (fieldValue(this.trailers, 'grpc-status') === undefined) {
+      this.status = Status.INTERNAL;
+      this.message = 'upstream ended the call without a grpc-status';
+      this.trailers = statusTrailers(Status.INTERNAL, this.message);
+    }
+    this.endResponse();
+  }
+
+  /** UpstreamHandler: the stream is gone, and how it ended. */
+  onClose(
+    upstream: UpstreamStream,
+    outcome: StreamOutcome,
+    rst: number,
+    error: Error | undefined,
+  ): void {
+    if (upstream !== this.upstream) return;
+    const session = this.session;
+    this.session = null;
+    if (this.done) return;
+    const host = this.host!;
+    if (this.upstreamEnded && (this.trailersOnly || this.trailers !== null)) {
+      this.finish(this.status, isEndpointFailure(this.status));
+      return;
+    }
+    // The stream ended without a status: refused, reset by the upstream, or its session died.
+    const cluster = this.upstreamContext.cluster;
+    if (
+      this.progress !== CallProgress.PROCESSED &&
+      outcome === StreamOutcome.REFUSED &&
+      this.replayable
+    ) {
+      // The upstream did not process the call (refused, or it never left): safe elsewhere.
+      this.progress = CallProgress.REFUSED;
+      cluster.balancer.callEnded(
+        host,
+        this.upstreamContext.clock.now() - this.attemptStartedAt,
+        rst !== ErrorCode.REFUSED_STREAM,
+      );
+      this.upstream = null;
+      this.host = null;
+      (this.avoid ??= new Set()).add(host);
+      if (++this.attempts < MAX_ATTEMPTS) {
+        this.dispatch();
+        return;
+      }
+      this.fail(Status.UNAVAILABLE, `${host.key} refused the call ${this.attempts} times`, false);
+      return;
+    }
+    this.progress = CallProgress.PROCESSED;
+    let code: number;
+    let message: string;
+    if (outcome === StreamOutcome.COMPLETE) {
+      code = Status.INTERNAL;
+      message = 'upstream ended the call without a grpc-status';
+    } else if (outcome !== StreamOutcome.LOST && session !== null) {
+      code = rst === ErrorCode.NO_ERROR ? Status.INTERNAL : statusFromRstCode(rst);
+      message = `upstream ${host.key} reset the stream (${rstCodeName(rst)})`;
+    } else {
+      code = Status.UNAVAILABLE;
+      const why = cluster.pool(host)?.sessionError ?? error;
+      message = `connection to ${host.key} lost mid-call${why ? `: ${describeError(why)}` : ''}`;
+    }
+    this.failFromUpstream(code, message, code === Status.UNAVAILABLE || code === Status.INTERNAL);
+  }
+
+  /** UpstreamHandler: the upstream takes request data again. */
+  onDrain(upstream: UpstreamStream): void {
+    if (upstream !== this.upstream) return;
+    this.resumeRequest();
+  }
+
+  /** The client cancelled or reset its stream: the call ends CANCELLED. */
+  protected cancelledByClient(): void {
+    this.leaveQueue();
+    if (this.done) return;
+    this.cancelUpstream();
+    this.message = 'cancelled by the client';
+    this.finish(Status.CANCELLED, this.unansweredAtDeadline());
+  }
+
+  /** Ends the call with `code` without answering the client (its stream is being reset). */
+  protected abort(code: number, message: string): void {
+    this.cancelUpstream();
+    if (this.done) return;
+    this.message = message;
+    this.finish(code, false);
+  }
+
+  private deadline(): void {
+    this.timer = undefined;
+    if (this.done) return;
+    this.cancelUpstream();
+    this.leaveQueue();
+    this.fail(
+      Status.DEADLINE_EXCEEDED,
+      `deadline of ${this.timeoutMs} ms exceeded`,
+      this.unansweredAtDeadline(),
+    );
+  }
+
+  /**
+   * An endpoint that took the call and said nothing by its deadline counts as failing it
+   * (outlier detection). The client cancels at its own deadline, which comes a little before
+   * or after the proxy's: a cancel in the last tenth counts too.
+   */
+  private unansweredAtDeadline(): boolean {
+    if (this.host === null || this.progress === CallProgress.PROCESSED) return false;
+    if (this.timeoutMs === undefined) return false;
+    return this.upstreamContext.clock.now() - this.startedAt >= this.timeoutMs * 0.9;
+  }
+
+  /** The proxy is shutting down and the grace is over. */
+  abandon(message: string): void {
+    this.leaveQueue();
+    this.fail(Status.UNAVAILABLE, message, false);
+  }
+
+  private leaveQueue(): void {
+    if (!this.waiting) return;
+    this.waiting = false;
+    this.upstreamContext.cluster.dequeue(this);
+  }
+
+  private cancelUpstream(): void {
+    const upstream = this.upstream;
+    if (upstream !== null) cancelUpstream(this.session, upstream);
+  }
+
+  /** Ends the call with a status the proxy made. */
+  fail(code: number, message: string, endpointFailure: boolean): void {
+    if (this.done) return;
+    this.cancelUpstream();
+    this.message = message;
+    this.respondStatus(code, message);
+    this.finish(code, endpointFailure);
+  }
+
+  private failFromUpstream(code: number, message: string, endpointFailure: boolean): void {
+    if (endpointFailure) this.upstreamContext.cluster.endpointFailed();
+    this.fail(code, message, endpointFailure);
+  }
+
+  private finish(code: number, endpointFailure: boolean): void {
+    this.done = true;
+    this.status = code;
+    const clock = this.upstreamContext.clock;
+    this.endedAt = clock.now();
+    if (this.timer !== undefined) {
+      clock.clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const host = this.host;
+    if (host !== null) {
+      this.upstreamContext.cluster.balancer.callEnded(
+        host,
+        this.endedAt - this.attemptStartedAt,
+        endpointFailure,
+      );
+    }
+    this.ended();
+  }
+}
+
+/** Trailers that carry a status the proxy made. */
+export function statusTrailers(code: number, message: string): HeaderFields {
+  return ['grpc-status', String(code), 'grpc-message', encodeGrpcMessage(message)];
+}
