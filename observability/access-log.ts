@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { pino, type Logger as PinoLogger } from 'pino';
 import type { AccessLogConfig } from '../config/types.js';
-import type { CallObserver, ProxyCall } from '../proxy/call.js';
+import type { CallObserver, CallRecord } from '../proxy/call-record.js';
 import { SwitchyardError, describeError } from '../common/errors.js';
 import { statusName } from '../grpc/grpc-status.js';
 import type { Logger } from '../common/log.js';
@@ -48,22 +48,6 @@ export interface AccessLogLine {
 export interface AccessLogOptions {
   /** Source of randomness for sampling (tests inject a sequence). */
   readonly random?: () => number;
-}
-
-type ClientSession = NonNullable<ProxyCall['downstream']['session']>;
-
-/** The client's `address:port`, or "" once its session is gone. */
-function formatPeer(session: ClientSession): string {
-  try {
-    // Throws once the session lost its socket (ERR_HTTP2_SOCKET_UNBOUND).
-    const socket = session.socket;
-    const address = socket.remoteAddress;
-    if (address === undefined) return '';
-    const port = socket.remotePort ?? 0;
-    return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-  } catch {
-    return '';
-  }
 }
 
 /**
@@ -112,9 +96,8 @@ export class AccessLog implements CallObserver {
   private stream: Destination | undefined;
   private writer: PinoLogger | undefined;
   /** Sampled calls in flight, with their client's address (read while the session lives). */
-  private readonly pending = new Map<ProxyCall, string>();
+  private readonly pending = new Map<CallRecord, string>();
   /** Client addresses by session: a connection carries many calls. */
-  private readonly peers = new WeakMap<ClientSession, string>();
   private readonly random: () => number;
   private closed = false;
 
@@ -163,24 +146,14 @@ export class AccessLog implements CallObserver {
     if (old) await closeDestination(old);
   }
 
-  callStarted(call: ProxyCall): void {
+  callStarted(call: CallRecord): void {
     // Decided before anything is built: off and sampled-out calls cost one comparison.
     const sample = this.sample;
     if (sample <= 0 || (sample < 1 && this.random() >= sample)) return;
-    const session = call.downstream.session;
-    let peer = '';
-    if (session !== undefined) {
-      const known = this.peers.get(session);
-      if (known !== undefined) peer = known;
-      else {
-        peer = formatPeer(session);
-        if (peer !== '') this.peers.set(session, peer);
-      }
-    }
-    this.pending.set(call, peer);
+    this.pending.set(call, call.peer());
   }
 
-  callEnded(call: ProxyCall): void {
+  callEnded(call: CallRecord): void {
     if (this.pending.size === 0) return;
     const peer = this.pending.get(call);
     if (peer === undefined) return;

@@ -8,7 +8,7 @@ import { AccessLog, type AccessLogOptions } from './access-log.js';
 import { adminRoutes, type AdminState } from './admin/admin-routes.js';
 import { AdminServer } from './admin/admin-server.js';
 import { proxyView, readiness } from './admin/cluster-view.js';
-import type { CallObserver, ProxyCall } from '../proxy/call.js';
+import type { CallObserver, CallRecord } from '../proxy/call-record.js';
 import { describeError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { CallMetrics } from './metrics/call-metrics.js';
@@ -127,13 +127,13 @@ export class Observability implements CallObserver {
   // CallObserver: on every call, synchronously. Metrics are a few increments; the access log
   // does nothing for calls it does not sample.
 
-  callStarted(call: ProxyCall): void {
+  callStarted(call: CallRecord): void {
     if (this.closed) return;
     this.calls.callStarted(call);
     this.accessLog?.callStarted(call);
   }
 
-  callEnded(call: ProxyCall): void {
+  callEnded(call: CallRecord): void {
     if (this.closed) return;
     this.calls.callEnded(call);
     this.accessLog?.callEnded(call);

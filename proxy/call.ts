@@ -15,18 +15,11 @@ import { Status, encodeGrpcMessage } from '../grpc/grpc-status.js';
 import type { HeaderFields } from '../transport/header-fields.js';
 import { fieldsToHeaders } from '../transport/node-http2/header-objects.js';
 import { UpstreamCall, statusTrailers, type UpstreamCallContext } from './upstream-call.js';
+import type { CallObserver, CallRecord } from './call-record.js';
+
+export type { CallObserver, CallRecord } from './call-record.js';
 
 const { NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
-
-/**
- * What the proxy learns about calls (metrics, access log). Both run on the call path,
- * synchronously: keep them cheap, and never throw.
- */
-export interface CallObserver {
-  callStarted(call: ProxyCall): void;
-  /** Once per call, when its status is known (the client may still be reading). */
-  callEnded(call: ProxyCall): void;
-}
 
 /** Everything a call needs from the proxy that is the same for every call of a route. */
 export interface CallContext extends UpstreamCallContext {
@@ -41,7 +34,7 @@ type Downstream = http2.ServerHttp2Stream & { [kCall]?: ProxyCall };
 const TRAILERS_ONLY_OPTIONS = { endStream: true } as const;
 const RESPOND_OPTIONS = { waitForTrailers: true } as const;
 
-export class ProxyCall extends UpstreamCall implements BlockedStream, ConnectionCall {
+export class ProxyCall extends UpstreamCall implements BlockedStream, ConnectionCall, CallRecord {
   /** 'drain' listeners are wired on the first backpressure, not for every call. */
   private downstreamDrainWired = false;
   /** The client connection, which resets streams whose client is too far behind. */
@@ -80,6 +73,18 @@ export class ProxyCall extends UpstreamCall implements BlockedStream, Connection
   start(): void {
     this.context.observer.callStarted(this);
     this.begin();
+  }
+
+  /** CallRecord: the client's address, formatted once per client connection. */
+  peer(): string {
+    const session = this.downstream.session;
+    if (session === undefined) return '';
+    let peer = peers.get(session);
+    if (peer === undefined) {
+      peer = formatPeer(session);
+      if (peer !== '') peers.set(session, peer);
+    }
+    return peer;
   }
 
   // UpstreamCall's client side
@@ -207,6 +212,22 @@ export class ProxyCall extends UpstreamCall implements BlockedStream, Connection
     const ds = this.downstream;
     if (!ds.closed && !ds.destroyed) ds.close(NGHTTP2_ENHANCE_YOUR_CALM);
     this.abort(Status.RESOURCE_EXHAUSTED, message);
+  }
+}
+
+const peers = new WeakMap<http2.Http2Session, string>();
+
+/** The client's `address:port`, or "" once its session is gone. */
+function formatPeer(session: http2.Http2Session): string {
+  try {
+    // Throws once the session lost its socket (ERR_HTTP2_SOCKET_UNBOUND).
+    const socket = session.socket;
+    const address = socket.remoteAddress;
+    if (address === undefined) return '';
+    const port = socket.remotePort ?? 0;
+    return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+  } catch {
+    return '';
   }
 }
 

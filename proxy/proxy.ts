@@ -11,7 +11,7 @@ import { ProxyEnvironment, type ProxyEnv } from '../egress/proxy-settings.js';
 import type { Resolver } from '../resolver/resolver.js';
 import type { UpstreamLocalSettings } from '../transport/upstream.js';
 import { systemClock } from '../common/clock.js';
-import { ProxyCall, type CallContext, type CallObserver } from './call.js';
+import { ProxyCall, type CallContext, type CallObserver, type CallRecord } from './call.js';
 import { Cluster } from '../upstream/cluster.js';
 import type { Dialer, UpstreamTlsOptions } from '../upstream/dialer.js';
 import { SwitchyardError, describeError } from '../common/errors.js';
@@ -509,14 +509,14 @@ export class Proxy implements CallObserver {
     return this.listeners.values();
   }
 
-  callStarted(call: ProxyCall): void {
+  callStarted(call: CallRecord): void {
     this.inFlight++;
     const observers = this.observers;
     for (let i = 0; i < observers.length; i++) observers[i].callStarted(call);
   }
 
   /** CallObserver: observers, and one log line for calls the proxy itself failed. */
-  callEnded(call: ProxyCall): void {
+  callEnded(call: CallRecord): void {
     this.inFlight--;
     const observers = this.observers;
     for (let i = 0; i < observers.length; i++) observers[i].callEnded(call);

@@ -1,7 +1,7 @@
 // Per-call metrics kept in plain numbers on the call path: calls by gRPC status, a duration
 // histogram, bytes and calls in flight, per (cluster, route). The registry reads them at
 // scrape time, so a call costs a few increments and no allocation.
-import type { CallContext, CallObserver, ProxyCall } from '../../proxy/call.js';
+import type { CallObserver, CallRecord, CallRoute } from '../../proxy/call-record.js';
 import { Status } from '../../grpc/grpc-status.js';
 
 /**
@@ -47,17 +47,17 @@ export class RouteSeries {
 export class CallMetrics implements CallObserver {
   /** By `cluster \0 route`: a reload makes new contexts, but their calls add to the same series. */
   private readonly byName = new Map<string, RouteSeries>();
-  private readonly byContext = new WeakMap<CallContext, RouteSeries>();
+  private readonly byContext = new WeakMap<CallRoute, RouteSeries>();
   // The last context seen: most proxies have one or two routes, and calls of a route come in
   // runs, so this skips the WeakMap lookup on most calls.
-  private lastContext: CallContext | undefined = undefined;
+  private lastContext: CallRoute | undefined = undefined;
   private lastSeries: RouteSeries | undefined = undefined;
 
-  callStarted(call: ProxyCall): void {
+  callStarted(call: CallRecord): void {
     this.seriesOf(call.context).inFlight++;
   }
 
-  callEnded(call: ProxyCall): void {
+  callEnded(call: CallRecord): void {
     const s = this.seriesOf(call.context);
     s.inFlight--;
     const code = call.status;
@@ -76,7 +76,7 @@ export class CallMetrics implements CallObserver {
     return this.byName.values();
   }
 
-  private seriesOf(context: CallContext): RouteSeries {
+  private seriesOf(context: CallRoute): RouteSeries {
     if (context === this.lastContext) return this.lastSeries!;
     let s = this.byContext.get(context);
     if (s === undefined) {

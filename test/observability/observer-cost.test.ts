@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { quickStartConfig } from '../../config/defaults.js';
 import type { Config } from '../../config/types.js';
-import type { CallContext, CallObserver, ProxyCall } from '../../proxy/call.js';
+import type { CallObserver, CallRecord, CallRoute } from '../../proxy/call-record.js';
 import { silentLogger } from '../../common/log.js';
 import { CallMetrics, DURATION_BOUNDS_MS } from '../../observability/metrics/call-metrics.js';
 import { Observability } from '../../observability/observability.js';
@@ -14,13 +14,9 @@ import { parsePrometheusText, samplesOf } from './prometheus-text.js';
 
 const CALLS = 1_000_000;
 
-/** One client connection for every call. */
-const downstream = { session: { socket: { remoteAddress: '127.0.0.1', remotePort: 40000 } } };
-
 /** The fields an observer reads, in a class so every call has one shape, as real calls do. */
 class FakeCall {
   readonly path = '/test.Echo/Unary';
-  readonly downstream = downstream;
   status: number;
   message = '';
   host = null;
@@ -29,7 +25,7 @@ class FakeCall {
   readonly startedAt = 1_000;
   endedAt: number;
   constructor(
-    readonly context: CallContext,
+    readonly context: CallRoute,
     status: number,
     ms: number,
   ) {
@@ -38,23 +34,25 @@ class FakeCall {
     this.bytesIn = 20 + (ms | 0);
     this.bytesOut = 40;
   }
+  /** One client connection for every call. */
+  peer(): string {
+    return '127.0.0.1:40000';
+  }
 }
 
-function fakeCalls(routes: string[]): ProxyCall[] {
-  const contexts = routes.map(
-    (name) => ({ cluster: { name }, routeName: name }) as unknown as CallContext,
-  );
-  const calls: ProxyCall[] = [];
+function fakeCalls(routes: string[]): CallRecord[] {
+  const contexts = routes.map((name) => ({ cluster: { name }, routeName: name }));
+  const calls: CallRecord[] = [];
   for (let i = 0; i < 1024; i++) {
     const status = i % 10 === 0 ? 5 : 0;
     const context = contexts[i % contexts.length];
-    calls.push(new FakeCall(context, status, (i % 97) / 3) as unknown as ProxyCall);
+    calls.push(new FakeCall(context, status, (i % 97) / 3));
   }
   return calls;
 }
 
 /** ns per call (callStarted + callEnded), best of a few rounds. */
-function measure(observer: CallObserver, calls: ProxyCall[], n = CALLS): number {
+function measure(observer: CallObserver, calls: CallRecord[], n = CALLS): number {
   let best = Infinity;
   for (let round = 0; round < 3; round++) {
     const start = process.hrtime.bigint();
@@ -111,7 +109,7 @@ describe('observer cost', () => {
       registers: [registry],
     });
     const children = new Map<
-      CallContext,
+      CallRoute,
       { inc: Map<number, () => void>; observe: (v: number) => void }
     >();
     const promClient: CallObserver = {

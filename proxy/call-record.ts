@@ -1,0 +1,38 @@
+// What observers (metrics, the access log) see of a call: plain fields, no transport. A call
+// is its own record, so observing it allocates nothing.
+
+/** The route a call took; one object per route and config generation (a cache key). */
+export interface CallRoute {
+  readonly routeName: string;
+  readonly cluster: { readonly name: string };
+}
+
+export interface CallRecord {
+  /** `/package.Service/Method`. */
+  readonly path: string;
+  readonly context: CallRoute;
+  /** The endpoint of the last attempt, if any. */
+  readonly host: { readonly key: string } | null;
+  /** The gRPC status (-1 until known) and, for statuses the proxy made, its message. */
+  readonly status: number;
+  readonly message: string;
+  /** Request and response bytes (gRPC frames, not HTTP/2 overhead). */
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  /** Clock milliseconds. */
+  readonly startedAt: number;
+  readonly endedAt: number;
+  /** The client's `address:port` ("[v6]:port"), or "" when unknown. Not for every call. */
+  peer(): string;
+}
+
+/**
+ * What the proxy tells about calls (metrics, access log). Both run on the call path,
+ * synchronously: keep them cheap, and never throw. A record may be read only during the call
+ * that passes it: keep values, not records, beyond callEnded.
+ */
+export interface CallObserver {
+  callStarted(call: CallRecord): void;
+  /** Once per call, when its status is known (the client may still be reading). */
+  callEnded(call: CallRecord): void;
+}
