@@ -11,7 +11,7 @@ import {
 import { GRPC_JS_SCHEMES, registerWithGrpcJs } from '../../embed/register.js';
 import type { EndpointSet } from '../../resolver/endpoint.js';
 import { TargetError } from '../../resolver/errors.js';
-import { FakeClock, settle } from '../resolver/fake-clock.js';
+import { FakeClock, settle } from '../support/fake-clock.js';
 import { FakeDns } from '../resolver/fake-dns.js';
 
 type ListenerArgs = Parameters<grpc.experimental.ResolverListener>;
@@ -158,7 +158,7 @@ void describe('grpc-js resolver adapter', () => {
   void it('keeps quiet about errors while a set is in force, and asks again when the balancer rejects', async () => {
     const dns = new FakeDns();
     dns.a.set('svc.test', [{ address: '10.0.0.1', ttl: 1 }]);
-    const clock = new FakeClock();
+    const clock = new FakeClock(0);
     const Dns = makeGrpcJsResolverClass({
       grpc,
       scheme: 'dns',
@@ -169,7 +169,11 @@ void describe('grpc-js resolver adapter', () => {
     resolver.updateResolution();
     await settle();
     assert.equal(calls.length, 1);
-    assert.deepEqual(clock.pending(), [100], 'a rejected update pulls the next query forward');
+    assert.deepEqual(
+      clock.pendingDelays(),
+      [100],
+      'a rejected update pulls the next query forward',
+    );
     dns.a.set('svc.test', 'ETIMEOUT');
     dns.aaaa.set('svc.test', 'ETIMEOUT');
     await clock.advance(100);

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { backoffDelay } from '../../common/backoff.js';
 import { createResolver } from '../../resolver/create-resolver.js';
 import { TargetError } from '../../resolver/errors.js';
-import { settle } from './fake-clock.js';
+import { settle } from '../support/fake-clock.js';
 import { Recorder } from './recorder.js';
 
 void describe('createResolver', () => {

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { createResolver } from '../../resolver/create-resolver.js';
 import type { ResolverOptions } from '../../resolver/options.js';
 import type { Resolver } from '../../resolver/resolver.js';
-import { FakeClock, settle } from './fake-clock.js';
+import { FakeClock, settle } from '../support/fake-clock.js';
 import { FakeDns } from './fake-dns.js';
 import { Recorder } from './recorder.js';
 
@@ -23,7 +23,7 @@ function rig(
 ): Rig {
   const dns = new FakeDns();
   seed?.(dns);
-  const clock = new FakeClock();
+  const clock = new FakeClock(0);
   const resolver = createResolver(target, {
     dns: dnsOptions,
     clock,
@@ -41,7 +41,7 @@ void describe('dns resolver', () => {
     dns.a.set('svc.test', [{ address: '10.0.0.1', ttl: 30 }]);
     dns.aaaa.set('svc.test', [{ address: 'fd00::1', ttl: 30 }]);
     const resolver = createResolver('dns:///svc.test:50051', {
-      clock: new FakeClock(),
+      clock: new FakeClock(0),
       createDnsClient: dns.factory,
     });
     const rec = new Recorder();
@@ -77,13 +77,13 @@ void describe('dns resolver', () => {
       d.a.set('svc.test', [{ address: '10.0.0.1', ttl: 0 }]),
     );
     await settle();
-    assert.deepEqual(low.clock.pending(), [2_000]);
+    assert.deepEqual(low.clock.pendingDelays(), [2_000]);
     low.resolver.close();
     const high = rig('dns:///svc.test:1', { maxRefreshMs: 10_000 }, (d) =>
       d.a.set('svc.test', [{ address: '10.0.0.1', ttl: 86_400 }]),
     );
     await settle();
-    assert.deepEqual(high.clock.pending(), [10_000]);
+    assert.deepEqual(high.clock.pendingDelays(), [10_000]);
     high.resolver.close();
   });
 
@@ -149,20 +149,20 @@ void describe('dns resolver', () => {
     assert.match(rec.errors[0].message, /dns:\/\/\/svc\.test:1.*ETIMEOUT/);
     assert.equal(resolver.current(), good, 'last good set kept');
     // 1 s, then 1.6 s, then 2.56 s (jitter is zero with random() = 0.5).
-    assert.deepEqual(clock.pending(), [1_000]);
+    assert.deepEqual(clock.pendingDelays(), [1_000]);
     await clock.advance(1_000);
-    assert.deepEqual(clock.pending(), [1_600]);
+    assert.deepEqual(clock.pendingDelays(), [1_600]);
     await clock.advance(1_600);
-    assert.deepEqual(clock.pending(), [2_560]);
+    assert.deepEqual(clock.pendingDelays(), [2_560]);
     assert.equal(rec.errors.length, 3);
     // refresh() does not cut a backoff short.
     resolver.refresh();
-    assert.deepEqual(clock.pending(), [2_560]);
+    assert.deepEqual(clock.pendingDelays(), [2_560]);
     dns.a.set('svc.test', [{ address: '10.0.0.9', ttl: 1 }]);
     dns.aaaa.delete('svc.test');
     await clock.advance(2_560);
     assert.deepEqual(rec.keys, ['10.0.0.9:1']);
-    assert.deepEqual(clock.pending(), [1_000], 'back to TTL scheduling');
+    assert.deepEqual(clock.pendingDelays(), [1_000], 'back to TTL scheduling');
     resolver.close();
   });
 
@@ -247,7 +247,7 @@ void describe('dns resolver', () => {
       assert.deepEqual(rec.keys, [key]);
       assert.equal(rec.updates[0].endpoints[0].hostname, undefined);
       assert.equal(dns.clientsCreated, 0);
-      assert.deepEqual(clock.pending(), []);
+      assert.deepEqual(clock.pendingDelays(), []);
       resolver.refresh();
       await clock.advance(60_000);
       assert.equal(dns.queries.length, 0);
@@ -355,7 +355,7 @@ void describe('dns resolver', () => {
     dns.release();
     await clock.advance(60_000);
     assert.equal(rec.updates.length, 1);
-    assert.deepEqual(clock.pending(), []);
+    assert.deepEqual(clock.pendingDelays(), []);
     // Subscribing to a closed resolver does nothing.
     const late = new Recorder();
     resolver.subscribe(late);

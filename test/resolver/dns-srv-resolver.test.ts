@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { createResolver } from '../../resolver/create-resolver.js';
 import { serviceHost } from '../../resolver/dns-srv-resolver.js';
 import type { ResolverOptions } from '../../resolver/options.js';
-import { FakeClock, settle } from './fake-clock.js';
+import { FakeClock, settle } from '../support/fake-clock.js';
 import { FakeDns } from './fake-dns.js';
 import { Recorder } from './recorder.js';
 
@@ -13,7 +13,7 @@ const NAME = '_grpc._tcp.svc.test';
 function rig(seed: (dns: FakeDns) => void, dnsOptions: ResolverOptions['dns'] = {}) {
   const dns = new FakeDns();
   seed(dns);
-  const clock = new FakeClock();
+  const clock = new FakeClock(0);
   const resolver = createResolver(`dns+srv:///${NAME}`, {
     dns: dnsOptions,
     clock,
@@ -158,7 +158,7 @@ void describe('dns+srv resolver', () => {
       { maxRefreshMs: 10_000 },
     );
     await settle();
-    assert.deepEqual(short.clock.pending(), [4_000]);
+    assert.deepEqual(short.clock.pendingDelays(), [4_000]);
     short.resolver.close();
     const literal = rig(
       (d) => d.srv.set(NAME, [{ name: '10.0.0.9', port: 5000, priority: 0, weight: 1 }]),
@@ -166,7 +166,7 @@ void describe('dns+srv resolver', () => {
     );
     await settle();
     assert.deepEqual(literal.rec.keys, ['10.0.0.9:5000']);
-    assert.deepEqual(literal.clock.pending(), [10_000], 'IP targets still re-query SRV');
+    assert.deepEqual(literal.clock.pendingDelays(), [10_000], 'IP targets still re-query SRV');
     literal.resolver.close();
   });
 

@@ -1,5 +1,5 @@
-// A manual clock for tests: time moves only when the test advances it, and timers fire in
-// time order as it passes them.
+// The suite's manual clock: time moves only when the test advances it, and timers fire in
+// time order as it passes them (resolvers, balancers, endpoint pools, calls).
 import type { Clock, TimerHandle } from '../../common/clock.js';
 
 interface FakeTimer {
@@ -42,6 +42,11 @@ export class FakeClock implements Clock {
   /** Timers not yet fired or cancelled. */
   get pending(): number {
     return this.timers.size;
+  }
+
+  /** Timers still waiting, soonest first, as delays from now. */
+  pendingDelays(): number[] {
+    return [...this.timers].map((t) => t.at - this.time).sort((a, b) => a - b);
   }
 
   /**
@@ -87,10 +92,18 @@ export class FakeClock implements Clock {
   }
 }
 
-/** Lets every already-queued promise callback (and the ones they queue) run. */
+/**
+ * Lets every already-queued promise callback (and the ones they queue) run, and a few turns
+ * of the event loop: fake DNS answers and awaits in resolvers settle within five.
+ */
 export async function flushMicrotasks(): Promise<void> {
   for (let i = 0; i < 10; i++) await Promise.resolve();
-  await new Promise<void>((resolve) => setImmediate(resolve));
+  await settle();
+}
+
+/** Lets pending promise chains run to completion across `rounds` turns of the event loop. */
+export async function settle(rounds = 5): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
 /** A seeded pseudo-random generator (mulberry32): the same sequence for the same seed. */
