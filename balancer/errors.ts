@@ -1,5 +1,6 @@
 // Typed balancer errors. They are thrown only for configuration and programming mistakes;
 // the per-call path reports "nothing ready" as a null pick, never by throwing.
+import { SwitchyardError } from '../common/errors.js';
 
 export type BalancerErrorCode =
   /** `createPolicy` got a name no policy is registered under. */
@@ -15,14 +16,15 @@ export interface PolicySettingsIssue {
   readonly message: string;
 }
 
-export class BalancerError extends Error {
+export class BalancerError extends SwitchyardError {
   override readonly name = 'BalancerError';
+  declare readonly code: BalancerErrorCode;
   constructor(
-    readonly code: BalancerErrorCode,
+    code: BalancerErrorCode,
     message: string,
     readonly issues: readonly PolicySettingsIssue[] = [],
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(code, message, options);
   }
 }
