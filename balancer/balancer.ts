@@ -210,13 +210,13 @@ export class Balancer {
 
   /**
    * Starts active health checks through `probe` (stopping any running ones). Every host turns
-   * `pending` until its first check answers. Throws `ERR_NO_HEALTH_CHECK_SETTINGS` when
+   * `pending` until its first check answers. Throws `SWY_ERR_NO_HEALTH_CHECK_SETTINGS` when
    * neither `options` nor the constructor's `healthCheck` gives settings.
    */
   startHealthChecks(probe: HealthProbe, options = this.healthCheckOptions): void {
     if (!options) {
       throw new BalancerError(
-        'ERR_NO_HEALTH_CHECK_SETTINGS',
+        'SWY_ERR_NO_HEALTH_CHECK_SETTINGS',
         'health checks need settings (the cluster has no healthCheck block)',
       );
     }

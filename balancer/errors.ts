@@ -4,11 +4,11 @@ import { SwitchyardError } from '../common/errors.js';
 
 export type BalancerErrorCode =
   /** `createPolicy` got a name no policy is registered under. */
-  | 'ERR_UNKNOWN_POLICY'
+  | 'SWY_ERR_UNKNOWN_POLICY'
   /** A policy's settings failed validation; `issues` says where and why. */
-  | 'ERR_BAD_POLICY_SETTINGS'
+  | 'SWY_ERR_BAD_POLICY_SETTINGS'
   /** Health checks were started without settings (the cluster has no `healthCheck`). */
-  | 'ERR_NO_HEALTH_CHECK_SETTINGS';
+  | 'SWY_ERR_NO_HEALTH_CHECK_SETTINGS';
 
 /** One problem in a policy's settings. `path` is relative to the settings object. */
 export interface PolicySettingsIssue {

@@ -75,9 +75,9 @@ function parseWorkers(text: string | undefined): Workers | undefined {
 /** Bad flags or arguments; the program prints the message with the usage and exits 2. */
 export class UsageError extends SwitchyardError {
   override readonly name = 'UsageError';
-  declare readonly code: 'ERR_USAGE';
+  declare readonly code: 'SWY_ERR_USAGE';
   constructor(message: string) {
-    super('ERR_USAGE', message);
+    super('SWY_ERR_USAGE', message);
   }
 }
 

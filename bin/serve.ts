@@ -246,7 +246,7 @@ export class Server {
     try {
       return (await configDigest(await readConfigBytes(file))) === this.lastDigest;
     } catch (err) {
-      return (err as ConfigError).code !== 'ERR_CONFIG_TOO_LARGE';
+      return (err as ConfigError).code !== 'SWY_ERR_CONFIG_TOO_LARGE';
     }
   }
 

@@ -78,12 +78,12 @@ function isConfigProblem(err: unknown): boolean {
   return (
     typeof code === 'string' &&
     [
-      'ERR_TLS_FILES',
-      'ERR_CONFIG',
-      'ERR_BAD_TARGET',
-      'ERR_BAD_RESOLVER_OPTIONS',
-      'ERR_UNKNOWN_POLICY',
-      'ERR_BAD_POLICY_SETTINGS',
+      'SWY_ERR_TLS_FILES',
+      'SWY_ERR_CONFIG',
+      'SWY_ERR_BAD_TARGET',
+      'SWY_ERR_BAD_RESOLVER_OPTIONS',
+      'SWY_ERR_UNKNOWN_POLICY',
+      'SWY_ERR_BAD_POLICY_SETTINGS',
     ].includes(code)
   );
 }

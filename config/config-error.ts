@@ -19,11 +19,11 @@ export interface ConfigIssue {
 
 export type ConfigErrorCode =
   /** The file could not be read. */
-  | 'ERR_CONFIG_READ'
+  | 'SWY_ERR_CONFIG_READ'
   /** The file is larger than a config file may be (see load-config.ts). */
-  | 'ERR_CONFIG_TOO_LARGE'
+  | 'SWY_ERR_CONFIG_TOO_LARGE'
   /** The file was read; `issues` lists its problems, sorted by position. */
-  | 'ERR_CONFIG_INVALID';
+  | 'SWY_ERR_CONFIG_INVALID';
 
 /**
  * At most this many problems are listed, the first by position; the rest are counted. A file

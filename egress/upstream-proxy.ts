@@ -44,7 +44,7 @@ function configuredProxy(cluster: ClusterConfig): ProxyServer | 'none' | undefin
   const parsed = parseProxyUrl(cluster.proxy, 'config');
   if (typeof parsed === 'string') {
     // The config loader checked it; a Config built in code may not have been.
-    throw new SwitchyardError('ERR_CONFIG', `cluster "${cluster.name}": proxy ${parsed}`);
+    throw new SwitchyardError('SWY_ERR_CONFIG', `cluster "${cluster.name}": proxy ${parsed}`);
   }
   return parsed;
 }
@@ -133,7 +133,7 @@ export function clusterResolverOptions(
 /**
  * A raw connection to `host:port` for a passthrough tunnel of forward-proxy mode: through the
  * environment's gRPC proxy unless `no_proxy` names the target, else direct. Rejects with a
- * SwitchyardError (ERR_CONNECT_TIMEOUT when it took too long).
+ * SwitchyardError (SWY_ERR_CONNECT_TIMEOUT when it took too long).
  */
 export async function dialPassthrough(
   host: string,

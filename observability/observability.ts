@@ -72,7 +72,7 @@ export class Observability implements CallObserver {
   /**
    * Opens the access log (when `accessLog.sample` > 0) and the admin listener (when
    * `config.admin` is set), and starts observing the proxy's calls. Rejects, with nothing
-   * left open, when either cannot be opened (ERR_CONFIG, ERR_LISTEN).
+   * left open, when either cannot be opened (SWY_ERR_CONFIG, SWY_ERR_LISTEN).
    */
   static async start(
     config: Config,

@@ -68,7 +68,7 @@ function readFile(path: string, what: string, files: PreloadedFiles | undefined)
     return readFileSync(path);
   } catch (err) {
     throw new SwitchyardError(
-      'ERR_TLS_FILES',
+      'SWY_ERR_TLS_FILES',
       `cannot read ${what} ${path}: ${describeError(err)}`,
       { cause: err },
     );
@@ -231,7 +231,7 @@ export class Proxy implements CallObserver {
   }
 
   private async applyConfig(next: Config, files?: PreloadedFiles): Promise<ReloadSummary> {
-    if (this.closed) throw new SwitchyardError('ERR_CONFIG', 'the proxy is shutting down');
+    if (this.closed) throw new SwitchyardError('SWY_ERR_CONFIG', 'the proxy is shutting down');
     const prev = this.current;
     // 1. Everything that can fail, without touching what runs.
     const material = new Map(next.listeners.map((l) => [l.name, listenerTls(l, files)] as const));

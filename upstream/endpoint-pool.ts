@@ -422,7 +422,7 @@ export class EndpointPool {
         this.sessionFailed(
           s,
           new SwitchyardError(
-            'ERR_CONNECT_TIMEOUT',
+            'SWY_ERR_CONNECT_TIMEOUT',
             `no HTTP/2 SETTINGS from ${this.host.key} within ${this.options.connectTimeoutMs} ms`,
           ),
         );
@@ -547,7 +547,7 @@ export class EndpointPool {
           s.lastError ??
           this.options.dialer.explainEarlyFailure?.(this.host.endpoint, undefined) ??
           new SwitchyardError(
-            'ERR_CONNECT_FAILED',
+            'SWY_ERR_CONNECT_FAILED',
             `${this.host.key} closed the connection before HTTP/2 SETTINGS`,
           ),
       );
@@ -594,7 +594,7 @@ export class EndpointPool {
   /** @internal the error a connection's calls fail with when its peer broke the protocol. */
   protocolError(): SwitchyardError {
     return new SwitchyardError(
-      'ERR_UPSTREAM_PROTOCOL',
+      'SWY_ERR_UPSTREAM_PROTOCOL',
       `HTTP/2 protocol error from ${this.host.key}: it sent data that is not valid HTTP/2, and the connection was closed with GOAWAY`,
     );
   }
@@ -602,7 +602,7 @@ export class EndpointPool {
   private livenessError(verdict: LivenessVerdict): SwitchyardError {
     if (verdict.kind === 'stopped') return this.protocolError();
     return new SwitchyardError(
-      'ERR_KEEPALIVE_TIMEOUT',
+      'SWY_ERR_KEEPALIVE_TIMEOUT',
       `keepalive PING to ${this.host.key} unanswered after ${verdict.afterMs} ms`,
     );
   }

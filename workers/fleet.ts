@@ -239,7 +239,7 @@ export class WorkerFleet implements AdminState {
         worker.kill('SIGKILL');
         reject(
           new SwitchyardError(
-            'ERR_LISTEN',
+            'SWY_ERR_LISTEN',
             `a worker did not start within ${WORKER_TIMEOUT_MS} ms`,
           ),
         );
@@ -254,7 +254,7 @@ export class WorkerFleet implements AdminState {
           clearTimeout(timer);
           worker.off('message', onMessage);
           worker.kill();
-          const err = new SwitchyardError('ERR_LISTEN', message.message);
+          const err = new SwitchyardError('SWY_ERR_LISTEN', message.message);
           if (message.code !== undefined) (err as { code: string }).code = message.code;
           reject(err);
         }
@@ -317,7 +317,7 @@ export class WorkerFleet implements AdminState {
         if (p === undefined) return;
         this.pending.delete(message.id);
         clearTimeout(p.timer);
-        p.reject(new SwitchyardError('ERR_CONFIG', `worker ${worker.id}: ${message.message}`));
+        p.reject(new SwitchyardError('SWY_ERR_CONFIG', `worker ${worker.id}: ${message.message}`));
         return;
       }
       default:
@@ -333,7 +333,7 @@ export class WorkerFleet implements AdminState {
         this.pending.delete(id);
         reject(
           new SwitchyardError(
-            'ERR_CONFIG',
+            'SWY_ERR_CONFIG',
             `worker ${worker.id} did not answer within ${WORKER_TIMEOUT_MS} ms`,
           ),
         );
