@@ -231,7 +231,7 @@ export class Proxy implements CallObserver {
   }
 
   private async applyConfig(next: Config, files?: PreloadedFiles): Promise<ReloadSummary> {
-    if (this.closed) throw new SwitchyardError('SWY_ERR_CONFIG', 'the proxy is shutting down');
+    if (this.closed) throw new SwitchyardError('SWY_ERR_CLOSED', 'switchyard is shutting down');
     const prev = this.current;
     // 1. Everything that can fail, without touching what runs.
     const material = new Map(next.listeners.map((l) => [l.name, listenerTls(l, files)] as const));
