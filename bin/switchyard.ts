@@ -72,7 +72,7 @@ function applyOverrides(config: Config, { logLevel, workers }: Overrides): Confi
   };
 }
 
-/** Errors from Proxy.start that mean the config asks for something impossible. */
+/** Errors from Switchyard.start that mean the config asks for something impossible. */
 function isConfigProblem(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   return (

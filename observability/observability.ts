@@ -14,7 +14,7 @@ import type { Logger } from '../common/log.js';
 import { CallMetrics } from './metrics/call-metrics.js';
 import { createMetricsRegistry } from './metrics/metrics-registry.js';
 import type { ObservedProxy } from './metrics/proxy-state.js';
-import type { Proxy, ReloadSummary } from '../proxy/proxy.js';
+import type { Switchyard, ReloadSummary } from '../proxy/switchyard.js';
 
 export interface ObservabilityOptions {
   readonly logger: Logger;
@@ -76,7 +76,7 @@ export class Observability implements CallObserver {
    */
   static async start(
     config: Config,
-    proxy: Pick<Proxy, 'addObserver'> & ObservedProxy,
+    proxy: Pick<Switchyard, 'addObserver'> & ObservedProxy,
     options: ObservabilityOptions,
   ): Promise<Observability> {
     const accessLog = await AccessLog.open(config.accessLog, options.logger, options.accessLog);

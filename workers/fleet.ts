@@ -10,11 +10,11 @@ import type { Cluster } from '../upstream/cluster.js';
 import { SwitchyardError, describeError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import {
-  Proxy,
+  Switchyard,
   type HealthVerdict,
   type PreloadedFiles,
   type ReloadSummary,
-} from '../proxy/proxy.js';
+} from '../proxy/switchyard.js';
 import { mergeMetrics, mergeReadiness, mergeViews } from './merge-views.js';
 import {
   WORKER_ENV,
@@ -55,7 +55,7 @@ interface Pending {
 }
 
 export class WorkerFleet implements AdminState {
-  private control!: Proxy;
+  private control!: Switchyard;
   private readonly feeds = new Map<string, Feed>();
   private nextFeed = 1;
   private readonly workers = new Set<Worker>();
@@ -80,7 +80,7 @@ export class WorkerFleet implements AdminState {
    */
   static async start(config: Config, count: number, logger: Logger): Promise<WorkerFleet> {
     const fleet = new WorkerFleet(config, count, logger);
-    fleet.control = await Proxy.start(controlConfig(config), { logger, controlPlane: true });
+    fleet.control = await Switchyard.start(controlConfig(config), { logger, controlPlane: true });
     fleet.syncFeeds();
     cluster.setupPrimary({ serialization: 'advanced' });
     try {

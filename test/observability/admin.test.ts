@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import vm from 'node:vm';
 import { describe, it } from 'node:test';
 import type { ProxyView, Readiness } from '../../observability/admin/cluster-view.js';
-import type { ReloadSummary } from '../../proxy/proxy.js';
+import type { ReloadSummary } from '../../proxy/switchyard.js';
 import { createResolver } from '../../resolver/create-resolver.js';
 import {
   echoClient,

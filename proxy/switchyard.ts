@@ -28,7 +28,7 @@ import {
   type ProxyContext,
 } from '../egress/upstream-proxy.js';
 
-export interface ProxyOptions {
+export interface SwitchyardOptions {
   readonly logger?: Logger;
   /** Builds the resolver for a cluster's target (tests inject DNS servers through it). */
   readonly createResolver?: (target: string, cluster: ClusterConfig) => Resolver;
@@ -161,7 +161,7 @@ interface Routing {
   readonly tunnels: ReadonlyMap<string, CallContext>;
 }
 
-export class Proxy implements CallObserver {
+export class Switchyard implements CallObserver {
   private listeners = new Map<string, Listener>();
   private clusters = new Map<string, Cluster>();
   private routing: Routing;
@@ -178,7 +178,7 @@ export class Proxy implements CallObserver {
 
   private constructor(
     config: Config,
-    private readonly options: ProxyOptions,
+    private readonly options: SwitchyardOptions,
   ) {
     this.current = config;
     this.logger = options.logger ?? silentLogger();
@@ -196,8 +196,8 @@ export class Proxy implements CallObserver {
   }
 
   /** Reads every file, builds clusters and routes, and opens every listener. */
-  static async start(config: Config, options: ProxyOptions = {}): Promise<Proxy> {
-    const proxy = new Proxy(config, options);
+  static async start(config: Config, options: SwitchyardOptions = {}): Promise<Switchyard> {
+    const proxy = new Switchyard(config, options);
     try {
       // Every file is read before any socket opens: a missing certificate fails here.
       const material = config.listeners.map((l) => listenerTls(l));
