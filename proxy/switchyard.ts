@@ -25,7 +25,7 @@ import {
   clusterResolverOptions,
   createUpstreamDialer,
   dialPassthrough,
-  type ProxyContext,
+  type EgressContext,
 } from '../egress/upstream-proxy.js';
 
 export interface SwitchyardOptions {
@@ -174,7 +174,7 @@ export class Switchyard implements CallObserver {
   private reloading: Promise<unknown> = Promise.resolve();
   private closed = false;
   private current: Config;
-  private readonly proxyContext: ProxyContext;
+  private readonly egressContext: EgressContext;
 
   private constructor(
     config: Config,
@@ -183,8 +183,8 @@ export class Switchyard implements CallObserver {
     this.current = config;
     this.logger = options.logger ?? silentLogger();
     const env = options.env ?? process.env;
-    this.proxyContext = { environment: new ProxyEnvironment(env), env };
-    for (const p of this.proxyContext.environment.problems) {
+    this.egressContext = { environment: new ProxyEnvironment(env), env };
+    for (const p of this.egressContext.environment.problems) {
       this.logger.warn({ variable: p.variable }, `proxy environment: ${p.message}`);
     }
     this.routing = { router: new Router([]), contexts: new Map(), tunnels: new Map() };
@@ -358,7 +358,7 @@ export class Switchyard implements CallObserver {
   /** Forward-proxy mode: tunnels map to the clusters in force; passthrough dials out. */
   private readonly tunnels: TunnelServices = {
     hasCluster: (name) => this.clusters.has(name),
-    dial: (host, port, timeoutMs) => dialPassthrough(host, port, timeoutMs, this.proxyContext),
+    dial: (host, port, timeoutMs) => dialPassthrough(host, port, timeoutMs, this.egressContext),
   };
 
   private buildRouting(config: Config, clusters: ReadonlyMap<string, Cluster>): Routing {
@@ -386,13 +386,13 @@ export class Switchyard implements CallObserver {
   }
 
   private createDialer(config: ClusterConfig, files?: PreloadedFiles): Dialer {
-    return createUpstreamDialer(config, upstreamTls(config, files), this.proxyContext);
+    return createUpstreamDialer(config, upstreamTls(config, files), this.egressContext);
   }
 
   private createCluster(config: ClusterConfig, dialer: Dialer): Cluster {
     const resolver = this.options.createResolver
       ? this.options.createResolver(config.target, config)
-      : defaultCreateResolver(config.target, clusterResolverOptions(config, this.proxyContext));
+      : defaultCreateResolver(config.target, clusterResolverOptions(config, this.egressContext));
     const balancer = createBalancer(config);
     const cluster = new Cluster(config, {
       resolver,
