@@ -400,7 +400,7 @@ export class Switchyard implements CallObserver {
       dialer,
       logger: this.logger,
       poolSettings: UPSTREAM_SETTINGS,
-      connect: this.options.controlPlane !== true || config.healthCheck !== undefined,
+      dialEndpoints: this.options.controlPlane !== true || config.healthCheck !== undefined,
     });
     if (config.healthCheck && this.options.healthChecks !== 'external') {
       balancer.startHealthChecks(

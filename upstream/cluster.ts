@@ -33,10 +33,11 @@ export interface ClusterDeps {
   readonly logger: Logger;
   readonly poolSettings: PoolOptions['settings'];
   /**
-   * Open connections to endpoints (default true). A cluster that only follows its resolver
-   * (the control plane of a multi-worker proxy, when it runs no health checks) needs none.
+   * Open an endpoint pool (HTTP/2 connections) to each endpoint (default true). A cluster that
+   * only follows its resolver (the control plane of a multi-worker proxy, when it runs no health
+   * checks) dials none.
    */
-  readonly connect?: boolean;
+  readonly dialEndpoints?: boolean;
 }
 
 export class Cluster implements PoolEvents {
@@ -60,7 +61,7 @@ export class Cluster implements PoolEvents {
   private resolverError: string | undefined;
   private resolved = false;
   private closed = false;
-  private readonly connect: boolean;
+  private readonly dialEndpoints: boolean;
   /** The last set (or not-found) and a transient error since it, replayed to new watchers. */
   private lastState: ResolverEvent | undefined;
   private lastError: ResolverEvent | undefined;
@@ -85,7 +86,7 @@ export class Cluster implements PoolEvents {
       settings: deps.poolSettings,
       resetLimit: config.resetLimit,
     };
-    this.connect = deps.connect ?? true;
+    this.dialEndpoints = deps.dialEndpoints ?? true;
     this.balancer.onChange(() => this.drainWaiting());
     this.unsubscribe = this.resolver.subscribe({
       onUpdate: (set) => this.onEndpoints(set),
@@ -246,7 +247,7 @@ export class Cluster implements PoolEvents {
       this.pools.get(host.key)?.close();
       this.pools.delete(host.key);
     }
-    if (this.connect) {
+    if (this.dialEndpoints) {
       for (const host of added) {
         const pool = new EndpointPool(host, this.poolOptions, this);
         this.pools.set(host.key, pool);
