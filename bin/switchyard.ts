@@ -7,7 +7,7 @@ import { quickStartConfig } from '../config/defaults.js';
 import { describeConfig } from '../config/describe-config.js';
 import type { Config } from '../config/types.js';
 import { createLogger, type Logger } from '../common/log.js';
-import cluster from 'node:cluster';
+import nodeCluster from 'node:cluster';
 import { WORKER_ENV } from '../workers/messages.js';
 import {
   parseCommandLine,
@@ -183,7 +183,7 @@ async function main(argv: string[]): Promise<void> {
   await run(config, file, fileDigest, command, createLogger(config.log));
 }
 
-if (cluster.isWorker && process.env[WORKER_ENV] === '1') {
+if (nodeCluster.isWorker && process.env[WORKER_ENV] === '1') {
   runWorker(version());
 } else {
   main(process.argv.slice(2)).catch((err: unknown) => {

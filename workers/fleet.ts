@@ -1,7 +1,7 @@
 // The primary process of a multi-worker proxy: forks the workers that serve calls on the
 // shared listeners, and runs the control plane once for all of them — one resolver per
 // cluster and one health checker per endpoint — relaying what they learn to every worker.
-import cluster, { type Worker } from 'node:cluster';
+import nodeCluster, { type Worker } from 'node:cluster';
 import { isDeepStrictEqual } from 'node:util';
 import type { Config } from '../config/types.js';
 import type { AdminState } from '../observability/admin/admin-routes.js';
@@ -82,7 +82,7 @@ export class WorkerFleet implements AdminState {
     const fleet = new WorkerFleet(config, count, logger);
     fleet.control = await Switchyard.start(controlConfig(config), { logger, controlPlane: true });
     fleet.syncFeeds();
-    cluster.setupPrimary({ serialization: 'advanced' });
+    nodeCluster.setupPrimary({ serialization: 'advanced' });
     try {
       await Promise.all(Array.from({ length: count }, () => fleet.fork()));
     } catch (err) {
@@ -230,7 +230,7 @@ export class WorkerFleet implements AdminState {
   }
 
   private fork(): Promise<void> {
-    const worker = cluster.fork({ [WORKER_ENV]: '1' });
+    const worker = nodeCluster.fork({ [WORKER_ENV]: '1' });
     this.workers.add(worker);
     worker.on('message', (message: FromWorker) => this.received(worker, message));
     worker.on('exit', (code, signal) => this.exited(worker, code, signal));
