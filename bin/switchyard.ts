@@ -6,6 +6,7 @@ import { ConfigError } from '../config/config-error.js';
 import { quickStartConfig } from '../config/defaults.js';
 import { describeConfig } from '../config/describe-config.js';
 import type { Config } from '../config/types.js';
+import { TRACE_WARNING } from '../common/trace.js';
 import { createLogger, type Logger } from '../common/log.js';
 import nodeCluster from 'node:cluster';
 import { WORKER_ENV } from '../workers/messages.js';
@@ -180,7 +181,9 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const file = command.kind === 'run' ? command.file : undefined;
-  await run(config, file, fileDigest, command, createLogger(config.log));
+  const logger = createLogger(config.log);
+  if (TRACE_WARNING !== undefined) logger.warn(TRACE_WARNING);
+  await run(config, file, fileDigest, command, logger);
 }
 
 if (nodeCluster.isWorker && process.env[WORKER_ENV] === '1') {

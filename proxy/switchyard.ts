@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import type http2 from 'node:http2';
 import { createBalancer } from '../balancer/create-balancer.js';
+import { TRACE } from '../common/trace.js';
 import type { HealthStatus } from '../balancer/host.js';
 import type { ClusterConfig, Config, ListenerConfig, SocketAddress } from '../config/types.js';
 import { createResolver as defaultCreateResolver } from '../resolver/create-resolver.js';
@@ -393,7 +394,11 @@ export class Switchyard implements CallObserver {
     const resolver = this.options.createResolver
       ? this.options.createResolver(config.target, config)
       : defaultCreateResolver(config.target, clusterResolverOptions(config, this.egressContext));
-    const balancer = createBalancer(config);
+    // A logger per cluster only when SWITCHYARD_TRACE=balancer asks for one.
+    const balancer = createBalancer(
+      config,
+      TRACE.balancer ? { logger: this.logger.child({ cluster: config.name }) } : {},
+    );
     const cluster = new Cluster(config, {
       resolver,
       balancer,
