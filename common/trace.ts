@@ -68,8 +68,11 @@ export function traceEnabled(category: TraceCategory): boolean {
 /**
  * The logger a category's trace lines go to: a child tagged `trace: category` at debug level
  * whatever the configured level (SWITCHYARD_TRACE is asked for explicitly), or undefined when
- * the category is off. Made once per component, never per call.
+ * the category is off or the logger is silent (an embedder that passed no logger gets a silent
+ * one, whose destination is stdout: trace lines there could corrupt the program's own output).
+ * Made once per component, never per call.
  */
 export function traceLogger(logger: Logger, category: TraceCategory): Logger | undefined {
-  return TRACE[category] ? logger.child({ trace: category }, { level: 'debug' }) : undefined;
+  if (!TRACE[category] || logger.level === 'silent') return undefined;
+  return logger.child({ trace: category }, { level: 'debug' });
 }
