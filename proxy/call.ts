@@ -14,6 +14,7 @@ import {
 import type { Cluster, WaitingCall } from '../upstream/cluster.js';
 import { cancelUpstream, type UpstreamSession } from '../upstream/endpoint-pool.js';
 import { describeError } from '../common/errors.js';
+import { TRACE } from '../common/trace.js';
 import { formatGrpcTimeout } from '../grpc/grpc-timeout.js';
 import { INVALID_FIELDS, invalidFieldReason, prepareHeaderFields } from '../grpc/header-fields.js';
 import {
@@ -195,6 +196,7 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
       const session = cluster.pool(host)?.acquire() ?? null;
       if (session !== null && this.send(host, session)) return;
       this.avoid = host;
+      if (TRACE.call) cluster.traceRetry(this, host, this.attempts + 1, MAX_ATTEMPTS, 'no stream');
       if (++this.attempts >= MAX_ATTEMPTS) {
         this.fail(
           Status.UNAVAILABLE,
@@ -437,6 +439,8 @@ export class ProxyCall implements WaitingCall, BlockedStream, ConnectionCall {
       this.upstream = null;
       this.host = null;
       this.avoid = host;
+      if (TRACE.call)
+        this.context.cluster.traceRetry(this, host, this.attempts + 1, MAX_ATTEMPTS, 'refused');
       if (++this.attempts < MAX_ATTEMPTS) {
         this.dispatch();
         return;
