@@ -59,7 +59,7 @@ export {
 } from './embed/grpc-js-proxy.js';
 
 // The proxy.
-export { Proxy, type ProxyOptions } from './proxy/proxy.js';
+export { Switchyard, type SwitchyardOptions } from './proxy/switchyard.js';
 export { quickStartConfig } from './config/defaults.js';
 export type { Config, ClusterConfig, ListenerConfig, RouteConfig } from './config/types.js';
 export { SwitchyardError } from './common/errors.js';

@@ -3,11 +3,14 @@
 import type { EndpointSet } from '../resolver/endpoint.js';
 import { BalancerError } from './errors.js';
 import { systemClock, type Clock } from '../common/clock.js';
+import type { Logger } from '../common/log.js';
+import { TRACE, traceLogger } from '../common/trace.js';
 import { HealthChecker, type HealthCheckOptions, type HealthProbe } from './health-checker.js';
 import { Host, type Connectivity, type HealthStatus } from './host.js';
 import {
   OutlierDetector,
   type OutlierDetectionOptions,
+  type EjectionReason,
   type OutlierTarget,
 } from './outlier-detector.js';
 import type { PickRequest, Policy } from './policy.js';
@@ -31,6 +34,8 @@ export interface BalancerOptions {
   readonly outlierDetection?: OutlierDetectionOptions;
   readonly clock?: Clock;
   readonly random?: () => number;
+  /** Where SWITCHYARD_TRACE=balancer writes; the balancer logs nothing else. */
+  readonly logger?: Logger;
 }
 
 /** Time constant of the hosts' latency averages when the policy does not set one. */
@@ -70,12 +75,15 @@ export class Balancer {
   /** The eligible list is out of date; rebuilt on the next pick or read. */
   private dirty = false;
   private closed = false;
+  /** Set only while SWITCHYARD_TRACE has `balancer`. */
+  private readonly trace: Logger | undefined;
 
   constructor(
     readonly policy: Policy,
     options: BalancerOptions = {},
   ) {
     this.clock = options.clock ?? systemClock;
+    this.trace = options.logger && traceLogger(options.logger, 'balancer');
     this.random = options.random ?? Math.random;
     this.panicThreshold = options.panicThreshold ?? 0.5;
     this.healthCheckOptions = options.healthCheck;
@@ -88,7 +96,10 @@ export class Balancer {
         get size() {
           return byKey.size;
         },
-        ejectionChanged: () => this.requestRebuild(),
+        ejectionChanged: (host, why) => {
+          if (TRACE.balancer) this.traceEjection(host, why);
+          this.requestRebuild();
+        },
       };
       this.outliers = new OutlierDetector(target, options.outlierDetection, this.clock);
     }
@@ -160,7 +171,9 @@ export class Balancer {
   /** A host for this call, or null when no host may take calls now. */
   pick(request: PickRequest): Host | null {
     if (this.dirty) this.rebuild();
-    return this.policy.pick(request);
+    const host = this.policy.pick(request);
+    if (TRACE.balancer) this.tracePick(host);
+    return host;
   }
 
   /**
@@ -225,13 +238,13 @@ export class Balancer {
 
   /**
    * Starts active health checks through `probe` (stopping any running ones). Every host turns
-   * `pending` until its first check answers. Throws `ERR_NO_HEALTH_CHECK_SETTINGS` when
+   * `pending` until its first check answers. Throws `SWY_ERR_NO_HEALTH_CHECK_SETTINGS` when
    * neither `options` nor the constructor's `healthCheck` gives settings.
    */
   startHealthChecks(probe: HealthProbe, options = this.healthCheckOptions): void {
     if (!options) {
       throw new BalancerError(
-        'ERR_NO_HEALTH_CHECK_SETTINGS',
+        'SWY_ERR_NO_HEALTH_CHECK_SETTINGS',
         'health checks need settings (the cluster has no healthCheck block)',
       );
     }
@@ -326,6 +339,7 @@ export class Balancer {
     host.health = status;
     host.healthReason = reason;
     if (host.removed) return;
+    if (TRACE.balancer) this.trace?.debug({ host: host.key, health: status, reason }, 'health');
     if (wasUsable !== host.usable || wasPending !== (status === 'pending')) this.requestRebuild();
   }
 
@@ -395,10 +409,59 @@ export class Balancer {
       }
     }
     for (const host of chosen) host.eligible = true;
+    if (TRACE.balancer) this.traceRebuild(chosen.length, active, panic);
     this.panicMode = panic;
     this.activePriority = active;
     this.eligibleCount = chosen.length;
     this.policy.setHosts(chosen);
+  }
+
+  private tracePick(host: Host | null): void {
+    if (host === null) {
+      this.trace?.debug({ policy: this.policy.name, eligible: this.eligibleCount }, 'pick: none');
+      return;
+    }
+    // Why this host: the policy's name and the load it weighs (least_loaded and
+    // peak_ewma compare in-flight calls and latency).
+    this.trace?.debug(
+      {
+        policy: this.policy.name,
+        host: host.key,
+        inFlight: host.inFlight,
+        latencyMs:
+          Math.round(host.latency.current(this.clock.now(), this.latencyDecayMs) * 10) / 10,
+        eligible: this.eligibleCount,
+        panic: this.panicMode,
+      },
+      'pick',
+    );
+  }
+
+  private traceEjection(host: Host, why: EjectionReason | undefined): void {
+    if (why === undefined) {
+      this.trace?.debug({ host: host.key }, 'returned from ejection');
+      return;
+    }
+    this.trace?.debug(
+      {
+        host: host.key,
+        why,
+        forMs: host.ejectedUntil - this.clock.now(),
+        ejections: host.ejections,
+      },
+      'ejected',
+    );
+  }
+
+  private traceRebuild(eligible: number, priority: number | undefined, panic: boolean): void {
+    if (
+      eligible === this.eligibleCount &&
+      priority === this.activePriority &&
+      panic === this.panicMode
+    ) {
+      return;
+    }
+    this.trace?.debug({ eligible, priority, panic }, 'eligible hosts changed');
   }
 
   private notify(): void {

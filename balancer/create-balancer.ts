@@ -2,6 +2,7 @@
 // settings, panic threshold, outlier detection, and health checks when a probe is given.
 import { Balancer } from './balancer.js';
 import type { Clock } from '../common/clock.js';
+import type { Logger } from '../common/log.js';
 import type { HealthCheckOptions, HealthProbe } from './health-checker.js';
 import type { OutlierDetectionOptions } from './outlier-detector.js';
 import { createPolicy } from './registry.js';
@@ -26,6 +27,8 @@ export interface CreateBalancerOptions {
   readonly healthProbe?: HealthProbe;
   readonly clock?: Clock;
   readonly random?: () => number;
+  /** Where SWITCHYARD_TRACE=balancer writes. */
+  readonly logger?: Logger;
 }
 
 /**
@@ -50,6 +53,7 @@ export function createBalancer(
     outlierDetection: cluster.outlierDetection,
     clock,
     random,
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
   if (cluster.healthCheck && options.healthProbe) balancer.startHealthChecks(options.healthProbe);
   return balancer;

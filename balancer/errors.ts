@@ -1,13 +1,14 @@
 // Typed balancer errors. They are thrown only for configuration and programming mistakes;
 // the per-call path reports "nothing ready" as a null pick, never by throwing.
+import { SwitchyardError } from '../common/errors.js';
 
 export type BalancerErrorCode =
   /** `createPolicy` got a name no policy is registered under. */
-  | 'ERR_UNKNOWN_POLICY'
+  | 'SWY_ERR_UNKNOWN_POLICY'
   /** A policy's settings failed validation; `issues` says where and why. */
-  | 'ERR_BAD_POLICY_SETTINGS'
+  | 'SWY_ERR_BAD_POLICY_SETTINGS'
   /** Health checks were started without settings (the cluster has no `healthCheck`). */
-  | 'ERR_NO_HEALTH_CHECK_SETTINGS';
+  | 'SWY_ERR_NO_HEALTH_CHECK_SETTINGS';
 
 /** One problem in a policy's settings. `path` is relative to the settings object. */
 export interface PolicySettingsIssue {
@@ -15,14 +16,15 @@ export interface PolicySettingsIssue {
   readonly message: string;
 }
 
-export class BalancerError extends Error {
+export class BalancerError extends SwitchyardError {
   override readonly name = 'BalancerError';
+  declare readonly code: BalancerErrorCode;
   constructor(
-    readonly code: BalancerErrorCode,
+    code: BalancerErrorCode,
     message: string,
     readonly issues: readonly PolicySettingsIssue[] = [],
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(code, message, options);
   }
 }

@@ -23,9 +23,15 @@ export interface OutlierTarget {
   /** Every host of the cluster (ejected or not). */
   hosts(): Iterable<Host>;
   readonly size: number;
-  /** `host.ejectedUntil` changed; the eligible list must be rebuilt. */
-  ejectionChanged(host: Host): void;
+  /**
+   * `host.ejectedUntil` changed; the eligible list must be rebuilt. `why` is the rule that
+   * ejected it, undefined when it returns.
+   */
+  ejectionChanged(host: Host, why?: EjectionReason): void;
 }
+
+/** The rule that ejected a host (for traces and logs). */
+export type EjectionReason = 'consecutive-failures' | 'failure-rate';
 
 /**
  * Counts each host's endpoint failures (the balancer calls `callEnded` for every call) and
@@ -73,7 +79,7 @@ export class OutlierDetector {
     }
     host.intervalFailures++;
     const limit = this.options.consecutiveFailures;
-    if (++host.consecutiveFailures >= limit && limit > 0) this.eject(host);
+    if (++host.consecutiveFailures >= limit && limit > 0) this.eject(host, 'consecutive-failures');
   }
 
   hostRemoved(host: Host): void {
@@ -101,7 +107,7 @@ export class OutlierDetector {
   }
 
   /** Ejects `host` if the share allows; true when it did. */
-  private eject(host: Host): boolean {
+  private eject(host: Host, why: EjectionReason): boolean {
     if (host.ejectedUntil !== 0 || !this.mayEject()) return false;
     const { baseEjectionMs, maxEjectionMs } = this.options;
     host.ejectionMultiplier++;
@@ -115,7 +121,7 @@ export class OutlierDetector {
       host,
       this.clock.setTimeout(() => this.restore(host), duration),
     );
-    this.target.ejectionChanged(host);
+    this.target.ejectionChanged(host, why);
     return true;
   }
 
@@ -161,6 +167,6 @@ export class OutlierDetector {
     this.returned.clear();
     // When the share cap allows only some, the worst go first.
     offenders.sort((a, b) => b.rate - a.rate);
-    for (const { host } of offenders) if (!this.eject(host)) break;
+    for (const { host } of offenders) if (!this.eject(host, 'failure-rate')) break;
   }
 }

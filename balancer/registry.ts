@@ -159,12 +159,12 @@ export function validatePolicySettings(name: string, raw: unknown): PolicySettin
 /** `raw` settings of policy `name` with defaults filled in; throws like `createPolicy`. */
 export function resolvePolicySettings(name: string, raw: unknown): Record<string, unknown> {
   const entry = BY_NAME.get(name);
-  if (!entry) throw new BalancerError('ERR_UNKNOWN_POLICY', validatePolicyName(name) ?? name);
+  if (!entry) throw new BalancerError('SWY_ERR_UNKNOWN_POLICY', validatePolicyName(name) ?? name);
   const issues = validatePolicySettings(name, raw);
   if (issues.length > 0) {
     const text = issues.map((i) => (i.path.length ? `${i.path.join('.')}: ` : '') + i.message);
     throw new BalancerError(
-      'ERR_BAD_POLICY_SETTINGS',
+      'SWY_ERR_BAD_POLICY_SETTINGS',
       `invalid ${name} settings: ${text.join('; ')}`,
       issues,
     );
@@ -173,8 +173,8 @@ export function resolvePolicySettings(name: string, raw: unknown): Record<string
 }
 
 /**
- * A new policy instance. Throws `BalancerError` (`ERR_UNKNOWN_POLICY`,
- * `ERR_BAD_POLICY_SETTINGS`) — configs are validated before this runs, so it is a bug there.
+ * A new policy instance. Throws `BalancerError` (`SWY_ERR_UNKNOWN_POLICY`,
+ * `SWY_ERR_BAD_POLICY_SETTINGS`) — configs are validated before this runs, so it is a bug there.
  */
 export function createPolicy(
   name: string,

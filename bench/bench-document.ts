@@ -12,6 +12,7 @@ import type {
   SlowReaderRun,
   StalledReadersRun,
 } from './memory-scenarios.js';
+import type { ObserverBenchResult } from './observer-bench.js';
 import type { ResolverBenchResult } from './resolver-bench.js';
 
 export interface BenchMeta {
@@ -60,6 +61,7 @@ export type ScenarioResult =
   | { readonly kind: 'hpack'; readonly about: string; readonly result: HpackBenchResult }
   | { readonly kind: 'h2-frames'; readonly about: string; readonly result: H2FramesBenchResult }
   | { readonly kind: 'config'; readonly about: string; readonly result: ConfigBenchResult }
+  | { readonly kind: 'observers'; readonly about: string; readonly result: ObserverBenchResult }
   | { readonly kind: 'error'; readonly about: string; readonly error: string };
 
 export interface BenchDocument {

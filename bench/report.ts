@@ -235,6 +235,7 @@ function section(name: string, r: ScenarioResult): string | undefined {
         fmtInt(row.endpoints),
         fixed(row.nsPerPick, 1),
         fixed(row.nsPerPickBest, 1),
+        `${fixed(row.bestVsFewest, 2)}×`,
         fixed(row.nsPerCall, 1),
         fixed(row.rebuildMs, 3),
       ]);
@@ -243,6 +244,7 @@ function section(name: string, r: ScenarioResult): string | undefined {
         'endpoints',
         'ns/pick (median)',
         'ns/pick (best)',
+        'best vs fewest',
         'ns/call',
         'rebuild ms',
       ];
@@ -347,6 +349,16 @@ function section(name: string, r: ScenarioResult): string | undefined {
       return (
         `### ${name}: ${r.about}\n\nIn the loader process a reload starts, off the proxy's loop; ` +
         `its start (about 50 MiB and 0.2 s of CPU) is included.\n\n${table(header, rows, 1)}`
+      );
+    }
+    case 'observers': {
+      const x = r.result;
+      const rows = x.rows.map((row) => [row.observer, fixed(row.nsPerCall - x.loopNs, 1)]);
+      return (
+        `### ${name}: ${r.about} (callStarted + callEnded, ${fmtInt(x.calls)} calls per round, ` +
+        `${fmtInt(x.loggedCalls)} with the access log on; fastest of ${x.rounds})\n\n` +
+        `${table(['observer', 'ns/call'], rows, 1)}\n\n` +
+        `The loop's own ${fixed(x.loopNs, 1)} ns per call is subtracted.`
       );
     }
     case 'error':

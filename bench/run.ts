@@ -30,6 +30,7 @@ import {
 } from './memory-scenarios.js';
 import { SWITCHYARD_JS, type ProxySpec } from './proxy-process.js';
 import { renderReport } from './report.js';
+import { observerBench } from './observer-bench.js';
 import { resolverBench } from './resolver-bench.js';
 import { selectScenarios, type Scenario } from './scenarios.js';
 
@@ -45,6 +46,7 @@ const IN_PROCESS: ReadonlySet<Scenario['kind']> = new Set([
   'hpack',
   'h2-frames',
   'config',
+  'observers',
 ]);
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
@@ -127,6 +129,12 @@ async function runScenario(
         kind: s.kind,
         about: s.about,
         result: await configBench({ dir: workDir, ...(quick ? { sizes: [1_000_000] } : {}) }),
+      };
+    case 'observers':
+      return {
+        kind: s.kind,
+        about: s.about,
+        result: await observerBench(quick ? { calls: 200_000, loggedCalls: 5_000 } : {}),
       };
   }
 }

@@ -27,7 +27,8 @@ export interface OtherScenario {
     | 'resolver'
     | 'hpack'
     | 'h2-frames'
-    | 'config';
+    | 'config'
+    | 'observers';
   readonly name: string;
   readonly about: string;
 }
@@ -136,6 +137,11 @@ export const scenarioList = (z: ScenarioSizes): readonly Scenario[] => [
     kind: 'config',
     name: 'config',
     about: 'loading a 1 MB and a 10 MB config file as a reload does: time and peak memory',
+  },
+  {
+    kind: 'observers',
+    name: 'observers',
+    about: 'what observing a call costs: metrics, the access log, prom-client for comparison',
   },
 ];
 

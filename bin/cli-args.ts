@@ -1,6 +1,7 @@
 // The switchyard command line: which command to run with which inputs, or a usage error.
 import { parseArgs } from 'node:util';
 import { closestName } from '../common/closest-name.js';
+import { SwitchyardError } from '../common/errors.js';
 import type { LogConfig } from '../config/types.js';
 
 export const USAGE = `Usage:
@@ -72,9 +73,12 @@ function parseWorkers(text: string | undefined): Workers | undefined {
 }
 
 /** Bad flags or arguments; the program prints the message with the usage and exits 2. */
-export class UsageError extends Error {
+export class UsageError extends SwitchyardError {
   override readonly name = 'UsageError';
-  readonly code = 'ERR_USAGE';
+  declare readonly code: 'SWY_ERR_USAGE';
+  constructor(message: string) {
+    super('SWY_ERR_USAGE', message);
+  }
 }
 
 /** The command `argv` (without node and the script) asks for; throws UsageError. */

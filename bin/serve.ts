@@ -10,7 +10,7 @@ import { parseConfig, readConfigBytes } from '../config/load-config.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../common/log.js';
 import { Observability } from '../observability/observability.js';
-import { Proxy, type PreloadedFiles, type ReloadSummary } from '../proxy/proxy.js';
+import { Switchyard, type PreloadedFiles, type ReloadSummary } from '../proxy/switchyard.js';
 import { WorkerFleet } from '../workers/fleet.js';
 import { configDigest, loadConfigApart, type ConfigLoad } from './config-loader.js';
 import { configValidators } from '../proxy/config-validators.js';
@@ -117,7 +117,7 @@ export class Server {
         throw err;
       }
     } else {
-      const proxy = await Proxy.start(config, { logger });
+      const proxy = await Switchyard.start(config, { logger });
       server = new Server(proxy, options);
       try {
         server.observability = await Observability.start(config, proxy, {
@@ -246,7 +246,7 @@ export class Server {
     try {
       return (await configDigest(await readConfigBytes(file))) === this.lastDigest;
     } catch (err) {
-      return (err as ConfigError).code !== 'ERR_CONFIG_TOO_LARGE';
+      return (err as ConfigError).code !== 'SWY_ERR_CONFIG_TOO_LARGE';
     }
   }
 

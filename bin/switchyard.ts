@@ -6,8 +6,9 @@ import { ConfigError } from '../config/config-error.js';
 import { quickStartConfig } from '../config/defaults.js';
 import { describeConfig } from '../config/describe-config.js';
 import type { Config } from '../config/types.js';
+import { TRACE_WARNING } from '../common/trace.js';
 import { createLogger, type Logger } from '../common/log.js';
-import cluster from 'node:cluster';
+import nodeCluster from 'node:cluster';
 import { WORKER_ENV } from '../workers/messages.js';
 import {
   parseCommandLine,
@@ -72,18 +73,18 @@ function applyOverrides(config: Config, { logLevel, workers }: Overrides): Confi
   };
 }
 
-/** Errors from Proxy.start that mean the config asks for something impossible. */
+/** Errors from Switchyard.start that mean the config asks for something impossible. */
 function isConfigProblem(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   return (
     typeof code === 'string' &&
     [
-      'ERR_TLS_FILES',
-      'ERR_CONFIG',
-      'ERR_BAD_TARGET',
-      'ERR_BAD_RESOLVER_OPTIONS',
-      'ERR_UNKNOWN_POLICY',
-      'ERR_BAD_POLICY_SETTINGS',
+      'SWY_ERR_TLS_FILES',
+      'SWY_ERR_CONFIG',
+      'SWY_ERR_BAD_TARGET',
+      'SWY_ERR_BAD_RESOLVER_OPTIONS',
+      'SWY_ERR_UNKNOWN_POLICY',
+      'SWY_ERR_BAD_POLICY_SETTINGS',
     ].includes(code)
   );
 }
@@ -180,10 +181,12 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const file = command.kind === 'run' ? command.file : undefined;
-  await run(config, file, fileDigest, command, createLogger(config.log));
+  const logger = createLogger(config.log);
+  if (TRACE_WARNING !== undefined) logger.warn(TRACE_WARNING);
+  await run(config, file, fileDigest, command, logger);
 }
 
-if (cluster.isWorker && process.env[WORKER_ENV] === '1') {
+if (nodeCluster.isWorker && process.env[WORKER_ENV] === '1') {
   runWorker(version());
 } else {
   main(process.argv.slice(2)).catch((err: unknown) => {

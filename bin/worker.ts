@@ -1,13 +1,13 @@
 // The entry of a worker process (multi-worker mode): serves calls as the primary directs over
 // IPC. Signals go to the primary, which tells every worker when to drain and stop.
-import cluster from 'node:cluster';
+import nodeCluster from 'node:cluster';
 import { createLogger } from '../common/log.js';
 import type { FromWorker, ToWorker } from '../workers/messages.js';
 import { WorkerRuntime } from '../workers/worker-runtime.js';
 
 export function runWorker(version: string): void {
   const logger = createLogger({ level: 'info', format: 'auto' }).child({
-    worker: cluster.worker?.id,
+    worker: nodeCluster.worker?.id,
   });
   const runtime = new WorkerRuntime(
     (message: FromWorker) => process.send?.(message),

@@ -1,20 +1,52 @@
-// Typed proxy errors with stable codes; the message says what failed and where.
+// The error catalogue: one base class with stable codes, a brand that survives realms, and
+// the underlying error kept as `cause`. README "Errors" says what each code means and what to do.
 
-export type SwitchyardErrorCode =
-  | 'ERR_CONNECT_REFUSED'
-  | 'ERR_CONNECT_TIMEOUT'
-  | 'ERR_CONNECT_FAILED'
-  | 'ERR_HANDSHAKE_TIMEOUT'
-  | 'ERR_SESSION_CLOSED'
-  | 'ERR_UPSTREAM_PROTOCOL'
-  | 'ERR_KEEPALIVE_TIMEOUT'
-  | 'ERR_LISTEN'
-  | 'ERR_TLS_FILES'
-  | 'ERR_UNKNOWN_CLUSTER'
-  | 'ERR_CONFIG';
+/**
+ * Every code a SwitchyardError or one of its subclasses may carry. The subclasses (ConfigError,
+ * ResolutionError, BalancerError, …) narrow `code` to their own part of this list, so a code
+ * that is not here does not compile. The h2/ codecs import nothing of the project and keep
+ * their own errors (H2FrameError, HpackError) with codes in the same style.
+ */
+export const SWITCHYARD_ERROR_CODES = [
+  // Upstream connections (SwitchyardError).
+  'SWY_ERR_CONNECT_REFUSED',
+  'SWY_ERR_CONNECT_TIMEOUT',
+  'SWY_ERR_CONNECT_FAILED',
+  'SWY_ERR_UPSTREAM_PROTOCOL',
+  'SWY_ERR_KEEPALIVE_TIMEOUT',
+  // Starting and running the proxy (SwitchyardError).
+  'SWY_ERR_LISTEN',
+  'SWY_ERR_TLS_FILES',
+  'SWY_ERR_CONFIG',
+  'SWY_ERR_CLOSED',
+  // The config file (ConfigError).
+  'SWY_ERR_CONFIG_READ',
+  'SWY_ERR_CONFIG_TOO_LARGE',
+  'SWY_ERR_CONFIG_INVALID',
+  // Resolvers (ResolutionError, TargetError, ResolverOptionsError).
+  'SWY_ERR_RESOLVE_NOT_FOUND',
+  'SWY_ERR_RESOLVE_TRANSIENT',
+  'SWY_ERR_RESOLVE_BAD_ANSWER',
+  'SWY_ERR_BAD_TARGET',
+  'SWY_ERR_BAD_RESOLVER_OPTIONS',
+  // Balancers (BalancerError).
+  'SWY_ERR_UNKNOWN_POLICY',
+  'SWY_ERR_BAD_POLICY_SETTINGS',
+  'SWY_ERR_NO_HEALTH_CHECK_SETTINGS',
+  // The command line (UsageError).
+  'SWY_ERR_USAGE',
+] as const;
+
+export type SwitchyardErrorCode = (typeof SWITCHYARD_ERROR_CODES)[number];
+
+/**
+ * The brand: a registered symbol is the same in every realm (a `vm` context, a second copy of
+ * the package in node_modules), where `instanceof` fails because each has its own class.
+ */
+const BRAND = Symbol.for('switchyard.error');
 
 export class SwitchyardError extends Error {
-  override readonly name = 'SwitchyardError';
+  override readonly name: string = 'SwitchyardError';
   constructor(
     readonly code: SwitchyardErrorCode,
     message: string,
@@ -22,7 +54,22 @@ export class SwitchyardError extends Error {
   ) {
     super(message, options);
   }
+
+  /**
+   * True for an error made by any copy of switchyard, in any realm: checks the brand, not the
+   * prototype chain (which `instanceof` does, and which differs between copies).
+   */
+  static is(value: unknown): value is SwitchyardError {
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (value as Record<symbol, unknown>)[BRAND] === true
+    );
+  }
 }
+
+// On the prototype, not each instance: no own property to copy, and subclasses inherit it.
+Object.defineProperty(SwitchyardError.prototype, BRAND, { value: true });
 
 /** A short reason for logs and grpc-message: the system error code when there is one. */
 export function describeError(err: unknown): string {

@@ -1,5 +1,6 @@
 // Config problems with where they are: file, line, column and key path, formatted the way
 // compilers print them so editors and terminals can jump to the spot.
+import { SwitchyardError } from '../common/errors.js';
 
 /** Keys and list indexes from the document root, e.g. `['clusters', 'users', 'balancer']`. */
 export type KeyPath = readonly (string | number)[];
@@ -18,11 +19,11 @@ export interface ConfigIssue {
 
 export type ConfigErrorCode =
   /** The file could not be read. */
-  | 'ERR_CONFIG_READ'
+  | 'SWY_ERR_CONFIG_READ'
   /** The file is larger than a config file may be (see load-config.ts). */
-  | 'ERR_CONFIG_TOO_LARGE'
+  | 'SWY_ERR_CONFIG_TOO_LARGE'
   /** The file was read; `issues` lists its problems, sorted by position. */
-  | 'ERR_CONFIG_INVALID';
+  | 'SWY_ERR_CONFIG_INVALID';
 
 /**
  * At most this many problems are listed, the first by position; the rest are counted. A file
@@ -34,12 +35,13 @@ export const MAX_REPORTED_ISSUES = 100;
  * Thrown by the loader; `message` is the issues formatted, one per line, then the count of the
  * problems left out.
  */
-export class ConfigError extends Error {
+export class ConfigError extends SwitchyardError {
   override readonly name = 'ConfigError';
+  declare readonly code: ConfigErrorCode;
   /** Problems found beyond those in `issues`. */
   readonly omitted: number;
   constructor(
-    readonly code: ConfigErrorCode,
+    code: ConfigErrorCode,
     readonly file: string,
     readonly issues: readonly ConfigIssue[],
     options?: { cause?: unknown; omitted?: number },
@@ -47,7 +49,7 @@ export class ConfigError extends Error {
     const omitted = options?.omitted ?? 0;
     const lines = issues.map(formatIssue);
     if (omitted > 0) lines.push(`${file}: and ${omitted} more problem${omitted === 1 ? '' : 's'}`);
-    super(lines.join('\n'), { cause: options?.cause });
+    super(code, lines.join('\n'), { cause: options?.cause });
     this.omitted = omitted;
   }
 }

@@ -45,9 +45,9 @@ export function checkReadableFile(path: string): string | undefined {
 }
 
 /**
- * Reads and validates `file`. Throws `ConfigError`: `ERR_CONFIG_READ` when the file cannot be
- * read, `ERR_CONFIG_TOO_LARGE` when it is over MAX_CONFIG_BYTES (a regular file is not read
- * then), `ERR_CONFIG_INVALID` with its problems (sorted by position) when it is not valid.
+ * Reads and validates `file`. Throws `ConfigError`: `SWY_ERR_CONFIG_READ` when the file cannot be
+ * read, `SWY_ERR_CONFIG_TOO_LARGE` when it is over MAX_CONFIG_BYTES (a regular file is not read
+ * then), `SWY_ERR_CONFIG_INVALID` with its problems (sorted by position) when it is not valid.
  */
 export async function loadConfig(file: string, options: LoadConfigOptions): Promise<Config> {
   return parseConfig((await readConfigBytes(file)).toString('utf8'), file, options);
@@ -88,7 +88,7 @@ function tooLarge(file: string, bytes: number | undefined): ConfigError {
     bytes === undefined
       ? `the config file is over the limit of ${limit}`
       : `the config file is ${(bytes / (1 << 20)).toFixed(1)} MiB; the limit is ${limit}`;
-  return new ConfigError('ERR_CONFIG_TOO_LARGE', file, [
+  return new ConfigError('SWY_ERR_CONFIG_TOO_LARGE', file, [
     { file, line: 0, column: 0, path: '', message },
   ]);
 }
@@ -96,7 +96,7 @@ function tooLarge(file: string, bytes: number | undefined): ConfigError {
 function readError(file: string, err: unknown): ConfigError {
   const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
   return new ConfigError(
-    'ERR_CONFIG_READ',
+    'SWY_ERR_CONFIG_READ',
     file,
     [{ file, line: 0, column: 0, path: '', message: `cannot read the config file: ${reason}` }],
     { cause: err },
@@ -105,7 +105,7 @@ function readError(file: string, err: unknown): ConfigError {
 
 /**
  * Validates config `text` as if read from `file` (used in messages and, unless `baseDir` is
- * given, to resolve relative paths). Throws `ConfigError` (`ERR_CONFIG_INVALID`).
+ * given, to resolve relative paths). Throws `ConfigError` (`SWY_ERR_CONFIG_INVALID`).
  */
 export function parseConfig(text: string, file: string, options: LoadConfigOptions): Config {
   // Characters are at most 3 bytes each; count the bytes only when it could matter.
@@ -154,5 +154,5 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
 
 function invalid(file: string, found: readonly FoundIssue[]): ConfigError {
   const { issues, omitted } = reportIssues(found);
-  return new ConfigError('ERR_CONFIG_INVALID', file, issues, { omitted });
+  return new ConfigError('SWY_ERR_CONFIG_INVALID', file, issues, { omitted });
 }

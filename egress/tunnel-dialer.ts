@@ -21,7 +21,7 @@ import { SwitchyardError, describeError } from '../common/errors.js';
 /** A tunnel could not be opened or broke before the upstream answered. */
 export class TunnelError extends SwitchyardError {
   constructor(
-    code: 'ERR_CONNECT_FAILED' | 'ERR_CONNECT_TIMEOUT',
+    code: 'SWY_ERR_CONNECT_FAILED' | 'SWY_ERR_CONNECT_TIMEOUT',
     message: string,
     /** `host:port` of the proxy. */
     readonly proxy: string,
@@ -99,7 +99,7 @@ export async function openTunnel(
       const code = (err as { code?: unknown }).code;
       if (timedOut || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT') {
         throw new TunnelError(
-          'ERR_CONNECT_TIMEOUT',
+          'SWY_ERR_CONNECT_TIMEOUT',
           `${via} did not answer CONNECT ${authority} within ${timeoutMs} ms`,
           proxy.address,
           undefined,
@@ -107,7 +107,7 @@ export async function openTunnel(
         );
       }
       throw new TunnelError(
-        'ERR_CONNECT_FAILED',
+        'SWY_ERR_CONNECT_FAILED',
         `cannot reach ${via} for CONNECT ${authority}: ${reasonOf(err)}`,
         proxy.address,
         undefined,
@@ -120,7 +120,7 @@ export async function openTunnel(
       socket.destroy();
       const text = STATUS_CODES[statusCode] ?? 'unknown status';
       throw new TunnelError(
-        'ERR_CONNECT_FAILED',
+        'SWY_ERR_CONNECT_FAILED',
         `${via} answered ${statusCode} ${text} to CONNECT ${authority}`,
         proxy.address,
         statusCode,
@@ -145,7 +145,7 @@ function reportEarlyClose(socket: Socket, proxy: ProxyServer, target: string): v
     if (socket.bytesRead - before >= 9) return;
     socket.destroy(
       new TunnelError(
-        'ERR_CONNECT_FAILED',
+        'SWY_ERR_CONNECT_FAILED',
         `proxy ${proxy.address} closed the tunnel to ${target} before the upstream answered`,
         proxy.address,
         undefined,
@@ -200,7 +200,7 @@ export class TunnelDialer implements Dialer {
     } catch (err) {
       const e = err as SwitchyardError;
       throw new TunnelError(
-        e.code === 'ERR_CONNECT_TIMEOUT' ? 'ERR_CONNECT_TIMEOUT' : 'ERR_CONNECT_FAILED',
+        e.code === 'SWY_ERR_CONNECT_TIMEOUT' ? 'SWY_ERR_CONNECT_TIMEOUT' : 'SWY_ERR_CONNECT_FAILED',
         `${e.message} (through proxy ${proxy.address})`,
         proxy.address,
         undefined,

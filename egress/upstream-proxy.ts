@@ -31,7 +31,7 @@ import {
 } from './tunnel-dialer.js';
 
 /** What decides a cluster's proxies: the process environment, read once at startup. */
-export interface ProxyContext {
+export interface EgressContext {
   readonly environment: ProxyEnvironment;
   /** The raw environment, for `CONSUL_HTTP_ADDR` and friends. */
   readonly env: ProxyEnv;
@@ -44,7 +44,7 @@ function configuredProxy(cluster: ClusterConfig): ProxyServer | 'none' | undefin
   const parsed = parseProxyUrl(cluster.proxy, 'config');
   if (typeof parsed === 'string') {
     // The config loader checked it; a Config built in code may not have been.
-    throw new SwitchyardError('ERR_CONFIG', `cluster "${cluster.name}": proxy ${parsed}`);
+    throw new SwitchyardError('SWY_ERR_CONFIG', `cluster "${cluster.name}": proxy ${parsed}`);
   }
   return parsed;
 }
@@ -56,7 +56,7 @@ function configuredProxy(cluster: ClusterConfig): ProxyServer | 'none' | undefin
  */
 export function endpointProxyRoute(
   cluster: ClusterConfig,
-  context: ProxyContext,
+  context: EgressContext,
 ): ProxyRoute | undefined {
   const configured = configuredProxy(cluster);
   if (configured === 'none') return undefined;
@@ -75,7 +75,7 @@ export function endpointProxyRoute(
 export function createUpstreamDialer(
   cluster: ClusterConfig,
   tls: UpstreamTlsOptions | undefined,
-  context: ProxyContext,
+  context: EgressContext,
 ): Dialer {
   const route = endpointProxyRoute(cluster, context);
   return route === undefined
@@ -90,7 +90,7 @@ export function createUpstreamDialer(
  */
 export function clusterResolverOptions(
   cluster: ClusterConfig,
-  context: ProxyContext,
+  context: EgressContext,
 ): ResolverOptions | Readonly<Record<string, unknown>> {
   const block = cluster.resolver;
   let parsed: Target;
@@ -133,13 +133,13 @@ export function clusterResolverOptions(
 /**
  * A raw connection to `host:port` for a passthrough tunnel of forward-proxy mode: through the
  * environment's gRPC proxy unless `no_proxy` names the target, else direct. Rejects with a
- * SwitchyardError (ERR_CONNECT_TIMEOUT when it took too long).
+ * SwitchyardError (SWY_ERR_CONNECT_TIMEOUT when it took too long).
  */
 export async function dialPassthrough(
   host: string,
   port: number,
   timeoutMs: number,
-  context: ProxyContext,
+  context: EgressContext,
 ): Promise<Duplex> {
   const proxy = context.environment.proxyFor('grpc', { host, port });
   if (proxy !== undefined) return openTunnel(proxy, host, port, timeoutMs, context.proxyTls);

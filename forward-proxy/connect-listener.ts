@@ -262,7 +262,7 @@ export class ConnectGateway {
       upstream = await this.host.dial(target.host, target.port, timeoutMs);
     } catch (err) {
       const code = (err as { code?: unknown }).code;
-      const timedOut = code === 'ERR_CONNECT_TIMEOUT';
+      const timedOut = code === 'SWY_ERR_CONNECT_TIMEOUT';
       this.refuse(
         client,
         timedOut ? 504 : 502,

@@ -75,7 +75,7 @@ async function openDestination(destination: string): Promise<Destination> {
 
 function accessLogError(destination: string, err: unknown): SwitchyardError {
   return new SwitchyardError(
-    'ERR_CONFIG',
+    'SWY_ERR_CONFIG',
     `cannot open the access log ${destination}: ${describeError(err)}`,
     { cause: err },
   );
@@ -113,7 +113,7 @@ export class AccessLog implements CallObserver {
 
   /**
    * Opens the destination when `sample` > 0 (an access log that is off opens nothing);
-   * rejects with ERR_CONFIG when it cannot be opened.
+   * rejects with SWY_ERR_CONFIG when it cannot be opened.
    */
   static async open(
     config: AccessLogConfig,

@@ -14,7 +14,7 @@ import type { Logger } from '../common/log.js';
 import { CallMetrics } from './metrics/call-metrics.js';
 import { createMetricsRegistry } from './metrics/metrics-registry.js';
 import type { ObservedProxy } from './metrics/proxy-state.js';
-import type { Proxy, ReloadSummary } from '../proxy/proxy.js';
+import type { Switchyard, ReloadSummary } from '../proxy/switchyard.js';
 
 export interface ObservabilityOptions {
   readonly logger: Logger;
@@ -72,11 +72,11 @@ export class Observability implements CallObserver {
   /**
    * Opens the access log (when `accessLog.sample` > 0) and the admin listener (when
    * `config.admin` is set), and starts observing the proxy's calls. Rejects, with nothing
-   * left open, when either cannot be opened (ERR_CONFIG, ERR_LISTEN).
+   * left open, when either cannot be opened (SWY_ERR_CONFIG, SWY_ERR_LISTEN).
    */
   static async start(
     config: Config,
-    proxy: Pick<Proxy, 'addObserver'> & ObservedProxy,
+    proxy: Pick<Switchyard, 'addObserver'> & ObservedProxy,
     options: ObservabilityOptions,
   ): Promise<Observability> {
     const accessLog = await AccessLog.open(config.accessLog, options.logger, options.accessLog);

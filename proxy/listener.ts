@@ -317,7 +317,7 @@ export class Listener implements ConnectionHost {
       const onError = (err: Error) =>
         reject(
           new SwitchyardError(
-            'ERR_LISTEN',
+            'SWY_ERR_LISTEN',
             `listener "${this.name}" cannot listen on ${host}:${port}: ${describeError(err)}`,
             {
               cause: err,

@@ -7,6 +7,7 @@ import type { Cluster, WaitingCall } from '../upstream/cluster.js';
 import { cancelUpstream, type UpstreamSession } from '../upstream/endpoint-pool.js';
 import type { Clock, TimerHandle } from '../common/clock.js';
 import { describeError } from '../common/errors.js';
+import { TRACE } from '../common/trace.js';
 import { ErrorCode } from '../h2/frames/constants.js';
 import { formatGrpcTimeout } from '../grpc/grpc-timeout.js';
 import { INVALID_FIELDS, headerFieldsSize, invalidFieldReason } from '../grpc/header-fields.js';
@@ -187,6 +188,7 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
       const session = cluster.pool(host)?.acquire() ?? null;
       if (session !== null && this.send(host, session)) return;
       (this.avoid ??= new Set()).add(host);
+      if (TRACE.call) cluster.traceRetry(this, host, this.attempts + 1, MAX_ATTEMPTS, 'no stream');
       if (++this.attempts >= MAX_ATTEMPTS) {
         this.fail(
           Status.UNAVAILABLE,
@@ -429,6 +431,7 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
       this.upstream = null;
       this.host = null;
       (this.avoid ??= new Set()).add(host);
+      if (TRACE.call) cluster.traceRetry(this, host, this.attempts + 1, MAX_ATTEMPTS, 'refused');
       if (++this.attempts < MAX_ATTEMPTS) {
         this.dispatch();
         return;

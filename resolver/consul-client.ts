@@ -186,9 +186,9 @@ export class ConsulHealthClient {
    * changes or `waitMs` (plus up to wait/16 jitter) passes. Rejects with `ConsulQueryError`.
    */
   async fetch(index: bigint | undefined): Promise<HealthAnswer> {
-    if (this.closed) throw new ConsulQueryError('ERR_TRANSIENT', 'closed');
+    if (this.closed) throw new ConsulQueryError('SWY_ERR_RESOLVE_TRANSIENT', 'closed');
     const ConsulClass = await loadConsul();
-    if (this.closed) throw new ConsulQueryError('ERR_TRANSIENT', 'closed');
+    if (this.closed) throw new ConsulQueryError('SWY_ERR_RESOLVE_TRANSIENT', 'closed');
     const consul = (this.consul ??= new ConsulClass(this.settings));
     const { waitMs, timeoutMs } = this.options;
     const ctx = Object.assign(new EventEmitter(), { includeResponse: true });
@@ -222,7 +222,7 @@ export class ConsulHealthClient {
     } catch (error) {
       if (timedOut) {
         throw new ConsulQueryError(
-          'ERR_TRANSIENT',
+          'SWY_ERR_RESOLVE_TRANSIENT',
           `Consul at ${this.baseUrl} did not answer in time (${limitMs} ms)`,
           { cause: error },
         );
@@ -240,14 +240,14 @@ export class ConsulHealthClient {
       newIndex = BigInt(indexText.trim());
     } catch {
       throw new ConsulQueryError(
-        'ERR_BAD_ANSWER',
+        'SWY_ERR_RESOLVE_BAD_ANSWER',
         `answer from ${this.baseUrl} has no valid X-Consul-Index header; is it a Consul agent?`,
       );
     }
     if (!Array.isArray(body)) {
       const type = res.headers['content-type'] ?? 'no content type';
       throw new ConsulQueryError(
-        'ERR_BAD_ANSWER',
+        'SWY_ERR_RESOLVE_BAD_ANSWER',
         `answer from ${this.baseUrl} is not a JSON list (${type})`,
       );
     }
@@ -268,12 +268,16 @@ export class ConsulHealthClient {
   private describe(error: PapiError): ConsulQueryError {
     const where = `Consul at ${this.baseUrl}`;
     if (error.isCodec) {
-      return new ConsulQueryError('ERR_BAD_ANSWER', `answer from ${where} is not JSON`, {
-        cause: error,
-      });
+      return new ConsulQueryError(
+        'SWY_ERR_RESOLVE_BAD_ANSWER',
+        `answer from ${where} is not JSON`,
+        {
+          cause: error,
+        },
+      );
     }
     if (error.isTimeout) {
-      return new ConsulQueryError('ERR_TRANSIENT', `${where} did not answer in time`, {
+      return new ConsulQueryError('SWY_ERR_RESOLVE_TRANSIENT', `${where} did not answer in time`, {
         cause: error,
       });
     }
@@ -282,25 +286,33 @@ export class ConsulHealthClient {
       const detail = bodyText(error.response.body) || error.message;
       if (status === 401 || status === 403) {
         return new ConsulQueryError(
-          'ERR_TRANSIENT',
+          'SWY_ERR_RESOLVE_TRANSIENT',
           `${where} refused the ACL token (${status}: ${detail})`,
           { cause: error },
         );
       }
       if (status === 400 || status === 404) {
         return new ConsulQueryError(
-          'ERR_BAD_ANSWER',
+          'SWY_ERR_RESOLVE_BAD_ANSWER',
           `${where} rejected the query (${status}: ${detail})`,
           { cause: error },
         );
       }
-      return new ConsulQueryError('ERR_TRANSIENT', `${where} failed (${status}: ${detail})`, {
-        cause: error,
-      });
+      return new ConsulQueryError(
+        'SWY_ERR_RESOLVE_TRANSIENT',
+        `${where} failed (${status}: ${detail})`,
+        {
+          cause: error,
+        },
+      );
     }
     const code = error.code ? ` (${error.code})` : '';
-    return new ConsulQueryError('ERR_TRANSIENT', `cannot reach ${where}${code}: ${error.message}`, {
-      cause: error,
-    });
+    return new ConsulQueryError(
+      'SWY_ERR_RESOLVE_TRANSIENT',
+      `cannot reach ${where}${code}: ${error.message}`,
+      {
+        cause: error,
+      },
+    );
   }
 }

@@ -135,7 +135,7 @@ export class ConsulResolver extends BaseResolver {
         const e = error instanceof ConsulQueryError ? error : undefined;
         this.reportError(
           new ResolutionError(
-            e?.code ?? 'ERR_TRANSIENT',
+            e?.code ?? 'SWY_ERR_RESOLVE_TRANSIENT',
             this.target,
             e?.message ?? String(error),
             {
@@ -163,7 +163,7 @@ export class ConsulResolver extends BaseResolver {
     if (skipped > 0) {
       this.reportError(
         new ResolutionError(
-          'ERR_BAD_ANSWER',
+          'SWY_ERR_RESOLVE_BAD_ANSWER',
           this.target,
           `skipped ${skipped} Consul entr${skipped === 1 ? 'y' : 'ies'} without an address or port`,
         ),
@@ -173,7 +173,7 @@ export class ConsulResolver extends BaseResolver {
       const where = this.parsed.datacenter ?? this.options.datacenter;
       this.reportNotFound(
         new ResolutionError(
-          'ERR_NOT_FOUND',
+          'SWY_ERR_RESOLVE_NOT_FOUND',
           this.target,
           `no passing instances of "${this.parsed.service}"${where ? ` in ${where}` : ''} ` +
             `(unknown service, or every instance failing its checks)`,

@@ -100,7 +100,7 @@ export class DnsResolver extends PollingResolver {
       return {
         kind: 'not-found',
         error: new ResolutionError(
-          'ERR_NOT_FOUND',
+          'SWY_ERR_RESOLVE_NOT_FOUND',
           this.target,
           `${host} has no A or AAAA records (${lookup.code})`,
         ),
@@ -109,8 +109,8 @@ export class DnsResolver extends PollingResolver {
     if (lookup.kind === 'error') {
       const code =
         lookup.code === 'EBADRESP' || lookup.code === 'EFORMERR'
-          ? 'ERR_BAD_ANSWER'
-          : 'ERR_TRANSIENT';
+          ? 'SWY_ERR_RESOLVE_BAD_ANSWER'
+          : 'SWY_ERR_RESOLVE_TRANSIENT';
       return {
         kind: 'error',
         error: new ResolutionError(
@@ -132,7 +132,7 @@ export class DnsResolver extends PollingResolver {
       else v6 = kept;
       problems.push(
         new ResolutionError(
-          'ERR_TRANSIENT',
+          'SWY_ERR_RESOLVE_TRANSIENT',
           this.target,
           `${lookup.failed.family === 4 ? 'A' : 'AAAA'} lookup of ${host} failed (${lookup.failed.code}); ` +
             `kept ${kept.length} earlier address(es)`,

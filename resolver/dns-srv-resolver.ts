@@ -72,7 +72,7 @@ export class SrvResolver extends PollingResolver {
         return {
           kind: 'not-found',
           error: new ResolutionError(
-            'ERR_NOT_FOUND',
+            'SWY_ERR_RESOLVE_NOT_FOUND',
             this.target,
             `no SRV records for ${name} (${code})`,
           ),
@@ -81,7 +81,7 @@ export class SrvResolver extends PollingResolver {
       return {
         kind: 'error',
         error: new ResolutionError(
-          kind === 'bad-answer' ? 'ERR_BAD_ANSWER' : 'ERR_TRANSIENT',
+          kind === 'bad-answer' ? 'SWY_ERR_RESOLVE_BAD_ANSWER' : 'SWY_ERR_RESOLVE_TRANSIENT',
           this.target,
           `SRV lookup of ${name} failed (${code})`,
           { cause: error },
@@ -96,7 +96,7 @@ export class SrvResolver extends PollingResolver {
       return {
         kind: 'not-found',
         error: new ResolutionError(
-          'ERR_NOT_FOUND',
+          'SWY_ERR_RESOLVE_NOT_FOUND',
           this.target,
           `SRV records for ${name} name no target`,
         ),
@@ -128,7 +128,7 @@ export class SrvResolver extends PollingResolver {
       return {
         kind: 'not-found',
         error: new ResolutionError(
-          'ERR_NOT_FOUND',
+          'SWY_ERR_RESOLVE_NOT_FOUND',
           this.target,
           `no SRV target of ${name} has an address`,
         ),
@@ -154,7 +154,7 @@ export class SrvResolver extends PollingResolver {
       this.addresses.delete(target);
       problems.push(
         new ResolutionError(
-          'ERR_BAD_ANSWER',
+          'SWY_ERR_RESOLVE_BAD_ANSWER',
           this.target,
           `SRV target ${target} has no A or AAAA records (${lookup.code})`,
         ),
@@ -164,7 +164,7 @@ export class SrvResolver extends PollingResolver {
     if (lookup.kind === 'error') {
       problems.push(
         new ResolutionError(
-          'ERR_TRANSIENT',
+          'SWY_ERR_RESOLVE_TRANSIENT',
           this.target,
           `lookup of SRV target ${target} failed (${lookup.code})${previous ? '; kept its earlier addresses' : ''}`,
           { cause: lookup.cause },
@@ -178,7 +178,7 @@ export class SrvResolver extends PollingResolver {
       else v6 = previous?.v6 ?? [];
       problems.push(
         new ResolutionError(
-          'ERR_TRANSIENT',
+          'SWY_ERR_RESOLVE_TRANSIENT',
           this.target,
           `${lookup.failed.family === 4 ? 'A' : 'AAAA'} lookup of SRV target ${target} failed (${lookup.failed.code})`,
           { cause: lookup.failed.cause },

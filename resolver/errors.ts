@@ -1,42 +1,44 @@
 // Typed resolver errors: what failed, for which target, and whether the last good set stays.
+import { SwitchyardError } from '../common/errors.js';
 
 export type ResolutionErrorCode =
   /** The name does not exist or has no endpoints (NXDOMAIN, empty answer, unknown service). */
-  | 'ERR_NOT_FOUND'
+  | 'SWY_ERR_RESOLVE_NOT_FOUND'
   /** A failure that may pass (timeout, SERVFAIL, refused, unreachable server or agent). */
-  | 'ERR_TRANSIENT'
+  | 'SWY_ERR_RESOLVE_TRANSIENT'
   /** The answer could not be understood (malformed JSON, bad records). */
-  | 'ERR_BAD_ANSWER';
+  | 'SWY_ERR_RESOLVE_BAD_ANSWER';
 
-export class ResolutionError extends Error {
+export class ResolutionError extends SwitchyardError {
   override readonly name = 'ResolutionError';
+  declare readonly code: ResolutionErrorCode;
   constructor(
-    readonly code: ResolutionErrorCode,
+    code: ResolutionErrorCode,
     /** The target as the user wrote it. */
     readonly target: string,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(`${target}: ${message}`, options);
+    super(code, `${target}: ${message}`, options);
   }
 }
 
 /** A target string that cannot be parsed or names an unknown scheme. */
-export class TargetError extends Error {
+export class TargetError extends SwitchyardError {
   override readonly name = 'TargetError';
-  readonly code = 'ERR_BAD_TARGET';
+  declare readonly code: 'SWY_ERR_BAD_TARGET';
   constructor(
     readonly target: string,
     message: string,
   ) {
-    super(`invalid target "${target}": ${message}`);
+    super('SWY_ERR_BAD_TARGET', `invalid target "${target}": ${message}`);
   }
 }
 
 /** A programmatic resolver option (or the Consul environment) that cannot be used. */
-export class ResolverOptionsError extends Error {
+export class ResolverOptionsError extends SwitchyardError {
   override readonly name = 'ResolverOptionsError';
-  readonly code = 'ERR_BAD_RESOLVER_OPTIONS';
+  declare readonly code: 'SWY_ERR_BAD_RESOLVER_OPTIONS';
   constructor(
     /** The target the options were for. */
     readonly target: string,
@@ -44,6 +46,7 @@ export class ResolverOptionsError extends Error {
     readonly problems: readonly { readonly path: string; readonly message: string }[],
   ) {
     super(
+      'SWY_ERR_BAD_RESOLVER_OPTIONS',
       `invalid resolver options for "${target}": ` +
         problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('; '),
     );

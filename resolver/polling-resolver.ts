@@ -87,7 +87,7 @@ export abstract class PollingResolver extends BaseResolver {
       outcome = {
         kind: 'error',
         error: new ResolutionError(
-          'ERR_TRANSIENT',
+          'SWY_ERR_RESOLVE_TRANSIENT',
           this.target,
           `resolution failed: ${String(cause)}`,
           { cause },

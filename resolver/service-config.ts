@@ -153,7 +153,7 @@ export function nextServiceConfig(
       return {
         config: previous,
         problem: new ResolutionError(
-          'ERR_BAD_ANSWER',
+          'SWY_ERR_RESOLVE_BAD_ANSWER',
           target,
           `bad service config: ${result.message}`,
         ),

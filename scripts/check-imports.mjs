@@ -6,6 +6,8 @@
 // forward-proxy/ serves CONNECT; proxy/ is the data path and the composition root;
 // observability/ watches it; workers/ runs it on many cores; bin/ is the program. The library
 // entry (index.ts) and embed/ never load the program, and only embed/ loads @grpc/grpc-js.
+// The subpath entries (resolver/index.ts, balancer/index.ts, embed/index.ts for
+// switchyard/resolver, /balancer, /grpc-js) live in their folders and obey the same rules.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
@@ -91,7 +93,7 @@ const http2Pending = new Set([
   'proxy/client-connection.ts',
   'proxy/goaway-codes.ts',
   'proxy/listener.ts',
-  'proxy/proxy.ts',
+  'proxy/switchyard.ts',
   'forward-proxy/connect-listener.ts',
 ]);
 

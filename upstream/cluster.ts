@@ -14,6 +14,7 @@ import type { Logger } from '../common/log.js';
 import { LogLimiter } from '../common/log.js';
 import { systemClock, type Clock, type TimerHandle } from '../common/clock.js';
 import type { UpstreamTransport } from '../transport/upstream.js';
+import { TRACE, traceLogger } from '../common/trace.js';
 
 /** What the cluster's resolver said last (multi-worker mode relays these to workers). */
 export type ResolverEvent =
@@ -35,10 +36,11 @@ export interface ClusterDeps {
   readonly logger: Logger;
   readonly poolSettings: PoolOptions['settings'];
   /**
-   * Open connections to endpoints (default true). A cluster that only follows its resolver
-   * (the control plane of a multi-worker proxy, when it runs no health checks) needs none.
+   * Open an endpoint pool (HTTP/2 connections) to each endpoint (default true). A cluster that
+   * only follows its resolver (the control plane of a multi-worker proxy, when it runs no health
+   * checks) dials none.
    */
-  readonly connect?: boolean;
+  readonly dialEndpoints?: boolean;
   /** Time for the wait queue and the pools' timers; the system clock by default. */
   readonly clock?: Clock;
   /** Jitter for the pools' connect backoff; `Math.random` by default. */
@@ -69,13 +71,17 @@ export class Cluster implements PoolEvents {
   private resolverError: string | undefined;
   private resolved = false;
   private closed = false;
-  private readonly connect: boolean;
+  private readonly dialEndpoints: boolean;
   /** The last set (or not-found) and a transient error since it, replayed to new watchers. */
   private lastState: ResolverEvent | undefined;
   private lastError: ResolverEvent | undefined;
   private readonly resolverWatchers = new Set<(event: ResolverEvent) => void>();
   /** Resolver events, for metrics and the admin view. */
   readonly stats = { updates: 0, errors: 0, lastError: '', lastUpdateAt: 0 };
+  /** SWITCHYARD_TRACE loggers; undefined while their category is off. */
+  private readonly callTrace: Logger | undefined;
+  private readonly poolTrace: Logger | undefined;
+  private readonly resolverTrace: Logger | undefined;
 
   constructor(
     readonly config: ClusterConfig,
@@ -85,6 +91,9 @@ export class Cluster implements PoolEvents {
     this.balancer = deps.balancer;
     this.resolver = deps.resolver;
     this.logger = deps.logger.child({ cluster: config.name });
+    this.callTrace = traceLogger(this.logger, 'call');
+    this.poolTrace = traceLogger(this.logger, 'pool');
+    this.resolverTrace = traceLogger(this.logger, 'resolver');
     this.poolOptions = {
       dialer: deps.dialer,
       connectTimeoutMs: config.timeouts.connectMs,
@@ -98,7 +107,7 @@ export class Cluster implements PoolEvents {
       transport: deps.transport,
     };
     this.clock = deps.clock ?? systemClock;
-    this.connect = deps.connect ?? true;
+    this.dialEndpoints = deps.dialEndpoints ?? true;
     this.balancer.onChange(() => this.drainWaiting());
     this.unsubscribe = this.resolver.subscribe({
       onUpdate: (set) => this.onEndpoints(set),
@@ -113,7 +122,42 @@ export class Cluster implements PoolEvents {
   }
 
   pick(request: PickRequest): Host | null {
-    return this.balancer.pick(request);
+    const host = this.balancer.pick(request);
+    if (TRACE.call) this.tracePick(request, host);
+    return host;
+  }
+
+  /**
+   * @internal SWITCHYARD_TRACE=call: attempt number `failed` of at most `max` did not reach the
+   * upstream on `host` (no stream to send on, or refused unprocessed); the call tries another
+   * host unless that was the last. Call only when the category is on.
+   */
+  traceRetry(request: PickRequest, host: Host, failed: number, max: number, why: string): void {
+    this.callTrace?.debug(
+      { path: request.path, from: host.key, attempt: failed, why },
+      failed < max ? 'retry' : 'no attempt left',
+    );
+  }
+
+  private tracePick(request: PickRequest, host: Host | null): void {
+    if (host === null) {
+      this.callTrace?.debug(
+        { path: request.path, endpoints: this.balancer.size, why: this.unavailableReason() },
+        'pick: no ready endpoint',
+      );
+      return;
+    }
+    this.callTrace?.debug(
+      {
+        path: request.path,
+        host: host.key,
+        policy: this.balancer.policy.name,
+        inFlight: host.inFlight,
+        eligible: this.balancer.eligible,
+        ...(this.balancer.panic ? { panic: true } : {}),
+      },
+      'pick',
+    );
   }
 
   /**
@@ -128,6 +172,12 @@ export class Cluster implements PoolEvents {
 
   /** Queues a call until an endpoint is ready, for at most the connect timeout. */
   enqueue(call: WaitingCall, since = this.clock.now()): void {
+    if (TRACE.call) {
+      this.callTrace?.debug(
+        { waiting: this.waiting.length + 1 },
+        'call waits for a ready endpoint',
+      );
+    }
     this.waiting.push({ call, since });
     this.armWaitTimer();
   }
@@ -181,7 +231,10 @@ export class Cluster implements PoolEvents {
   }
 
   /** An endpoint failed in a way that suggests the endpoint set is stale. */
-  endpointFailed(): void {
+  endpointFailed(why = 'a call failed on an endpoint', endpoint?: string): void {
+    if (TRACE.resolver) {
+      this.resolverTrace?.debug({ target: this.resolver.target, why, endpoint }, 're-resolve');
+    }
     this.resolver.refresh();
   }
 
@@ -209,6 +262,8 @@ export class Cluster implements PoolEvents {
 
   connectivityChanged(pool: EndpointPool, state: Connectivity, reason: string): void {
     if (this.pools.get(pool.host.key) !== pool) return;
+    if (TRACE.pool)
+      this.poolTrace?.debug({ endpoint: pool.host.key, state, reason }, 'endpoint state');
     this.balancer.setConnectivity(pool.host, state, reason);
     // A failed connect changes no eligible host, so the balancer says nothing; but calls
     // waiting for this endpoint may now have nothing left to wait for.
@@ -217,6 +272,7 @@ export class Cluster implements PoolEvents {
 
   connectFailed(pool: EndpointPool, error: Error): void {
     const reason = describeError(error);
+    if (TRACE.pool) this.poolTrace?.debug({ endpoint: pool.host.key, reason }, 'connect failed');
     const suppressed = this.connectLogLimiter.take(`${pool.host.key} ${reason}`);
     if (suppressed >= 0) {
       this.logger.warn(
@@ -224,10 +280,16 @@ export class Cluster implements PoolEvents {
         `connect failed: ${reason}`,
       );
     }
-    this.endpointFailed();
+    this.endpointFailed('connect failed', pool.host.key);
   }
 
   connectionFailed(pool: EndpointPool, error: Error): void {
+    if (TRACE.pool) {
+      this.poolTrace?.debug(
+        { endpoint: pool.host.key, reason: describeError(error) },
+        'connection failed',
+      );
+    }
     const suppressed = this.logLimiter.take(pool.host.key);
     if (suppressed >= 0) {
       this.logger.warn(
@@ -235,7 +297,12 @@ export class Cluster implements PoolEvents {
         `connection failed: ${describeError(error)}`,
       );
     }
-    this.endpointFailed();
+    this.endpointFailed('connection failed', pool.host.key);
+  }
+
+  /** SWITCHYARD_TRACE=pool: a session event inside an endpoint's pool (draining, backoff). */
+  sessionEvent(pool: EndpointPool, event: string, fields: Readonly<Record<string, unknown>>): void {
+    this.poolTrace?.debug({ endpoint: pool.host.key, ...fields }, event);
   }
 
   get target(): string {
@@ -254,12 +321,23 @@ export class Cluster implements PoolEvents {
     this.resolved = true;
     this.resolverError = undefined;
     const { added, removed } = this.balancer.update(set);
+    if (TRACE.resolver) {
+      this.resolverTrace?.debug(
+        {
+          target: this.resolver.target,
+          endpoints: set.endpoints.length,
+          added: added.length,
+          removed: removed.length,
+        },
+        'resolved',
+      );
+    }
     for (const host of removed) {
       // In-flight calls finish on their sessions; the pool closes them as they drain.
       this.pools.get(host.key)?.close();
       this.pools.delete(host.key);
     }
-    if (this.connect) {
+    if (this.dialEndpoints) {
       for (const host of added) {
         const pool = new EndpointPool(host, this.poolOptions, this);
         this.pools.set(host.key, pool);
@@ -284,6 +362,12 @@ export class Cluster implements PoolEvents {
     this.stats.errors++;
     this.stats.lastError = err.message;
     if (this.balancer.size === 0) this.resolverError = err.message;
+    if (TRACE.resolver) {
+      this.resolverTrace?.debug(
+        { target: this.resolver.target, code: err.code, kept: this.balancer.size },
+        `resolve failed: ${err.message}`,
+      );
+    }
     this.logger.warn({ target: this.resolver.target }, `resolver error: ${err.message}`);
     this.drainWaiting();
     this.emitResolverEvent({ kind: 'error', error: err });
@@ -294,6 +378,12 @@ export class Cluster implements PoolEvents {
     this.stats.lastError = err.message;
     this.resolverError = err.message;
     this.resolved = true;
+    if (TRACE.resolver) {
+      this.resolverTrace?.debug(
+        { target: this.resolver.target, code: err.code },
+        `not found: ${err.message}`,
+      );
+    }
     this.logger.warn({ target: this.resolver.target }, `resolver: ${err.message}`);
     const { removed } = this.balancer.update({ endpoints: [], serviceConfig: undefined });
     for (const host of removed) {

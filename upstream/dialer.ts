@@ -12,7 +12,7 @@ export interface Dialer {
   readonly scheme: 'http' | 'https';
   /**
    * Resolves with a connected socket (for TLS: handshake done, ALPN `h2`), or rejects with a
-   * SwitchyardError (ERR_CONNECT_REFUSED, ERR_CONNECT_TIMEOUT, ERR_CONNECT_FAILED). Never
+   * SwitchyardError (SWY_ERR_CONNECT_REFUSED, SWY_ERR_CONNECT_TIMEOUT, SWY_ERR_CONNECT_FAILED). Never
    * takes longer than `timeoutMs`.
    */
   dial(endpoint: Endpoint, timeoutMs: number): Promise<Duplex>;
@@ -46,7 +46,7 @@ function tlsError(
     clientCert: options.cert,
   });
   if (why === undefined) return undefined;
-  return new SwitchyardError('ERR_CONNECT_FAILED', `TLS with ${endpoint.key} failed: ${why}`, {
+  return new SwitchyardError('SWY_ERR_CONNECT_FAILED', `TLS with ${endpoint.key} failed: ${why}`, {
     cause: err,
   });
 }
@@ -56,12 +56,12 @@ export function connectError(endpoint: Endpoint, err: unknown): SwitchyardError 
   if (err instanceof SwitchyardError) return err;
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ECONNREFUSED') {
-    return new SwitchyardError('ERR_CONNECT_REFUSED', `connection refused by ${endpoint.key}`, {
+    return new SwitchyardError('SWY_ERR_CONNECT_REFUSED', `connection refused by ${endpoint.key}`, {
       cause: err,
     });
   }
   return new SwitchyardError(
-    'ERR_CONNECT_FAILED',
+    'SWY_ERR_CONNECT_FAILED',
     `cannot connect to ${endpoint.key}: ${describeError(err)}`,
     {
       cause: err,
@@ -77,7 +77,7 @@ export function connectTcp(host: string, port: number, timeoutMs: number): Promi
       socket.destroy();
       reject(
         new SwitchyardError(
-          'ERR_CONNECT_TIMEOUT',
+          'SWY_ERR_CONNECT_TIMEOUT',
           `connect to ${host}:${port} timed out after ${timeoutMs} ms`,
         ),
       );
@@ -129,7 +129,7 @@ export function startTls(
       conn.destroy();
       reject(
         new SwitchyardError(
-          'ERR_CONNECT_TIMEOUT',
+          'SWY_ERR_CONNECT_TIMEOUT',
           `TLS handshake with ${endpoint.key} timed out after ${timeoutMs} ms`,
         ),
       );
@@ -141,7 +141,7 @@ export function startTls(
         conn.destroy();
         reject(
           new SwitchyardError(
-            'ERR_CONNECT_FAILED',
+            'SWY_ERR_CONNECT_FAILED',
             `${endpoint.key} did not negotiate HTTP/2 over TLS (ALPN: ${conn.alpnProtocol || 'none'})`,
           ),
         );
@@ -154,7 +154,7 @@ export function startTls(
       reject(
         tlsError(endpoint, err, 'handshake', options) ??
           new SwitchyardError(
-            'ERR_CONNECT_FAILED',
+            'SWY_ERR_CONNECT_FAILED',
             `TLS with ${endpoint.key} failed: ${describeError(err)}`,
             { cause: err },
           ),

@@ -4,6 +4,7 @@
 import type { Host, Connectivity } from '../balancer/host.js';
 import type { KeepaliveConfig } from '../config/types.js';
 import { backoffDelay, type BackoffPolicy } from '../common/backoff.js';
+import { TRACE } from '../common/trace.js';
 import { systemClock, type Clock, type TimerHandle } from '../common/clock.js';
 import type { Dialer } from './dialer.js';
 import { SwitchyardError, describeError } from '../common/errors.js';
@@ -52,6 +53,8 @@ export interface PoolEvents {
    * its calls fail with `error` and the endpoint reconnects with backoff.
    */
   connectionFailed(pool: EndpointPool, error: Error): void;
+  /** SWITCHYARD_TRACE=pool only: a session event that changes no connectivity. */
+  sessionEvent?(pool: EndpointPool, event: string, fields: Readonly<Record<string, unknown>>): void;
 }
 
 /** gRPC's connection backoff: 1 s, ×1.6 per failure, at most 30 s (20 % jitter, which gRPC also uses). */
@@ -434,7 +437,7 @@ export class EndpointPool {
         this.sessionFailed(
           s,
           new SwitchyardError(
-            'ERR_CONNECT_TIMEOUT',
+            'SWY_ERR_CONNECT_TIMEOUT',
             `no HTTP/2 SETTINGS from ${this.host.key} within ${this.options.connectTimeoutMs} ms`,
           ),
         );
@@ -453,6 +456,8 @@ export class EndpointPool {
     if (this.usableCount() > 0) return; // an extra session failed; the endpoint still serves.
     const delay = backoffDelay(CONNECT_BACKOFF, ++this.failures, this.random);
     this.setState('failing', describeError(err));
+    if (TRACE.pool)
+      this.events.sessionEvent?.(this, 'backoff', { delayMs: delay, failures: this.failures });
     this.clearRetryTimer();
     this.retryTimer = this.clock.setTimeout(() => {
       this.retryTimer = undefined;
@@ -498,6 +503,8 @@ export class EndpointPool {
   sessionDraining(s: UpstreamSession, reason: string): void {
     if (s.draining || s.gone) return;
     s.draining = true;
+    if (TRACE.pool)
+      this.events.sessionEvent?.(this, 'session draining', { reason, active: s.active });
     if (s.active === 0) s.connection.close();
     if (!this.closed && this.usableCount() === 0) {
       this.setState('connecting', reason);
@@ -565,7 +572,7 @@ export class EndpointPool {
           s.lastError ??
           this.options.dialer.explainEarlyFailure?.(this.host.endpoint, undefined) ??
           new SwitchyardError(
-            'ERR_CONNECT_FAILED',
+            'SWY_ERR_CONNECT_FAILED',
             `${this.host.key} closed the connection before HTTP/2 SETTINGS`,
           ),
       );
@@ -612,7 +619,7 @@ export class EndpointPool {
   /** @internal the error a connection's calls fail with when its peer broke the protocol. */
   protocolError(): SwitchyardError {
     return new SwitchyardError(
-      'ERR_UPSTREAM_PROTOCOL',
+      'SWY_ERR_UPSTREAM_PROTOCOL',
       `HTTP/2 protocol error from ${this.host.key}: it sent data that is not valid HTTP/2, and the connection was closed with GOAWAY`,
     );
   }
@@ -620,7 +627,7 @@ export class EndpointPool {
   private livenessError(verdict: LivenessVerdict): SwitchyardError {
     if (verdict.kind === 'stopped') return this.protocolError();
     return new SwitchyardError(
-      'ERR_KEEPALIVE_TIMEOUT',
+      'SWY_ERR_KEEPALIVE_TIMEOUT',
       `keepalive PING to ${this.host.key} unanswered after ${verdict.afterMs} ms`,
     );
   }

@@ -1,7 +1,7 @@
 // The primary process of a multi-worker proxy: forks the workers that serve calls on the
 // shared listeners, and runs the control plane once for all of them — one resolver per
 // cluster and one health checker per endpoint — relaying what they learn to every worker.
-import cluster, { type Worker } from 'node:cluster';
+import nodeCluster, { type Worker } from 'node:cluster';
 import { isDeepStrictEqual } from 'node:util';
 import type { Config } from '../config/types.js';
 import type { AdminState } from '../observability/admin/admin-routes.js';
@@ -10,11 +10,11 @@ import type { Cluster } from '../upstream/cluster.js';
 import { SwitchyardError, describeError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import {
-  Proxy,
+  Switchyard,
   type HealthVerdict,
   type PreloadedFiles,
   type ReloadSummary,
-} from '../proxy/proxy.js';
+} from '../proxy/switchyard.js';
 import { mergeMetrics, mergeReadiness, mergeViews } from './merge-views.js';
 import {
   WORKER_ENV,
@@ -55,7 +55,7 @@ interface Pending {
 }
 
 export class WorkerFleet implements AdminState {
-  private control!: Proxy;
+  private control!: Switchyard;
   private readonly feeds = new Map<string, Feed>();
   private nextFeed = 1;
   private readonly workers = new Set<Worker>();
@@ -80,9 +80,9 @@ export class WorkerFleet implements AdminState {
    */
   static async start(config: Config, count: number, logger: Logger): Promise<WorkerFleet> {
     const fleet = new WorkerFleet(config, count, logger);
-    fleet.control = await Proxy.start(controlConfig(config), { logger, controlPlane: true });
+    fleet.control = await Switchyard.start(controlConfig(config), { logger, controlPlane: true });
     fleet.syncFeeds();
-    cluster.setupPrimary({ serialization: 'advanced' });
+    nodeCluster.setupPrimary({ serialization: 'advanced' });
     try {
       await Promise.all(Array.from({ length: count }, () => fleet.fork()));
     } catch (err) {
@@ -230,7 +230,7 @@ export class WorkerFleet implements AdminState {
   }
 
   private fork(): Promise<void> {
-    const worker = cluster.fork({ [WORKER_ENV]: '1' });
+    const worker = nodeCluster.fork({ [WORKER_ENV]: '1' });
     this.workers.add(worker);
     worker.on('message', (message: FromWorker) => this.received(worker, message));
     worker.on('exit', (code, signal) => this.exited(worker, code, signal));
@@ -239,7 +239,7 @@ export class WorkerFleet implements AdminState {
         worker.kill('SIGKILL');
         reject(
           new SwitchyardError(
-            'ERR_LISTEN',
+            'SWY_ERR_LISTEN',
             `a worker did not start within ${WORKER_TIMEOUT_MS} ms`,
           ),
         );
@@ -254,7 +254,7 @@ export class WorkerFleet implements AdminState {
           clearTimeout(timer);
           worker.off('message', onMessage);
           worker.kill();
-          const err = new SwitchyardError('ERR_LISTEN', message.message);
+          const err = new SwitchyardError('SWY_ERR_LISTEN', message.message);
           if (message.code !== undefined) (err as { code: string }).code = message.code;
           reject(err);
         }
@@ -317,7 +317,7 @@ export class WorkerFleet implements AdminState {
         if (p === undefined) return;
         this.pending.delete(message.id);
         clearTimeout(p.timer);
-        p.reject(new SwitchyardError('ERR_CONFIG', `worker ${worker.id}: ${message.message}`));
+        p.reject(new SwitchyardError('SWY_ERR_CONFIG', `worker ${worker.id}: ${message.message}`));
         return;
       }
       default:
@@ -333,7 +333,7 @@ export class WorkerFleet implements AdminState {
         this.pending.delete(id);
         reject(
           new SwitchyardError(
-            'ERR_CONFIG',
+            'SWY_ERR_CONFIG',
             `worker ${worker.id} did not answer within ${WORKER_TIMEOUT_MS} ms`,
           ),
         );

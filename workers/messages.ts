@@ -1,7 +1,7 @@
 // The messages between the primary process of a multi-worker proxy and its workers. The
 // primary runs the control plane (resolvers, health checks, config reloads, the admin
 // listener); workers serve calls. Sent over node:cluster IPC with structured clone.
-import type { HealthVerdict, PreloadedFiles } from '../proxy/proxy.js';
+import type { HealthVerdict, PreloadedFiles } from '../proxy/switchyard.js';
 import type { Config } from '../config/types.js';
 import type { EndpointSet } from '../resolver/endpoint.js';
 import type { ResolutionErrorCode } from '../resolver/errors.js';

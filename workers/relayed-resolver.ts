@@ -52,11 +52,11 @@ export class RelayedResolver implements Resolver {
     this.deliver({ kind: 'update', set });
   }
 
-  /** From the primary: a failed resolution (`ERR_NOT_FOUND` empties the set). */
+  /** From the primary: a failed resolution (`SWY_ERR_RESOLVE_NOT_FOUND` empties the set). */
   fail(error: ResolutionError): void {
     if (this.closed) return;
     const event: RelayedEvent = {
-      kind: error.code === 'ERR_NOT_FOUND' ? 'not-found' : 'error',
+      kind: error.code === 'SWY_ERR_RESOLVE_NOT_FOUND' ? 'not-found' : 'error',
       error,
     };
     if (event.kind === 'not-found') this.last = undefined;

@@ -1,5 +1,5 @@
 // A worker process of a multi-worker proxy: serves calls on the shared listeners with its own
-// Proxy, takes endpoints and health verdicts from the primary, and answers its admin queries.
+// Switchyard, takes endpoints and health verdicts from the primary, and answers its admin queries.
 import type { Config } from '../config/types.js';
 import type { EndpointSet } from '../resolver/endpoint.js';
 import type { ResolutionErrorCode } from '../resolver/errors.js';
@@ -7,7 +7,7 @@ import { proxyView, readiness } from '../observability/admin/cluster-view.js';
 import { describeError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { Observability } from '../observability/observability.js';
-import { Proxy, type HealthVerdict, type PreloadedFiles } from '../proxy/proxy.js';
+import { Switchyard, type HealthVerdict, type PreloadedFiles } from '../proxy/switchyard.js';
 import type { FeedMap, FromWorker, ToWorker } from './messages.js';
 import { RelayedResolver, reviveEndpointSet, reviveResolutionError } from './relayed-resolver.js';
 
@@ -26,7 +26,7 @@ type FeedEvent =
     };
 
 export class WorkerRuntime {
-  private proxy: Proxy | undefined;
+  private proxy: Switchyard | undefined;
   private observability: Observability | undefined;
   private feeds: FeedMap = {};
   private readonly resolvers = new Map<number, RelayedResolver>();
@@ -111,7 +111,7 @@ export class WorkerRuntime {
   private async start(config: Config, feeds: FeedMap): Promise<void> {
     this.setFeeds(feeds);
     try {
-      const proxy = await Proxy.start(workerConfig(config), {
+      const proxy = await Switchyard.start(workerConfig(config), {
         logger: this.logger,
         healthChecks: 'external',
         createResolver: (target, cluster) => this.createResolver(target, cluster.name),

@@ -50,7 +50,7 @@ export type FrameErrorReason = (typeof FrameErrorReason)[keyof typeof FrameError
  */
 export class H2FrameError extends Error {
   override readonly name = 'H2FrameError';
-  readonly code = 'ERR_H2_FRAME';
+  readonly code = 'SWY_ERR_H2_FRAME';
   constructor(
     /** The RFC 9113 error code (ErrorCode). */
     readonly errorCode: number,
@@ -66,5 +66,5 @@ export class H2FrameError extends Error {
 /** A writer method called with something it cannot put on the wire: a programming error. */
 export class FrameWriterError extends Error {
   override readonly name = 'FrameWriterError';
-  readonly code = 'ERR_H2_FRAME_WRITER';
+  readonly code = 'SWY_ERR_H2_FRAME_WRITER';
 }

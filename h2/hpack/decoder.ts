@@ -80,7 +80,7 @@ export class HpackDecoder {
    * Decodes the block src[start, end) into `list` (cleared first): its fields in block order,
    * and where the never-indexed ones are.
    *
-   * Returns null, or the error. On ERR_HPACK_HEADER_LIST_TOO_LARGE the whole block was still
+   * Returns null, or the error. On SWY_ERR_H2_HPACK_HEADER_LIST_TOO_LARGE the whole block was still
    * read (the table stays in step, the connection may go on) but `list` holds only the fields
    * before the limit was crossed. On any other error `list` is empty and the decoder unusable:
    * the connection must end with COMPRESSION_ERROR. Throws only for a range outside `src`.
@@ -124,13 +124,14 @@ export class HpackDecoder {
       const b = src[pos++];
       if ((b & 0xe0) === 0x20) {
         // Dynamic table size update (§6.3): only before the first field.
-        if (fields) this.fail('ERR_HPACK_BAD_TABLE_SIZE_UPDATE', 'size update after a field', at);
+        if (fields)
+          this.fail('SWY_ERR_H2_HPACK_BAD_TABLE_SIZE_UPDATE', 'size update after a field', at);
         this.pos = pos;
         const size = this.integer(b, 0x1f, at);
         pos = this.pos;
         if (size > this.tableSizeLimit) {
           this.fail(
-            'ERR_HPACK_BAD_TABLE_SIZE_UPDATE',
+            'SWY_ERR_H2_HPACK_BAD_TABLE_SIZE_UPDATE',
             `size update to ${size} above SETTINGS_HEADER_TABLE_SIZE ${this.tableSizeLimit}`,
             at,
           );
@@ -155,7 +156,7 @@ export class HpackDecoder {
           pos = this.pos;
         }
         if (index <= STATIC_TABLE_LENGTH) {
-          if (index === 0) this.fail('ERR_HPACK_BAD_INDEX', 'index 0', at);
+          if (index === 0) this.fail('SWY_ERR_H2_HPACK_BAD_INDEX', 'index 0', at);
           name = STATIC_NAMES[index];
           value = STATIC_VALUES[index];
         } else {
@@ -197,7 +198,7 @@ export class HpackDecoder {
     if (!fields && this.requiredUpdate >= 0) this.missingUpdate(this.pos);
     if (over) {
       return new HpackError(
-        'ERR_HPACK_HEADER_LIST_TOO_LARGE',
+        'SWY_ERR_H2_HPACK_HEADER_LIST_TOO_LARGE',
         `header list larger than SETTINGS_MAX_HEADER_LIST_SIZE ${limit}`,
         overAt,
       );
@@ -211,7 +212,7 @@ export class HpackDecoder {
     const back = index - STATIC_TABLE_LENGTH;
     if (back > table.next - table.first) {
       this.fail(
-        'ERR_HPACK_BAD_INDEX',
+        'SWY_ERR_H2_HPACK_BAD_INDEX',
         `index ${index} past the table (${STATIC_TABLE_LENGTH} static + ${table.next - table.first} dynamic entries)`,
         at,
       );
@@ -227,17 +228,18 @@ export class HpackDecoder {
     let result = max;
     let shift = 1;
     for (let n = 0; n < MAX_INTEGER_BYTES; n++) {
-      if (this.pos >= this.end) this.fail('ERR_HPACK_TRUNCATED', 'block ends in an integer', at);
+      if (this.pos >= this.end)
+        this.fail('SWY_ERR_H2_HPACK_TRUNCATED', 'block ends in an integer', at);
       const b = src[this.pos++];
       result += (b & 0x7f) * shift;
       if (result > MAX_INTEGER) {
-        this.fail('ERR_HPACK_INTEGER_OVERFLOW', 'integer above 2^32 - 1', at);
+        this.fail('SWY_ERR_H2_HPACK_INTEGER_OVERFLOW', 'integer above 2^32 - 1', at);
       }
       if ((b & 0x80) === 0) return result;
       shift *= 128;
     }
     return this.fail(
-      'ERR_HPACK_INTEGER_OVERFLOW',
+      'SWY_ERR_H2_HPACK_INTEGER_OVERFLOW',
       `integer longer than ${MAX_INTEGER_BYTES} continuation bytes`,
       at,
     );
@@ -250,14 +252,14 @@ export class HpackDecoder {
    */
   private string(skip: boolean): string {
     const at = this.pos;
-    if (at >= this.end) this.fail('ERR_HPACK_TRUNCATED', 'block ends before a string', at);
+    if (at >= this.end) this.fail('SWY_ERR_H2_HPACK_TRUNCATED', 'block ends before a string', at);
     const src = this.src;
     const b = src[this.pos++];
     const length = this.integer(b, 0x7f, at);
     const start = this.pos;
     if (length > this.end - start) {
       this.fail(
-        'ERR_HPACK_TRUNCATED',
+        'SWY_ERR_H2_HPACK_TRUNCATED',
         `string of ${length} bytes with ${this.end - start} left in the block`,
         at,
       );
@@ -275,7 +277,7 @@ export class HpackDecoder {
     const n = huffmanDecode(src, start, start + length, dst, 0);
     if (n < 0) {
       this.fail(
-        'ERR_HPACK_BAD_HUFFMAN',
+        'SWY_ERR_H2_HPACK_BAD_HUFFMAN',
         n === HUFFMAN_EOS ? 'EOS in a Huffman string' : 'bad Huffman padding',
         at,
       );
@@ -285,7 +287,7 @@ export class HpackDecoder {
 
   private missingUpdate(at: number): never {
     return this.fail(
-      'ERR_HPACK_BAD_TABLE_SIZE_UPDATE',
+      'SWY_ERR_H2_HPACK_BAD_TABLE_SIZE_UPDATE',
       `no size update to at most ${this.requiredUpdate} at the start of the block after SETTINGS_HEADER_TABLE_SIZE was lowered`,
       at,
     );

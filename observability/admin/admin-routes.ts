@@ -39,15 +39,15 @@ export type AdminHandler = (req: IncomingMessage, res: ServerResponse) => Promis
 
 /** Error codes that mean the new config itself is wrong (400), not the machine (500). */
 const CONFIG_ERROR_CODES = new Set([
-  'ERR_CONFIG_READ',
-  'ERR_CONFIG_TOO_LARGE',
-  'ERR_CONFIG_INVALID',
-  'ERR_CONFIG',
-  'ERR_TLS_FILES',
-  'ERR_BAD_TARGET',
-  'ERR_BAD_RESOLVER_OPTIONS',
-  'ERR_UNKNOWN_POLICY',
-  'ERR_BAD_POLICY_SETTINGS',
+  'SWY_ERR_CONFIG_READ',
+  'SWY_ERR_CONFIG_TOO_LARGE',
+  'SWY_ERR_CONFIG_INVALID',
+  'SWY_ERR_CONFIG',
+  'SWY_ERR_TLS_FILES',
+  'SWY_ERR_BAD_TARGET',
+  'SWY_ERR_BAD_RESOLVER_OPTIONS',
+  'SWY_ERR_UNKNOWN_POLICY',
+  'SWY_ERR_BAD_POLICY_SETTINGS',
 ]);
 
 // The page loads only its own script and style and talks only to this listener.

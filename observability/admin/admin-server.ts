@@ -41,7 +41,7 @@ export class AdminServer {
     });
   }
 
-  /** Listens on `address`; rejects with ERR_LISTEN when the address cannot be bound. */
+  /** Listens on `address`; rejects with SWY_ERR_LISTEN when the address cannot be bound. */
   static async listen(
     address: SocketAddress,
     handler: AdminHandler,
@@ -81,7 +81,7 @@ export class AdminServer {
       const onError = (err: Error) =>
         reject(
           new SwitchyardError(
-            'ERR_LISTEN',
+            'SWY_ERR_LISTEN',
             `the admin listener cannot listen on ${address.host}:${address.port}: ${describeError(err)}`,
             { cause: err },
           ),

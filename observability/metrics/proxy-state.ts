@@ -6,7 +6,7 @@ import type { Cluster } from '../../upstream/cluster.js';
 import type { Listener } from '../../proxy/listener.js';
 
 /**
- * The read-only surface of a `Proxy` that observability needs. `Proxy` satisfies it; tests may
+ * The read-only surface of a `Switchyard` that observability needs. `Switchyard` satisfies it; tests may
  * hand in a smaller fake. Everything is read at request or scrape time, never cached, so a
  * reload is seen at once.
  */

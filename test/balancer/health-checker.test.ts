@@ -190,6 +190,6 @@ test('startHealthChecks needs settings', () => {
   const probe = new ScriptedProbe(new FakeClock());
   assert.throws(
     () => balancer.startHealthChecks(probe),
-    (e: unknown) => e instanceof BalancerError && e.code === 'ERR_NO_HEALTH_CHECK_SETTINGS',
+    (e: unknown) => e instanceof BalancerError && e.code === 'SWY_ERR_NO_HEALTH_CHECK_SETTINGS',
   );
 });

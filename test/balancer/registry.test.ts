@@ -59,7 +59,7 @@ test('a misspelt policy name gets a suggestion', () => {
     () => createPolicy('least_laoded'),
     (e: unknown) =>
       e instanceof BalancerError &&
-      e.code === 'ERR_UNKNOWN_POLICY' &&
+      e.code === 'SWY_ERR_UNKNOWN_POLICY' &&
       /did you mean/.test(e.message),
   );
   assert.equal(editDistance('laoded', 'loaded'), 1, 'a swap of neighbours is one edit');
@@ -111,7 +111,7 @@ test('settings are validated with paths, types, ranges and suggestions', () => {
     () => createPolicy('ring_hash', { minRingSize: -1 }),
     (e: unknown) =>
       e instanceof BalancerError &&
-      e.code === 'ERR_BAD_POLICY_SETTINGS' &&
+      e.code === 'SWY_ERR_BAD_POLICY_SETTINGS' &&
       e.issues.length === 1 &&
       e.message ===
         'invalid ring_hash settings: minRingSize: minRingSize must be between 1 and 8388608, got -1',

@@ -84,6 +84,7 @@ void describe('selectScenarios', () => {
       'hpack',
       'h2-frames',
       'config',
+      'observers',
     ]);
   });
 

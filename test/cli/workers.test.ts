@@ -27,11 +27,20 @@ async function startFleet(
   const file = join(dir, 'switchyard.yaml');
   writeFileSync(file, config);
   const proxy = await startSwitchyard(['--config', file, '--workers', String(workers)]);
-  await eventually(
-    () => proxy.lines.some((l) => l.includes('"workers serving"')),
-    15_000,
-    'the workers',
-  );
+  try {
+    // Each worker is a node process loading the whole proxy: seconds apiece on a busy machine,
+    // more under coverage. A readiness wait, so generous.
+    await eventually(
+      () => proxy.lines.some((l) => l.includes('"workers serving"')),
+      30_000,
+      'the workers',
+    );
+  } catch (err) {
+    // Not left running: a fleet nobody stops keeps the test file from ever ending.
+    await proxy.stop('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   return { proxy, dir, file };
 }
 
@@ -55,11 +64,16 @@ async function callAll(cs: EchoServiceClient[], perClient: number): Promise<stri
 describe('worker processes', () => {
   it('serves from every worker and merges their metrics on the admin listener', async (t) => {
     const backend = await startEchoBackend({ name: 'b' });
+    let started = false;
+    t.after(() => {
+      if (!started) backend.kill();
+    });
     const [port, admin] = [await closedPort(), await closedPort()];
     const { proxy, dir } = await startFleet(
       `listeners:\n  - address: 127.0.0.1:${port}\nadmin: { address: 127.0.0.1:${admin} }\nclusters:\n  main: { target: "${backend.address}" }\n`,
     );
     const cs = clients(`127.0.0.1:${port}`, 8);
+    started = true;
     t.after(async () => {
       cs.forEach((c) => c.close());
       assert.equal(await proxy.stop(), 0);
@@ -95,6 +109,12 @@ describe('worker processes', () => {
       ['a', 'b'].map((name, i) => startEchoBackend({ name, setup: (s) => tables[i].addTo(s) })),
     );
     const consul = await ConsulDouble.start();
+    let started = false;
+    t.after(async () => {
+      if (started) return;
+      bs.forEach((b) => b.kill());
+      await consul.close();
+    });
     bs.forEach((b) => consul.register({ id: b.name, service: 'echo', port: b.port }));
     const port = await closedPort();
     const { proxy, dir } = await startFleet(
@@ -110,6 +130,7 @@ describe('worker processes', () => {
       3,
     );
     const cs = clients(`127.0.0.1:${port}`, 6);
+    started = true;
     t.after(async () => {
       cs.forEach((c) => c.close());
       await proxy.stop();
@@ -139,11 +160,18 @@ describe('worker processes', () => {
 
   it('reloads every worker on SIGHUP, restarts a worker that dies, and drains on SIGTERM', async (t) => {
     const [a, b] = await Promise.all(['a', 'b'].map((name) => startEchoBackend({ name })));
+    let started = false;
+    t.after(() => {
+      if (started) return;
+      a.kill();
+      b.kill();
+    });
     const port = await closedPort();
     const config = (target: string) =>
       `listeners:\n  - address: 127.0.0.1:${port}\nclusters:\n  main: { target: "${target}" }\n`;
     const { proxy, dir, file } = await startFleet(config(a.address));
     const cs = clients(`127.0.0.1:${port}`, 6);
+    started = true;
     t.after(async () => {
       cs.forEach((c) => c.close());
       await proxy.stop('SIGKILL');

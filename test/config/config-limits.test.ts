@@ -27,11 +27,11 @@ void describe('limits on what a file may ask for', () => {
     await truncate(file, 17 << 20);
     await assert.rejects(loadConfig(file, OPTIONS), {
       name: 'ConfigError',
-      code: 'ERR_CONFIG_TOO_LARGE',
+      code: 'SWY_ERR_CONFIG_TOO_LARGE',
       message: `${file}: the config file is 17.0 MiB; the limit is 16 MiB`,
     });
     assert.throws(() => parseConfig(' '.repeat((16 << 20) + 1), FILE, OPTIONS), {
-      code: 'ERR_CONFIG_TOO_LARGE',
+      code: 'SWY_ERR_CONFIG_TOO_LARGE',
       message: `${FILE}: the config file is 16.0 MiB; the limit is 16 MiB`,
     });
   });

@@ -35,7 +35,7 @@ function problems(text: string): string[] {
     load(text);
   } catch (err) {
     assert.ok(err instanceof ConfigError, String(err));
-    assert.equal(err.code, 'ERR_CONFIG_INVALID');
+    assert.equal(err.code, 'SWY_ERR_CONFIG_INVALID');
     return err.message.split('\n');
   }
   assert.fail('the config was accepted');
@@ -322,7 +322,7 @@ clusters:
     const missing = join(dir, 'nothing.yaml');
     await assert.rejects(loadConfig(missing, { validators: configValidators }), {
       name: 'ConfigError',
-      code: 'ERR_CONFIG_READ',
+      code: 'SWY_ERR_CONFIG_READ',
       message: `${missing}: cannot read the config file: ENOENT`,
     });
   });

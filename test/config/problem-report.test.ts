@@ -19,7 +19,7 @@ const HEAD = [
 void describe('the problem report', () => {
   void it('lists the first 100 problems by position and counts the rest', () => {
     const err = rejection([...HEAD, ...lines(250, (i) => `extra${i}: x`), ''].join('\n'));
-    assert.equal(err.code, 'ERR_CONFIG_INVALID');
+    assert.equal(err.code, 'SWY_ERR_CONFIG_INVALID');
     assert.equal(err.issues.length, 100);
     assert.equal(err.omitted, 150);
     const out = err.message.split('\n');

@@ -202,7 +202,7 @@ describe('access log', () => {
         accessLog: { sample: 1, destination: join(first, 'not-a-dir', 'x.log') },
       }),
       (err: Error & { code?: string }) =>
-        err.code === 'ERR_CONFIG' && /access log/.test(err.message),
+        err.code === 'SWY_ERR_CONFIG' && /access log/.test(err.message),
     );
     await stop();
     assert.equal(readLines(first).length, 3);

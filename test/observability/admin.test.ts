@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import vm from 'node:vm';
 import { describe, it } from 'node:test';
 import type { ProxyView, Readiness } from '../../observability/admin/cluster-view.js';
-import type { ReloadSummary } from '../../proxy/proxy.js';
+import type { ReloadSummary } from '../../proxy/switchyard.js';
 import { createResolver } from '../../resolver/create-resolver.js';
 import {
   echoClient,
@@ -195,14 +195,14 @@ describe('admin endpoints', () => {
     outcome = () =>
       Promise.reject(
         Object.assign(new Error('switchyard.yaml:3:5: clusters.users.target: required'), {
-          code: 'ERR_CONFIG_INVALID',
+          code: 'SWY_ERR_CONFIG_INVALID',
         }),
       );
     const bad = await adminRequest(proxy.admin, '/reload', { method: 'POST' });
     assert.equal(bad.status, 400);
     assert.deepEqual(JSON.parse(bad.body), {
       error: 'switchyard.yaml:3:5: clusters.users.target: required',
-      code: 'ERR_CONFIG_INVALID',
+      code: 'SWY_ERR_CONFIG_INVALID',
     });
 
     outcome = () => Promise.reject(new Error('listener "side" cannot listen on 127.0.0.1:80'));

@@ -108,7 +108,7 @@ describe('Observability', () => {
     await assert.rejects(
       Observability.start(tp.proxy.config, tp.proxy, { logger: silentLogger(), version: 't' }),
       (err: Error & { code?: string }) =>
-        err.code === 'ERR_LISTEN' && err.message.includes(`admin listener cannot listen`),
+        err.code === 'SWY_ERR_LISTEN' && err.message.includes(`admin listener cannot listen`),
     );
   });
 

@@ -88,7 +88,7 @@ void describe('https:// proxies', () => {
       openTunnel(proxy(url), '127.0.0.1', backend.port, 2_000),
       (err: unknown) =>
         err instanceof TunnelError &&
-        err.code === 'ERR_CONNECT_FAILED' &&
+        err.code === 'SWY_ERR_CONNECT_FAILED' &&
         /cannot reach proxy localhost:\d+ for CONNECT 127\.0\.0\.1:\d+: .*certificate/i.test(
           err.message,
         ),

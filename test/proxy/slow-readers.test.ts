@@ -138,7 +138,9 @@ describe('clients that never open their window', () => {
       stalled.write(dataFrame(id, body, true));
     }
     const resets = () => stalled.received(FrameType.RST_STREAM).length;
-    await eventually(() => resets() >= 300, 5_000, `streams reset (${resets()} so far)`);
+    // A stream counts against the limit once the backend has filled what the proxy reads ahead
+    // for it; on a busy machine (or under coverage) that takes a few sweeps for all 400.
+    await eventually(() => 400 - resets() <= 20, 20_000, `streams reset (${resets()} so far)`);
     await delay(1_000);
     const kept = 400 - resets();
     // Streams kept hold 256 KiB each: about as many as fit in the limit.

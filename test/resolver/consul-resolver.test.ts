@@ -270,7 +270,7 @@ void describe('consul resolver', () => {
     const { rec } = watch(t, `consul://${consul.address}/users`);
     await rec.waitFor((r) => r.updates.length === 1);
     assert.equal(rec.errors.length, 2);
-    assert.equal(rec.errors[0].code, 'ERR_BAD_ANSWER');
+    assert.equal(rec.errors[0].code, 'SWY_ERR_RESOLVE_BAD_ANSWER');
     assert.match(
       rec.errors[0].message,
       /^consul:\/\/127\.0\.0\.1:\d+\/users: answer from http:\/\/127\.0\.0\.1:\d+ is not a JSON list \(text\/html\)/,

@@ -75,7 +75,7 @@ void describe('dns resolver against dnsmasq', () => {
     const good = resolver.current();
     await dns.stop();
     await rec.waitFor((r) => r.errors.length >= 2, 5_000, 'errors while down');
-    assert.equal(rec.errors[0].code, 'ERR_TRANSIENT');
+    assert.equal(rec.errors[0].code, 'SWY_ERR_RESOLVE_TRANSIENT');
     assert.match(rec.errors[0].message, /down\.test.*(ECONNREFUSED|ETIMEOUT)/);
     assert.equal(resolver.current(), good);
     assert.equal(rec.notFounds.length, 0);

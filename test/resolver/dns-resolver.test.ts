@@ -145,7 +145,7 @@ void describe('dns resolver', () => {
     dns.aaaa.set('svc.test', 'ETIMEOUT');
     await clock.advance(1_000);
     assert.equal(rec.errors.length, 1);
-    assert.equal(rec.errors[0].code, 'ERR_TRANSIENT');
+    assert.equal(rec.errors[0].code, 'SWY_ERR_RESOLVE_TRANSIENT');
     assert.match(rec.errors[0].message, /dns:\/\/\/svc\.test:1.*ETIMEOUT/);
     assert.equal(resolver.current(), good, 'last good set kept');
     // 1 s, then 1.6 s, then 2.56 s (jitter is zero with random() = 0.5).
@@ -190,7 +190,7 @@ void describe('dns resolver', () => {
     dns.a.delete('svc.test');
     await clock.advance(1_000);
     assert.equal(rec.notFounds.length, 1);
-    assert.equal(rec.notFounds[0].code, 'ERR_NOT_FOUND');
+    assert.equal(rec.notFounds[0].code, 'SWY_ERR_RESOLVE_NOT_FOUND');
     assert.match(rec.notFounds[0].message, /svc\.test.*ENOTFOUND/);
     assert.equal(resolver.current(), undefined);
     // A continuing not-found is reported once.
@@ -310,7 +310,7 @@ void describe('dns resolver', () => {
     assert.deepEqual(rec.keys, ['10.0.0.2:1']);
     assert.deepEqual(rec.updates.at(-1)?.serviceConfig, config, 'previous config kept');
     assert.equal(rec.errors.length, 1);
-    assert.equal(rec.errors[0].code, 'ERR_BAD_ANSWER');
+    assert.equal(rec.errors[0].code, 'SWY_ERR_RESOLVE_BAD_ANSWER');
     assert.match(rec.errors[0].message, /not valid JSON/);
     // TXT record removed: no service config.
     dns.txt.delete('_grpc_config.svc.test');

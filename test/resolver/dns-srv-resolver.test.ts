@@ -141,7 +141,7 @@ void describe('dns+srv resolver', () => {
     dns.srv.set(NAME, 'ESERVFAIL');
     await clock.advance(1_000);
     assert.equal(rec.errors.length, 1);
-    assert.equal(rec.errors[0].code, 'ERR_TRANSIENT');
+    assert.equal(rec.errors[0].code, 'SWY_ERR_RESOLVE_TRANSIENT');
     assert.deepEqual(
       resolver.current()?.endpoints.map((e) => e.key),
       ['10.0.0.1:5000'],

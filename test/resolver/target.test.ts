@@ -185,7 +185,7 @@ void describe('parseTarget', () => {
         () => parseTarget(text),
         (error: unknown) => {
           assert.ok(error instanceof TargetError);
-          assert.equal(error.code, 'ERR_BAD_TARGET');
+          assert.equal(error.code, 'SWY_ERR_BAD_TARGET');
           assert.equal(error.target, text);
           assert.ok(error.message.includes(`"${text}"`), `names the target: ${error.message}`);
           assert.match(error.message, message);

@@ -5,7 +5,7 @@ import type { TestContext } from 'node:test';
 import { pino } from 'pino';
 import { DEFAULT_CLUSTER, listenerConfig, quickStartConfig } from '../../config/defaults.js';
 import type { ClusterConfig, Config, ListenerConfig, RouteConfig } from '../../config/types.js';
-import { Proxy, type ProxyOptions } from '../../proxy/proxy.js';
+import { Switchyard, type SwitchyardOptions } from '../../proxy/switchyard.js';
 import { echoClient, type EchoServiceClient } from './echo-backend.js';
 
 export interface TestProxyOptions {
@@ -18,11 +18,11 @@ export interface TestProxyOptions {
   readonly routes?: readonly RouteConfig[];
   readonly listener?: Partial<ListenerConfig>;
   readonly config?: Partial<Config>;
-  readonly proxyOptions?: Omit<ProxyOptions, 'logger'>;
+  readonly proxyOptions?: Omit<SwitchyardOptions, 'logger'>;
 }
 
 export interface TestProxy {
-  readonly proxy: Proxy;
+  readonly proxy: Switchyard;
   /** `127.0.0.1:PORT` of the first listener. */
   readonly target: string;
   readonly port: number;
@@ -67,7 +67,7 @@ export async function startTestProxy(options: TestProxyOptions = {}): Promise<Te
     },
   });
   const logger = pino({ level: 'debug', base: undefined }, sink);
-  const proxy = await Proxy.start(config, { ...options.proxyOptions, logger });
+  const proxy = await Switchyard.start(config, { ...options.proxyOptions, logger });
   const address = Object.values(proxy.addresses())[0];
   return {
     proxy,

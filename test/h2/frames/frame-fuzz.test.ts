@@ -179,10 +179,12 @@ function check(
 test('mutated frame sequences: no throw, one connection error at most, nothing read past a chunk', () => {
   const bases = corpus();
   const random = seededRandom(20_240_401);
+  // 2,000 runs when the machine is quiet; at least 200 however busy it is (8 s is a time budget
+  // for the extra runs, not a speed requirement).
   const deadline = Date.now() + 8_000;
   let runs = 0;
   let errors = 0;
-  for (; runs < 2_000 && Date.now() < deadline; runs++) {
+  for (; runs < 2_000 && (runs < 200 || Date.now() < deadline); runs++) {
     const base = bases[runs % bases.length];
     let bytes = base;
     for (let m = 1 + int(random, 6); m > 0; m--) {
@@ -202,7 +204,6 @@ test('mutated frame sequences: no throw, one connection error at most, nothing r
     assert.deepEqual(chunked.events, whole.events, `run ${runs}`);
     if (whole.connectionError) errors++;
   }
-  assert.ok(runs >= 200, `only ${runs} runs in time`);
   assert.ok(errors > runs / 4 && errors < runs, `${errors} of ${runs} runs ended in an error`);
 });
 

@@ -149,59 +149,67 @@ test('Huffman strings longer than the shared scratch space decode too', () => {
 });
 
 test('index 0 is an error (§6.1)', () => {
-  expectError(hex('82 80'), 'ERR_HPACK_BAD_INDEX', 1);
+  expectError(hex('82 80'), 'SWY_ERR_H2_HPACK_BAD_INDEX', 1);
 });
 
 test('an index past the static and dynamic tables is an error, for a field or a name', () => {
-  expectError(hex('be'), 'ERR_HPACK_BAD_INDEX', 0); // 62 with an empty table
+  expectError(hex('be'), 'SWY_ERR_H2_HPACK_BAD_INDEX', 0); // 62 with an empty table
   const decoder = new HpackDecoder();
   assert.equal(decodeAll(decoder, Buffer.concat([hex('40'), str('a'), str('b')])).error, null);
   assert.deepEqual(decodeAll(decoder, hex('be')).out, ['a', 'b']);
-  expectError(hex('bf'), 'ERR_HPACK_BAD_INDEX', 0, decoder); // 63 with one entry
+  expectError(hex('bf'), 'SWY_ERR_H2_HPACK_BAD_INDEX', 0, decoder); // 63 with one entry
   // Literal with incremental indexing, name index 63.
-  expectError(Buffer.concat([hex('7f00'), str('v')]), 'ERR_HPACK_BAD_INDEX', 0, decoder);
+  expectError(Buffer.concat([hex('7f00'), str('v')]), 'SWY_ERR_H2_HPACK_BAD_INDEX', 0, decoder);
   // Literal without indexing, name index 15 + 48 = 63.
-  expectError(Buffer.concat([hex('82 0f30'), str('v')]), 'ERR_HPACK_BAD_INDEX', 1, decoder);
+  expectError(Buffer.concat([hex('82 0f30'), str('v')]), 'SWY_ERR_H2_HPACK_BAD_INDEX', 1, decoder);
 });
 
 test('integers above 2^32 - 1 or with more than 5 continuation bytes are errors', () => {
   // 127 + 0x7f * 1 + 0x7f * 128 + ... : 5 bytes of 0xff then 0x0f exceeds 2^32.
-  expectError(hex('ff ffffffff0f'), 'ERR_HPACK_INTEGER_OVERFLOW', 0);
+  expectError(hex('ff ffffffff0f'), 'SWY_ERR_H2_HPACK_INTEGER_OVERFLOW', 0);
   // 2^32 - 1 itself is the largest integer read: as an index it is simply past the table.
   // 0xffffffff - 127 = 0xffffff80 -> 00 7f 7f 7f 0f in 7-bit groups.
-  expectError(hex('ff 80ffffff0f'), 'ERR_HPACK_BAD_INDEX', 0);
+  expectError(hex('ff 80ffffff0f'), 'SWY_ERR_H2_HPACK_BAD_INDEX', 0);
   // Zero-valued continuation bytes count too: six of them is too many.
-  expectError(hex('ff 808080808000'), 'ERR_HPACK_INTEGER_OVERFLOW', 0);
+  expectError(hex('ff 808080808000'), 'SWY_ERR_H2_HPACK_INTEGER_OVERFLOW', 0);
   // In a string length.
-  expectError(Buffer.concat([hex('00'), hex('ff ffffffff7f')]), 'ERR_HPACK_INTEGER_OVERFLOW', 1);
+  expectError(
+    Buffer.concat([hex('00'), hex('ff ffffffff7f')]),
+    'SWY_ERR_H2_HPACK_INTEGER_OVERFLOW',
+    1,
+  );
 });
 
 test('a block that ends inside an integer or a string is an error', () => {
-  expectError(hex('ff'), 'ERR_HPACK_TRUNCATED', 0);
-  expectError(hex('ff80'), 'ERR_HPACK_TRUNCATED', 0);
-  expectError(hex('40'), 'ERR_HPACK_TRUNCATED', 1); // no name string
-  expectError(Buffer.concat([hex('40'), str('a')]), 'ERR_HPACK_TRUNCATED', 3); // no value
-  expectError(hex('40 05 6162'), 'ERR_HPACK_TRUNCATED', 1); // 5 bytes announced, 2 left
+  expectError(hex('ff'), 'SWY_ERR_H2_HPACK_TRUNCATED', 0);
+  expectError(hex('ff80'), 'SWY_ERR_H2_HPACK_TRUNCATED', 0);
+  expectError(hex('40'), 'SWY_ERR_H2_HPACK_TRUNCATED', 1); // no name string
+  expectError(Buffer.concat([hex('40'), str('a')]), 'SWY_ERR_H2_HPACK_TRUNCATED', 3); // no value
+  expectError(hex('40 05 6162'), 'SWY_ERR_H2_HPACK_TRUNCATED', 1); // 5 bytes announced, 2 left
   // A length far past the block must not be read as a huge allocation.
-  expectError(hex('00 01 61 ff ffffff07'), 'ERR_HPACK_TRUNCATED', 3);
+  expectError(hex('00 01 61 ff ffffff07'), 'SWY_ERR_H2_HPACK_TRUNCATED', 3);
 });
 
 test('bad Huffman padding or EOS in a string is an error', () => {
   // Name '0' padded with zero bits.
-  expectError(hex('00 8100 0161'), 'ERR_HPACK_BAD_HUFFMAN', 1);
+  expectError(hex('00 8100 0161'), 'SWY_ERR_H2_HPACK_BAD_HUFFMAN', 1);
   // Value padded with 8 bits of ones after '0'.
-  expectError(Buffer.concat([hex('00'), str('a'), hex('82 07ff')]), 'ERR_HPACK_BAD_HUFFMAN', 3);
+  expectError(
+    Buffer.concat([hex('00'), str('a'), hex('82 07ff')]),
+    'SWY_ERR_H2_HPACK_BAD_HUFFMAN',
+    3,
+  );
   // EOS in the value.
   expectError(
     Buffer.concat([hex('00'), str('a'), hex('84 ffff fffc')]),
-    'ERR_HPACK_BAD_HUFFMAN',
+    'SWY_ERR_H2_HPACK_BAD_HUFFMAN',
     3,
   );
 });
 
 test('a size update above the advertised SETTINGS_HEADER_TABLE_SIZE is an error', () => {
   // 4097 = 31 + 4066: 0x3f e2 1f.
-  expectError(hex('3fe21f 82'), 'ERR_HPACK_BAD_TABLE_SIZE_UPDATE', 0);
+  expectError(hex('3fe21f 82'), 'SWY_ERR_H2_HPACK_BAD_TABLE_SIZE_UPDATE', 0);
   // 4096 itself is allowed, and so is 0 followed by 4096.
   const decoder = new HpackDecoder();
   assert.equal(decodeAll(decoder, hex('3fe11f 82')).error, null);
@@ -210,7 +218,7 @@ test('a size update above the advertised SETTINGS_HEADER_TABLE_SIZE is an error'
 });
 
 test('a size update after the first field is an error (§4.2)', () => {
-  expectError(hex('82 20'), 'ERR_HPACK_BAD_TABLE_SIZE_UPDATE', 1);
+  expectError(hex('82 20'), 'SWY_ERR_H2_HPACK_BAD_TABLE_SIZE_UPDATE', 1);
 });
 
 test('a size update resizes the table and evicts', () => {
@@ -220,28 +228,28 @@ test('a size update resizes the table and evicts', () => {
   assert.equal(decodeAll(decoder, hex('3f03 82')).error, null); // 34
   assert.deepEqual(decoder.table.entries(), [['b', '2']]);
   assert.deepEqual(decodeAll(decoder, hex('be')).out, ['b', '2']);
-  expectError(hex('bf'), 'ERR_HPACK_BAD_INDEX', 0, decoder);
+  expectError(hex('bf'), 'SWY_ERR_H2_HPACK_BAD_INDEX', 0, decoder);
 });
 
 test('after SETTINGS_HEADER_TABLE_SIZE is lowered, the next block must start with an update to at most the new value', () => {
   const decoder = new HpackDecoder();
   decoder.setMaxTableSize(256);
   // Found missing at the first field.
-  expectError(hex('82'), 'ERR_HPACK_BAD_TABLE_SIZE_UPDATE', 0, decoder);
+  expectError(hex('82'), 'SWY_ERR_H2_HPACK_BAD_TABLE_SIZE_UPDATE', 0, decoder);
 
   const ok = new HpackDecoder();
   ok.setMaxTableSize(256);
   assert.equal(decodeAll(ok, hex('3fe101 82')).error, null); // 256
   assert.equal(ok.table.maxSize, 256);
   assert.equal(decodeAll(ok, hex('82')).error, null); // once is enough
-  expectError(hex('3fe201 82'), 'ERR_HPACK_BAD_TABLE_SIZE_UPDATE', 0, ok); // 257 > 256
+  expectError(hex('3fe201 82'), 'SWY_ERR_H2_HPACK_BAD_TABLE_SIZE_UPDATE', 0, ok); // 257 > 256
 
   // Lowered twice, then raised, between blocks: the lowest value must be signalled (§4.2).
   const twice = new HpackDecoder();
   twice.setMaxTableSize(1000);
   twice.setMaxTableSize(100);
   twice.setMaxTableSize(4096);
-  expectError(hex('3fc907 82'), 'ERR_HPACK_BAD_TABLE_SIZE_UPDATE', 3, twice); // 1000 only
+  expectError(hex('3fc907 82'), 'SWY_ERR_H2_HPACK_BAD_TABLE_SIZE_UPDATE', 3, twice); // 1000 only
   const twice2 = new HpackDecoder();
   twice2.setMaxTableSize(1000);
   twice2.setMaxTableSize(100);
@@ -252,7 +260,7 @@ test('after SETTINGS_HEADER_TABLE_SIZE is lowered, the next block must start wit
   // A block with nothing but the update is fine; one with nothing at all is not.
   const empty = new HpackDecoder();
   empty.setMaxTableSize(0);
-  expectError(Buffer.alloc(0), 'ERR_HPACK_BAD_TABLE_SIZE_UPDATE', 0, empty);
+  expectError(Buffer.alloc(0), 'SWY_ERR_H2_HPACK_BAD_TABLE_SIZE_UPDATE', 0, empty);
   const only = new HpackDecoder();
   only.setMaxTableSize(0);
   assert.equal(decodeAll(only, hex('20')).error, null);
@@ -281,7 +289,7 @@ test('an HPACK bomb stops at the header list limit with its own error, and the c
   const decoder = new HpackDecoder({ maxHeaderListSize: 65535 });
   const { out, size, error } = decodeAll(decoder, block);
   assert.ok(error instanceof HpackError);
-  assert.equal(error.code, 'ERR_HPACK_HEADER_LIST_TOO_LARGE');
+  assert.equal(error.code, 'SWY_ERR_H2_HPACK_HEADER_LIST_TOO_LARGE');
   assert.equal(error.connectionError, false);
   // 16 fields of 4,033 octets fit in 65,535; nothing after the 17th is kept.
   assert.equal(out.length, 2 * 16);
@@ -307,7 +315,7 @@ test('past the limit, entries the block adds to the table are still added', () =
     str('s'),
   ]);
   const { out, never, error } = decodeAll(decoder, block);
-  assert.equal(error?.code, 'ERR_HPACK_HEADER_LIST_TOO_LARGE');
+  assert.equal(error?.code, 'SWY_ERR_H2_HPACK_HEADER_LIST_TOO_LARGE');
   assert.deepEqual(out, []);
   assert.deepEqual(never, []);
   assert.deepEqual(decoder.table.entries(), [['later', 'v']]);
@@ -319,7 +327,10 @@ test('the limit counts name + value + 32 per field and may be changed between bl
   const two = decodeAll(decoder, hex('82 82')); // 42 each
   assert.equal(two.error, null);
   assert.equal(two.size, 84);
-  assert.equal(decodeAll(decoder, hex('82 82 82')).error?.code, 'ERR_HPACK_HEADER_LIST_TOO_LARGE');
+  assert.equal(
+    decodeAll(decoder, hex('82 82 82')).error?.code,
+    'SWY_ERR_H2_HPACK_HEADER_LIST_TOO_LARGE',
+  );
   decoder.maxHeaderListSize = 1000;
   assert.equal(decodeAll(decoder, hex('82 82 82')).error, null);
 });

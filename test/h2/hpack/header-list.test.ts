@@ -27,7 +27,7 @@ test('a connection error leaves the list empty', () => {
   const block = hex('8286 80');
   assert.equal(
     new HpackDecoder().decode(block, 0, block.length, list)?.code,
-    'ERR_HPACK_BAD_INDEX',
+    'SWY_ERR_H2_HPACK_BAD_INDEX',
   );
   assert.equal(list.length, 0);
   assert.deepEqual(list.toArray(), []);

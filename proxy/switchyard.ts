@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import type http2 from 'node:http2';
 import { createBalancer } from '../balancer/create-balancer.js';
+import { TRACE } from '../common/trace.js';
 import type { HealthStatus } from '../balancer/host.js';
 import type { ClusterConfig, Config, ListenerConfig, SocketAddress } from '../config/types.js';
 import { createResolver as defaultCreateResolver } from '../resolver/create-resolver.js';
@@ -27,10 +28,10 @@ import {
   clusterResolverOptions,
   createUpstreamDialer,
   dialPassthrough,
-  type ProxyContext,
+  type EgressContext,
 } from '../egress/upstream-proxy.js';
 
-export interface ProxyOptions {
+export interface SwitchyardOptions {
   readonly logger?: Logger;
   /** Builds the resolver for a cluster's target (tests inject DNS servers through it). */
   readonly createResolver?: (target: string, cluster: ClusterConfig) => Resolver;
@@ -70,7 +71,7 @@ function readFile(path: string, what: string, files: PreloadedFiles | undefined)
     return readFileSync(path);
   } catch (err) {
     throw new SwitchyardError(
-      'ERR_TLS_FILES',
+      'SWY_ERR_TLS_FILES',
       `cannot read ${what} ${path}: ${describeError(err)}`,
       { cause: err },
     );
@@ -163,7 +164,7 @@ interface Routing {
   readonly tunnels: ReadonlyMap<string, CallContext>;
 }
 
-export class Proxy implements CallObserver {
+export class Switchyard implements CallObserver {
   private listeners = new Map<string, Listener>();
   private clusters = new Map<string, Cluster>();
   private routing: Routing;
@@ -176,17 +177,17 @@ export class Proxy implements CallObserver {
   private reloading: Promise<unknown> = Promise.resolve();
   private closed = false;
   private current: Config;
-  private readonly proxyContext: ProxyContext;
+  private readonly egressContext: EgressContext;
 
   private constructor(
     config: Config,
-    private readonly options: ProxyOptions,
+    private readonly options: SwitchyardOptions,
   ) {
     this.current = config;
     this.logger = options.logger ?? silentLogger();
     const env = options.env ?? process.env;
-    this.proxyContext = { environment: new ProxyEnvironment(env), env };
-    for (const p of this.proxyContext.environment.problems) {
+    this.egressContext = { environment: new ProxyEnvironment(env), env };
+    for (const p of this.egressContext.environment.problems) {
       this.logger.warn({ variable: p.variable }, `proxy environment: ${p.message}`);
     }
     this.routing = { router: new Router([]), contexts: new Map(), tunnels: new Map() };
@@ -198,8 +199,8 @@ export class Proxy implements CallObserver {
   }
 
   /** Reads every file, builds clusters and routes, and opens every listener. */
-  static async start(config: Config, options: ProxyOptions = {}): Promise<Proxy> {
-    const proxy = new Proxy(config, options);
+  static async start(config: Config, options: SwitchyardOptions = {}): Promise<Switchyard> {
+    const proxy = new Switchyard(config, options);
     try {
       // Every file is read before any socket opens: a missing certificate fails here.
       const material = config.listeners.map((l) => listenerTls(l));
@@ -233,7 +234,7 @@ export class Proxy implements CallObserver {
   }
 
   private async applyConfig(next: Config, files?: PreloadedFiles): Promise<ReloadSummary> {
-    if (this.closed) throw new SwitchyardError('ERR_CONFIG', 'the proxy is shutting down');
+    if (this.closed) throw new SwitchyardError('SWY_ERR_CLOSED', 'switchyard is shutting down');
     const prev = this.current;
     // 1. Everything that can fail, without touching what runs.
     const material = new Map(next.listeners.map((l) => [l.name, listenerTls(l, files)] as const));
@@ -360,7 +361,7 @@ export class Proxy implements CallObserver {
   /** Forward-proxy mode: tunnels map to the clusters in force; passthrough dials out. */
   private readonly tunnels: TunnelServices = {
     hasCluster: (name) => this.clusters.has(name),
-    dial: (host, port, timeoutMs) => dialPassthrough(host, port, timeoutMs, this.proxyContext),
+    dial: (host, port, timeoutMs) => dialPassthrough(host, port, timeoutMs, this.egressContext),
   };
 
   private buildRouting(config: Config, clusters: ReadonlyMap<string, Cluster>): Routing {
@@ -390,21 +391,25 @@ export class Proxy implements CallObserver {
   }
 
   private createDialer(config: ClusterConfig, files?: PreloadedFiles): Dialer {
-    return createUpstreamDialer(config, upstreamTls(config, files), this.proxyContext);
+    return createUpstreamDialer(config, upstreamTls(config, files), this.egressContext);
   }
 
   private createCluster(config: ClusterConfig, dialer: Dialer): Cluster {
     const resolver = this.options.createResolver
       ? this.options.createResolver(config.target, config)
-      : defaultCreateResolver(config.target, clusterResolverOptions(config, this.proxyContext));
-    const balancer = createBalancer(config);
+      : defaultCreateResolver(config.target, clusterResolverOptions(config, this.egressContext));
+    // A logger per cluster only when SWITCHYARD_TRACE=balancer asks for one.
+    const balancer = createBalancer(
+      config,
+      TRACE.balancer ? { logger: this.logger.child({ cluster: config.name }) } : {},
+    );
     const cluster = new Cluster(config, {
       resolver,
       balancer,
       dialer,
       logger: this.logger,
       poolSettings: UPSTREAM_SETTINGS,
-      connect: this.options.controlPlane !== true || config.healthCheck !== undefined,
+      dialEndpoints: this.options.controlPlane !== true || config.healthCheck !== undefined,
     });
     if (config.healthCheck && this.options.healthChecks !== 'external') {
       balancer.startHealthChecks(
