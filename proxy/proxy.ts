@@ -6,7 +6,7 @@ import type http2 from 'node:http2';
 import { createBalancer } from '../balancer/create-balancer.js';
 import type { HealthStatus } from '../balancer/host.js';
 import type { ClusterConfig, Config, ListenerConfig, SocketAddress } from '../config/types.js';
-import { createResolver as defaultCreateResolver } from '../resolver/create-resolver.js';
+import { resolverForTarget } from '../resolver/create-resolver.js';
 import { ProxyEnvironment, type ProxyEnv } from '../egress/proxy-settings.js';
 import type { Resolver } from '../resolver/resolver.js';
 import { ProxyCall, type CallContext, type CallObserver } from './call.js';
@@ -392,7 +392,11 @@ export class Proxy implements CallObserver {
   private createCluster(config: ClusterConfig, dialer: Dialer): Cluster {
     const resolver = this.options.createResolver
       ? this.options.createResolver(config.target, config)
-      : defaultCreateResolver(config.target, clusterResolverOptions(config, this.proxyContext));
+      : resolverForTarget(
+          config.target,
+          config.parsedTarget,
+          clusterResolverOptions(config, this.proxyContext),
+        );
     const balancer = createBalancer(config);
     const cluster = new Cluster(config, {
       resolver,

@@ -21,17 +21,8 @@ export class ResolutionError extends Error {
   }
 }
 
-/** A target string that cannot be parsed or names an unknown scheme. */
-export class TargetError extends Error {
-  override readonly name = 'TargetError';
-  readonly code = 'ERR_BAD_TARGET';
-  constructor(
-    readonly target: string,
-    message: string,
-  ) {
-    super(`invalid target "${target}": ${message}`);
-  }
-}
+/** A target string that cannot be parsed (defined with the target syntax, in common/). */
+export { TargetError } from '../common/target.js';
 
 /** A programmatic resolver option (or the Consul environment) that cannot be used. */
 export class ResolverOptionsError extends Error {
