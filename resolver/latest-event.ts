@@ -59,6 +59,14 @@ export class LatestEvent {
     return this.error?.error;
   }
 
+  /** The held events in the order a newcomer needs them: the state, then the error since it. */
+  held(): ResolverEvent[] {
+    const out: ResolverEvent[] = [];
+    if (this.state !== undefined) out.push(this.state);
+    if (this.error !== undefined) out.push(this.error);
+    return out;
+  }
+
   /**
    * For a subscriber added now: on a later microtask (never inside the caller), hands
    * `deliver` the held state and then the held error, but only those recorded before this

@@ -121,4 +121,14 @@ void describe('LatestEvent', () => {
     assert.deepEqual(heard, ['update 1']);
     assert.deepEqual(gone, []);
   });
+
+  void it('held() gives the same events at once, for relays that deliver them in order', () => {
+    const latest = new LatestEvent();
+    assert.deepEqual(latest.held(), []);
+    latest.record({ kind: 'update', set: set(1) });
+    latest.record({ kind: 'error', error: transient('timeout') });
+    assert.deepEqual(latest.held().map(show), ['update 1', 'error x:1: timeout']);
+    latest.record({ kind: 'update', set: set(2) });
+    assert.deepEqual(latest.held().map(show), ['update 2']);
+  });
 });
