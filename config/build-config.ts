@@ -375,6 +375,10 @@ function buildCluster(
         : 'has `cert` but no `key` (a client certificate needs both)',
     );
   }
+  if (c?.proxy !== undefined && c.proxy !== 'none') {
+    const problem = ctx.validators.proxyProblem(c.proxy);
+    if (problem !== undefined) issue([...at, 'proxy'], problem);
+  }
   const od = c?.outlierDetection;
   if (od !== undefined && od.baseEjection > od.maxEjection) {
     issue([...at, 'outlierDetection', 'baseEjection'], 'must not exceed maxEjection');

@@ -42,6 +42,12 @@ export interface ConfigValidators {
   /** Undefined for a registered policy; else a message (with a "did you mean" when close). */
   validatePolicyName(name: string): string | undefined;
   /**
+   * Undefined when the cluster's `proxy:` URL (already a well-formed http(s) URL, not `none`)
+   * is one the upstream dialer takes; else why not, so that `validate` refuses what startup
+   * would.
+   */
+  proxyProblem(url: string): string | undefined;
+  /**
    * Policy `name` (registered) with `settings` (a mapping, `…Ms` durations already in
    * milliseconds), checked; issue paths relative to the settings mapping.
    */

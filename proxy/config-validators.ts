@@ -1,6 +1,6 @@
-// The config loader's policy and resolver checks, taken from the balancer registry and the
-// resolver's option parser (config/ may not import them itself), and the types of what they
-// return, which a validated Config holds.
+// The config loader's policy, resolver and proxy checks, taken from the balancer registry, the
+// resolver's option parser and the upstream proxy's URL parser (config/ may not import them
+// itself), and the types of what they return, which a validated Config holds.
 import {
   parsePolicyConfig,
   policyNames,
@@ -8,6 +8,7 @@ import {
   type PolicyConfig,
 } from '../balancer/registry.js';
 import type { ConfigValidators } from '../config/validators.js';
+import { parseProxyUrl } from '../egress/proxy-settings.js';
 import { parseResolverBlock, type ResolverBlock } from '../resolver/options.js';
 
 declare module '../config/validators.js' {
@@ -21,6 +22,10 @@ declare module '../config/validators.js' {
 export const configValidators: ConfigValidators = {
   policyNames,
   validatePolicyName,
+  proxyProblem(url) {
+    const parsed = parseProxyUrl(url, 'config');
+    return typeof parsed === 'string' ? parsed : undefined;
+  },
   parsePolicy(name, settings) {
     const result = parsePolicyConfig(name, settings);
     return 'issues' in result ? { issues: result.issues } : { value: result.config };
