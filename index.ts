@@ -2,7 +2,11 @@
 // proxy itself for programs that run it in-process.
 
 // Resolvers: a target string in, live endpoint sets out.
-export { createResolver, resolverOptionsFromBlock } from './resolver/create-resolver.js';
+export {
+  createResolver,
+  resolverForTarget,
+  resolverOptionsFromBlock,
+} from './resolver/create-resolver.js';
 export type { Resolver, ResolverListener } from './resolver/resolver.js';
 export type { Endpoint, EndpointSet, EndpointInit } from './resolver/endpoint.js';
 export {
@@ -22,12 +26,15 @@ export type {
 } from './resolver/target.js';
 export {
   validateResolverOptions,
+  parseResolverBlock,
+  blockOptions,
   RESOLVER_OPTION_SCHEMA,
   DEFAULT_DNS_OPTIONS,
   DEFAULT_CONSUL_OPTIONS,
 } from './resolver/options.js';
 export type {
   ResolverOptions,
+  ResolverBlock,
   DnsResolverOptions,
   ConsulResolverOptions,
 } from './resolver/options.js';
@@ -41,6 +48,9 @@ export {
   describePolicies,
   validatePolicyName,
   validatePolicySettings,
+  parsePolicyConfig,
+  policyFromConfig,
+  type PolicyConfig,
 } from './balancer/registry.js';
 export type { Host, Connectivity, HealthStatus } from './balancer/host.js';
 export type { Policy, PickRequest } from './balancer/policy.js';

@@ -5,7 +5,7 @@ import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/log.js';
 import type { HealthCheckOptions, HealthProbe } from './health-checker.js';
 import type { OutlierDetectionOptions } from './outlier-detector.js';
-import { createPolicy } from './registry.js';
+import { policyFromConfig, type PolicyConfig } from './registry.js';
 import { systemClock } from '../common/clock.js';
 
 /**
@@ -13,10 +13,8 @@ import { systemClock } from '../common/clock.js';
  * shape, so the proxy passes it as it is (balancer/ does not import config/).
  */
 export interface BalancerClusterConfig {
-  readonly balancer: {
-    readonly policy: string;
-    readonly settings: Readonly<Record<string, unknown>>;
-  };
+  /** Checked by the config loader (`parsePolicyConfig`); not checked again here. */
+  readonly balancer: PolicyConfig;
   readonly panicThreshold: number;
   readonly healthCheck: HealthCheckOptions | undefined;
   readonly outlierDetection: OutlierDetectionOptions | undefined;
@@ -32,8 +30,7 @@ export interface CreateBalancerOptions {
 }
 
 /**
- * A balancer for `cluster`. Throws `BalancerError` for an unknown policy or bad settings
- * (the config loader validates both first, so that is a bug there). Without a `healthProbe`
+ * A balancer for `cluster`, whose policy and settings were validated with the config. Without a `healthProbe`
  * health checks stay off until `balancer.startHealthChecks(probe)`. Call `close()` when the
  * cluster goes away.
  */
@@ -43,7 +40,7 @@ export function createBalancer(
 ): Balancer {
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
-  const policy = createPolicy(cluster.balancer.policy, cluster.balancer.settings, {
+  const policy = policyFromConfig(cluster.balancer, {
     now: () => clock.now(),
     random,
   });

@@ -105,6 +105,21 @@ export function validateSettings(spec: SettingsSpec, raw: unknown): PolicySettin
 }
 
 /**
+ * `raw` (already valid) as given: only the keys it has, strings normalized, no defaults. What a
+ * validated config keeps, so that it says what the file said.
+ */
+export function normalizeSettings(spec: SettingsSpec, raw: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries((raw ?? {}) as Record<string, unknown>)) {
+    if (value === undefined) continue;
+    const setting = spec[name];
+    out[name] =
+      setting.type === 'string' && setting.normalize ? setting.normalize(value as string) : value;
+  }
+  return out;
+}
+
+/**
  * `raw` (already valid) with every default filled in and strings normalized. The caller
  * validates first; this only reads.
  */

@@ -8,10 +8,28 @@ import {
   type LeastLoadedSettings,
 } from './least-loaded.js';
 import type { Policy, PolicyContext } from './policy.js';
-import { resolveSettings, validateSettings, type SettingsSpec } from './policy-settings.js';
+import {
+  normalizeSettings,
+  resolveSettings,
+  validateSettings,
+  type SettingsSpec,
+} from './policy-settings.js';
 import { RING_HASH_DEFAULTS, RingHashPolicy, type RingHashSettings } from './ring-hash.js';
 import { RoundRobinPolicy } from './round-robin.js';
 import { WeightedRoundRobinPolicy } from './weighted-round-robin.js';
+
+/** A policy without settings takes an empty mapping. */
+export type NoSettings = Readonly<Record<string, never>>;
+
+/**
+ * A cluster's validated `balancer:`: the policy by name and its settings as the file gave them
+ * (checked, strings normalized, defaults not yet filled), typed per policy.
+ */
+export type PolicyConfig =
+  | { readonly policy: 'round_robin'; readonly settings: NoSettings }
+  | { readonly policy: 'least_loaded'; readonly settings: Partial<LeastLoadedSettings> }
+  | { readonly policy: 'weighted_round_robin'; readonly settings: NoSettings }
+  | { readonly policy: 'ring_hash'; readonly settings: Partial<RingHashSettings> };
 
 export interface PolicyDescription {
   readonly name: string;
@@ -154,6 +172,33 @@ export function validatePolicySettings(name: string, raw: unknown): PolicySettin
     }
   }
   return issues;
+}
+
+/**
+ * Policy `name` with `raw` as its settings, checked: the config a validated cluster holds, or
+ * every problem (as `validatePolicySettings` gives them).
+ */
+export function parsePolicyConfig(
+  name: string,
+  raw: unknown,
+): { config: PolicyConfig } | { issues: PolicySettingsIssue[] } {
+  const issues = validatePolicySettings(name, raw);
+  if (issues.length > 0) return { issues };
+  const settings = normalizeSettings(BY_NAME.get(name)!.settings, raw);
+  // The registry checked the name and every setting against that policy's spec.
+  return { config: { policy: name, settings } as PolicyConfig };
+}
+
+/**
+ * A new policy instance for a config `parsePolicyConfig` made: its defaults filled in, nothing
+ * checked again.
+ */
+export function policyFromConfig(
+  config: PolicyConfig,
+  context: PolicyContext = DEFAULT_CONTEXT,
+): Policy {
+  const entry = BY_NAME.get(config.policy)!;
+  return entry.create(resolveSettings(entry.settings, config.settings), context);
 }
 
 /** `raw` settings of policy `name` with defaults filled in; throws like `createPolicy`. */

@@ -19,6 +19,7 @@ import {
   type Workers,
 } from './cli-args.js';
 import { runWorker } from './worker.js';
+import { targetProblem } from '../common/target.js';
 import { configValidators } from '../proxy/config-validators.js';
 import { readConfigFile, Server } from './serve.js';
 
@@ -46,8 +47,8 @@ async function load(file: string): Promise<{ config: Config; digest: string } | 
 
 /** The quick-start config, with the checks the YAML loader would make; throws UsageError. */
 function quickStart(command: Extract<Command, { kind: 'quick-start' }>): Config {
-  const targetProblem = configValidators.validateTarget(command.upstream);
-  if (targetProblem !== undefined) throw new UsageError(`--upstream: ${targetProblem}`);
+  const upstreamProblem = targetProblem(command.upstream);
+  if (upstreamProblem !== undefined) throw new UsageError(`--upstream: ${upstreamProblem}`);
   if (command.balancer !== undefined) {
     const policyProblem = configValidators.validatePolicyName(command.balancer);
     if (policyProblem !== undefined) throw new UsageError(`--balancer: ${policyProblem}`);

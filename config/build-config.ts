@@ -2,6 +2,7 @@
 // span keys (duplicates, routes to clusters, policies and resolver options), and renaming.
 import { formatSocketAddress } from './address.js';
 import { didYouMean } from '../common/closest-name.js';
+import { parseTarget, TargetError, type Target } from '../common/target.js';
 import { clip, describeValue, type KeyPath } from './config-error.js';
 import { DEFAULT_CLUSTER } from './defaults.js';
 import { parseDuration } from './duration.js';
@@ -16,6 +17,7 @@ import type {
   HeaderMatch,
   ListenerConfig,
   RouteConfig,
+  ResolverBlockConfig,
   RouteMatch,
   SocketAddress,
 } from './types.js';
@@ -345,15 +347,18 @@ function buildCluster(
   issue: IssueFn,
 ): ClusterConfig {
   const at = ['clusters', name];
-  const targetProblem = c?.target === undefined ? 'skip' : ctx.validators.validateTarget(c.target);
-  if (targetProblem !== undefined && targetProblem !== 'skip')
-    issue([...at, 'target'], targetProblem);
+  const target =
+    c?.target === undefined ? undefined : buildTarget(c.target, [...at, 'target'], issue);
   const balancer = buildBalancer(c?.balancer, [...at, 'balancer'], ctx, issue);
-  const resolver = blockWithDurations(c?.resolver ?? {}, [...at, 'resolver'], issue);
-  if (resolver !== undefined && targetProblem === undefined) {
-    for (const p of ctx.validators.validateResolverOptions(c!.target!, resolver)) {
-      issue([...at, 'resolver', ...splitPath(p)], p.message, placeOf(p));
-    }
+  const block = blockWithDurations(c?.resolver ?? {}, [...at, 'resolver'], issue);
+  let resolver: ResolverBlockConfig = {};
+  if (block !== undefined && target !== undefined) {
+    const parsed = ctx.validators.parseResolverBlock(target, block);
+    if (parsed.issues === undefined) resolver = parsed.value;
+    else
+      for (const p of parsed.issues) {
+        issue([...at, 'resolver', ...splitPath(p)], p.message, placeOf(p));
+      }
   }
 
   const t = c?.timeouts;
@@ -369,6 +374,10 @@ function buildCluster(
         ? 'has `key` but no `cert` (a client certificate needs both)'
         : 'has `cert` but no `key` (a client certificate needs both)',
     );
+  }
+  if (c?.proxy !== undefined && c.proxy !== 'none') {
+    const problem = ctx.validators.proxyProblem(c.proxy);
+    if (problem !== undefined) issue([...at, 'proxy'], problem);
   }
   const od = c?.outlierDetection;
   if (od !== undefined && od.baseEjection > od.maxEjection) {
@@ -388,6 +397,8 @@ function buildCluster(
   return {
     name,
     target: c?.target ?? '',
+    // A hole only when an issue was recorded, and then the Config is not used.
+    parsedTarget: target as Target,
     balancer,
     timeouts: { defaultMs: t?.default, maxMs: t?.max, connectMs: t?.connect as number },
     authority: c?.authority,
@@ -435,8 +446,19 @@ function buildCluster(
             maxEjectionMs: od.maxEjection,
             maxEjectedShare: od.maxEjectedShare,
           },
-    resolver: resolver ?? {},
+    resolver,
   };
+}
+
+/** The parsed target, or undefined with the parser's problem recorded. */
+function buildTarget(text: string, at: KeyPath, issue: IssueFn): Target | undefined {
+  try {
+    return parseTarget(text);
+  } catch (err) {
+    if (!(err instanceof TargetError)) throw err;
+    issue(at, err.message);
+    return undefined;
+  }
 }
 
 /** `least_loaded`, or `{ policy: least_loaded, decayMs: 5s }`. */
@@ -449,8 +471,13 @@ function buildBalancer(
   const fallback: BalancerConfig = DEFAULT_CLUSTER.balancer;
   if (typeof raw === 'string') {
     const problem = ctx.validators.validatePolicyName(raw);
-    if (problem !== undefined) issue(at, problem);
-    return { policy: raw, settings: {} };
+    if (problem !== undefined) {
+      issue(at, problem);
+      return fallback;
+    }
+    const parsed = ctx.validators.parsePolicy(raw, {});
+    for (const p of parsed.issues ?? []) issue([...at, ...splitPath(p)], p.message, placeOf(p));
+    return parsed.issues === undefined ? parsed.value : fallback;
   }
   if (!isMapping(raw)) {
     issue(at, `must be a policy name or { policy: NAME, …settings }, got ${describeValue(raw)}`);
@@ -467,13 +494,15 @@ function buildBalancer(
   }
   const settings = blockWithDurations(rest, at, issue);
   const problem = ctx.validators.validatePolicyName(policy);
-  if (problem !== undefined) issue([...at, 'policy'], problem);
-  else if (settings !== undefined) {
-    for (const p of ctx.validators.validatePolicySettings(policy, settings)) {
-      issue([...at, ...splitPath(p)], p.message, placeOf(p));
-    }
+  if (problem !== undefined) {
+    issue([...at, 'policy'], problem);
+    return fallback;
   }
-  return { policy, settings: settings ?? {} };
+  if (settings === undefined) return fallback;
+  const parsed = ctx.validators.parsePolicy(policy, settings);
+  if (parsed.issues === undefined) return parsed.value;
+  for (const p of parsed.issues) issue([...at, ...splitPath(p)], p.message, placeOf(p));
+  return fallback;
 }
 
 /**

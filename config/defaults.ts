@@ -1,7 +1,9 @@
 // Every default in one place, and the configuration the flag-only quick start runs.
+import { parseTarget } from '../common/target.js';
 import { parseSocketAddress } from './address.js';
 import type {
   AccessLogConfig,
+  BalancerConfig,
   ClusterConfig,
   Config,
   ConnectConfig,
@@ -96,7 +98,7 @@ export const DEFAULT_CLUSTER = {
   healthCheck: undefined,
   outlierDetection: undefined,
   resolver: {},
-} as const satisfies Omit<ClusterConfig, 'name' | 'target'>;
+} as const satisfies Omit<ClusterConfig, 'name' | 'target' | 'parsedTarget'>;
 
 /** What `healthCheck: {}` means; without the key a cluster runs no health checks. */
 export const DEFAULT_HEALTH_CHECK: HealthCheckConfig = {
@@ -138,10 +140,14 @@ export interface QuickStartOptions {
   readonly listen: string;
   /** Any resolver target, or a comma-separated `host:port` list. */
   readonly upstream: string;
+  /** A registered policy name (checked by the caller: config/ does not know the registry). */
   readonly balancer?: string;
 }
 
-/** The config `switchyard --listen A --upstream B` runs: everything to one cluster. */
+/**
+ * The config `switchyard --listen A --upstream B` runs: everything to one cluster, parsed as
+ * the same lines in a file would be. Throws `TargetError` for a bad upstream.
+ */
 export function quickStartConfig(options: QuickStartOptions): Config {
   const address = parseSocketAddress(options.listen);
   if (typeof address === 'string') throw new Error(`--listen: ${address}`);
@@ -153,7 +159,9 @@ export function quickStartConfig(options: QuickStartOptions): Config {
         ...DEFAULT_CLUSTER,
         name: 'default',
         target: options.upstream,
-        balancer: { policy: options.balancer ?? 'round_robin', settings: {} },
+        parsedTarget: parseTarget(options.upstream),
+        // A policy named alone has no settings, and every policy takes none.
+        balancer: { policy: options.balancer ?? 'round_robin', settings: {} } as BalancerConfig,
       },
     ],
     admin: undefined,

@@ -1,6 +1,6 @@
 // A copy of a config safe to show (admin page, `validate` output, logs): secrets replaced,
 // everything else as it is. File paths stay: they name where a key is, not what it is.
-import type { ClusterConfig, Config } from './types.js';
+import type { BalancerConfig, ClusterConfig, Config } from './types.js';
 
 export const REDACTED = '[redacted]';
 
@@ -23,14 +23,15 @@ export function redactUrl(text: string): string {
   return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, `$1${auth}`);
 }
 
-function redactBlock(block: Readonly<Record<string, unknown>>): Record<string, unknown> {
+/** `block` with secrets replaced: the same keys, so the same type for what is shown. */
+function redactBlock<T extends object>(block: T): T {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(block)) {
     if (SECRET_KEY.test(key) && value !== undefined) out[key] = REDACTED;
     else if (typeof value === 'string') out[key] = redactUrl(value);
     else out[key] = value;
   }
-  return out;
+  return out as T;
 }
 
 function redactCluster(cluster: ClusterConfig): ClusterConfig {
@@ -38,7 +39,11 @@ function redactCluster(cluster: ClusterConfig): ClusterConfig {
     ...cluster,
     target: redactUrl(cluster.target),
     proxy: cluster.proxy === undefined ? undefined : redactUrl(cluster.proxy),
-    balancer: { ...cluster.balancer, settings: redactBlock(cluster.balancer.settings) },
+    // The same policy with the same keys: spreading the union loses which settings go with it.
+    balancer: {
+      ...cluster.balancer,
+      settings: redactBlock(cluster.balancer.settings),
+    } as BalancerConfig,
     resolver: redactBlock(cluster.resolver),
   };
 }

@@ -1,6 +1,8 @@
 // The validated configuration: plain data, every default filled in, no I/O. The YAML loader and
 // the flag-only quick start both produce it; the proxy consumes it.
 import type { LogOptions } from '../common/log.js';
+import type { Target } from '../common/target.js';
+import type { ParsedPolicy, ParsedResolverBlock } from './validators.js';
 
 export interface SocketAddress {
   /** IP address or host name; IPv6 without brackets. */
@@ -153,11 +155,17 @@ export interface ResetLimitConfig {
   readonly rate: number;
 }
 
-export interface BalancerConfig {
-  readonly policy: string;
-  /** Policy settings, validated by the policy's own schema. */
-  readonly settings: Readonly<Record<string, unknown>>;
-}
+/**
+ * The policy by name and its settings as the file gave them (`…Ms` in milliseconds), checked
+ * by the policy's own schema and typed per policy (balancer/registry.ts `PolicyConfig`).
+ */
+export type BalancerConfig = ParsedPolicy;
+
+/**
+ * A cluster's `resolver:` settings, checked against its target's scheme (resolver/options.ts
+ * `ResolverBlock`): DNS refresh bounds and servers, or the Consul agent and token.
+ */
+export type ResolverBlockConfig = ParsedResolverBlock;
 
 export interface HealthCheckConfig {
   /** Service name sent in `grpc.health.v1.Health/Check`; "" checks the server as a whole. */
@@ -183,8 +191,13 @@ export interface OutlierDetectionConfig {
 
 export interface ClusterConfig {
   readonly name: string;
-  /** Resolver target: `dns:///host:port`, `dns+srv:///…`, `consul:///svc`, `static:///…`, `host:port`. */
+  /**
+   * Resolver target as written: `dns:///host:port`, `dns+srv:///…`, `consul:///svc`,
+   * `static:///…`, `host:port`. It names the target in messages, logs and the admin page.
+   */
   readonly target: string;
+  /** `target` parsed: what the cluster's resolver is built from. */
+  readonly parsedTarget: Target;
   readonly balancer: BalancerConfig;
   readonly timeouts: TimeoutsConfig;
   /** Rewrite `:authority` to this value on the way upstream; undefined keeps the client's. */
@@ -206,7 +219,7 @@ export interface ClusterConfig {
   readonly healthCheck: HealthCheckConfig | undefined;
   readonly outlierDetection: OutlierDetectionConfig | undefined;
   /** Per-scheme resolver settings (DNS refresh bounds and servers, Consul agent and token). */
-  readonly resolver: Readonly<Record<string, unknown>>;
+  readonly resolver: ResolverBlockConfig;
 }
 
 export interface AdminConfig {

@@ -81,7 +81,8 @@ export function parseProxyUrl(text: string, source: string): ProxyServer | strin
       user = decodeURIComponent(url.username);
       password = decodeURIComponent(url.password);
     } catch {
-      return `"${source}" has a badly percent-encoded user or password`;
+      // Not the text: it holds the credentials.
+      return 'the user or password is badly percent-encoded';
     }
     authorization = `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
   }

@@ -4,16 +4,14 @@ import type { Agent as HttpAgent } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ClusterConfig } from '../config/types.js';
 import { consulEndpoint } from '../resolver/consul-client.js';
-import { resolverOptionsFromBlock, type ResolverOptions } from '../resolver/create-resolver.js';
 import { createEndpoint } from '../resolver/endpoint.js';
-import { consulOptions } from '../resolver/options.js';
+import { blockOptions, consulOptions, type ResolverOptions } from '../resolver/options.js';
 import {
   parseProxyUrl,
   type ProxyEnv,
   type ProxyEnvironment,
   type ProxyServer,
 } from './proxy-settings.js';
-import { parseTarget, type Target } from '../resolver/target.js';
 import {
   DirectDialer,
   connectError,
@@ -84,37 +82,31 @@ export function createUpstreamDialer(
 }
 
 /**
- * The resolver options for a cluster: its `resolver:` block, plus an agent that tunnels
- * Consul queries when a proxy applies to the agent's address (`http_proxy` or `https_proxy` by
- * its scheme, and `no_proxy`; or the cluster's own `proxy:`).
+ * The resolver options for a cluster: its validated `resolver:` block, plus an agent that
+ * tunnels Consul queries when a proxy applies to the agent's address (`http_proxy` or
+ * `https_proxy` by its scheme, and `no_proxy`; or the cluster's own `proxy:`).
  */
 export function clusterResolverOptions(
   cluster: ClusterConfig,
   context: EgressContext,
-): ResolverOptions | Readonly<Record<string, unknown>> {
-  const block = cluster.resolver;
-  let parsed: Target;
-  try {
-    parsed = parseTarget(cluster.target);
-  } catch {
-    return block; // createResolver reports the bad target
-  }
-  if (parsed.scheme !== 'consul') return block;
+): ResolverOptions {
+  const target = cluster.parsedTarget;
+  const options = blockOptions(target.scheme, cluster.resolver);
+  if (target.scheme !== 'consul') return options;
   const configured = configuredProxy(cluster);
-  if (configured === 'none') return block;
-  if (configured === undefined && !context.environment.any) return block;
-  const options = resolverOptionsFromBlock(cluster.target, block);
+  if (configured === 'none') return options;
+  if (configured === undefined && !context.environment.any) return options;
   const { baseUrl } = consulEndpoint(
     cluster.target,
-    parsed,
+    target,
     consulOptions(options.consul),
-    options.env ?? context.env,
+    context.env,
   );
   const secure = baseUrl.startsWith('https:');
   const environment = context.environment;
   // Without a proxy for the agent's scheme the resolver keeps its own agent.
   if (configured === undefined && environment.proxy(secure ? 'https' : 'http') === undefined) {
-    return block;
+    return options;
   }
   const route =
     configured !== undefined

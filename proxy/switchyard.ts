@@ -7,7 +7,7 @@ import { createBalancer } from '../balancer/create-balancer.js';
 import { TRACE } from '../common/trace.js';
 import type { HealthStatus } from '../balancer/host.js';
 import type { ClusterConfig, Config, ListenerConfig, SocketAddress } from '../config/types.js';
-import { createResolver as defaultCreateResolver } from '../resolver/create-resolver.js';
+import { resolverForTarget } from '../resolver/create-resolver.js';
 import { ProxyEnvironment, type ProxyEnv } from '../egress/proxy-settings.js';
 import type { Resolver } from '../resolver/resolver.js';
 import type { UpstreamLocalSettings } from '../transport/upstream.js';
@@ -397,7 +397,11 @@ export class Switchyard implements CallObserver {
   private createCluster(config: ClusterConfig, dialer: Dialer): Cluster {
     const resolver = this.options.createResolver
       ? this.options.createResolver(config.target, config)
-      : defaultCreateResolver(config.target, clusterResolverOptions(config, this.egressContext));
+      : resolverForTarget(
+          config.target,
+          config.parsedTarget,
+          clusterResolverOptions(config, this.egressContext),
+        );
     // A logger per cluster only when SWITCHYARD_TRACE=balancer asks for one.
     const balancer = createBalancer(
       config,

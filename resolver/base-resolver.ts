@@ -1,6 +1,7 @@
 // Listener bookkeeping shared by every resolver: async delivery, change-only updates, close().
 import { sameEndpointSet, type EndpointSet } from './endpoint.js';
 import type { ResolutionError } from './errors.js';
+import { LatestEvent, type ResolverEvent } from './latest-event.js';
 import type { Resolver, ResolverListener } from './resolver.js';
 
 interface Subscription {
@@ -19,10 +20,8 @@ interface Subscription {
  */
 export abstract class BaseResolver implements Resolver {
   private readonly subs = new Map<ResolverListener, Subscription>();
-  private last: EndpointSet | undefined;
-  private notFound: ResolutionError | undefined;
-  /** The latest error while there was neither a set nor a not-found, for late subscribers. */
-  private pendingError: ResolutionError | undefined;
+  /** The last good set (or not-found) and a transient error since it, for late subscribers. */
+  private readonly latest = new LatestEvent();
   private flushQueued = false;
   private started = false;
   private closedFlag = false;
@@ -45,16 +44,12 @@ export abstract class BaseResolver implements Resolver {
       this.subs.delete(listener);
     };
     if (this.closedFlag || this.subs.has(listener)) return unsubscribe;
-    this.subs.set(listener, { listener, delivered: undefined, heardNotFound: false });
-    if (this.last || this.notFound) this.queueFlush();
-    else if (this.pendingError) {
-      const error = this.pendingError;
-      queueMicrotask(() => {
-        if (!this.closedFlag && this.subs.has(listener) && !this.last && !this.notFound) {
-          call(() => listener.onError(error));
-        }
-      });
-    }
+    const sub: Subscription = { listener, delivered: undefined, heardNotFound: false };
+    this.subs.set(listener, sub);
+    this.latest.replayLater(
+      () => !this.closedFlag && this.subs.get(listener) === sub,
+      (event) => this.deliver(sub, event),
+    );
     if (!this.started) {
       this.started = true;
       this.start();
@@ -67,7 +62,7 @@ export abstract class BaseResolver implements Resolver {
   }
 
   current(): EndpointSet | undefined {
-    return this.last;
+    return this.latest.set;
   }
 
   close(): void {
@@ -80,20 +75,18 @@ export abstract class BaseResolver implements Resolver {
   /** A successful answer. Listeners hear of it only if it differs from what they last got. */
   protected publish(set: EndpointSet): void {
     if (this.closedFlag) return;
-    this.notFound = undefined;
-    this.pendingError = undefined;
     // Keep the old object when nothing changed, so `current()` identity is stable too.
-    if (!sameEndpointSet(this.last, set)) this.last = set;
+    const last = this.latest.set;
+    const kept = last !== undefined && sameEndpointSet(last, set) ? last : set;
+    this.latest.record({ kind: 'update', set: kept });
     this.queueFlush();
   }
 
   /** The name or service does not exist (or has no endpoints): the set is dropped. */
   protected reportNotFound(error: ResolutionError): void {
     if (this.closedFlag) return;
-    const wasNotFound = this.notFound !== undefined;
-    this.last = undefined;
-    this.pendingError = undefined;
-    this.notFound = error;
+    const wasNotFound = this.latest.notFound !== undefined;
+    this.latest.record({ kind: 'not-found', error });
     // Report a continuing not-found only once per listener; a new one after a set, again.
     if (!wasNotFound) for (const sub of this.subs.values()) sub.heardNotFound = false;
     this.queueFlush();
@@ -102,7 +95,7 @@ export abstract class BaseResolver implements Resolver {
   /** A failure that may pass; the last good set (or not-found) stays in force. */
   protected reportError(error: ResolutionError): void {
     if (this.closedFlag) return;
-    if (!this.last && !this.notFound) this.pendingError = error;
+    this.latest.record({ kind: 'error', error });
     const targets = [...this.subs.values()];
     queueMicrotask(() => {
       for (const sub of targets) {
@@ -125,18 +118,32 @@ export abstract class BaseResolver implements Resolver {
     for (const sub of [...this.subs.values()]) {
       if (this.closedFlag) return;
       if (this.subs.get(sub.listener) !== sub) continue;
-      const set = this.last;
-      const notFound = this.notFound;
-      if (set) {
-        if (sub.delivered !== undefined && sameEndpointSet(sub.delivered, set)) continue;
+      const set = this.latest.set;
+      const notFound = this.latest.notFound;
+      if (set) this.deliver(sub, { kind: 'update', set });
+      else if (notFound) this.deliver(sub, { kind: 'not-found', error: notFound });
+    }
+  }
+
+  /** One event to one listener, skipping a set it already has and a not-found it heard. */
+  private deliver(sub: Subscription, event: ResolverEvent): void {
+    switch (event.kind) {
+      case 'update': {
+        const set = event.set;
+        if (sub.delivered !== undefined && sameEndpointSet(sub.delivered, set)) return;
         sub.delivered = set;
         sub.heardNotFound = false;
         call(() => sub.listener.onUpdate(set));
-      } else if (notFound && !sub.heardNotFound) {
+        return;
+      }
+      case 'not-found':
+        if (sub.heardNotFound) return;
         sub.heardNotFound = true;
         sub.delivered = undefined;
-        call(() => sub.listener.onNotFound(notFound));
-      }
+        call(() => sub.listener.onNotFound(event.error));
+        return;
+      case 'error':
+        call(() => sub.listener.onError(event.error));
     }
   }
 }

@@ -109,12 +109,25 @@ export function createResolver(
   options: ResolverOptions | Readonly<Record<string, unknown>> = {},
 ): Resolver {
   const parsed = parseTarget(target);
-  const o = normalizeOptions(target, parsed.scheme, options);
+  return resolverForTarget(target, parsed, normalizeOptions(target, parsed.scheme, options));
+}
+
+/**
+ * The resolver for a target already parsed, with options already checked (a validated
+ * config's cluster: its `resolver:` block through `blockOptions`, plus seams). Nothing is
+ * parsed or checked again. `text` names the target in messages, as the user wrote it.
+ */
+export function resolverForTarget(
+  text: string,
+  parsed: Target,
+  options: ResolverOptions = {},
+): Resolver {
+  const o = options;
   const clock = o.clock ?? systemClock;
   const random = o.random ?? Math.random;
   switch (parsed.scheme) {
     case 'static':
-      return new StaticResolver(target, createEndpointSet(staticEndpoints(parsed)));
+      return new StaticResolver(text, createEndpointSet(staticEndpoints(parsed)));
     case 'dns':
     case 'dns+srv': {
       const runtime: DnsRuntime = {
@@ -124,14 +137,14 @@ export function createResolver(
       };
       const settings = dnsOptions(o.dns);
       return parsed.scheme === 'dns'
-        ? new DnsResolver(target, parsed, settings, runtime)
-        : new SrvResolver(target, parsed, settings, runtime);
+        ? new DnsResolver(text, parsed, settings, runtime)
+        : new SrvResolver(text, parsed, settings, runtime);
     }
     case 'consul': {
       const settings = consulOptions(o.consul);
-      const endpoint = consulEndpoint(target, parsed, settings, o.env ?? process.env);
+      const endpoint = consulEndpoint(text, parsed, settings, o.env ?? process.env);
       const client = new ConsulHealthClient(parsed, settings, endpoint, o.consulAgent);
-      return new ConsulResolver(target, parsed, settings, client, clock, random);
+      return new ConsulResolver(text, parsed, settings, client, clock, random);
     }
   }
 }

@@ -23,17 +23,8 @@ export class ResolutionError extends SwitchyardError {
   }
 }
 
-/** A target string that cannot be parsed or names an unknown scheme. */
-export class TargetError extends SwitchyardError {
-  override readonly name = 'TargetError';
-  declare readonly code: 'SWY_ERR_BAD_TARGET';
-  constructor(
-    readonly target: string,
-    message: string,
-  ) {
-    super('SWY_ERR_BAD_TARGET', `invalid target "${target}": ${message}`);
-  }
-}
+/** A target string that cannot be parsed (defined with the target syntax, in common/). */
+export { TargetError } from '../common/target.js';
 
 /** A programmatic resolver option (or the Consul environment) that cannot be used. */
 export class ResolverOptionsError extends SwitchyardError {

@@ -85,6 +85,13 @@ export const DEFAULT_CONSUL_OPTIONS: ConsulResolverOptions = Object.freeze({
 });
 
 /**
+ * A cluster's flat `resolver:` block once validated for its target's scheme: only the keys of
+ * that scheme's group (the dns ones for dns and dns+srv, the consul ones for consul, none for
+ * static), durations in milliseconds. Partial: defaults are filled when the resolver is built.
+ */
+export type ResolverBlock = Readonly<Partial<DnsResolverOptions & ConsulResolverOptions>>;
+
+/**
  * Everything `createResolver` accepts: per-scheme settings (partial; defaults fill the rest) and
  * the seams tests and embedders inject.
  */
@@ -276,6 +283,29 @@ export function validateResolverOptions(
   if (problems.length > 0) return { errors: problems };
   if (group === 'static') return { options: {} };
   return { options: { [group]: { ...o } } };
+}
+
+/**
+ * A cluster's `resolver:` block checked against the target's scheme: the block itself, typed,
+ * or every problem with its key path.
+ */
+export function parseResolverBlock(
+  scheme: TargetScheme,
+  raw: unknown,
+): { block: ResolverBlock } | { errors: OptionProblem[] } {
+  const result = validateResolverOptions(scheme, raw);
+  if ('errors' in result) return result;
+  const group = optionGroupOf(scheme);
+  return { block: group === 'static' ? {} : (result.options[group] ?? {}) };
+}
+
+/**
+ * The options `createResolver` builds a resolver from, for a block `parseResolverBlock`
+ * accepted: placed under the target's option group, checked no further.
+ */
+export function blockOptions(scheme: TargetScheme, block: ResolverBlock): ResolverOptions {
+  const group = optionGroupOf(scheme);
+  return group === 'static' ? {} : { [group]: block };
 }
 
 export function dnsOptions(partial: Partial<DnsResolverOptions> | undefined): DnsResolverOptions {

@@ -6,6 +6,7 @@ import type { PickRequest } from '../balancer/policy.js';
 import type { ClusterConfig } from '../config/types.js';
 import type { EndpointSet } from '../resolver/endpoint.js';
 import type { ResolutionError } from '../resolver/errors.js';
+import { LatestEvent, type ResolverEvent } from '../resolver/latest-event.js';
 import type { Resolver } from '../resolver/resolver.js';
 import type { Dialer } from './dialer.js';
 import { EndpointPool, type PoolEvents, type PoolOptions } from './endpoint-pool.js';
@@ -15,11 +16,6 @@ import { LogLimiter } from '../common/log.js';
 import { systemClock, type Clock, type TimerHandle } from '../common/clock.js';
 import type { UpstreamTransport } from '../transport/upstream.js';
 import { TRACE, traceLogger } from '../common/trace.js';
-
-/** What the cluster's resolver said last (multi-worker mode relays these to workers). */
-export type ResolverEvent =
-  | { readonly kind: 'update'; readonly set: EndpointSet }
-  | { readonly kind: 'error' | 'not-found'; readonly error: ResolutionError };
 
 /** A call waiting for an endpoint to become ready. */
 export interface WaitingCall {
@@ -73,8 +69,7 @@ export class Cluster implements PoolEvents {
   private closed = false;
   private readonly dialEndpoints: boolean;
   /** The last set (or not-found) and a transient error since it, replayed to new watchers. */
-  private lastState: ResolverEvent | undefined;
-  private lastError: ResolverEvent | undefined;
+  private readonly latestEvent = new LatestEvent();
   private readonly resolverWatchers = new Set<(event: ResolverEvent) => void>();
   /** Resolver events, for metrics and the admin view. */
   readonly stats = { updates: 0, errors: 0, lastError: '', lastUpdateAt: 0 };
@@ -211,22 +206,12 @@ export class Cluster implements PoolEvents {
    */
   watchResolver(watcher: (event: ResolverEvent) => void): () => void {
     this.resolverWatchers.add(watcher);
-    // The current state, not a copy from now: an event that arrives first is not undone.
-    // Repeats are harmless; watchers drop sets that did not change.
-    queueMicrotask(() => {
-      if (!this.resolverWatchers.has(watcher)) return;
-      if (this.lastState !== undefined) watcher(this.lastState);
-      if (this.lastError !== undefined) watcher(this.lastError);
-    });
+    this.latestEvent.replayLater(() => this.resolverWatchers.has(watcher), watcher);
     return () => this.resolverWatchers.delete(watcher);
   }
 
   private emitResolverEvent(event: ResolverEvent): void {
-    if (event.kind === 'error') this.lastError = event;
-    else {
-      this.lastState = event;
-      this.lastError = undefined;
-    }
+    this.latestEvent.record(event);
     for (const watcher of this.resolverWatchers) watcher(event);
   }
 

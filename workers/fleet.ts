@@ -6,6 +6,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Config } from '../config/types.js';
 import type { AdminState } from '../observability/admin/admin-routes.js';
 import type { ProxyView, Readiness } from '../observability/admin/cluster-view.js';
+import { LatestEvent, type ResolverEvent } from '../resolver/latest-event.js';
 import type { Cluster } from '../upstream/cluster.js';
 import { SwitchyardError, describeError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
@@ -44,7 +45,8 @@ interface Feed {
   readonly cluster: Cluster;
   readonly stop: () => void;
   /** What a worker that starts now must be told: the last resolver event, the last verdicts. */
-  lastEvent: ToWorker | undefined;
+  /** What the cluster's resolver said, for workers that start later. */
+  readonly resolver: LatestEvent;
   lastHealth: ToWorker | undefined;
 }
 
@@ -194,22 +196,12 @@ export class WorkerFleet implements AdminState {
       id,
       cluster: c,
       stop: () => undefined,
-      lastEvent: undefined,
+      resolver: new LatestEvent(),
       lastHealth: undefined,
     };
     const stopResolver = c.watchResolver((event) => {
-      const message: ToWorker =
-        event.kind === 'update'
-          ? { type: 'endpoints', feed: id, set: event.set }
-          : {
-              type: 'resolver-error',
-              feed: id,
-              code: event.error.code,
-              target: event.error.target,
-              message: event.error.message,
-            };
-      feed.lastEvent = message;
-      this.broadcast(message);
+      feed.resolver.record(event);
+      this.broadcast(feedMessage(id, event));
     });
     let sent: readonly HealthVerdict[] = [];
     const stopHealth = c.config.healthCheck
@@ -267,7 +259,8 @@ export class WorkerFleet implements AdminState {
   private greet(worker: Worker): void {
     this.post(worker, { type: 'start', config: this.current, feeds: this.feedMap() });
     for (const feed of this.feeds.values()) {
-      if (feed.lastEvent) this.post(worker, feed.lastEvent);
+      // The set and a transient error since it: the error alone would leave it no endpoints.
+      for (const event of feed.resolver.held()) this.post(worker, feedMessage(feed.id, event));
       if (feed.lastHealth) this.post(worker, feed.lastHealth);
     }
   }
@@ -364,4 +357,17 @@ export class WorkerFleet implements AdminState {
       if (err) this.logger.debug(`message to worker ${worker.id} lost: ${err.message}`);
     });
   }
+}
+
+/** A resolver event as the message that relays it to workers. */
+function feedMessage(feed: number, event: ResolverEvent): ToWorker {
+  return event.kind === 'update'
+    ? { type: 'endpoints', feed, set: event.set }
+    : {
+        type: 'resolver-error',
+        feed,
+        code: event.error.code,
+        target: event.error.target,
+        message: event.error.message,
+      };
 }

@@ -7,11 +7,8 @@ import {
   type EndpointSet,
 } from '../resolver/endpoint.js';
 import { ResolutionError } from '../resolver/errors.js';
+import { LatestEvent, type ResolverEvent } from '../resolver/latest-event.js';
 import type { Resolver, ResolverListener } from '../resolver/resolver.js';
-
-type RelayedEvent =
-  | { readonly kind: 'update'; readonly set: EndpointSet }
-  | { readonly kind: 'error' | 'not-found'; readonly error: ResolutionError };
 
 /** Rebuilds the frozen values a structured clone turned into plain objects. */
 export function reviveEndpointSet(set: EndpointSet): EndpointSet {
@@ -32,11 +29,9 @@ export function reviveEndpointSet(set: EndpointSet): EndpointSet {
 
 export class RelayedResolver implements Resolver {
   private readonly listeners = new Set<ResolverListener>();
-  private last: EndpointSet | undefined;
-  private pendingError: RelayedEvent | undefined;
+  /** What the primary relayed last, for listeners that subscribe later. */
+  private readonly latest = new LatestEvent();
   private closed = false;
-  /** Counts relayed events, so a subscriber's first replay knows if it was overtaken. */
-  private deliveries = 0;
 
   constructor(
     readonly target: string,
@@ -46,33 +41,26 @@ export class RelayedResolver implements Resolver {
 
   /** From the primary: a new set. Delivered only when it differs from the last one. */
   update(set: EndpointSet): void {
-    if (this.closed || sameEndpointSet(this.last, set)) return;
-    this.last = set;
-    this.pendingError = undefined;
+    if (this.closed || sameEndpointSet(this.latest.set, set)) return;
     this.deliver({ kind: 'update', set });
   }
 
   /** From the primary: a failed resolution (`SWY_ERR_RESOLVE_NOT_FOUND` empties the set). */
   fail(error: ResolutionError): void {
     if (this.closed) return;
-    const event: RelayedEvent = {
-      kind: error.code === 'SWY_ERR_RESOLVE_NOT_FOUND' ? 'not-found' : 'error',
-      error,
-    };
-    if (event.kind === 'not-found') this.last = undefined;
-    this.pendingError = event;
-    this.deliver(event);
+    this.deliver(
+      error.code === 'SWY_ERR_RESOLVE_NOT_FOUND'
+        ? { kind: 'not-found', error }
+        : { kind: 'error', error },
+    );
   }
 
   subscribe(listener: ResolverListener): () => void {
     this.listeners.add(listener);
-    const delivered = this.deliveries;
-    queueMicrotask(() => {
-      // Anything relayed since subscribing already reached the listener, and is newer.
-      if (this.closed || !this.listeners.has(listener) || delivered !== this.deliveries) return;
-      if (this.last !== undefined) listener.onUpdate(this.last);
-      if (this.pendingError !== undefined) notify(listener, this.pendingError);
-    });
+    this.latest.replayLater(
+      () => !this.closed && this.listeners.has(listener),
+      (event) => notify(listener, event),
+    );
     return () => this.listeners.delete(listener);
   }
 
@@ -81,7 +69,7 @@ export class RelayedResolver implements Resolver {
   }
 
   current(): EndpointSet | undefined {
-    return this.last;
+    return this.latest.set;
   }
 
   close(): void {
@@ -89,13 +77,13 @@ export class RelayedResolver implements Resolver {
     this.listeners.clear();
   }
 
-  private deliver(event: RelayedEvent): void {
-    this.deliveries++;
+  private deliver(event: ResolverEvent): void {
+    this.latest.record(event);
     for (const listener of this.listeners) notify(listener, event);
   }
 }
 
-function notify(listener: ResolverListener, event: RelayedEvent): void {
+function notify(listener: ResolverListener, event: ResolverEvent): void {
   if (event.kind === 'update') listener.onUpdate(event.set);
   else if (event.kind === 'not-found') listener.onNotFound(event.error);
   else listener.onError(event.error);

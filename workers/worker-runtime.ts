@@ -1,8 +1,7 @@
 // A worker process of a multi-worker proxy: serves calls on the shared listeners with its own
 // Switchyard, takes endpoints and health verdicts from the primary, and answers its admin queries.
 import type { Config } from '../config/types.js';
-import type { EndpointSet } from '../resolver/endpoint.js';
-import type { ResolutionErrorCode } from '../resolver/errors.js';
+import { LatestEvent } from '../resolver/latest-event.js';
 import { proxyView, readiness } from '../observability/admin/cluster-view.js';
 import { describeError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
@@ -16,22 +15,13 @@ function workerConfig(config: Config): Config {
   return { ...config, admin: undefined };
 }
 
-type FeedEvent =
-  | { readonly type: 'endpoints'; readonly set: EndpointSet }
-  | {
-      readonly type: 'error';
-      readonly code: ResolutionErrorCode;
-      readonly target: string;
-      readonly message: string;
-    };
-
 export class WorkerRuntime {
   private proxy: Switchyard | undefined;
   private observability: Observability | undefined;
   private feeds: FeedMap = {};
   private readonly resolvers = new Map<number, RelayedResolver>();
-  /** The last resolver event and health verdicts per feed, for clusters created later. */
-  private readonly lastEvent = new Map<number, FeedEvent>();
+  /** What each feed's resolver said, and its health verdicts, for clusters created later. */
+  private readonly lastEvent = new Map<number, LatestEvent>();
   private readonly lastHealth = new Map<number, readonly HealthVerdict[]>();
   private stopping = false;
 
@@ -51,20 +41,18 @@ export class WorkerRuntime {
         return this.reload(message.id, message.config, message.feeds, message.files);
       case 'endpoints': {
         const set = reviveEndpointSet(message.set);
-        this.lastEvent.set(message.feed, { type: 'endpoints', set });
+        this.latest(message.feed).record({ kind: 'update', set });
         this.resolvers.get(message.feed)?.update(set);
         return;
       }
       case 'resolver-error': {
-        this.lastEvent.set(message.feed, {
-          type: 'error',
-          code: message.code,
-          target: message.target,
-          message: message.message,
-        });
-        this.resolvers
-          .get(message.feed)
-          ?.fail(reviveResolutionError(message.code, message.target, message.message));
+        const error = reviveResolutionError(message.code, message.target, message.message);
+        this.latest(message.feed).record(
+          error.code === 'SWY_ERR_RESOLVE_NOT_FOUND'
+            ? { kind: 'not-found', error }
+            : { kind: 'error', error },
+        );
+        this.resolvers.get(message.feed)?.fail(error);
         return;
       }
       case 'health':
@@ -85,11 +73,17 @@ export class WorkerRuntime {
     });
     if (feed === undefined) return resolver;
     this.resolvers.set(feed, resolver);
-    const last = this.lastEvent.get(feed);
-    if (last?.type === 'endpoints') resolver.update(last.set);
-    else if (last?.type === 'error')
-      resolver.fail(reviveResolutionError(last.code, last.target, last.message));
+    for (const event of this.lastEvent.get(feed)?.held() ?? []) {
+      if (event.kind === 'update') resolver.update(event.set);
+      else resolver.fail(event.error);
+    }
     return resolver;
+  }
+
+  private latest(feed: number): LatestEvent {
+    let latest = this.lastEvent.get(feed);
+    if (latest === undefined) this.lastEvent.set(feed, (latest = new LatestEvent()));
+    return latest;
   }
 
   private applyHealth(feed: number): void {

@@ -260,7 +260,10 @@ test('createBalancer builds every policy from a cluster config', async (t) => {
     ...DEFAULT_CLUSTER,
     name: 'users',
     target: 'static:///10.0.0.1:50051',
-    balancer: { policy: 'ring_hash', settings: { hashKey: 'X-User-Id', minRingSize: 64 } },
+    balancer: {
+      policy: 'ring_hash' as const,
+      settings: { hashKey: 'X-User-Id', minRingSize: 64 },
+    },
     healthCheck: {
       service: 'users.Users',
       intervalMs: 5_000,

@@ -2,10 +2,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BalancerError } from '../../balancer/errors.js';
+import { LeastLoadedPolicy } from '../../balancer/least-loaded.js';
+import { RingHashPolicy } from '../../balancer/ring-hash.js';
 import { editDistance } from '../../balancer/did-you-mean.js';
 import {
   createPolicy,
   describePolicies,
+  parsePolicyConfig,
+  policyFromConfig,
   policyNames,
   resolvePolicySettings,
   suggestPolicyName,
@@ -116,4 +120,25 @@ test('settings are validated with paths, types, ranges and suggestions', () => {
       e.message ===
         'invalid ring_hash settings: minRingSize: minRingSize must be between 1 and 8388608, got -1',
   );
+});
+
+test('parsePolicyConfig keeps the settings as given (checked, normalized, no defaults)', () => {
+  assert.deepEqual(parsePolicyConfig('ring_hash', { hashKey: 'X-User', minRingSize: 64 }), {
+    config: { policy: 'ring_hash', settings: { hashKey: 'x-user', minRingSize: 64 } },
+  });
+  assert.deepEqual(parsePolicyConfig('round_robin', undefined), {
+    config: { policy: 'round_robin', settings: {} },
+  });
+  assert.deepEqual(parsePolicyConfig('least_loaded', { decayMs: 0 }), {
+    issues: [{ path: ['decayMs'], message: 'decayMs must be between 1 and 3600000 ms, got 0' }],
+  });
+  assert.equal('issues' in parsePolicyConfig('least_laoded', {}), true);
+});
+
+test('policyFromConfig fills the defaults and checks nothing again', () => {
+  const ring = policyFromConfig({ policy: 'ring_hash', settings: { hashKey: 'x-user' } });
+  assert.ok(ring instanceof RingHashPolicy);
+  const loaded = policyFromConfig({ policy: 'least_loaded', settings: { decayMs: 250 } });
+  assert.ok(loaded instanceof LeastLoadedPolicy);
+  assert.equal(loaded.latencyDecayMs, 250);
 });

@@ -187,6 +187,11 @@ void describe('loading a valid file', () => {
         {
           name: 'users',
           target: 'dns+srv:///_grpc._tcp.users.internal',
+          parsedTarget: {
+            scheme: 'dns+srv',
+            nameserver: undefined,
+            name: '_grpc._tcp.users.internal',
+          },
           balancer: { policy: 'least_loaded', settings: { decayMs: 5_000, scoring: 'in_flight' } },
           timeouts: { defaultMs: 30_000, maxMs: 300_000, connectMs: 1_000 },
           authority: 'users.internal',
@@ -214,6 +219,15 @@ void describe('loading a valid file', () => {
         {
           name: 'orders',
           target: 'consul:///orders?tag=prod',
+          parsedTarget: {
+            scheme: 'consul',
+            agent: undefined,
+            service: 'orders',
+            tags: ['prod'],
+            datacenter: undefined,
+            namespace: undefined,
+            filter: undefined,
+          },
           balancer: { policy: 'ring_hash', settings: {} },
           timeouts: { defaultMs: undefined, maxMs: undefined, connectMs: 5_000 },
           authority: undefined,

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HostPatternList } from '../../common/host-patterns.js';
+import { FILE, rejection } from '../support/rejected-config.js';
 import {
   ProxyEnvironment,
   bypasses,
@@ -169,5 +170,17 @@ void describe('no_proxy matching', () => {
       ['10.0.0.0/40', 'a:b:c', 'host:99999', '[::1', 'x/8'],
     );
     assert.equal(bypasses(patterns, { host: 'ok.test', port: 1 }), true);
+  });
+});
+
+void describe('a cluster proxy URL in a config file', () => {
+  void it('is refused by validation when the dialer would refuse it at startup', () => {
+    const error = rejection(
+      'listeners: [{ address: ":0" }]\nclusters: { c: { target: a:1, proxy: "http://u:%ZZ@p:1" } }\n',
+    );
+    assert.equal(
+      error.message,
+      `${FILE}:2:38 clusters.c.proxy: the user or password is badly percent-encoded`,
+    );
   });
 });

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createBalancer } from '../../balancer/create-balancer.js';
 import { DEFAULT_CLUSTER } from '../../config/defaults.js';
+import { parseTarget } from '../../common/target.js';
 import type { ClusterConfig } from '../../config/types.js';
 import { silentLogger } from '../../common/log.js';
 import { createEndpoint, createEndpointSet } from '../../resolver/endpoint.js';
@@ -95,7 +96,8 @@ async function setup() {
   const config: ClusterConfig = {
     ...DEFAULT_CLUSTER,
     name: 'test',
-    target: 'static:///test',
+    target: 'static:///10.0.0.1:50051',
+    parsedTarget: parseTarget('static:///10.0.0.1:50051'),
     // No PINGs: this is about calls, not liveness.
     keepalive: { timeMs: 0, timeoutMs: 20_000, idleTimeMs: 0 },
   };

@@ -1,11 +1,18 @@
 // Resolver option validation as the YAML config uses it, and the same checks in createResolver.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createResolver, resolverOptionsFromBlock } from '../../resolver/create-resolver.js';
+import {
+  createResolver,
+  resolverForTarget,
+  resolverOptionsFromBlock,
+} from '../../resolver/create-resolver.js';
+import { parseTarget } from '../../resolver/target.js';
 import { ResolverOptionsError } from '../../resolver/errors.js';
 import {
   DEFAULT_DNS_OPTIONS,
   RESOLVER_OPTION_SCHEMA,
+  blockOptions,
+  parseResolverBlock,
   validateResolverOptions,
 } from '../../resolver/options.js';
 
@@ -130,5 +137,46 @@ void describe('validateResolverOptions', () => {
       (e: unknown) =>
         e instanceof ResolverOptionsError && /minRefreshMs: unknown option/.test(e.message),
     );
+  });
+});
+
+void describe('parseResolverBlock and blockOptions', () => {
+  void it('keeps a valid block flat and typed; blockOptions files it under the scheme', () => {
+    const parsed = parseResolverBlock('dns+srv', { minRefreshMs: 500, servers: ['10.0.0.53'] });
+    assert.deepEqual(parsed, { block: { minRefreshMs: 500, servers: ['10.0.0.53'] } });
+    assert.ok('block' in parsed);
+    assert.deepEqual(blockOptions('dns+srv', parsed.block), {
+      dns: { minRefreshMs: 500, servers: ['10.0.0.53'] },
+    });
+    assert.deepEqual(blockOptions('consul', { token: 't' }), { consul: { token: 't' } });
+    assert.deepEqual(parseResolverBlock('static', {}), { block: {} });
+    assert.deepEqual(blockOptions('static', {}), {});
+  });
+
+  void it('reports every problem with its path', () => {
+    assert.deepEqual(parseResolverBlock('consul', { servers: [], waitMs: 5 }), {
+      errors: [
+        {
+          path: 'servers',
+          message:
+            'unknown option for consul (expected one of address, token, datacenter, namespace, waitMs, timeoutMs, minIntervalMs, backoffInitialMs, backoffMaxMs, backoffMultiplier, backoffJitter)',
+        },
+        { path: 'waitMs', message: 'must be >= 1000' },
+      ],
+    });
+  });
+
+  void it('resolverForTarget builds from the parsed target, named as written', async () => {
+    const resolver = resolverForTarget('a:1,b:2', parseTarget('a:1,b:2'));
+    assert.equal(resolver.target, 'a:1,b:2');
+    const keys = await new Promise<string[]>((resolve) =>
+      resolver.subscribe({
+        onUpdate: (set) => resolve(set.endpoints.map((e) => e.key)),
+        onError: () => undefined,
+        onNotFound: () => undefined,
+      }),
+    );
+    assert.deepEqual(keys, ['a:1', 'b:2']);
+    resolver.close();
   });
 });

@@ -3,6 +3,7 @@
 import { Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
 import { pino } from 'pino';
+import { parseTarget } from '../../common/target.js';
 import { DEFAULT_CLUSTER, listenerConfig, quickStartConfig } from '../../config/defaults.js';
 import type { ClusterConfig, Config, ListenerConfig, RouteConfig } from '../../config/types.js';
 import { Switchyard, type SwitchyardOptions } from '../../proxy/switchyard.js';
@@ -38,7 +39,7 @@ export function testCluster(
   target: string,
   overrides: Partial<ClusterConfig> = {},
 ): ClusterConfig {
-  return { ...DEFAULT_CLUSTER, name, target, ...overrides };
+  return { ...DEFAULT_CLUSTER, name, target, parsedTarget: parseTarget(target), ...overrides };
 }
 
 export async function startTestProxy(options: TestProxyOptions = {}): Promise<TestProxy> {

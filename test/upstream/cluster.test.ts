@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createBalancer } from '../../balancer/create-balancer.js';
 import { DEFAULT_CLUSTER } from '../../config/defaults.js';
+import { parseTarget } from '../../common/target.js';
 import type { ClusterConfig } from '../../config/types.js';
 import { silentLogger } from '../../common/log.js';
 import { createEndpoint, createEndpointSet } from '../../resolver/endpoint.js';
@@ -20,7 +21,8 @@ function setup(addresses = ['10.0.0.1']) {
   const config: ClusterConfig = {
     ...DEFAULT_CLUSTER,
     name: 'test',
-    target: 'static:///test',
+    target: 'static:///10.0.0.1:50051',
+    parsedTarget: parseTarget('static:///10.0.0.1:50051'),
     keepalive: { timeMs: 0, timeoutMs: 20_000, idleTimeMs: 0 },
   };
   const endpoints = addresses.map((address) => createEndpoint({ address, port: 50051 }));
