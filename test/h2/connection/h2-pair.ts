@@ -38,13 +38,15 @@ export class EchoServer implements H2StreamHandler {
   goaways = 0;
   onRequest: ((stream: H2Stream) => void) | undefined;
   consume = true;
+  /** False: never end the response (streams stay half-closed once the request ends). */
+  answer = true;
   readonly pending = new Map<H2Stream, number>();
 
   onStream(stream: H2Stream, list: HeaderList, endStream: boolean): H2StreamHandler {
     this.requests.push(list.toArray());
     stream.sendHeaders([':status', '200', 'content-type', 'application/grpc'], false);
     this.onRequest?.(stream);
-    if (endStream && !stream.closed) stream.sendHeaders(['grpc-status', '0'], true);
+    if (endStream && !stream.closed && this.answer) stream.sendHeaders(['grpc-status', '0'], true);
     return this;
   }
   onHeaders(): void {}
@@ -55,10 +57,10 @@ export class EchoServer implements H2StreamHandler {
       if (this.consume) stream.consume(end - start);
       else this.pending.set(stream, (this.pending.get(stream) ?? 0) + end - start);
     }
-    if (endStream) stream.sendHeaders(['grpc-status', '0'], true);
+    if (endStream && this.answer) stream.sendHeaders(['grpc-status', '0'], true);
   }
   onTrailers(stream: H2Stream): void {
-    stream.sendHeaders(['grpc-status', '0'], true);
+    if (this.answer) stream.sendHeaders(['grpc-status', '0'], true);
   }
   onDrain(): void {}
   onClose(stream: H2Stream, outcome: StreamOutcome, code: number): void {
@@ -218,4 +220,47 @@ export async function until(check: () => boolean, timeoutMs = 5_000): Promise<vo
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** A listener whose connections are echo servers of this layer, for raw-frame clients. */
+export interface EchoListener {
+  readonly port: number;
+  readonly connections: H2Connection[];
+  readonly echo: EchoServer;
+  close(): Promise<void>;
+}
+
+export async function startEchoListener(
+  options: Partial<H2ConnectionOptions> = {},
+): Promise<EchoListener> {
+  const echo = new EchoServer();
+  const connections: H2Connection[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    connections.push(
+      new H2Connection(
+        socket,
+        {
+          onStream: (s, l, e) => echo.onStream(s, l, e),
+          onSettings: () => {},
+          onGoaway: () => echo.onGoaway(),
+          onClose: (err) => echo.onClose2(err),
+        },
+        { role: 'server', ...options },
+      ),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    connections,
+    echo,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }
