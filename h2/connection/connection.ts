@@ -325,6 +325,7 @@ export class H2Connection implements FrameHandler, StreamOwner {
 
   streamWrite(stream: H2Stream, data: Buffer, endStream: boolean): boolean {
     if (stream.closed || stream.localEnded || stream.endQueued || this.isClosed) return false;
+    if (!stream.headersSent) return false; // DATA before HEADERS is malformed (§8.1)
     let at = 0;
     const length = data.length;
     if (stream.queuedBytes === 0 && !this.writer.needsDrain) {
@@ -537,7 +538,9 @@ export class H2Connection implements FrameHandler, StreamOwner {
 
   onRstStream(streamId: number, code: number): void {
     this.counters.resetsReceived++;
-    if (!this.resetBucket.take()) {
+    // The budget is the server's defence (CVE-2023-44487); a client takes a backend's resets
+    // (REFUSED_STREAM under load, say) at any rate.
+    if (this.isServer && !this.resetBucket.take()) {
       this.fail(
         ErrorCode.ENHANCE_YOUR_CALM,
         ConnectionErrorReason.RAPID_RESET,
