@@ -2,6 +2,7 @@
 // and the problems in it that make the run fail (exit 1).
 import type { BalancerBenchResult } from './balancer-bench.js';
 import type { BenchOptions } from './bench-options.js';
+import type { H2ConnectionBenchResult } from './h2-connection-bench.js';
 import type { H2FramesBenchResult } from './h2-frames-bench.js';
 import type { HpackBenchResult } from './hpack-bench.js';
 import type { ConfigBenchResult } from './config-bench.js';
@@ -60,6 +61,11 @@ export type ScenarioResult =
   | { readonly kind: 'resolver'; readonly about: string; readonly result: ResolverBenchResult }
   | { readonly kind: 'hpack'; readonly about: string; readonly result: HpackBenchResult }
   | { readonly kind: 'h2-frames'; readonly about: string; readonly result: H2FramesBenchResult }
+  | {
+      readonly kind: 'h2-connection';
+      readonly about: string;
+      readonly result: H2ConnectionBenchResult;
+    }
   | { readonly kind: 'config'; readonly about: string; readonly result: ConfigBenchResult }
   | { readonly kind: 'observers'; readonly about: string; readonly result: ObserverBenchResult }
   | { readonly kind: 'error'; readonly about: string; readonly error: string };

@@ -329,6 +329,26 @@ function section(name: string, r: ScenarioResult): string | undefined {
         table(['DATA octets', 'copy µs', 'reference µs'], copy, 1)
       );
     }
+    case 'h2-connection': {
+      const rows = r.result.rows.map((row) => [
+        fmtInt(row.inFlight),
+        fixed(row.cpuUsPerCall, 2),
+        fixed(row.cpuUsPerCallBest, 2),
+        fixed(row.wallUsPerCall, 2),
+        fixed(row.writesPerCall, 2),
+      ]);
+      const header = [
+        'calls in flight',
+        'CPU µs/call (median)',
+        'CPU µs/call (best)',
+        'wall µs/call',
+        'socket writes/call',
+      ];
+      return (
+        `### ${name}: ${r.about} (${fmtInt(r.result.callsPerRun)} calls per run, CPU time of both endpoints)\n\n` +
+        table(header, rows, 1)
+      );
+    }
     case 'config': {
       const rows = r.result.rows.map((row) => [
         `${fixed(row.bytes / 1e6, 1)} MB`,

@@ -19,6 +19,7 @@ import {
 import { parseBenchOptions, USAGE, type BenchOptions } from './bench-options.js';
 import { ChildProcesses } from './child-processes.js';
 import { BenchSetupError, ensureH2load, h2loadVersion } from './ensure-h2load.js';
+import { h2ConnectionBench } from './h2-connection-bench.js';
 import { h2FramesBench } from './h2-frames-bench.js';
 import { hpackBench } from './hpack-bench.js';
 import { runLoadScenario } from './load-scenario.js';
@@ -45,6 +46,7 @@ const IN_PROCESS: ReadonlySet<Scenario['kind']> = new Set([
   'resolver',
   'hpack',
   'h2-frames',
+  'h2-connection',
   'config',
   'observers',
 ]);
@@ -123,6 +125,12 @@ async function runScenario(
         kind: s.kind,
         about: s.about,
         result: await h2FramesBench(quick ? { calls: 5_000, runs: 3, copyTurns: 300 } : {}),
+      };
+    case 'h2-connection':
+      return {
+        kind: s.kind,
+        about: s.about,
+        result: await h2ConnectionBench(quick ? { calls: 2_000, runs: 3 } : {}),
       };
     case 'config':
       return {

@@ -27,6 +27,7 @@ export interface OtherScenario {
     | 'resolver'
     | 'hpack'
     | 'h2-frames'
+    | 'h2-connection'
     | 'config'
     | 'observers';
   readonly name: string;
@@ -132,6 +133,11 @@ export const scenarioList = (z: ScenarioSizes): readonly Scenario[] => [
     kind: 'h2-frames',
     name: 'h2-frames',
     about: 'HTTP/2 frame parser and writer cost per gRPC unary call, in process',
+  },
+  {
+    kind: 'h2-connection',
+    name: 'h2-connection',
+    about: 'unary calls between a client and a server of h2/connection over loopback, in process',
   },
   {
     kind: 'config',

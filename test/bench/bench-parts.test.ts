@@ -83,6 +83,7 @@ void describe('selectScenarios', () => {
       'resolver',
       'hpack',
       'h2-frames',
+      'h2-connection',
       'config',
       'observers',
     ]);
