@@ -579,18 +579,22 @@ export class EndpointPool {
       return;
     }
     if (s.failure !== undefined) this.events.connectionFailed(this, s.failure);
+    if (this.usableCount() > 0) return;
+    // No connection can take a stream now, so the endpoint must not look ready even while its
+    // next connection is on the way: a ready endpoint with nothing to acquire made calls burn
+    // their attempts back to back and fail, where they should wait for that connection.
+    const pending = this.dialing > 0 || this.sessions.some((x) => !x.ready && !x.draining);
     if (s.broken) {
-      if (this.usableCount() === 0 && this.dialing === 0) this.backOff(s.failure!);
+      if (pending) this.setState('connecting', describeError(s.failure!));
+      else this.backOff(s.failure!);
       return;
     }
-    if (this.usableCount() === 0 && this.dialing === 0) {
-      // The endpoint was serving a moment ago: try at once; refusals then back off.
-      this.setState(
-        'connecting',
-        this.sessionError ? describeError(this.sessionError) : 'session closed',
-      );
-      void this.connect();
-    }
+    // The endpoint was serving a moment ago: try at once; refusals then back off.
+    this.setState(
+      'connecting',
+      this.sessionError ? describeError(this.sessionError) : 'session closed',
+    );
+    if (!pending) void this.connect();
   }
 
   /** @internal the peer answered a PING with GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings"). */

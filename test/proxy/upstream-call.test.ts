@@ -123,7 +123,7 @@ async function setup() {
     assert.ok(all.length > 0, 'a stream is open');
     return all[all.length - 1];
   };
-  return { clock, cluster, transport, context, lastStream };
+  return { clock, cluster, dialer, transport, context, lastStream };
 }
 
 describe('upstream call attempts', () => {
@@ -221,6 +221,26 @@ describe('upstream call attempts', () => {
     assert.equal(call.madeStatus?.code, Status.DEADLINE_EXCEEDED);
     assert.equal(stream.cancelled, true);
     assert.equal(call.endedCount, 1);
+    t.cluster.destroy();
+  });
+
+  it('waits for a connection when every picked one closed under it, instead of failing', async () => {
+    const t = await setup();
+    // Every connection is closing but has not said so yet: each pick finds no stream.
+    for (const c of t.transport.connections) c.refuseNext = null;
+    const call = new RecordingCall(t.context, 10_000);
+    call.start();
+    assert.equal(call.madeStatus, undefined, 'the call waits');
+    // The pools reconnect; the waiting call goes out on a fresh connection.
+    await flushMicrotasks();
+    while (t.dialer.dials.length > 0) t.dialer.next().succeed();
+    await flushMicrotasks();
+    for (const c of t.transport.connections) if (!c.closing) c.settings();
+    await flushMicrotasks();
+    assert.equal(call.madeStatus, undefined, 'the call is still waiting or sent, not failed');
+    t.lastStream().respond();
+    t.lastStream().trailers(0);
+    assert.equal(call.trailerFields && fieldValue(call.trailerFields, 'grpc-status'), '0');
     t.cluster.destroy();
   });
 

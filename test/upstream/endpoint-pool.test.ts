@@ -221,6 +221,23 @@ describe('endpoint pool states', () => {
     assert.equal(t.pool.acquire()!.connection, t.transport.last);
   });
 
+  it('is not ready while its only serving connection is gone and the next one is on its way', async () => {
+    const t = setup();
+    const conn = await ready(t);
+    conn.settings(1);
+    t.pool.acquire()!.open([':path', '/a.B/C'], recorder());
+    t.pool.acquire(); // at the stream limit: a second connection is being dialed
+    assert.equal(t.dialer.dials.length, 1);
+    conn.drop(); // the serving one goes before the second is up
+    assert.equal(t.pool.acquire(), null);
+    assert.match(t.states.at(-1)!, /^connecting/, 'not ready with nothing to acquire');
+    t.dialer.next().succeed();
+    await flushMicrotasks();
+    t.transport.last.settings();
+    assert.equal(t.states.at(-1), 'ready');
+    assert.equal(t.pool.acquire()!.connection, t.transport.last);
+  });
+
   it('closes idle extra connections after the idle timeout, keeping one', async () => {
     const t = setup({ idleTimeoutMs: 30_000 });
     const first = await ready(t);
