@@ -330,7 +330,10 @@ export class Switchyard implements CallObserver {
         );
       }
     }
-    for (const c of retiredClusters) c.close();
+    for (const c of retiredClusters) {
+      c.successor = clusters.get(c.name);
+      c.close();
+    }
     this.logger.info(
       { ...summary, from: prev === next ? 'same' : 'new' },
       'configuration reloaded',

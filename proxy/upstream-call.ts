@@ -79,6 +79,8 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
   private avoid: Set<Host> | null = null;
   private attemptStartedAt = 0;
   private waiting = false;
+  /** The cluster attempts go to: the route's, or the one a reload replaced it with. */
+  private cluster: Cluster;
   private timer: TimerHandle | undefined = undefined;
   private trailersOnly = false;
   /** END_STREAM from the upstream was read (its whole answer is in). */
@@ -107,6 +109,7 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
     private headerBytes: number,
   ) {
     this.startedAt = upstreamContext.clock.now();
+    this.cluster = upstreamContext.cluster;
   }
 
   // The client side, implemented by the subclass.
@@ -160,11 +163,25 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
   /** WaitingCall: no endpoint became ready in time. */
   waitExpired(reason: string): void {
     this.waiting = false;
-    this.fail(Status.UNAVAILABLE, reason, false);
+    if (this.followReload()) this.dispatch();
+    else this.fail(Status.UNAVAILABLE, reason, false);
+  }
+
+  /**
+   * A reload replaced the call's cluster: later attempts go to the one that serves its name
+   * now (its hosts are others, so none is avoided). False when there is none to go to.
+   */
+  private followReload(): boolean {
+    const live = this.cluster.live();
+    if (live === this.cluster) return false;
+    this.cluster = live;
+    this.avoid = null;
+    return true;
   }
 
   private dispatch(): void {
-    const cluster = this.upstreamContext.cluster;
+    this.followReload();
+    const cluster = this.cluster;
     while (!this.done) {
       const avoid = this.avoid;
       const host = avoid === null ? cluster.pick(this) : cluster.balancer.pickOther(this, avoid);
@@ -240,7 +257,7 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
     this.upstream = upstream;
     this.upstreamEnded = false;
     this.attemptStartedAt = clock.now();
-    this.upstreamContext.cluster.balancer.callStarted(host);
+    this.cluster.balancer.callStarted(host);
 
     if (!this.reading) {
       this.reading = true;
@@ -415,7 +432,7 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
       return;
     }
     // The stream ended without a status: refused, reset by the upstream, or its session died.
-    const cluster = this.upstreamContext.cluster;
+    const cluster = this.cluster;
     if (
       this.progress !== CallProgress.PROCESSED &&
       outcome === StreamOutcome.REFUSED &&
@@ -511,7 +528,7 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
   private leaveQueue(): void {
     if (!this.waiting) return;
     this.waiting = false;
-    this.upstreamContext.cluster.dequeue(this);
+    this.cluster.dequeue(this);
   }
 
   private cancelUpstream(): void {
@@ -529,7 +546,7 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
   }
 
   private failFromUpstream(code: number, message: string, endpointFailure: boolean): void {
-    if (endpointFailure) this.upstreamContext.cluster.endpointFailed();
+    if (endpointFailure) this.cluster.endpointFailed();
     this.fail(code, message, endpointFailure);
   }
 
@@ -544,11 +561,7 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
     }
     const host = this.host;
     if (host !== null) {
-      this.upstreamContext.cluster.balancer.callEnded(
-        host,
-        this.endedAt - this.attemptStartedAt,
-        endpointFailure,
-      );
+      this.cluster.balancer.callEnded(host, this.endedAt - this.attemptStartedAt, endpointFailure);
     }
     this.ended();
   }

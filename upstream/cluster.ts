@@ -67,6 +67,12 @@ export class Cluster implements PoolEvents {
   private resolverError: string | undefined;
   private resolved = false;
   private closed = false;
+  /**
+   * The cluster of the same name that replaced this one in a reload, set before this one
+   * closes: calls it still carries send their retries there (and calls waiting for an endpoint
+   * wait there), so no call fails because its cluster was swapped under it.
+   */
+  successor: Cluster | undefined = undefined;
   private readonly dialEndpoints: boolean;
   /** The last set (or not-found) and a transient error since it, replayed to new watchers. */
   private readonly latestEvent = new LatestEvent();
@@ -221,6 +227,12 @@ export class Cluster implements PoolEvents {
       this.resolverTrace?.debug({ target: this.resolver.target, why, endpoint }, 're-resolve');
     }
     this.resolver.refresh();
+  }
+
+  /** This cluster while it serves; after a reload swapped it, the one that serves its name. */
+  live(): Cluster {
+    if (!this.closed || this.successor === undefined) return this;
+    return this.successor.live();
   }
 
   close(): void {

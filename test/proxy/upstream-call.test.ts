@@ -244,6 +244,23 @@ describe('upstream call attempts', () => {
     t.cluster.destroy();
   });
 
+  it('after a reload swapped its cluster, a refused call goes to the cluster that replaced it', async () => {
+    const before = await setup();
+    const after = await setup();
+    const call = new RecordingCall(before.context);
+    call.start();
+    const first = before.lastStream();
+    before.cluster.successor = after.cluster;
+    before.cluster.close();
+    first.reset(REFUSED_STREAM);
+    assert.equal(call.madeStatus, undefined, 'not failed');
+    after.lastStream().respond();
+    after.lastStream().trailers(0);
+    assert.equal(call.trailerFields && fieldValue(call.trailerFields, 'grpc-status'), '0');
+    after.cluster.destroy();
+    before.cluster.destroy();
+  });
+
   it('gives up after five refusals', async () => {
     const t = await setup();
     const call = new RecordingCall(t.context);
