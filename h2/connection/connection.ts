@@ -433,12 +433,13 @@ export class H2Connection implements FrameHandler, StreamOwner {
     }
     if (length === 0 && !endStream) {
       this.counters.emptyDataFrames++;
-      if (!this.emptyDataBucket.take()) {
-        this.fail(
-          ErrorCode.ENHANCE_YOUR_CALM,
+      if (
+        this.spent(
+          this.emptyDataBucket,
           ConnectionErrorReason.EMPTY_DATA_FLOOD,
           'too many empty DATA frames',
-        );
+        )
+      ) {
         return;
       }
     }
@@ -527,25 +528,17 @@ export class H2Connection implements FrameHandler, StreamOwner {
   }
 
   onPriority(): void {
-    if (!this.controlBucket.take()) {
-      this.fail(
-        ErrorCode.ENHANCE_YOUR_CALM,
-        ConnectionErrorReason.CONTROL_FLOOD,
-        'too many PRIORITY frames',
-      );
-    }
+    this.spent(this.controlBucket, ConnectionErrorReason.CONTROL_FLOOD, 'too many PRIORITY frames');
   }
 
   onRstStream(streamId: number, code: number): void {
     this.counters.resetsReceived++;
     // The budget is the server's defence (CVE-2023-44487); a client takes a backend's resets
     // (REFUSED_STREAM under load, say) at any rate.
-    if (this.isServer && !this.resetBucket.take()) {
-      this.fail(
-        ErrorCode.ENHANCE_YOUR_CALM,
-        ConnectionErrorReason.RAPID_RESET,
-        'too many streams reset',
-      );
+    if (
+      this.isServer &&
+      this.spent(this.resetBucket, ConnectionErrorReason.RAPID_RESET, 'too many streams reset')
+    ) {
       return;
     }
     const stream = this.streams.get(streamId);
@@ -584,12 +577,14 @@ export class H2Connection implements FrameHandler, StreamOwner {
       return;
     }
     this.counters.settingsReceived++;
-    if (this.handshakeDone && !this.settingsBucket.take()) {
-      this.fail(
-        ErrorCode.ENHANCE_YOUR_CALM,
+    if (
+      this.handshakeDone &&
+      this.spent(
+        this.settingsBucket,
         ConnectionErrorReason.SETTINGS_FLOOD,
         'too many SETTINGS frames',
-      );
+      )
+    ) {
       return;
     }
     let windowGrew = false;
@@ -666,12 +661,7 @@ export class H2Connection implements FrameHandler, StreamOwner {
       return;
     }
     this.counters.pingsReceived++;
-    if (!this.pingBucket.take()) {
-      this.fail(
-        ErrorCode.ENHANCE_YOUR_CALM,
-        ConnectionErrorReason.PING_FLOOD,
-        'too many PING frames',
-      );
+    if (this.spent(this.pingBucket, ConnectionErrorReason.PING_FLOOD, 'too many PING frames')) {
       return;
     }
     this.writer.writePing(true, buf, start);
@@ -743,13 +733,11 @@ export class H2Connection implements FrameHandler, StreamOwner {
   }
 
   onUnknownFrame(): void {
-    if (!this.controlBucket.take()) {
-      this.fail(
-        ErrorCode.ENHANCE_YOUR_CALM,
-        ConnectionErrorReason.CONTROL_FLOOD,
-        'too many frames of unknown types',
-      );
-    }
+    this.spent(
+      this.controlBucket,
+      ConnectionErrorReason.CONTROL_FLOOD,
+      'too many frames of unknown types',
+    );
   }
 
   onStreamError(streamId: number, code: number): void {
@@ -796,13 +784,7 @@ export class H2Connection implements FrameHandler, StreamOwner {
       this.counters.resetsSent++;
       // Refused streams spend the reset budget too: opening streams over the limit as fast as
       // they are refused is rapid reset by other means.
-      if (!this.resetBucket.take()) {
-        this.fail(
-          ErrorCode.ENHANCE_YOUR_CALM,
-          ConnectionErrorReason.RAPID_RESET,
-          'too many streams refused',
-        );
-      }
+      this.spent(this.resetBucket, ConnectionErrorReason.RAPID_RESET, 'too many streams refused');
       return;
     }
     const facts = this.facts;
@@ -1045,6 +1027,16 @@ export class H2Connection implements FrameHandler, StreamOwner {
   }
 
   /** A connection error (§5.4.1): GOAWAY with `code`, then the socket ends. */
+  /**
+   * Takes a token from one of the flood limits; when it is spent the peer is generating
+   * excessive load and the connection ends with GOAWAY(ENHANCE_YOUR_CALM). True then.
+   */
+  private spent(bucket: TokenBucket, reason: string, what: string): boolean {
+    if (bucket.take()) return false;
+    this.fail(ErrorCode.ENHANCE_YOUR_CALM, reason, what);
+    return true;
+  }
+
   private fail(code: number, reason: string, message: string): void {
     if (this.isClosed) return;
     this.counters.errorCode = code;
