@@ -14,9 +14,9 @@ export interface H2ConnectionHandler {
   onSettings(): void;
   /**
    * The peer sent GOAWAY: no new streams; ours above `lastStreamId` were closed as REFUSED
-   * before this call.
+   * before this call. `debug` is the frame's opaque debug data (a view, valid during the call).
    */
-  onGoaway(lastStreamId: number, code: number): void;
+  onGoaway(lastStreamId: number, code: number, debug: Buffer): void;
   /** The connection is gone; `error` null for a clean close. Nothing follows. */
   onClose(error: H2ConnectionError | null): void;
 }

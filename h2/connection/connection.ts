@@ -34,6 +34,8 @@ const RESET_MEMORY = 1_024;
 /** Until the peer's SETTINGS, assume it allows 100 streams (what node:http2 assumes too). */
 const ASSUMED_PEER_STREAMS = 100;
 const PING_PAYLOAD = Buffer.alloc(8);
+/** SETTINGS_MAX_CONCURRENT_STREAMS's largest value, what a peer that sets none allows. */
+const UNLIMITED_STREAMS = 0xffffffff;
 
 interface PendingPing {
   readonly id: number;
@@ -109,6 +111,11 @@ export class H2Connection implements FrameHandler, StreamOwner {
   private goawayReceivedLastId = MAX_STREAM_ID;
   private isClosed = false;
   private socketError: Error | null = null;
+  /**
+   * Why the connection ended, set before its streams close as LOST, so their handlers can tell
+   * what took them down; null while open or after a clean close.
+   */
+  closeError: H2ConnectionError | null = null;
   private readonly pings: PendingPing[] = [];
   private pingSeq = 0;
 
@@ -120,7 +127,20 @@ export class H2Connection implements FrameHandler, StreamOwner {
   private readonly controlBucket: TokenBucket;
 
   private readonly onSocketData = (chunk: Buffer): void => this.parser.push(chunk);
-  private readonly onSocketEnd = (): void => this.socketGone(null);
+  /**
+   * The peer ended its side: end ours and finish at 'close', which follows at once for a
+   * socket that is not half-open. Not here: a TLS socket reports the alert that ended it (a
+   * server that wanted a client certificate, say) on 'error' after 'end'. Destroyed after the
+   * linger if 'close' does not come.
+   */
+  private readonly onSocketEnd = (): void => {
+    const socket = this.socket;
+    if (!socket.writableEnded) {
+      this.writer.flush();
+      socket.end();
+    }
+    this.lingerTimer ??= this.clock.setTimeout(() => socket.destroy(), this.closeLingerMs);
+  };
   private readonly onSocketError = (err: Error): void => {
     this.socketError ??= err;
   };
@@ -588,6 +608,8 @@ export class H2Connection implements FrameHandler, StreamOwner {
       return;
     }
     let windowGrew = false;
+    // A peer's first SETTINGS without a stream limit means none (§6.5.2): until then we assume 100.
+    if (!this.handshakeDone) this.peerStreams = UNLIMITED_STREAMS;
     for (let i = 0; i < count; i++) {
       const id = entries[2 * i];
       const value = entries[2 * i + 1];
@@ -667,7 +689,7 @@ export class H2Connection implements FrameHandler, StreamOwner {
     this.writer.writePing(true, buf, start);
   }
 
-  onGoaway(lastStreamId: number, code: number): void {
+  onGoaway(lastStreamId: number, code: number, buf: Buffer, start: number, end: number): void {
     this.goawayReceived = true;
     if (lastStreamId < this.goawayReceivedLastId) this.goawayReceivedLastId = lastStreamId;
     // Our streams above its last stream id were never processed (§6.8): refused, to retry.
@@ -680,7 +702,7 @@ export class H2Connection implements FrameHandler, StreamOwner {
       this.closeStream(stream, StreamOutcome.REFUSED, 0);
     }
     if (this.isClosed) return;
-    this.handler.onGoaway(lastStreamId, code);
+    this.handler.onGoaway(lastStreamId, code, buf.subarray(start, end));
     if (code !== ErrorCode.NO_ERROR) {
       this.terminate(
         new H2ConnectionError(
@@ -1053,6 +1075,7 @@ export class H2Connection implements FrameHandler, StreamOwner {
   private terminate(error: H2ConnectionError | null, now: boolean): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    this.closeError = error;
     this.parser.stop();
     for (const timer of [this.handshakeTimer, this.settingsTimer]) {
       if (timer !== null) this.clock.clearTimeout(timer);
@@ -1072,7 +1095,7 @@ export class H2Connection implements FrameHandler, StreamOwner {
       this.writer.flush();
       this.writer.close();
       socket.end();
-      this.lingerTimer = this.clock.setTimeout(() => socket.destroy(), this.closeLingerMs);
+      this.lingerTimer ??= this.clock.setTimeout(() => socket.destroy(), this.closeLingerMs);
     }
     this.handler.onClose(error);
   }
@@ -1096,6 +1119,7 @@ export class H2Connection implements FrameHandler, StreamOwner {
             ConnectionErrorReason.SOCKET,
             error?.message ?? 'the socket closed',
             true,
+            error ?? undefined,
           ),
       true,
     );

@@ -49,8 +49,13 @@ export class H2ConnectionError extends Error {
     readonly reason: string,
     message: string,
     readonly remote = false,
+    /** What failed underneath: the socket's own error, for a SOCKET reason. */
+    cause?: Error,
   ) {
-    super(`${errorCodeName(errorCode)} (${reason}): ${message}`);
+    super(
+      `${errorCodeName(errorCode)} (${reason}): ${message}`,
+      cause === undefined ? undefined : { cause },
+    );
   }
 }
 
