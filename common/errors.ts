@@ -14,6 +14,7 @@ export const SWITCHYARD_ERROR_CODES = [
   'SWY_ERR_CONNECT_FAILED',
   'SWY_ERR_UPSTREAM_PROTOCOL',
   'SWY_ERR_KEEPALIVE_TIMEOUT',
+  'SWY_ERR_HEADERS_TOO_LARGE',
   // Starting and running the proxy (SwitchyardError).
   'SWY_ERR_LISTEN',
   'SWY_ERR_TLS_FILES',

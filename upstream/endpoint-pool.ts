@@ -21,7 +21,7 @@ import type {
   UpstreamStream,
   UpstreamTransport,
 } from '../transport/upstream.js';
-import { nodeHttp2Transport } from '../transport/node-http2/upstream.js';
+import { h2Transport } from '../transport/h2/upstream.js';
 
 export interface PoolOptions {
   readonly dialer: Dialer;
@@ -319,7 +319,7 @@ export class EndpointPool {
     this.authority = host.key;
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
-    this.transport = options.transport ?? nodeHttp2Transport;
+    this.transport = options.transport ?? h2Transport;
   }
 
   get connectivity(): Connectivity {
