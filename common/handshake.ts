@@ -1,8 +1,7 @@
 // The client handshake deadline: a connection must deliver the whole HTTP/2 preface and its
 // first SETTINGS frame (RFC 9113 §3.4) within the listener's handshake timeout, counted from
 // accept (h2c) or from the end of the TLS handshake. One timer per connection, held on the
-// socket so the HTTP/2 session that later owns the socket can clear it.
-import type { Http2Session } from 'node:http2';
+// socket so the HTTP/2 connection that later owns the socket can clear it.
 import type { Duplex } from 'node:stream';
 
 /** The client connection preface (RFC 9113 §3.4). */
@@ -57,13 +56,4 @@ export function disarmHandshake(socket: Duplex): void {
 /** Whether the socket's handshake deadline is still running. */
 export function handshakePending(socket: Duplex): boolean {
   return (socket as Tracked)[kHandshake] !== undefined;
-}
-
-/**
- * The session got the client's first SETTINGS: the handshake is complete. `session.socket`
- * forwards property reads to the socket the session was made on, so the timer is found there.
- */
-export function handshakeDone(session: Http2Session): void {
-  if (session.destroyed) return;
-  disarmHandshake(session.socket);
 }

@@ -1,7 +1,6 @@
 // Forward-proxy mode of a listener: reads `CONNECT host:port`, serves a tunnel to a cluster as
 // HTTP/2 (h2c, or TLS with the configured certificate) whose calls are balanced over the
 // cluster, tunnels allowed targets as raw bytes, and refuses the rest, all within time limits.
-import type http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
@@ -22,29 +21,6 @@ import type { Logger } from '../common/log.js';
 /** The first byte of a TLS handshake record. */
 const TLS_HANDSHAKE = 0x16;
 
-/** Set on a tunnel's socket and its HTTP/2 session: the cluster its calls go to. */
-const kTunnelCluster = Symbol('switchyard.tunnelCluster');
-
-type Tagged = { [kTunnelCluster]?: string };
-
-/** The cluster a stream's tunnel is pinned to, or undefined for an ordinary client. */
-export function tunnelClusterOf(stream: http2.ServerHttp2Stream): string | undefined {
-  return (stream.session as (http2.ServerHttp2Session & Tagged) | undefined)?.[kTunnelCluster];
-}
-
-/** Marks a socket as a tunnel to `cluster`, before an HTTP/2 session is made on it. */
-export function tagTunnelSocket(socket: Duplex, cluster: string): void {
-  (socket as Duplex & Tagged)[kTunnelCluster] = cluster;
-}
-
-/** Copies a tunnel's cluster from its socket to the HTTP/2 session made on it. */
-export function tagTunnelSession(session: http2.ServerHttp2Session): void {
-  const socket = session.socket as unknown as Tagged | undefined;
-  const cluster = socket?.[kTunnelCluster];
-  if (cluster !== undefined)
-    (session as http2.ServerHttp2Session & Tagged)[kTunnelCluster] = cluster;
-}
-
 /** What the gateway needs from its listener and the proxy. */
 export interface ConnectHost {
   /** The listener's config in force (its `connect` block may change on reload). */
@@ -53,8 +29,8 @@ export interface ConnectHost {
   hasCluster(name: string): boolean;
   /** A raw connection to `host:port` for a passthrough tunnel (through an upstream proxy if one applies). */
   dial(host: string, port: number, timeoutMs: number): Promise<Duplex>;
-  /** Serves a socket that speaks HTTP/2 from its first byte. */
-  serveHttp2(socket: Duplex): void;
+  /** Serves a socket that speaks HTTP/2 from its first byte; its calls go to `cluster`. */
+  serveHttp2(socket: Duplex, cluster: string): void;
   /**
    * Runs the TLS handshake inside a tunnel (with `connect.tls`, ALPN h2, the handshake timeout)
    * and serves HTTP/2 on it, pinned to `cluster`. False when no tunnel certificate is set.
@@ -246,8 +222,7 @@ export class ConnectGateway {
   private serve(socket: Duplex, cluster: string): void {
     this.pending.delete(socket);
     socket.removeAllListeners('error');
-    tagTunnelSocket(socket, cluster);
-    this.host.serveHttp2(socket);
+    this.host.serveHttp2(socket, cluster);
   }
 
   /** Tunnels the bytes as they are, to an allowed target. */

@@ -1,25 +1,23 @@
-// One proxied gRPC call, on the client's side: wires the client's node:http2 stream to the
-// call's upstream half (upstream-call.ts), with backpressure both ways, and answers the client
-// with the upstream's headers, data and trailers or a status that says what went wrong.
-// Frames pass through undecoded.
-import http2 from 'node:http2';
-import type { IncomingHttpHeaders } from 'node:http2';
+// One proxied gRPC call, on the client's side: wires the client's stream (the downstream seam,
+// transport/downstream.ts) to the call's upstream half (upstream-call.ts), with backpressure
+// both ways, and answers the client with the upstream's headers, data and trailers or a
+// status that says what went wrong. Frames pass through undecoded.
 import {
-  connectionOf,
   type BlockedStream,
   type ClientConnection,
   type ConnectionCall,
   type StreamResetReason,
 } from './client-connection.js';
 import { Status, encodeGrpcMessage } from '../grpc/grpc-status.js';
+import type { DownstreamHandler, DownstreamStream } from '../transport/downstream.js';
 import type { HeaderFields } from '../transport/header-fields.js';
-import { fieldsToHeaders } from '../transport/node-http2/header-objects.js';
 import { UpstreamCall, statusTrailers, type UpstreamCallContext } from './upstream-call.js';
 import type { CallObserver, CallRecord } from './call-record.js';
 
 export type { CallObserver, CallRecord } from './call-record.js';
 
-const { NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
+/** RST_STREAM code ENHANCE_YOUR_CALM (RFC 9113 §7). */
+const ENHANCE_YOUR_CALM = 0xb;
 
 /** Everything a call needs from the proxy that is the same for every call of a route. */
 export interface CallContext extends UpstreamCallContext {
@@ -28,15 +26,10 @@ export interface CallContext extends UpstreamCallContext {
   readonly observer: CallObserver;
 }
 
-const kCall = Symbol('switchyard.call');
-type Downstream = http2.ServerHttp2Stream & { [kCall]?: ProxyCall };
-
-const TRAILERS_ONLY_OPTIONS = { endStream: true } as const;
-const RESPOND_OPTIONS = { waitForTrailers: true } as const;
-
-export class ProxyCall extends UpstreamCall implements BlockedStream, ConnectionCall, CallRecord {
-  /** 'drain' listeners are wired on the first backpressure, not for every call. */
-  private downstreamDrainWired = false;
+export class ProxyCall
+  extends UpstreamCall
+  implements BlockedStream, ConnectionCall, CallRecord, DownstreamHandler
+{
   /** The client connection, which resets streams whose client is too far behind. */
   private readonly connection: ClientConnection | undefined;
   /** Whether the client is behind (its connection watches the call meanwhile). */
@@ -49,9 +42,11 @@ export class ProxyCall extends UpstreamCall implements BlockedStream, Connection
   nextCall: ConnectionCall | null = null;
 
   constructor(
-    readonly downstream: Downstream,
+    readonly downstream: DownstreamStream,
+    /** The client connection's watch (liveness, stalled streams, reset limit). */
+    connection: ClientConnection | undefined,
     /** The client's request headers as parsed, for picking and routing. */
-    headers: IncomingHttpHeaders,
+    headers: Readonly<Record<string, string | undefined>>,
     /** The client's request header fields; edited in place into the upstream request. */
     fields: HeaderFields,
     path: string,
@@ -62,12 +57,9 @@ export class ProxyCall extends UpstreamCall implements BlockedStream, Connection
     headerBytes: number,
   ) {
     super(headers, fields, path, context, timeoutMs, headerBytes);
-    downstream[kCall] = this;
-    this.connection = connectionOf(downstream.session);
-    this.connection?.addCall(this);
-    downstream.on('close', onDownstreamClose);
-    downstream.on('error', onDownstreamError);
-    downstream.on('wantTrailers', onWantTrailers);
+    this.connection = connection;
+    connection?.addCall(this);
+    downstream.attach(this);
   }
 
   start(): void {
@@ -75,23 +67,15 @@ export class ProxyCall extends UpstreamCall implements BlockedStream, Connection
     this.begin();
   }
 
-  /** CallRecord: the client's address, formatted once per client connection. */
+  /** CallRecord: the client's address. */
   peer(): string {
-    const session = this.downstream.session;
-    if (session === undefined) return '';
-    let peer = peers.get(session);
-    if (peer === undefined) {
-      peer = formatPeer(session);
-      if (peer !== '') peers.set(session, peer);
-    }
-    return peer;
+    return this.downstream.info.peer;
   }
 
   // UpstreamCall's client side
 
   protected startRequest(): void {
-    this.downstream.on('data', onDownstreamData);
-    this.downstream.on('end', onDownstreamEnd);
+    this.downstream.resume();
   }
 
   protected pauseRequest(): void {
@@ -99,27 +83,21 @@ export class ProxyCall extends UpstreamCall implements BlockedStream, Connection
   }
 
   protected resumeRequest(): void {
-    if (this.downstream.isPaused()) this.downstream.resume();
+    this.downstream.resume();
   }
 
   protected clientHeaderLimit(): number {
-    return clientHeaderLimit(this.downstream);
+    return this.downstream.peerMaxHeaderListSize();
   }
 
   protected respond(fields: HeaderFields, endStream: boolean): void {
-    const ds = this.downstream;
-    if (ds.closed || ds.destroyed) return;
-    ds.respond(fieldsToHeaders(fields), endStream ? TRAILERS_ONLY_OPTIONS : RESPOND_OPTIONS);
+    this.downstream.respond(fields, endStream);
   }
 
   protected writeResponse(chunk: Buffer): boolean {
     const ds = this.downstream;
-    if (ds.writableEnded || ds.destroyed) return true;
+    if (ds.closed) return true;
     if (ds.write(chunk)) return true;
-    if (!this.downstreamDrainWired) {
-      this.downstreamDrainWired = true;
-      ds.on('drain', onDownstreamDrain);
-    }
     if (!this.blocked && this.connection !== undefined) {
       this.blocked = true;
       this.connection.block(this);
@@ -128,65 +106,67 @@ export class ProxyCall extends UpstreamCall implements BlockedStream, Connection
   }
 
   protected endResponse(): void {
-    const ds = this.downstream;
-    if (!ds.writableEnded && !ds.destroyed) ds.end();
+    this.downstream.end(
+      this.trailers ??
+        statusTrailers(Status.INTERNAL, 'upstream ended the call without a grpc-status'),
+    );
   }
 
   protected respondStatus(code: number, message: string): void {
     const ds = this.downstream;
-    if (ds.closed || ds.destroyed) return;
+    if (ds.closed) return;
     if (!ds.headersSent) {
       ds.respond(
-        {
-          ':status': 200,
-          'content-type': 'application/grpc',
-          'grpc-status': String(code),
-          'grpc-message': encodeGrpcMessage(message),
-        },
-        TRAILERS_ONLY_OPTIONS,
+        [
+          ':status',
+          '200',
+          'content-type',
+          'application/grpc',
+          'grpc-status',
+          String(code),
+          'grpc-message',
+          encodeGrpcMessage(message),
+        ],
+        true,
       );
       return;
     }
     this.trailers = statusTrailers(code, message);
-    // The trailers go out on 'wantTrailers', behind the data already sent, as upstream
-    // trailers do. A client that is behind on reading gets them when it catches up: resetting
-    // its stream instead would turn every status into CANCELLED, the code for the caller's own
-    // doing, which retry policies do not retry. A client that never reads keeps one stream's
-    // buffered data until its deadline, cancel or connection ends it.
-    if (!ds.writableEnded) ds.end();
+    // The trailers go out behind the data already sent, as upstream trailers do. A client
+    // that is behind on reading gets them when it catches up: resetting its stream instead
+    // would turn every status into CANCELLED, the code for the caller's own doing, which
+    // retry policies do not retry. A client that never reads keeps one stream's buffered data
+    // until its deadline, cancel or connection ends it.
+    ds.end(this.trailers);
   }
 
   protected ended(): void {
     this.context.observer.callEnded(this);
   }
 
-  // The client's stream
+  // DownstreamHandler: the client's stream
+
+  onRequestData(_stream: DownstreamStream, chunk: Buffer): void {
+    this.forwardRequest(chunk);
+  }
+
+  onRequestEnd(): void {
+    this.requestEnd();
+  }
+
+  onResponseDrain(): void {
+    this.unblock();
+    this.responseDrained();
+  }
 
   /** The client's stream closed: finished normally, or cancelled/reset by the client. */
-  downstreamClosed(): void {
+  onStreamClose(_stream: DownstreamStream, byClient: boolean): void {
     this.unblock();
     this.connection?.removeCall(this);
     // A reset by the client counts towards its limit; streams closed because the whole
     // connection went away do not.
-    const connection = this.connection;
-    if (!this.done && connection !== undefined && !connection.session.destroyed) {
-      connection.clientReset(performance.now());
-    }
+    if (!this.done && byClient) this.connection?.clientReset(performance.now());
     this.cancelledByClient();
-  }
-
-  wantTrailers(): void {
-    this.downstream.sendTrailers(
-      fieldsToHeaders(
-        this.trailers ??
-          statusTrailers(Status.INTERNAL, 'upstream ended the call without a grpc-status'),
-      ),
-    );
-  }
-
-  downstreamDrained(): void {
-    this.unblock();
-    this.responseDrained();
   }
 
   private unblock(): void {
@@ -196,11 +176,11 @@ export class ProxyCall extends UpstreamCall implements BlockedStream, Connection
   }
 
   unsentBytes(): number {
-    return this.downstream.writableLength;
+    return this.downstream.unsentBytes;
   }
 
   heldBytes(): number {
-    return this.upstreamBufferedBytes + this.downstream.writableLength;
+    return this.upstreamBufferedBytes + this.downstream.unsentBytes;
   }
 
   /**
@@ -209,65 +189,7 @@ export class ProxyCall extends UpstreamCall implements BlockedStream, Connection
    */
   reset(_reason: StreamResetReason, message: string): void {
     this.blocked = false;
-    const ds = this.downstream;
-    if (!ds.closed && !ds.destroyed) ds.close(NGHTTP2_ENHANCE_YOUR_CALM);
+    this.downstream.reset(ENHANCE_YOUR_CALM);
     this.abort(Status.RESOURCE_EXHAUSTED, message);
   }
-}
-
-const peers = new WeakMap<http2.Http2Session, string>();
-
-/** The client's `address:port`, or "" once its session is gone. */
-function formatPeer(session: http2.Http2Session): string {
-  try {
-    // Throws once the session lost its socket (ERR_HTTP2_SOCKET_UNBOUND).
-    const socket = session.socket;
-    const address = socket.remoteAddress;
-    if (address === undefined) return '';
-    const port = socket.remotePort ?? 0;
-    return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-  } catch {
-    return '';
-  }
-}
-
-// The client's SETTINGS_MAX_HEADER_LIST_SIZE, kept on its session and updated with its SETTINGS.
-const kHeaderLimit = Symbol('switchyard.clientHeaderLimit');
-type ClientSession = http2.ServerHttp2Session & { [kHeaderLimit]?: number };
-
-function clientHeaderLimit(ds: Downstream): number {
-  const session = ds.session as ClientSession | undefined;
-  if (session === undefined) return Infinity;
-  let limit = session[kHeaderLimit];
-  if (limit === undefined) {
-    limit = session.remoteSettings.maxHeaderListSize ?? Infinity;
-    session[kHeaderLimit] = limit;
-    session.on('remoteSettings', onClientSettings);
-  }
-  return limit;
-}
-function onClientSettings(this: ClientSession, settings: http2.Settings) {
-  this[kHeaderLimit] = settings.maxHeaderListSize ?? Infinity;
-}
-
-// Event handlers shared by every call: `this` is the stream, the call hangs off a symbol slot,
-// so wiring a call allocates no closures.
-
-function onDownstreamData(this: Downstream, chunk: Buffer) {
-  this[kCall]!.forwardRequest(chunk);
-}
-function onDownstreamEnd(this: Downstream) {
-  this[kCall]!.requestEnd();
-}
-function onDownstreamClose(this: Downstream) {
-  this[kCall]!.downstreamClosed();
-}
-function onDownstreamError() {
-  // 'close' follows and settles the call.
-}
-function onWantTrailers(this: Downstream) {
-  this[kCall]!.wantTrailers();
-}
-function onDownstreamDrain(this: Downstream) {
-  this[kCall]!.downstreamDrained();
 }

@@ -3,8 +3,7 @@
 // takes no response data (reset after a time, and when together they hold more than the
 // connection's buffer limit); and closing with a deadline, so a socket never outlives the
 // proxy's decision to drop it.
-import type http2 from 'node:http2';
-import { handshakePending } from '../common/handshake.js';
+import type { DownstreamConnection } from '../transport/downstream.js';
 import { LivenessProbe, type LivenessSettings } from './liveness-probe.js';
 import type { ResetLimitConfig } from '../config/types.js';
 import { ResetLimiter } from './reset-limiter.js';
@@ -71,22 +70,14 @@ export interface ConnectionHost {
   streamReset(reason: StreamResetReason): void;
 }
 
-const kConnection = Symbol('switchyard.clientConnection');
-type Tagged = http2.Http2Session & { [kConnection]?: ClientConnection };
-
-/** The connection a client session belongs to (set while a listener tracks it). */
-export function connectionOf(
-  session: http2.Http2Session | undefined,
-): ClientConnection | undefined {
-  return session === undefined ? undefined : (session as Tagged)[kConnection];
-}
-
 export class ClientConnection {
   private readonly probe: LivenessProbe;
   private resets: ResetLimiter | undefined;
   /** Set once the proxy decided to end the connection. */
   closing = false;
-  private readonly onPingAck: (err: Error | null) => void;
+  /** Set once the connection is gone. */
+  gone = false;
+  private readonly onPingAck: () => void;
   /** Calls whose client stream is open, newest first. */
   private calls: ConnectionCall | null = null;
   /** Streams whose client is behind, oldest first. */
@@ -94,16 +85,12 @@ export class ClientConnection {
   private lastSweep = 0;
 
   constructor(
-    readonly session: http2.ServerHttp2Session,
+    readonly connection: DownstreamConnection,
     private readonly host: ConnectionHost,
     now: number,
   ) {
-    (session as Tagged)[kConnection] = this;
     this.probe = new LivenessProbe(now);
-    this.onPingAck = (err) => {
-      if (err !== null || session.destroyed) return;
-      this.probe.answered(performance.now(), session.socket.bytesRead);
-    };
+    this.onPingAck = () => this.probe.answered(performance.now(), connection.bytesRead());
   }
 
   /**
@@ -169,21 +156,15 @@ export class ClientConnection {
    */
   sweep(now: number): void {
     if (this.blocked.size > 0) this.sweepBlocked(now);
-    const session = this.session;
-    // Draining sessions (GOAWAY sent) refuse PINGs; the handshake has its own deadline.
-    if (this.closing || session.destroyed || session.closed) return;
-    const socket = session.socket;
-    if (handshakePending(socket)) return;
+    const connection = this.connection;
+    // Draining connections (GOAWAY sent) need no PING; the handshake has its own deadline.
+    if (this.closing || connection.closing || !connection.handshakeDone) return;
     const probe = this.probe;
-    const queued = probe.waiting ? (session.state.outboundQueueSize ?? 0) : 0;
+    const queued = probe.waiting ? connection.outboundQueued() : 0;
     const settings = this.host.liveness();
-    switch (probe.tick(now, socket.bytesRead, socket.bytesWritten, queued, settings)) {
+    switch (probe.tick(now, connection.bytesRead(), connection.bytesWritten(), queued, settings)) {
       case 'ping':
-        try {
-          session.ping(this.onPingAck);
-        } catch {
-          // Destroyed meanwhile: 'close' follows.
-        }
+        connection.ping(this.onPingAck);
         return;
       case 'unanswered':
         this.destroy('unresponsive', `no answer to a PING within ${settings.timeoutMs} ms`);
@@ -236,28 +217,21 @@ export class ClientConnection {
 
   /** Closes the socket now; its streams end, and their calls are cancelled upstream. */
   destroy(reason: CloseReason, detail: string): void {
-    if (this.session.destroyed) return;
+    if (this.gone) return;
     this.closing = true;
     this.host.connectionClosed(this, reason, detail);
-    this.session.destroy();
+    this.connection.destroy();
   }
 
   /**
    * Ends the connection gracefully with GOAWAY(`code`): no new streams, the calls already
-   * running finish, and the socket closes after the last one (Node's close() then sends its
-   * own GOAWAY(NO_ERROR) with the same last stream id, which RFC 9113 §6.8 allows). A client
+   * running finish, and the socket closes after the last one. A client
    * that merely cancels a lot keeps its calls; one that only resets has none left, and is gone.
    */
   drain(reason: CloseReason, detail: string, code: number): void {
-    const session = this.session;
-    if (this.closing || session.destroyed) return;
+    if (this.closing || this.gone) return;
     this.closing = true;
     this.host.connectionClosed(this, reason, detail);
-    try {
-      session.goaway(code);
-      session.close();
-    } catch {
-      // Destroyed meanwhile: 'close' follows.
-    }
+    this.connection.drain(code);
   }
 }

@@ -1,7 +1,6 @@
 // Client-facing listeners: h2c with prior knowledge (sniffed, so HTTP/1.1 gets a clear answer,
 // or, in forward-proxy mode, CONNECT is served) and TLS with ALPN h2. Tracks client sessions
 // for graceful shutdown.
-import http2 from 'node:http2';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tlsModule from 'node:tls';
@@ -10,36 +9,35 @@ import {
   CLOSE_REASONS,
   ClientConnection,
   STREAM_RESET_REASONS,
-  connectionOf,
   type CloseReason,
   type ConnectionHost,
   type StreamResetReason,
 } from './client-connection.js';
-import {
-  ConnectGateway,
-  tagTunnelSession,
-  tagTunnelSocket,
-} from '../forward-proxy/connect-listener.js';
+import { ConnectGateway } from '../forward-proxy/connect-listener.js';
 import { SwitchyardError, describeError } from '../common/errors.js';
-import { answerWithErrorCodes } from './goaway-codes.js';
 import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES } from '../upstream/flow-control.js';
 import {
   armHandshake,
   disarmHandshake,
-  handshakeDone,
   handshakePending,
   matchPreface,
   readBuffered,
 } from '../common/handshake.js';
 import type { LivenessSettings } from './liveness-probe.js';
 import type { Logger } from '../common/log.js';
+import { ConnectionErrorReason, type H2ConnectionError } from '../h2/connection/index.js';
+import type { ConnectionInfo, DownstreamStream, TlsInfo } from '../transport/downstream.js';
+import type { HeaderFields } from '../transport/header-fields.js';
+import { H2DownstreamConnection, type H2DownstreamOptions } from '../transport/h2/downstream.js';
 
+/** What a listener hands each request: the stream, its header fields, and its connection. */
 export type StreamHandler = (
-  stream: http2.ServerHttp2Stream,
-  headers: http2.IncomingHttpHeaders,
-  flags: number,
-  /** The fields as they came, [name, value, …]: `headers` joins a repeated name's values. */
-  rawHeaders: string[],
+  stream: DownstreamStream,
+  /** The fields as they came, [name, value, …], a repeated name kept apart. */
+  fields: HeaderFields,
+  /** Their size as SETTINGS_MAX_HEADER_LIST_SIZE counts it. */
+  headerBytes: number,
+  connection: ClientConnection,
 ) => void;
 
 export interface TlsMaterial {
@@ -63,6 +61,9 @@ export interface TunnelServices {
   /** A raw connection for a passthrough tunnel (through an upstream proxy when one applies). */
   dial(host: string, port: number, timeoutMs: number): Promise<Duplex>;
 }
+
+/** GOAWAY code NO_ERROR: a graceful close. */
+const NO_ERROR = 0;
 
 const HTTP1_REQUEST_LINE = /^[A-Z]{3,10} \S+ HTTP\/1\.[01]\r?\n/;
 /** How an HTTP/1.x request starts: a method token (upper-case letters). */
@@ -91,13 +92,48 @@ function refuse(socket: net.Socket, answer: string): void {
   socket.end(answer, () => socket.destroy());
 }
 
-/** Peer settings every client session gets. */
-function serverSettings(config: ListenerConfig): http2.Settings {
+/**
+ * The client connection's HTTP/2 settings and limits. Its own rapid-reset limit sits above the
+ * listener's (twice, and at least nghttp2's 1,000 then 33/s), so the listener's graceful answer
+ * comes first; the handshake deadline is the listener's own (armHandshake), from accept.
+ */
+function connectionOptions(config: ListenerConfig): H2DownstreamOptions {
   return {
     maxConcurrentStreams: config.maxConcurrentStreams,
-    enablePush: false,
-    initialWindowSize: STREAM_WINDOW_BYTES,
+    streamWindow: STREAM_WINDOW_BYTES,
+    connectionWindow: CONNECTION_WINDOW_BYTES,
+    handshakeTimeoutMs: 2 * config.handshakeTimeoutMs + 1_000,
+    resetLimit: {
+      burst: Math.max(1_000, 2 * config.resetLimit.burst),
+      ratePerSecond: Math.max(33, 2 * config.resetLimit.rate),
+    },
   };
+}
+
+/** What a client connection is, read once from its socket. */
+function connectionInfo(
+  listener: string,
+  socket: Duplex,
+  tunnelCluster: string | undefined,
+): ConnectionInfo {
+  const s = socket as Partial<net.Socket>;
+  const address = s.remoteAddress;
+  const peer =
+    address === undefined
+      ? ''
+      : address.includes(':')
+        ? `[${address}]:${s.remotePort ?? 0}`
+        : `${address}:${s.remotePort ?? 0}`;
+  let tls: TlsInfo | undefined;
+  if (socket instanceof tlsModule.TLSSocket) {
+    const raw = socket.getPeerCertificate(false) as { raw?: Buffer } | null;
+    tls = {
+      alpn: typeof socket.alpnProtocol === 'string' ? socket.alpnProtocol : '',
+      authorized: socket.authorized,
+      peerCertificate: raw?.raw,
+    };
+  }
+  return { listener, peer, tls, tunnelCluster };
 }
 
 /** The sweep that PINGs silent clients runs this often, at most (and at least every 1 s). */
@@ -113,7 +149,6 @@ function sweepInterval(config: ListenerConfig): number {
 
 export class Listener implements ConnectionHost {
   readonly name: string;
-  private readonly h2: http2.Http2Server;
   /** The socket server: a plain net.Server in front of h2c, the TLS server itself otherwise. */
   private readonly server: net.Server;
   private readonly connections = new Set<ClientConnection>();
@@ -127,6 +162,11 @@ export class Listener implements ConnectionHost {
   readonly closed: Record<CloseReason, number> = Object.fromEntries(
     CLOSE_REASONS.map((r) => [r, 0]),
   ) as Record<CloseReason, number>;
+  /**
+   * Connection errors the proxy answered with GOAWAY, by h2/ reason (`settings-flood`,
+   * `header-block-too-large`, `flow-control`, …), for metrics.
+   */
+  readonly connectionErrors = new Map<string, number>();
   /** Streams clients reset while the proxy served them, for metrics. */
   clientResets = 0;
   /** Client streams the proxy reset, by reason, for metrics. */
@@ -147,7 +187,7 @@ export class Listener implements ConnectionHost {
   constructor(
     config: ListenerConfig,
     material: ListenerMaterial | undefined,
-    handler: StreamHandler,
+    private readonly handler: StreamHandler,
     private readonly logger: Logger,
     private readonly tunnels?: TunnelServices,
   ) {
@@ -156,22 +196,6 @@ export class Listener implements ConnectionHost {
     this.name = config.name;
     const tls = material?.tls;
     this.tunnelCert = material?.tunnel;
-    const common = {
-      settings: serverSettings(config),
-      // nghttp2's memory cap for all streams of one client session (MB); the 10 MB default
-      // refuses streams under load from a busy multiplexing client.
-      maxSessionMemory: 64,
-      // nghttp2's own rapid-reset limit (1,000 resets, then 33/s, answered with a graceful
-      // GOAWAY(INTERNAL_ERROR)) set above the listener's, so the listener's answers first.
-      // Node 20 ignores these options and keeps nghttp2's fixed limit; newer releases take them
-      // (nodejs/node#54875). They are read once, when the listener opens.
-      streamResetBurst: Math.max(1_000, 2 * config.resetLimit.burst),
-      streamResetRate: Math.max(33, 2 * config.resetLimit.rate),
-    };
-    // One HTTP/2 server handles sessions for both kinds; sockets reach it only after the
-    // listener has seen HTTP/2 on them (the h2c preface, or ALPN h2), so anything else can be
-    // answered in HTTP/1.1 instead of with a binary GOAWAY.
-    this.h2 = http2.createServer(common);
     if (tls) {
       const server = tlsModule.createServer({
         cert: tls.cert,
@@ -186,7 +210,7 @@ export class Listener implements ConnectionHost {
       server.on('secureConnection', (socket: tlsModule.TLSSocket) => {
         this.accepted++;
         if (socket.alpnProtocol === 'h2') {
-          this.serveHttp2(socket);
+          this.serveHttp2(socket, undefined);
         } else if (this.current.connect !== undefined && this.tunnels !== undefined) {
           // A client that uses this listener as an https:// proxy.
           this.connectGateway().accept(socket, Buffer.alloc(0));
@@ -201,11 +225,6 @@ export class Listener implements ConnectionHost {
     } else {
       this.server = net.createServer({ noDelay: true }, (socket) => this.sniff(socket));
     }
-    this.h2.on('stream', handler);
-    this.h2.on('session', (session: http2.ServerHttp2Session) => this.track(session));
-    this.h2.on('sessionError', (err: Error) => {
-      this.logger.debug({ listener: this.name }, `client session error: ${describeError(err)}`);
-    });
   }
 
   get config(): ListenerConfig {
@@ -235,7 +254,6 @@ export class Listener implements ConnectionHost {
       this.stopSweep();
       this.startSweep();
     }
-    this.h2.updateSettings(serverSettings(next));
     const tls = material?.tls;
     if (tls && this.server instanceof tlsModule.Server) {
       this.server.setSecureContext({ cert: tls.cert, key: tls.key, ca: tls.ca });
@@ -257,7 +275,7 @@ export class Listener implements ConnectionHost {
         config: () => this.current,
         hasCluster: (name) => tunnels.hasCluster(name),
         dial: (host, port, timeoutMs) => tunnels.dial(host, port, timeoutMs),
-        serveHttp2: (socket) => this.serveHttp2(socket),
+        serveHttp2: (socket, cluster) => this.serveHttp2(socket, cluster),
         serveTls: (socket, cluster) => {
           const server = this.tunnelServer(cluster);
           if (server !== undefined) server.emit('connection', socket);
@@ -293,8 +311,7 @@ export class Listener implements ConnectionHost {
           socket.destroy();
           return;
         }
-        tagTunnelSocket(socket, cluster);
-        this.serveHttp2(socket);
+        this.serveHttp2(socket, cluster);
       });
       server.on('tlsClientError', (err: Error) => {
         this.logger.debug(
@@ -385,7 +402,7 @@ export class Listener implements ConnectionHost {
   async close(graceMs: number): Promise<void> {
     this.closing = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const c of this.connections) c.session.close();
+    for (const c of this.connections) c.connection.drain(NO_ERROR);
     this.gateway?.stopAccepting();
     if (this.connections.size > 0 || this.tunnelCount > 0) {
       // These timers stay referenced: shutdown is waiting on them.
@@ -397,7 +414,7 @@ export class Listener implements ConnectionHost {
           for (const c of this.connections) c.abandonCalls(message);
           this.gateway?.destroyTunnels();
           const cut = setTimeout(() => {
-            for (const c of this.connections) c.session.destroy();
+            for (const c of this.connections) c.connection.destroy();
             resolve();
           }, this.current.closeTimeoutMs);
           this.drained = () => {
@@ -416,12 +433,34 @@ export class Listener implements ConnectionHost {
   }
 
   /**
-   * Hands a socket that speaks HTTP/2 to the session server. The handshake deadline runs on
-   * (or starts, after TLS) until the session has the client's first SETTINGS.
+   * Serves HTTP/2 on a socket that speaks it (the h2c preface seen, or ALPN h2). The handshake
+   * deadline runs on (or starts, after TLS) until the client's first SETTINGS.
+   * `tunnelCluster`: the socket came through a CONNECT tunnel to that cluster.
    */
-  private serveHttp2(socket: Duplex): void {
+  private serveHttp2(socket: Duplex, tunnelCluster: string | undefined): void {
     if (!handshakePending(socket)) this.startHandshakeDeadline(socket);
-    this.h2.emit('connection', socket);
+    const config = this.current;
+    const info = connectionInfo(this.name, socket, tunnelCluster);
+    let watch: ClientConnection | undefined = undefined;
+    const connection = new H2DownstreamConnection(
+      socket,
+      info,
+      connectionOptions(config),
+      (stream, fields, headerBytes) => this.handler(stream, fields, headerBytes, watch!),
+      {
+        handshakeDone: () => disarmHandshake(socket),
+        closed: (_connection, error) => this.connectionGone(watch!, error),
+      },
+    );
+    watch = new ClientConnection(connection, this, performance.now());
+    this.connections.add(watch);
+    if (this.sweepTimer === undefined) this.startSweep();
+    if (this.closing) connection.drain(NO_ERROR);
+    const idle = config.idleTimeoutMs;
+    if (idle > 0 && typeof (socket as Partial<net.Socket>).setTimeout === 'function') {
+      // No bytes either way for this long: GOAWAY, and the socket closes after the last stream.
+      (socket as net.Socket).setTimeout(idle, () => connection.drain(NO_ERROR));
+    }
   }
 
   private startHandshakeDeadline(socket: Duplex): void {
@@ -431,36 +470,26 @@ export class Listener implements ConnectionHost {
     });
   }
 
-  private track(session: http2.ServerHttp2Session): void {
-    answerWithErrorCodes(session);
-    const connection = new ClientConnection(session, this, performance.now());
-    this.connections.add(connection);
-    if (this.sweepTimer === undefined) this.startSweep();
-    session.once('remoteSettings', onFirstSettings);
-    session.on('stream', onSessionStream);
-    try {
-      session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
-    } catch {
-      // Destroyed already; 'close' follows.
+  /** A client connection closed: its books, and why, when the proxy ended it for an error. */
+  private connectionGone(watch: ClientConnection, error: H2ConnectionError | null): void {
+    watch.gone = true;
+    this.connections.delete(watch);
+    if (this.connections.size === 0) this.stopSweep();
+    if (error !== null && !error.remote) {
+      this.connectionErrors.set(error.reason, (this.connectionErrors.get(error.reason) ?? 0) + 1);
     }
-    session.once('close', () => {
-      this.connections.delete(connection);
-      if (this.connections.size === 0) this.stopSweep();
-      this.checkDrained();
-    });
-    tagTunnelSession(session);
-    session.on('error', (err: Error & { errno?: number }) => {
-      // 'close' follows; nothing a client does may crash the proxy. Errors with an nghttp2
-      // error number are protocol errors Node answered with GOAWAY and a destroyed session.
-      if (typeof err.errno === 'number' && err.errno < 0 && !connection.closing) {
-        this.connectionClosed(connection, 'protocol_error', describeError(err));
-      }
-    });
-    if (this.closing) session.close();
-    const idle = this.current.idleTimeoutMs;
-    if (idle > 0) {
-      session.setTimeout(idle, () => session.close());
+    if (error !== null && !error.remote && !watch.closing) {
+      // The client broke the protocol or flooded us: the connection answered GOAWAY with the
+      // error's code (RFC 9113 §5.4.1).
+      const reason: CloseReason =
+        error.reason === ConnectionErrorReason.HANDSHAKE_TIMEOUT
+          ? 'handshake_timeout'
+          : error.reason === ConnectionErrorReason.RAPID_RESET
+            ? 'rapid_reset'
+            : 'protocol_error';
+      this.connectionClosed(watch, reason, error.message);
     }
+    this.checkDrained();
   }
 
   /**
@@ -493,8 +522,8 @@ export class Listener implements ConnectionHost {
       if (match === 'preface') {
         socket.removeAllListeners('error');
         socket.unshift(seen);
-        // The deadline keeps running until the session has the client's SETTINGS.
-        this.h2.emit('connection', socket);
+        // The deadline keeps running until the connection has the client's SETTINGS.
+        this.serveHttp2(socket, undefined);
         return;
       }
       if (match === 'partial') {
@@ -538,20 +567,4 @@ function livenessOf(config: ListenerConfig): LivenessSettings {
     timeoutMs: config.pingTimeoutMs,
     stuckMs: config.closeTimeoutMs,
   };
-}
-
-/**
- * A stream whose HEADERS and RST_STREAM arrived together is already closed when it is
- * announced: the client reset it before it was served (the proxy does not serve it), and that
- * counts towards the client's reset limit.
- */
-function onSessionStream(this: http2.ServerHttp2Session, stream: http2.ServerHttp2Stream): void {
-  if ((stream.closed || stream.destroyed) && !this.destroyed) {
-    connectionOf(this)?.clientReset(performance.now());
-  }
-}
-
-/** The client's first SETTINGS arrived: its handshake is complete. */
-function onFirstSettings(this: http2.ServerHttp2Session): void {
-  handshakeDone(this);
 }

@@ -2,7 +2,6 @@
 // incoming request, and hands it to a ProxyCall.
 import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
-import type http2 from 'node:http2';
 import { createBalancer } from '../balancer/create-balancer.js';
 import { TRACE } from '../common/trace.js';
 import type { HealthStatus } from '../balancer/host.js';
@@ -18,10 +17,12 @@ import type { Dialer, UpstreamTlsOptions } from '../upstream/dialer.js';
 import { SwitchyardError, describeError } from '../common/errors.js';
 import { Status, encodeGrpcMessage, statusName } from '../grpc/grpc-status.js';
 import { GrpcHealthProbe } from '../upstream/health-probe.js';
-import { INVALID_FIELDS, invalidFieldReason, prepareHeaderFields } from '../grpc/header-fields.js';
+import { INVALID_FIELDS, headerFieldsSize, invalidFieldReason } from '../grpc/header-fields.js';
 import { effectiveTimeout, parseGrpcTimeout } from '../grpc/grpc-timeout.js';
-import { tunnelClusterOf } from '../forward-proxy/connect-listener.js';
 import { Listener, type ListenerMaterial, type TunnelServices } from './listener.js';
+import type { ClientConnection } from './client-connection.js';
+import type { DownstreamStream } from '../transport/downstream.js';
+import { headerMap, type HeaderFields } from '../transport/header-fields.js';
 import { LogLimiter, silentLogger, type Logger } from '../common/log.js';
 import { Router } from './router.js';
 import {
@@ -111,22 +112,27 @@ function upstreamTls(
 }
 
 /** A non-gRPC request gets a plain HTTP answer: it is not a gRPC client. */
-function refuseHttp(stream: http2.ServerHttp2Stream, status: number, text: string): void {
-  if (stream.destroyed || stream.closed) return;
-  stream.respond({ ':status': status, 'content-type': 'text/plain; charset=utf-8' });
-  stream.end(`switchyard: ${text}\n`);
+function refuseHttp(stream: DownstreamStream, status: number, text: string): void {
+  if (stream.closed) return;
+  stream.respond([':status', String(status), 'content-type', 'text/plain; charset=utf-8'], false);
+  stream.write(Buffer.from(`switchyard: ${text}\n`));
+  stream.end([]);
 }
 
-function refuseGrpc(stream: http2.ServerHttp2Stream, code: number, message: string): void {
-  if (stream.destroyed || stream.closed) return;
+function refuseGrpc(stream: DownstreamStream, code: number, message: string): void {
+  if (stream.closed) return;
   stream.respond(
-    {
-      ':status': 200,
-      'content-type': 'application/grpc',
-      'grpc-status': String(code),
-      'grpc-message': encodeGrpcMessage(message),
-    },
-    { endStream: true },
+    [
+      ':status',
+      '200',
+      'content-type',
+      'application/grpc',
+      'grpc-status',
+      String(code),
+      'grpc-message',
+      encodeGrpcMessage(message),
+    ],
+    true,
   );
 }
 
@@ -446,13 +452,12 @@ export class Switchyard implements CallObserver {
   }
 
   private handleStream(
-    stream: http2.ServerHttp2Stream,
-    headers: http2.IncomingHttpHeaders,
-    _flags: number,
-    rawHeaders: string[],
+    stream: DownstreamStream,
+    fields: HeaderFields,
+    _headerBytes: number,
+    connection: ClientConnection,
   ): void {
-    // Reset by the client before it could be served (its listener counted the reset).
-    if (stream.closed || stream.destroyed) return;
+    const headers = headerMap(fields);
     if (headers[':method'] !== 'POST') {
       refuseHttp(stream, 405, `gRPC calls are POST requests; got ${headers[':method']}`);
       return;
@@ -468,7 +473,7 @@ export class Switchyard implements CallObserver {
     const path = headers[':path'] ?? '';
     const routing = this.routing;
     let context: CallContext | undefined;
-    const pinned = tunnelClusterOf(stream);
+    const pinned = stream.info.tunnelCluster;
     if (pinned !== undefined) {
       // Inside a CONNECT tunnel every call goes to the tunnel's cluster.
       context = routing.tunnels.get(pinned);
@@ -498,13 +503,22 @@ export class Switchyard implements CallObserver {
       refuseGrpc(stream, Status.INVALID_ARGUMENT, `malformed grpc-timeout "${String(rawTimeout)}"`);
       return;
     }
-    const headerBytes = prepareHeaderFields(headers, rawHeaders);
+    const headerBytes = headerFieldsSize(fields);
     if (headerBytes === INVALID_FIELDS) {
-      refuseGrpc(stream, Status.INTERNAL, invalidFieldReason(rawHeaders));
+      refuseGrpc(stream, Status.INTERNAL, invalidFieldReason(fields));
       return;
     }
     const timeoutMs = effectiveTimeout(requested, context.cluster.config.timeouts);
-    new ProxyCall(stream, headers, rawHeaders, path, context, timeoutMs, headerBytes).start();
+    new ProxyCall(
+      stream,
+      connection,
+      headers,
+      fields,
+      path,
+      context,
+      timeoutMs,
+      headerBytes,
+    ).start();
   }
 
   /** Adds an observer of every call (metrics, access log). */

@@ -38,7 +38,7 @@ const allowed = {
   resolver: ['common'],
   balancer: ['common', 'resolver/endpoint.ts'],
   grpc: ['common', 'config', 'h2/frames/constants.ts'],
-  transport: ['common', 'grpc', 'config'],
+  transport: ['common', 'grpc', 'config', 'h2'],
   upstream: ['common', 'config', 'resolver', 'balancer', 'grpc', 'h2', 'transport'],
   egress: ['common', 'config', 'resolver', 'upstream'],
   'forward-proxy': ['common', 'config'],
@@ -82,20 +82,8 @@ const allowed = {
   ],
 };
 const grpcJsAllowed = ['embed'];
-/**
- * Only the transport seam speaks node:http2. The files listed here still do, until the
- * downstream side moves behind the seam too; the list only shrinks.
- */
-const http2Allowed = ['transport'];
-const http2Pending = new Set([
-  'common/handshake.ts',
-  'proxy/call.ts',
-  'proxy/client-connection.ts',
-  'proxy/goaway-codes.ts',
-  'proxy/listener.ts',
-  'proxy/switchyard.ts',
-  'forward-proxy/connect-listener.ts',
-]);
+/** The data path speaks switchyard's own HTTP/2 (h2/); node:http2 stays in tests and examples. */
+const http2Allowed = [];
 
 function walk(dir, out) {
   for (const name of readdirSync(dir)) {
@@ -131,12 +119,8 @@ for (const file of files) {
     if (spec.startsWith('@grpc/grpc-js') && !grpcJsAllowed.includes(top)) {
       problems.push(`${rel}: imports @grpc/grpc-js; only embed/ may`);
     }
-    if (
-      (spec === 'node:http2' || spec === 'http2') &&
-      !http2Allowed.includes(top) &&
-      !http2Pending.has(rel)
-    ) {
-      problems.push(`${rel}: imports node:http2; only transport/ may`);
+    if ((spec === 'node:http2' || spec === 'http2') && !http2Allowed.includes(top)) {
+      problems.push(`${rel}: imports node:http2; the data path uses h2/ instead`);
     }
     if (!spec.startsWith('.')) continue;
     const target = relative(root, resolve(dirname(file), spec.replace(/\.js$/, '.ts')));

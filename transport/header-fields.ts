@@ -47,3 +47,21 @@ export function deleteField(fields: HeaderFields, name: string): void {
     }
   }
 }
+
+/**
+ * The fields as an object for lookups by name (routing, picking): a repeated name's values
+ * joined with ", " (RFC 9110 §5.3). The fields themselves stay as they came.
+ */
+export function headerMap(fields: readonly string[]): Record<string, string | undefined> {
+  const map: Record<string, string | undefined> = Object.create(null) as Record<
+    string,
+    string | undefined
+  >;
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = fields[i];
+    const value = fields[i + 1];
+    const seen = map[name];
+    map[name] = seen === undefined ? value : `${seen}, ${value}`;
+  }
+  return map;
+}
