@@ -293,6 +293,17 @@ export function createMetricsRegistry(
   );
   scrapedCounter(
     r,
+    'switchyard_client_connection_errors_total',
+    'Client connections the proxy ended with a connection error (GOAWAY with an RFC 9113 code), by reason: a flood (settings-flood, ping-flood, empty-data-flood, control-flood, rapid-reset), a malformed peer (header-block-too-large, too-many-continuations, frame-too-large, flow-control, compression, bad-stream-id, idle-stream, closed-stream, …) or handshake-timeout.',
+    ['listener', 'reason'],
+    (add) => {
+      for (const l of proxy.listenerList()) {
+        for (const [reason, n] of l.connectionErrors) add({ listener: l.name, reason }, n);
+      }
+    },
+  );
+  scrapedCounter(
+    r,
     'switchyard_client_resets_total',
     'Streams clients reset (RST_STREAM) before the proxy had answered them; beyond listeners[].resetLimit a connection gets GOAWAY(ENHANCE_YOUR_CALM) (reason rapid_reset).',
     ['listener'],
