@@ -4,6 +4,7 @@
 // is the subclass's (proxy/call.ts over node:http2), reached through a few abstract methods.
 import type { Host } from '../balancer/host.js';
 import type { Cluster, WaitingCall } from '../upstream/cluster.js';
+import type { CallLimits, RetryDenial, RetryReason } from '../upstream/call-limits.js';
 import { cancelUpstream, type UpstreamSession } from '../upstream/endpoint-pool.js';
 import type { Clock, TimerHandle } from '../common/clock.js';
 import { describeError } from '../common/errors.js';
@@ -24,6 +25,20 @@ import { StreamOutcome, type UpstreamHandler, type UpstreamStream } from '../tra
 
 /** Request bytes kept for a transparent retry; larger requests are not retried. */
 export const MAX_REPLAY_BYTES = 64 * 1024;
+/**
+ * Request bytes a call with a retry policy keeps to send again, and what all calls together
+ * keep: grpc-js's per-RPC and per-channel retry buffers (1 MiB and 16 MiB). A request that
+ * outgrows either commits its call: it goes on, but is not sent again.
+ */
+export const MAX_RETRY_REPLAY_BYTES = 1024 * 1024;
+export const MAX_REPLAY_HELD_BYTES = 16 * 1024 * 1024;
+/** Request bytes all calls of this process keep for replays now. */
+let replayHeldBytes = 0;
+export function replayBytesHeld(): number {
+  return replayHeldBytes;
+}
+/** What a `grpc-previous-rpc-attempts` field adds to a header block (26 + up to 2 + 32). */
+const PREVIOUS_ATTEMPTS_FIELD_BYTES = 60;
 /** The longest delay setTimeout honours (2^31 - 1 ms, about 24.8 days). */
 const MAX_TIMER_MS = 0x7fffffff;
 /** Below MAX_TIMER_MS even after rounding up to whole seconds, as long timeouts are sent. */
@@ -70,6 +85,8 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
   progress: CallProgress = CallProgress.NOT_STARTED;
   /** Attempts that did not reach an endpoint (refused, or no connection could take them). */
   attempts = 0;
+  /** Attempts the retry policy sent again after a failure (A6's retries). */
+  retries = 0;
   /** The upstream's trailers, or the status the proxy made, once known. */
   protected trailers: HeaderFields | null = null;
 
@@ -95,6 +112,17 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
   private replayHead: Buffer | null = null;
   private replayRest: Buffer[] | null = null;
   private replayBytes = 0;
+  private replayLimit = MAX_REPLAY_BYTES;
+  /** Response headers (or a status) went to the client: the call is committed. */
+  private committed = false;
+  /** The cluster whose limits counted this call, until it ends. */
+  private limits: CallLimits | null = null;
+  /** The call is counted among its cluster's retrying calls. */
+  private retrying = false;
+  /** The backoff before the next retry, or the running attempt's per-try timeout. */
+  private retryTimer: TimerHandle | undefined = undefined;
+  /** The next backoff's upper bound (A6), 0 until the first retry. */
+  private backoffMs = 0;
 
   constructor(
     /** The client's request headers as parsed, for picking (PickRequest). */
@@ -144,6 +172,22 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
         this.timer = this.upstreamContext.clock.setTimeout(() => this.deadline(), timeoutMs);
       }
     }
+    const limits = this.cluster.limits;
+    if (limits.activeCalls >= limits.breakers.maxConcurrentCalls) {
+      limits.stats.trips.maxConcurrentCalls++;
+      this.fail(
+        Status.UNAVAILABLE,
+        `cluster "${this.cluster.name}" has ${limits.activeCalls} calls in flight, its circuitBreakers.maxConcurrentCalls`,
+        false,
+      );
+      return;
+    }
+    limits.activeCalls++;
+    this.limits = limits;
+    if (limits.policy !== undefined) {
+      this.replayLimit = MAX_RETRY_REPLAY_BYTES;
+      limits.callStarted(this.startedAt);
+    }
     const authority = this.upstreamContext.authority;
     if (authority !== undefined) {
       const replaced = fieldValue(this.fields, ':authority');
@@ -187,6 +231,16 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
       const host = avoid === null ? cluster.pick(this) : cluster.balancer.pickOther(this, avoid);
       if (host === null) {
         if (cluster.canWait()) {
+          const max = cluster.limits.breakers.maxPendingCalls;
+          if (cluster.waitingCalls >= max) {
+            cluster.limits.stats.trips.maxPendingCalls++;
+            this.fail(
+              Status.UNAVAILABLE,
+              `cluster "${cluster.name}" has ${max} calls waiting for an endpoint, its circuitBreakers.maxPendingCalls`,
+              false,
+            );
+            return;
+          }
           this.waiting = true;
           cluster.enqueue(this);
         } else {
@@ -218,7 +272,10 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
   }
 
   private send(host: Host, session: UpstreamSession): boolean {
-    const bytes = this.headerBytes + (this.timeoutMs === undefined ? 0 : GRPC_TIMEOUT_FIELD_BYTES);
+    const bytes =
+      this.headerBytes +
+      (this.timeoutMs === undefined ? 0 : GRPC_TIMEOUT_FIELD_BYTES) +
+      (this.retries === 0 ? 0 : PREVIOUS_ATTEMPTS_FIELD_BYTES);
     if (bytes > session.maxHeaderListSize) {
       // gRPC C-core fails its whole connection, every call on it, for a larger block.
       this.fail(
@@ -258,6 +315,15 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
     this.upstreamEnded = false;
     this.attemptStartedAt = clock.now();
     this.cluster.balancer.callStarted(host);
+    const policy = this.cluster.limits.policy;
+    if (policy !== undefined) {
+      this.cluster.limits.stats.attempts++;
+      if (policy.perTryTimeoutMs !== undefined) {
+        // A transparent retry replaces the refused attempt's timer.
+        if (this.retryTimer !== undefined) clock.clearTimeout(this.retryTimer);
+        this.retryTimer = clock.setTimeout(() => this.perTryTimeout(), policy.perTryTimeoutMs);
+      }
+    }
 
     if (!this.reading) {
       this.reading = true;
@@ -278,6 +344,7 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
   }
 
   private dropReplay(): void {
+    if (this.replayBytes > 0) replayHeldBytes -= this.replayBytes;
     this.replayBytes = -1;
     this.replayHead = null;
     this.replayRest = null;
@@ -287,9 +354,15 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
   forwardRequest(chunk: Buffer): void {
     this.bytesIn += chunk.length;
     if (this.replayBytes >= 0) {
-      if (this.replayBytes + chunk.length > MAX_REPLAY_BYTES) this.dropReplay();
-      else {
+      if (
+        this.replayBytes + chunk.length > this.replayLimit ||
+        replayHeldBytes + chunk.length > MAX_REPLAY_HELD_BYTES
+      ) {
+        if (this.replayLimit === MAX_RETRY_REPLAY_BYTES) this.cluster.limits.stats.bufferCommits++;
+        this.dropReplay();
+      } else {
         this.replayBytes += chunk.length;
+        replayHeldBytes += chunk.length;
         if (this.replayHead === null) this.replayHead = chunk;
         else (this.replayRest ??= []).push(chunk);
       }
@@ -325,14 +398,32 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
   onHeaders(upstream: UpstreamStream, fields: HeaderFields, endStream: boolean): void {
     if (upstream !== this.upstream || this.done) return;
     this.progress = CallProgress.PROCESSED;
+    if (endStream) this.upstreamEnded = true;
+    const httpStatus = fieldValue(fields, ':status');
+    const grpcStatus = fieldValue(fields, 'grpc-status');
+    // As grpc-js decides: headers that end the stream (trailers-only, or not gRPC at all) are
+    // a status, which a retry policy may retry; any other headers commit the call.
+    if (
+      (endStream || httpStatus !== '200') &&
+      this.cluster.limits.policy !== undefined &&
+      this.retryStatus(
+        grpcStatus !== undefined
+          ? Number(grpcStatus)
+          : httpStatus === '200'
+            ? Status.INTERNAL
+            : statusFromHttpStatus(httpStatus === undefined ? 0 : Number(httpStatus)),
+        fieldValue(fields, 'grpc-retry-pushback-ms'),
+        'status',
+      )
+    ) {
+      return;
+    }
     this.dropReplay();
     const problem = this.unforwardable(fields, 'response headers');
     if (problem !== null) {
       this.fail(Status.INTERNAL, problem, false);
       return;
     }
-    const httpStatus = fieldValue(fields, ':status');
-    const grpcStatus = fieldValue(fields, 'grpc-status');
     if (httpStatus !== '200') {
       // Not a gRPC answer (a load balancer's 502, an HTTP server's 404): clients expect 200.
       const code =
@@ -359,6 +450,7 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
         this.status = Number(grpcStatus);
       }
     }
+    this.commit();
     this.respond(fields, endStream);
   }
 
@@ -470,6 +562,13 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
       const why = cluster.pool(host)?.sessionError ?? error;
       message = `connection to ${host.key} lost mid-call${why ? `: ${describeError(why)}` : ''}`;
     }
+    if (
+      cluster.limits.policy !== undefined &&
+      this.retryStatus(code, undefined, outcome === StreamOutcome.COMPLETE ? 'status' : 'reset')
+    ) {
+      if (code === Status.UNAVAILABLE) cluster.endpointFailed();
+      return;
+    }
     this.failFromUpstream(code, message, code === Status.UNAVAILABLE || code === Status.INTERNAL);
   }
 
@@ -477,6 +576,140 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
   onDrain(upstream: UpstreamStream): void {
     if (upstream !== this.upstream) return;
     this.resumeRequest();
+  }
+
+  /**
+   * The call is committed (response headers go to the client): no retry from here on, and no
+   * per-try timeout.
+   */
+  private commit(): void {
+    this.committed = true;
+    if (this.retryTimer !== undefined) {
+      this.upstreamContext.clock.clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+    }
+  }
+
+  /**
+   * The running attempt failed with `code` before anything reached the client: when the retry
+   * policy and the limits allow, ends the attempt and schedules the next one (true). False:
+   * the failure is the call's.
+   */
+  private retryStatus(code: number, pushback: string | undefined, reason: RetryReason): boolean {
+    const limits = this.cluster.limits;
+    const policy = limits.policy!;
+    if (this.committed || !policy.retryableStatusCodes.includes(code)) return false;
+    // A6: a retryable failure costs a throttle token whether or not it is retried.
+    limits.attemptFailed();
+    const denial = this.retryDenial(pushback);
+    if (denial !== undefined) {
+      limits.stats.denied[denial]++;
+      return false;
+    }
+    this.retry(code, reason);
+    return true;
+  }
+
+  /** Why the call may not be retried now, or undefined (and the retry is counted). */
+  private retryDenial(pushback: string | undefined): RetryDenial | undefined {
+    const limits = this.cluster.limits;
+    const policy = limits.policy!;
+    if (this.retries + 1 >= policy.maxAttempts) return 'attempts';
+    if (!this.replayable) return 'committed';
+    if (!policy.retryClientRetries && this.headers['grpc-previous-rpc-attempts'] !== undefined) {
+      return 'client_retries';
+    }
+    let delay: number;
+    if (pushback !== undefined) {
+      // A6: a non-negative integer is the delay (and the backoff starts over); anything else,
+      // a negative number included, says not to retry.
+      if (!/^\d{1,9}$/.test(pushback)) return 'pushback';
+      delay = Number(pushback);
+      this.backoffMs = policy.initialBackoffMs;
+    } else {
+      // A6 and grpc-js: a random delay up to the current backoff, which then grows.
+      const bound = this.backoffMs === 0 ? policy.initialBackoffMs : this.backoffMs;
+      delay = Math.floor(limits.random() * bound);
+      this.backoffMs = Math.min(bound * policy.backoffMultiplier, policy.maxBackoffMs);
+    }
+    const clock = this.upstreamContext.clock;
+    const now = clock.now();
+    // A retry that cannot start before the deadline would only turn the status into
+    // DEADLINE_EXCEEDED.
+    if (this.timeoutMs !== undefined && now + delay >= this.startedAt + this.timeoutMs) {
+      return 'deadline';
+    }
+    const denial = limits.takeRetry(now, this.retrying);
+    if (denial !== undefined) return denial;
+    this.retrying = true;
+    if (this.retryTimer !== undefined) clock.clearTimeout(this.retryTimer);
+    this.retryTimer = clock.setTimeout(() => this.retryNow(), delay);
+    return undefined;
+  }
+
+  /** Ends the failed attempt; the next one goes out when the backoff timer fires. */
+  private retry(code: number, reason: RetryReason): void {
+    const upstream = this.upstream;
+    const session = this.session;
+    const host = this.host!;
+    this.upstream = null;
+    this.session = null;
+    this.host = null;
+    // A stream both sides ended closes by itself; one still sending, or still waiting for an
+    // answer (per-try timeout), is reset so that the upstream stops working on it.
+    if (upstream !== null && upstream.open && !(this.upstreamEnded && this.requestEnded)) {
+      cancelUpstream(session, upstream);
+    }
+    const cluster = this.cluster;
+    cluster.balancer.callEnded(
+      host,
+      this.upstreamContext.clock.now() - this.attemptStartedAt,
+      isEndpointFailure(code),
+    );
+    (this.avoid ??= new Set()).add(host);
+    this.retries++;
+    cluster.limits.stats.retries[reason]++;
+    if (TRACE.call) {
+      cluster.traceRetry(this, host, this.retries, cluster.limits.policy!.maxAttempts, reason);
+    }
+    const previous = Number(this.headers['grpc-previous-rpc-attempts'] ?? 0) || 0;
+    setField(this.fields, 'grpc-previous-rpc-attempts', String(previous + this.retries));
+    this.progress = CallProgress.NOT_STARTED;
+    this.trailersOnly = false;
+    this.trailers = null;
+    this.status = -1;
+  }
+
+  private retryNow(): void {
+    this.retryTimer = undefined;
+    if (!this.done) this.dispatch();
+  }
+
+  /** The running attempt answered no headers within retryPolicy.perTryTimeout. */
+  private perTryTimeout(): void {
+    this.retryTimer = undefined;
+    if (this.done || this.committed || this.host === null) return;
+    const limits = this.cluster.limits;
+    const policy = limits.policy!;
+    const host = this.host;
+    const denial = this.retryDenial(undefined);
+    if (denial === undefined) {
+      this.retry(Status.DEADLINE_EXCEEDED, 'per_try_timeout');
+      return;
+    }
+    limits.stats.denied[denial]++;
+    this.fail(
+      Status.DEADLINE_EXCEEDED,
+      `per-try timeout of ${policy.perTryTimeoutMs} ms exceeded on ${host.key} (attempt ${this.retries + 1})`,
+      true,
+    );
+  }
+
+  /** Attempts sent upstream and the hosts they went to, for the access log. */
+  hostsTried(): string {
+    const hosts = this.avoid === null ? [] : [...this.avoid].map((h) => h.key);
+    if (this.host !== null && !this.avoid?.has(this.host)) hosts.push(this.host.key);
+    return hosts.join(',');
   }
 
   /** The client cancelled or reset its stream: the call ends CANCELLED. */
@@ -559,6 +792,18 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
       clock.clearTimeout(this.timer);
       this.timer = undefined;
     }
+    const limits = this.limits;
+    if (limits !== null) {
+      this.limits = null;
+      limits.activeCalls--;
+      if (this.retrying) limits.activeRetries--;
+      if (limits.policy !== undefined) {
+        if (this.retryTimer !== undefined) clock.clearTimeout(this.retryTimer);
+        this.retryTimer = undefined;
+        if (code === Status.OK) limits.callSucceeded();
+      }
+    }
+    if (this.replayBytes > 0) this.dropReplay();
     const host = this.host;
     if (host !== null) {
       this.cluster.balancer.callEnded(host, this.endedAt - this.attemptStartedAt, endpointFailure);
