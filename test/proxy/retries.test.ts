@@ -1,12 +1,17 @@
 // Retry policies end to end: real grpc-js backends that fail on command behind the real proxy,
 // and a real grpc-js client that sees only the answer the policy leaves it.
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import type { ClusterConfig, RetryPolicyConfig } from '../../config/types.js';
 import { echoUnary } from '../support/echo-backend.js';
 import { startFlakyBackend, type FlakyBackend } from '../support/flaky-backend.js';
 import { clientFor, eventually, startTestProxy } from '../support/proxy-harness.js';
+import { adminRequest, startObservedProxy } from '../observability/observed-proxy.js';
+import { parsePrometheusText, sampleValue } from '../observability/prometheus-text.js';
 
 const POLICY: RetryPolicyConfig = {
   maxAttempts: 3,
@@ -144,5 +149,70 @@ void describe('circuit breakers through the proxy', () => {
       assert.equal(result.status.code, grpc.status.DEADLINE_EXCEEDED);
     }
     assert.equal(slow.calls, 2, 'the call over the limit never reached the backend');
+  });
+});
+
+void describe('retries in metrics and the access log', () => {
+  void it('counts attempts, retries by reason, denials and trips, and logs the hosts tried', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-retries-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'access.log');
+    const [bad, good] = await backends(t, 'bad', 'good');
+    bad.always(UNAVAILABLE);
+    const proxy = await startObservedProxy({
+      upstream: [bad.address, good.address],
+      cluster: {
+        retryPolicy: POLICY,
+        circuitBreakers: { maxConcurrentCalls: 1, maxPendingCalls: 10, maxConcurrentRetries: 10 },
+      },
+      config: { accessLog: { sample: 1, destination: file } },
+    });
+    const client = clientFor(t, proxy);
+    for (let i = 0; i < 4; i++) {
+      assert.equal((await echoUnary(client, {}, { deadlineMs: 10_000 })).status.code, 0);
+    }
+    good.always({ kind: 'hang' });
+    const before = good.calls;
+    const hanging = echoUnary(client, {}, { deadlineMs: 1_000 });
+    await eventually(() => good.calls > before, 5_000, 'a call in flight');
+    const over = await echoUnary(client, {}, { deadlineMs: 10_000 });
+    assert.equal(over.status.code, grpc.status.UNAVAILABLE);
+    await hanging;
+
+    const m = parsePrometheusText((await adminRequest(proxy.admin, '/metrics')).body);
+    const cluster = { cluster: 'default' };
+    assert.equal(
+      sampleValue(m, 'switchyard_retries_total', { ...cluster, reason: 'status' }),
+      bad.calls,
+    );
+    assert.ok(sampleValue(m, 'switchyard_call_attempts_total', cluster)! >= 4 + bad.calls);
+    assert.equal(
+      sampleValue(m, 'switchyard_circuit_breaker_trips_total', {
+        ...cluster,
+        limit: 'maxConcurrentCalls',
+      }),
+      1,
+    );
+    assert.equal(
+      sampleValue(m, 'switchyard_retries_denied_total', { ...cluster, reason: 'budget' }),
+      0,
+    );
+
+    await proxy.close();
+    const lines = existsSync(file)
+      ? readFileSync(file, 'utf8')
+          .split('\n')
+          .filter((l) => l !== '')
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+      : [];
+    const retried = lines.filter((l) => l.attempts === 2);
+    assert.equal(retried.length, bad.calls);
+    for (const line of retried) {
+      assert.equal(line.hostsTried, `${bad.address},${good.address}`);
+      assert.equal(line.endpoint, good.address);
+    }
+    const once = lines.filter((l) => l.status === grpc.status.UNAVAILABLE);
+    assert.equal(once.length, 1, 'the call the breaker failed');
+    assert.equal(once[0].attempts, undefined, 'one try: no attempt fields');
   });
 });
