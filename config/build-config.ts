@@ -103,6 +103,11 @@ interface CheckedCluster {
     perTryTimeout?: number;
     retryClientRetries: boolean;
   };
+  hedgingPolicy?: {
+    maxAttempts?: number;
+    hedgingDelay: number;
+    nonFatalStatusCodes: (number | string | undefined)[];
+  };
   retryThrottling?: { maxTokens?: number; tokenRatio?: number };
   retryBudget?: { percent: number; minRetriesPerSecond: number };
   circuitBreakers?: {
@@ -421,6 +426,13 @@ function buildCluster(
   ) {
     issue([...at, 'retryPolicy', 'initialBackoff'], 'must not exceed maxBackoff');
   }
+  const hp = c?.hedgingPolicy;
+  if (rp !== undefined && hp !== undefined) {
+    issue(
+      [...at, 'hedgingPolicy'],
+      'a cluster has retryPolicy or hedgingPolicy, not both (gRFC A6)',
+    );
+  }
   const rt = c?.retryThrottling;
   if (rt?.maxTokens === 0) issue([...at, 'retryThrottling', 'maxTokens'], 'must be above 0');
   if (rt?.tokenRatio === 0) issue([...at, 'retryThrottling', 'tokenRatio'], 'must be above 0');
@@ -491,6 +503,16 @@ function buildCluster(
             ],
             perTryTimeoutMs: rp.perTryTimeout,
             retryClientRetries: rp.retryClientRetries,
+          },
+    hedgingPolicy:
+      hp === undefined
+        ? undefined
+        : {
+            maxAttempts: Math.min(hp.maxAttempts as number, 5),
+            hedgingDelayMs: hp.hedgingDelay,
+            nonFatalStatusCodes: [
+              ...new Set(hp.nonFatalStatusCodes.map((code) => statusCodeOf(code) ?? -1)),
+            ],
           },
     retryThrottling:
       rt === undefined

@@ -514,6 +514,25 @@ const RETRY_POLICY = object({
   },
 });
 
+const HEDGING_POLICY = object({
+  maxAttempts: {
+    shape: uint(2),
+    required: true,
+    description: 'copies of the call including the first; more than 5 counts as 5 (gRFC A6)',
+  },
+  hedgingDelay: {
+    shape: duration(0),
+    default: 0,
+    description: 'time between copies; 0 sends them all at once',
+  },
+  nonFatalStatusCodes: {
+    shape: { kind: 'list', items: STATUS_CODE },
+    default: [],
+    description:
+      'statuses after which the next copy goes at once; any other status (and any response headers) ends the hedging',
+  },
+});
+
 const RETRY_THROTTLING = object({
   maxTokens: {
     shape: { kind: 'number', min: 0, max: 1_000 },
@@ -627,6 +646,12 @@ const CLUSTER = object({
     defaultText: 'off',
     description:
       "gRFC A6's retry policy: retry these statuses on another endpoint, before any response reached the client",
+  },
+  hedgingPolicy: {
+    shape: HEDGING_POLICY,
+    defaultText: 'off',
+    description:
+      "gRFC A6's hedging policy: send copies of the call to other endpoints until one answers (not with retryPolicy)",
   },
   retryThrottling: {
     shape: RETRY_THROTTLING,

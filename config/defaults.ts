@@ -116,6 +116,7 @@ export const DEFAULT_CLUSTER = {
   healthCheck: undefined,
   outlierDetection: undefined,
   retryPolicy: undefined,
+  hedgingPolicy: undefined,
   retryThrottling: undefined,
   retryBudget: DEFAULT_RETRY_BUDGET,
   circuitBreakers: DEFAULT_CIRCUIT_BREAKERS,

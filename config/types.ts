@@ -207,6 +207,18 @@ export interface RetryPolicyConfig {
   readonly retryClientRetries: boolean;
 }
 
+/**
+ * gRFC A6's `hedgingPolicy`: copies of a call go to other endpoints every `hedgingDelayMs`
+ * until one answers; the first response headers win and the other copies are cancelled.
+ */
+export interface HedgingPolicyConfig {
+  /** Copies including the first, 2 to 5. */
+  readonly maxAttempts: number;
+  readonly hedgingDelayMs: number;
+  /** Statuses after which the next copy goes at once; any other status ends the call. */
+  readonly nonFatalStatusCodes: readonly number[];
+}
+
 /** gRFC A6's `retryThrottling`: a token bucket per cluster that stops retries in an outage. */
 export interface RetryThrottlingConfig {
   /** Tokens at the start; retries stop while at most half are left. (0, 1000]. */
@@ -260,6 +272,7 @@ export interface ClusterConfig {
   readonly healthCheck: HealthCheckConfig | undefined;
   readonly outlierDetection: OutlierDetectionConfig | undefined;
   readonly retryPolicy: RetryPolicyConfig | undefined;
+  readonly hedgingPolicy: HedgingPolicyConfig | undefined;
   readonly retryThrottling: RetryThrottlingConfig | undefined;
   readonly retryBudget: RetryBudgetConfig;
   readonly circuitBreakers: CircuitBreakersConfig;

@@ -71,6 +71,21 @@ export interface UpstreamCallContext {
   readonly clock: Clock;
 }
 
+/**
+ * The copies a hedged call sent beside the attempt in `upstream`, each with its session, host
+ * and start time; made only for calls of a cluster with a hedging policy.
+ */
+class Hedges {
+  readonly streams: UpstreamStream[] = [];
+  readonly sessions: UpstreamSession[] = [];
+  readonly hosts: Host[] = [];
+  readonly startedAt: number[] = [];
+  /** Copies sent, the first attempt included. */
+  sent = 1;
+  /** The delay passed while the request was still arriving: the next copy goes when it ends. */
+  due = false;
+}
+
 export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
   /** Set once the call ended upstream-side (status known, balancer told). */
   done = false;
@@ -123,6 +138,8 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
   private retryTimer: TimerHandle | undefined = undefined;
   /** The next backoff's upper bound (A6), 0 until the first retry. */
   private backoffMs = 0;
+  /** The copies of a hedged call; null without a hedging policy. */
+  private hedges: Hedges | null = null;
 
   constructor(
     /** The client's request headers as parsed, for picking (PickRequest). */
@@ -184,9 +201,10 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
     }
     limits.activeCalls++;
     this.limits = limits;
-    if (limits.policy !== undefined) {
+    if (limits.policy !== undefined || limits.hedging !== undefined) {
       this.replayLimit = MAX_RETRY_REPLAY_BYTES;
       limits.callStarted(this.startedAt);
+      if (limits.hedging !== undefined) this.hedges = new Hedges();
     }
     const authority = this.upstreamContext.authority;
     if (authority !== undefined) {
@@ -315,6 +333,14 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
     this.upstreamEnded = false;
     this.attemptStartedAt = clock.now();
     this.cluster.balancer.callStarted(host);
+    const hedges = this.hedges;
+    if (hedges !== null) {
+      this.cluster.limits.stats.attempts++;
+      if (hedges.sent === 1 && this.retryTimer === undefined) {
+        const delay = this.cluster.limits.hedging?.hedgingDelayMs ?? 0;
+        this.retryTimer = clock.setTimeout(() => this.hedgeDue(), delay);
+      }
+    }
     const policy = this.cluster.limits.policy;
     if (policy !== undefined) {
       this.cluster.limits.stats.attempts++;
@@ -381,6 +407,11 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
     this.requestEnded = true;
     const upstream = this.upstream;
     if (upstream !== null) upstream.end();
+    const hedges = this.hedges;
+    if (hedges !== null && hedges.due) {
+      hedges.due = false;
+      this.sendHedge();
+    }
   }
 
   /** The client took the response data it was behind on. */
@@ -396,7 +427,17 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
 
   /** UpstreamHandler: response headers. */
   onHeaders(upstream: UpstreamStream, fields: HeaderFields, endStream: boolean): void {
-    if (upstream !== this.upstream || this.done) return;
+    if (this.done) return;
+    if (upstream !== this.upstream) {
+      if (this.hedges === null || !this.hedgeAnswered(upstream, fields, endStream)) return;
+    } else if (
+      this.hedges !== null &&
+      endStream &&
+      this.hedgeFailed(fields) &&
+      this.dropPrimary(true)
+    ) {
+      return;
+    }
     this.progress = CallProgress.PROCESSED;
     if (endStream) this.upstreamEnded = true;
     const httpStatus = fieldValue(fields, ':status');
@@ -514,7 +555,10 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
     rst: number,
     error: Error | undefined,
   ): void {
-    if (upstream !== this.upstream) return;
+    if (upstream !== this.upstream) {
+      if (this.hedges !== null && !this.done) this.hedgeClosed(upstream, outcome, rst);
+      return;
+    }
     const session = this.session;
     this.session = null;
     if (this.done) return;
@@ -562,6 +606,12 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
       const why = cluster.pool(host)?.sessionError ?? error;
       message = `connection to ${host.key} lost mid-call${why ? `: ${describeError(why)}` : ''}`;
     }
+    if (this.hedges !== null && this.hedges.streams.length > 0) {
+      // Copies of the call are still running: one of them may answer.
+      this.session = session;
+      this.dropPrimary(isEndpointFailure(code));
+      return;
+    }
     if (
       cluster.limits.policy !== undefined &&
       this.retryStatus(code, undefined, outcome === StreamOutcome.COMPLETE ? 'status' : 'reset')
@@ -587,6 +637,196 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
     if (this.retryTimer !== undefined) {
       this.upstreamContext.clock.clearTimeout(this.retryTimer);
       this.retryTimer = undefined;
+    }
+    if (this.hedges !== null) this.cancelHedges();
+  }
+
+  // Hedging (gRFC A6): copies of the call go to other endpoints every hedgingDelay until one
+  // answers. The request is sent again from the replay buffer, so a copy goes only once the
+  // client's request has ended (a unary or server-streaming call's, at once).
+
+  /** The hedging delay passed: the next copy goes now, or when the request ends. */
+  private hedgeDue(): void {
+    this.retryTimer = undefined;
+    if (this.done || this.committed) return;
+    if (this.requestEnded) this.sendHedge();
+    else this.hedges!.due = true;
+  }
+
+  /** Sends one more copy to an endpoint no other copy uses; false when none could go. */
+  private sendHedge(): boolean {
+    const hedges = this.hedges!;
+    const cluster = this.cluster;
+    const limits = cluster.limits;
+    const policy = limits.hedging!;
+    if (
+      this.done ||
+      this.committed ||
+      !this.requestEnded ||
+      !this.replayable ||
+      hedges.sent >= policy.maxAttempts
+    ) {
+      return false;
+    }
+    const clock = this.upstreamContext.clock;
+    const now = clock.now();
+    const avoid = (this.avoid ??= new Set());
+    if (this.host !== null) avoid.add(this.host);
+    for (const host of hedges.hosts) avoid.add(host);
+    const host = cluster.balancer.pickOther(this, avoid);
+    // A copy on an endpoint already working on the call would only add load.
+    if (host === null || avoid.has(host)) return false;
+    const session = cluster.pool(host)?.acquire() ?? null;
+    if (session === null) return false;
+    const denial = limits.takeRetry(now, this.retrying);
+    if (denial !== undefined) {
+      limits.stats.denied[denial]++;
+      return false;
+    }
+    this.retrying = true;
+    const fields = this.fields;
+    setField(fields, ':scheme', session.pool.scheme);
+    if (this.timeoutMs !== undefined) {
+      const remaining = this.timeoutMs - (now - this.startedAt);
+      setField(
+        fields,
+        'grpc-timeout',
+        formatGrpcTimeout(Math.min(remaining, MAX_FORWARDED_TIMEOUT_MS)),
+      );
+    }
+    const previous = Number(this.headers['grpc-previous-rpc-attempts'] ?? 0) || 0;
+    setField(fields, 'grpc-previous-rpc-attempts', String(previous + hedges.sent));
+    const stream = session.open(fields, this);
+    if (stream === null || stream instanceof Error) return false;
+    if (this.replayHead !== null) stream.write(this.replayHead);
+    if (this.replayRest !== null) for (const chunk of this.replayRest) stream.write(chunk);
+    stream.end();
+    avoid.add(host);
+    hedges.streams.push(stream);
+    hedges.sessions.push(session);
+    hedges.hosts.push(host);
+    hedges.startedAt.push(now);
+    hedges.sent++;
+    limits.stats.hedges++;
+    limits.stats.attempts++;
+    cluster.balancer.callStarted(host);
+    if (hedges.sent < policy.maxAttempts) {
+      if (this.retryTimer !== undefined) clock.clearTimeout(this.retryTimer);
+      this.retryTimer = clock.setTimeout(() => this.hedgeDue(), policy.hedgingDelayMs);
+    }
+    return true;
+  }
+
+  /** Whether trailers-only `fields` carry a status the hedging policy calls non-fatal. */
+  private hedgeFailed(fields: HeaderFields): boolean {
+    const status = fieldValue(fields, 'grpc-status');
+    if (status === undefined) return false;
+    const failed = this.cluster.limits.hedging!.nonFatalStatusCodes.includes(Number(status));
+    if (failed) this.cluster.limits.attemptFailed();
+    return failed;
+  }
+
+  /**
+   * The attempt in `upstream` failed while copies may still answer: it is given up and, as A6
+   * says for a non-fatal status, the next copy goes at once. False (nothing changed) when no
+   * copy is running and none could be sent: the failure is then the call's.
+   */
+  private dropPrimary(endpointFailure: boolean): boolean {
+    const hedges = this.hedges!;
+    const copies = hedges.streams.length > 0;
+    if (!copies && !this.sendHedge()) return false;
+    const host = this.host;
+    if (host !== null) {
+      this.cluster.balancer.callEnded(
+        host,
+        this.upstreamContext.clock.now() - this.attemptStartedAt,
+        endpointFailure,
+      );
+      (this.avoid ??= new Set()).add(host);
+    }
+    this.upstream = null;
+    this.session = null;
+    this.host = null;
+    if (copies) this.sendHedge();
+    return true;
+  }
+
+  /**
+   * Response headers on a copy. A non-fatal trailers-only status ends that copy (the next goes
+   * at once); anything else makes it the call's attempt, and the others are cancelled. True
+   * when the headers are now the call's to handle.
+   */
+  private hedgeAnswered(stream: UpstreamStream, fields: HeaderFields, endStream: boolean): boolean {
+    const hedges = this.hedges!;
+    const i = hedges.streams.indexOf(stream);
+    if (i < 0) return false;
+    if (endStream && this.hedgeFailed(fields)) {
+      const live = hedges.streams.length - 1 + (this.upstream === null ? 0 : 1);
+      if (live > 0 || this.sendHedge()) {
+        this.endHedge(i, true);
+        return false;
+      }
+      // The last copy, and none can follow: its status is the call's.
+    }
+    const primary = this.upstream;
+    if (primary !== null) {
+      cancelUpstream(this.session, primary);
+      this.cluster.balancer.callEnded(
+        this.host!,
+        this.upstreamContext.clock.now() - this.attemptStartedAt,
+        false,
+      );
+    }
+    this.upstream = stream;
+    this.session = hedges.sessions[i];
+    this.host = hedges.hosts[i];
+    this.attemptStartedAt = hedges.startedAt[i];
+    this.upstreamEnded = false;
+    this.cluster.limits.stats.hedgeWins++;
+    this.removeHedge(i);
+    return true;
+  }
+
+  /** A copy's stream closed before it answered. */
+  private hedgeClosed(stream: UpstreamStream, outcome: StreamOutcome, rst: number): void {
+    const hedges = this.hedges!;
+    const i = hedges.streams.indexOf(stream);
+    if (i < 0) return;
+    const host = hedges.hosts[i];
+    this.endHedge(i, outcome !== StreamOutcome.REFUSED || rst !== ErrorCode.REFUSED_STREAM);
+    if (this.upstream !== null || hedges.streams.length > 0 || this.sendHedge()) return;
+    this.fail(
+      Status.UNAVAILABLE,
+      `every copy of the hedged call failed; the last on ${host.key} (${rstCodeName(rst)})`,
+      false,
+    );
+  }
+
+  private endHedge(i: number, endpointFailure: boolean): void {
+    const hedges = this.hedges!;
+    this.cluster.balancer.callEnded(
+      hedges.hosts[i],
+      this.upstreamContext.clock.now() - hedges.startedAt[i],
+      endpointFailure,
+    );
+    this.removeHedge(i);
+  }
+
+  private removeHedge(i: number): void {
+    const hedges = this.hedges!;
+    hedges.streams.splice(i, 1);
+    hedges.sessions.splice(i, 1);
+    hedges.hosts.splice(i, 1);
+    hedges.startedAt.splice(i, 1);
+  }
+
+  /** Cancels every copy still running (the backends see the cancellation). */
+  private cancelHedges(): void {
+    const hedges = this.hedges!;
+    while (hedges.streams.length > 0) {
+      const last = hedges.streams.length - 1;
+      cancelUpstream(hedges.sessions[last], hedges.streams[last]);
+      this.endHedge(last, false);
     }
   }
 
@@ -797,10 +1037,11 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
       this.limits = null;
       limits.activeCalls--;
       if (this.retrying) limits.activeRetries--;
-      if (limits.policy !== undefined) {
+      if (limits.policy !== undefined || this.hedges !== null) {
         if (this.retryTimer !== undefined) clock.clearTimeout(this.retryTimer);
         this.retryTimer = undefined;
         if (code === Status.OK) limits.callSucceeded();
+        if (this.hedges !== null) this.cancelHedges();
       }
     }
     if (this.replayBytes > 0) this.dropReplay();

@@ -3,6 +3,7 @@
 // read. One per cluster; calls read and bump plain numbers, so a call costs no allocation.
 import type {
   CircuitBreakersConfig,
+  HedgingPolicyConfig,
   RetryBudgetConfig,
   RetryPolicyConfig,
   RetryThrottlingConfig,
@@ -30,6 +31,7 @@ const BUDGET_WINDOW_MS = 10_000;
 
 export class CallLimits {
   readonly policy: RetryPolicyConfig | undefined;
+  readonly hedging: HedgingPolicyConfig | undefined;
   readonly breakers: CircuitBreakersConfig;
   /** Calls counted against maxConcurrentCalls. */
   activeCalls = 0;
@@ -40,6 +42,10 @@ export class CallLimits {
     /** Attempts sent upstream by calls of a cluster with a retry policy (the first included). */
     attempts: 0,
     retries: { status: 0, reset: 0, per_try_timeout: 0 } as Record<RetryReason, number>,
+    /** Copies of calls sent by the hedging policy (beyond the first). */
+    hedges: 0,
+    /** Hedged calls whose answer came from a copy rather than the first attempt. */
+    hedgeWins: 0,
     denied: {
       attempts: 0,
       client_retries: 0,
@@ -75,6 +81,7 @@ export class CallLimits {
 
   constructor(
     policy: RetryPolicyConfig | undefined,
+    hedging: HedgingPolicyConfig | undefined,
     throttling: RetryThrottlingConfig | undefined,
     budget: RetryBudgetConfig,
     breakers: CircuitBreakersConfig,
@@ -82,6 +89,7 @@ export class CallLimits {
     readonly random: () => number,
   ) {
     this.policy = policy;
+    this.hedging = hedging;
     this.breakers = breakers;
     this.budget = budget;
     this.maxTokens = throttling === undefined ? 0 : Math.round(throttling.maxTokens * 1000);

@@ -113,6 +113,7 @@ export class Cluster implements PoolEvents {
     this.clock = deps.clock ?? systemClock;
     this.limits = new CallLimits(
       config.retryPolicy,
+      config.hedgingPolicy,
       config.retryThrottling,
       config.retryBudget,
       config.circuitBreakers,

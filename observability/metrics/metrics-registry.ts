@@ -274,11 +274,35 @@ export function createMetricsRegistry(
   scrapedCounter(
     r,
     'switchyard_call_attempts_total',
-    'Attempts sent upstream by calls of a cluster with a retry policy, first attempts included.',
+    'Attempts sent upstream by calls of a cluster with a retry or hedging policy, first attempts included.',
     ['cluster'],
     (add) => {
       for (const c of proxy.clusterList()) {
-        if (c.limits.policy !== undefined) add({ cluster: c.name }, c.limits.stats.attempts);
+        if (c.limits.policy !== undefined || c.limits.hedging !== undefined) {
+          add({ cluster: c.name }, c.limits.stats.attempts);
+        }
+      }
+    },
+  );
+  scrapedCounter(
+    r,
+    'switchyard_hedges_total',
+    'Copies of calls the hedging policy sent beyond the first attempt.',
+    ['cluster'],
+    (add) => {
+      for (const c of proxy.clusterList()) {
+        if (c.limits.hedging !== undefined) add({ cluster: c.name }, c.limits.stats.hedges);
+      }
+    },
+  );
+  scrapedCounter(
+    r,
+    'switchyard_hedge_wins_total',
+    'Hedged calls answered by a copy rather than by their first attempt.',
+    ['cluster'],
+    (add) => {
+      for (const c of proxy.clusterList()) {
+        if (c.limits.hedging !== undefined) add({ cluster: c.name }, c.limits.stats.hedgeWins);
       }
     },
   );
@@ -303,7 +327,7 @@ export function createMetricsRegistry(
     ['cluster', 'reason'],
     (add) => {
       for (const c of proxy.clusterList()) {
-        if (c.limits.policy === undefined) continue;
+        if (c.limits.policy === undefined && c.limits.hedging === undefined) continue;
         for (const [reason, n] of Object.entries(c.limits.stats.denied)) {
           add({ cluster: c.name, reason }, n);
         }

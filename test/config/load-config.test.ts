@@ -96,6 +96,7 @@ clusters:
     balancer: ring_hash
     proxy: none
     tls: {}
+    hedgingPolicy: { maxAttempts: 3, hedgingDelay: 100ms, nonFatalStatusCodes: [unavailable] }
     resolver: { token: secret, waitMs: 1m }
 admin: { address: 127.0.0.1:9901 }
 workers: auto
@@ -229,6 +230,7 @@ void describe('loading a valid file', () => {
             perTryTimeoutMs: 2_000,
             retryClientRetries: false,
           },
+          hedgingPolicy: undefined,
           retryThrottling: { maxTokens: 10, tokenRatio: 0.123 },
           retryBudget: { ...DEFAULT_RETRY_BUDGET, percent: 10 },
           circuitBreakers: {
@@ -268,6 +270,7 @@ void describe('loading a valid file', () => {
           healthCheck: undefined,
           outlierDetection: undefined,
           retryPolicy: undefined,
+          hedgingPolicy: { maxAttempts: 3, hedgingDelayMs: 100, nonFatalStatusCodes: [14] },
           retryThrottling: undefined,
           retryBudget: DEFAULT_RETRY_BUDGET,
           circuitBreakers: DEFAULT_CIRCUIT_BREAKERS,
@@ -606,6 +609,7 @@ clusters:
   d:
     target: d:1
     retryPolicy: { maxAttempts: 3, initialBackoff: 10ms, maxBackoff: 1s, backoffMultiplier: 2 }
+    hedgingPolicy: { maxAttempts: 2 }
 routes: [{ cluster: c }, { cluster: d }]
 `,
     errors: [
@@ -619,6 +623,7 @@ routes: [{ cluster: c }, { cluster: d }]
       'switchyard.yaml:7:34 clusters.c.retryBudget.minRetries: unknown key "minRetries" (expected percent or minRetriesPerSecond)',
       'switchyard.yaml:8:44 clusters.c.circuitBreakers.maxConcurrentCalls: must be at least 1, got 0',
       'switchyard.yaml:11:18 clusters.d.retryPolicy: missing required key "retryableStatusCodes"',
+      'switchyard.yaml:12:20 clusters.d.hedgingPolicy: a cluster has retryPolicy or hedgingPolicy, not both (gRFC A6)',
     ],
   },
   {

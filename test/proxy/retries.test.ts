@@ -133,6 +133,51 @@ void describe('retry policy through the proxy', () => {
   });
 });
 
+void describe('hedging policy through the proxy', () => {
+  void it('sends a copy to another endpoint after hedgingDelay; the first answer wins and the slow backend sees the cancel', async (t) => {
+    const [slow, fast] = await backends(t, 'slow', 'fast');
+    slow.always({ kind: 'hang' });
+    const { proxy, client } = await proxyTo(t, [slow, fast], {
+      hedgingPolicy: {
+        maxAttempts: 2,
+        hedgingDelayMs: 50,
+        nonFatalStatusCodes: [grpc.status.UNAVAILABLE],
+      },
+    });
+    for (let i = 0; i < 6; i++) {
+      const result = await echoUnary(client, {}, { deadlineMs: 10_000 });
+      assert.equal(result.status.code, grpc.status.OK, result.status.details);
+      assert.equal(result.response?.backend, 'fast');
+    }
+    assert.ok(slow.calls >= 1, 'some first attempts went to the slow endpoint');
+    await eventually(() => slow.cancelled === slow.calls, 5_000, 'the slow backend saw cancels');
+    assert.equal(
+      fast.previousAttempts.filter((p) => p === '1').length,
+      slow.calls,
+      'each copy said it was the second attempt',
+    );
+    const cluster = [...proxy.proxy.clusterList()][0];
+    assert.equal(cluster.limits.stats.hedges, slow.calls);
+  });
+
+  void it('a non-fatal status sends the next copy at once', async (t) => {
+    const [a, b] = await backends(t, 'a', 'b');
+    a.always(UNAVAILABLE);
+    b.always(UNAVAILABLE);
+    const { client } = await proxyTo(t, [a, b], {
+      hedgingPolicy: {
+        maxAttempts: 2,
+        hedgingDelayMs: 60_000,
+        nonFatalStatusCodes: [grpc.status.UNAVAILABLE],
+      },
+    });
+    const result = await echoUnary(client, {}, { deadlineMs: 10_000 });
+    assert.equal(result.status.code, grpc.status.UNAVAILABLE);
+    assert.equal(a.calls, 1);
+    assert.equal(b.calls, 1, 'the second copy went without waiting a minute');
+  });
+});
+
 void describe('circuit breakers through the proxy', () => {
   void it('fails a call over maxConcurrentCalls at once with UNAVAILABLE naming the limit', async (t) => {
     const [slow] = await backends(t, 'slow');

@@ -598,3 +598,89 @@ describe('retry throttling, budget and circuit breakers', () => {
     t.cluster.destroy();
   });
 });
+
+describe('hedged calls (hedgingPolicy)', () => {
+  const HEDGING = {
+    maxAttempts: 3,
+    hedgingDelayMs: 100,
+    nonFatalStatusCodes: [Status.UNAVAILABLE],
+  };
+
+  it('sends a copy elsewhere after hedgingDelay; the first response headers win, the rest are cancelled', async () => {
+    const t = await setup({ hedgingPolicy: HEDGING });
+    const call = new RecordingCall(t.context, 10_000);
+    call.start();
+    call.forwardRequest(Buffer.from('read'));
+    call.requestEnd();
+    const first = t.lastStream();
+    await t.clock.advance(99);
+    assert.equal(streams(t).length, 1, 'no copy before the delay');
+    await t.clock.advance(1);
+    const second = t.lastStream();
+    assert.notEqual(second.connection, first.connection);
+    assert.equal(fieldValue(second.headers, 'grpc-previous-rpc-attempts'), '1');
+    assert.deepEqual(second.written.map(String), ['read']);
+    assert.equal(second.ended, true);
+    second.respond();
+    assert.equal(first.cancelled, true, 'the slower copy is cancelled');
+    second.data(Buffer.from('answer'));
+    second.trailers(0);
+    assert.equal(call.status, Status.OK);
+    assert.deepEqual(call.data.map(String), ['answer']);
+    assert.equal(t.cluster.limits.stats.hedges, 1);
+    assert.equal(t.cluster.limits.stats.hedgeWins, 1);
+    await t.clock.advance(1_000);
+    assert.equal(streams(t).length, 0, 'no copy after the answer');
+    t.cluster.destroy();
+  });
+
+  it('a non-fatal status sends the next copy at once; a fatal one ends the call and cancels the rest', async () => {
+    const t = await setup({ hedgingPolicy: HEDGING });
+    const call = new RecordingCall(t.context);
+    call.start();
+    call.requestEnd();
+    const first = t.lastStream();
+    first.trailersOnly(Status.UNAVAILABLE);
+    assert.equal(call.responded.length, 0, 'the client sees nothing of it');
+    const second = t.lastStream();
+    assert.notEqual(second, first, 'the next copy went at once');
+    await t.clock.advance(100);
+    const third = t.lastStream();
+    assert.notEqual(third, second);
+    third.trailersOnly(Status.PERMISSION_DENIED);
+    assert.equal(call.status, Status.PERMISSION_DENIED);
+    assert.equal(second.cancelled, true);
+    assert.equal(t.cluster.limits.stats.hedges, 2);
+    t.cluster.destroy();
+  });
+
+  it('when every copy fails non-fatally, the last status reaches the client', async () => {
+    const t = await setup({ hedgingPolicy: { ...HEDGING, maxAttempts: 2 } });
+    const call = new RecordingCall(t.context);
+    call.start();
+    call.requestEnd();
+    t.lastStream().trailersOnly(Status.UNAVAILABLE);
+    t.lastStream().trailersOnly(Status.UNAVAILABLE, ['grpc-message', 'last']);
+    assert.equal(call.status, Status.UNAVAILABLE);
+    assert.equal(fieldValue(call.responded[0].fields, 'grpc-message'), 'last');
+    assert.equal(t.cluster.limits.activeRetries, 0);
+    t.cluster.destroy();
+  });
+
+  it('a copy waits for the end of a request that is still arriving', async () => {
+    const t = await setup({ hedgingPolicy: HEDGING });
+    const call = new RecordingCall(t.context);
+    call.start();
+    call.forwardRequest(Buffer.from('one'));
+    await t.clock.advance(200);
+    assert.equal(streams(t).length, 1, 'no copy of half a request');
+    call.forwardRequest(Buffer.from('two'));
+    call.requestEnd();
+    const copy = t.lastStream();
+    assert.deepEqual(copy.written.map(String), ['one', 'two']);
+    copy.respond();
+    copy.trailers(0);
+    assert.equal(call.status, Status.OK);
+    t.cluster.destroy();
+  });
+});
