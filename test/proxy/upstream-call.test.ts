@@ -577,6 +577,24 @@ describe('retry throttling, budget and circuit breakers', () => {
     t.cluster.destroy();
   });
 
+  it('maxPendingCalls fails a call that would wait beyond it, naming the limit', async () => {
+    const t = await setup({
+      circuitBreakers: { maxConcurrentCalls: 10, maxPendingCalls: 1, maxConcurrentRetries: 10 },
+    });
+    // Every connection is closing but has not said so yet: calls wait for a fresh one.
+    for (const c of t.transport.connections) c.refuseNext = null;
+    const waiting = new RecordingCall(t.context, 10_000);
+    waiting.start();
+    assert.equal(waiting.madeStatus, undefined, 'the first call waits');
+    assert.equal(t.cluster.waitingCalls, 1);
+    const over = new RecordingCall(t.context, 10_000);
+    over.start();
+    assert.equal(over.madeStatus?.code, Status.UNAVAILABLE);
+    assert.match(over.madeStatus.message, /circuitBreakers\.maxPendingCalls/);
+    assert.equal(t.cluster.limits.stats.trips.maxPendingCalls, 1);
+    t.cluster.destroy();
+  });
+
   it('maxConcurrentRetries returns the failure instead of retrying', async () => {
     const t = await setup({
       retryPolicy: UNAVAILABLE_ONLY,
