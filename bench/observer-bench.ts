@@ -49,6 +49,8 @@ class FakeCall {
   host = null;
   bytesIn: number;
   bytesOut: number;
+  readonly attempts = 0;
+  readonly retries = 0;
   readonly startedAt = 1_000;
   endedAt: number;
   constructor(
@@ -60,6 +62,9 @@ class FakeCall {
     this.endedAt = 1_000 + ms;
     this.bytesIn = 20 + (ms | 0);
     this.bytesOut = 40;
+  }
+  hostsTried(): string {
+    return '';
   }
   /** One client connection for every call. */
   peer(): string {

@@ -8,6 +8,7 @@ import { DEFAULT_CLUSTER } from './defaults.js';
 import { parseDuration } from './duration.js';
 import { KeyPathSet } from './key-path-set.js';
 import { isMapping, type ShapeIssue } from './shape.js';
+import { statusCodeOf } from './status-codes.js';
 import type {
   AdminConfig,
   BalancerConfig,
@@ -92,6 +93,27 @@ interface CheckedCluster {
     baseEjection: number;
     maxEjection: number;
     maxEjectedShare: number;
+  };
+  retryPolicy?: {
+    maxAttempts?: number;
+    initialBackoff?: number;
+    maxBackoff?: number;
+    backoffMultiplier?: number;
+    retryableStatusCodes?: (number | string | undefined)[];
+    perTryTimeout?: number;
+    retryClientRetries: boolean;
+  };
+  hedgingPolicy?: {
+    maxAttempts?: number;
+    hedgingDelay: number;
+    nonFatalStatusCodes: (number | string | undefined)[];
+  };
+  retryThrottling?: { maxTokens?: number; tokenRatio?: number };
+  retryBudget?: { percent: number; minRetriesPerSecond: number };
+  circuitBreakers?: {
+    maxConcurrentCalls: number;
+    maxPendingCalls: number;
+    maxConcurrentRetries: number;
   };
   resolver: unknown;
 }
@@ -393,6 +415,27 @@ function buildCluster(
       '0 with no failureRateThreshold turns every rule off (remove outlierDetection instead)',
     );
   }
+  const rp = c?.retryPolicy;
+  if (rp?.backoffMultiplier === 0) {
+    issue([...at, 'retryPolicy', 'backoffMultiplier'], 'must be above 0');
+  }
+  if (
+    rp?.initialBackoff !== undefined &&
+    rp.maxBackoff !== undefined &&
+    rp.initialBackoff > rp.maxBackoff
+  ) {
+    issue([...at, 'retryPolicy', 'initialBackoff'], 'must not exceed maxBackoff');
+  }
+  const hp = c?.hedgingPolicy;
+  if (rp !== undefined && hp !== undefined) {
+    issue(
+      [...at, 'hedgingPolicy'],
+      'a cluster has retryPolicy or hedgingPolicy, not both (gRFC A6)',
+    );
+  }
+  const rt = c?.retryThrottling;
+  if (rt?.maxTokens === 0) issue([...at, 'retryThrottling', 'maxTokens'], 'must be above 0');
+  if (rt?.tokenRatio === 0) issue([...at, 'retryThrottling', 'tokenRatio'], 'must be above 0');
   const hc = c?.healthCheck;
   return {
     name,
@@ -446,6 +489,48 @@ function buildCluster(
             maxEjectionMs: od.maxEjection,
             maxEjectedShare: od.maxEjectedShare,
           },
+    retryPolicy:
+      rp === undefined
+        ? undefined
+        : {
+            // gRFC A6: "values greater than 5 are treated as 5".
+            maxAttempts: Math.min(rp.maxAttempts as number, 5),
+            initialBackoffMs: rp.initialBackoff as number,
+            maxBackoffMs: rp.maxBackoff as number,
+            backoffMultiplier: rp.backoffMultiplier as number,
+            retryableStatusCodes: [
+              ...new Set((rp.retryableStatusCodes ?? []).map((code) => statusCodeOf(code) ?? -1)),
+            ],
+            perTryTimeoutMs: rp.perTryTimeout,
+            retryClientRetries: rp.retryClientRetries,
+          },
+    hedgingPolicy:
+      hp === undefined
+        ? undefined
+        : {
+            maxAttempts: Math.min(hp.maxAttempts as number, 5),
+            hedgingDelayMs: hp.hedgingDelay,
+            nonFatalStatusCodes: [
+              ...new Set(hp.nonFatalStatusCodes.map((code) => statusCodeOf(code) ?? -1)),
+            ],
+          },
+    retryThrottling:
+      rt === undefined
+        ? undefined
+        : {
+            maxTokens: rt.maxTokens as number,
+            // A6 keeps three decimal places.
+            tokenRatio: Math.round((rt.tokenRatio as number) * 1000) / 1000,
+          },
+    retryBudget: {
+      percent: c?.retryBudget?.percent as number,
+      minRetriesPerSecond: c?.retryBudget?.minRetriesPerSecond as number,
+    },
+    circuitBreakers: {
+      maxConcurrentCalls: c?.circuitBreakers?.maxConcurrentCalls as number,
+      maxPendingCalls: c?.circuitBreakers?.maxPendingCalls as number,
+      maxConcurrentRetries: c?.circuitBreakers?.maxConcurrentRetries as number,
+    },
     resolver,
   };
 }

@@ -3,6 +3,7 @@
 import { isIP } from 'node:net';
 import {
   DEFAULT_ACCESS_LOG,
+  DEFAULT_CIRCUIT_BREAKERS,
   DEFAULT_CLUSTER,
   DEFAULT_CONNECT,
   DEFAULT_HEALTH_CHECK,
@@ -11,11 +12,13 @@ import {
   DEFAULT_LOG,
   DEFAULT_OUTLIER_DETECTION,
   DEFAULT_RESET_LIMIT,
+  DEFAULT_RETRY_BUDGET,
   DEFAULT_SHUTDOWN_GRACE_MS,
   DEFAULT_TIMEOUTS,
 } from './defaults.js';
 import { MAX_DURATION_MS } from './duration.js';
 import type { ObjectShape, Property, Shape, StringShape } from './shape.js';
+import { STATUS_CODE_NAMES, statusCodeOf } from './status-codes.js';
 
 const NAME: StringShape = {
   kind: 'string',
@@ -460,6 +463,121 @@ const OUTLIER_DETECTION = object({
   },
 });
 
+/** A gRPC status code as A6 writes it: a name in any case, or its number. */
+const STATUS_CODE: Shape = {
+  kind: 'union',
+  variants: [
+    uint(0, STATUS_CODE_NAMES.length - 1),
+    {
+      kind: 'string',
+      check: (text) => (statusCodeOf(text) === undefined ? 'not a gRPC status name' : undefined),
+      normalize: (text) => text.toUpperCase(),
+      examples: ['UNAVAILABLE', 'RESOURCE_EXHAUSTED'],
+    },
+  ],
+  expected: 'a gRPC status name such as UNAVAILABLE, or a code from 0 to 16',
+};
+
+const RETRY_POLICY = object({
+  maxAttempts: {
+    shape: uint(2),
+    required: true,
+    description: 'attempts including the first; more than 5 counts as 5 (gRFC A6)',
+  },
+  initialBackoff: {
+    shape: duration(1),
+    required: true,
+    description: 'delay before the first retry (each delay is jittered by ±20 %)',
+  },
+  maxBackoff: { shape: duration(1), required: true, description: 'longest delay between tries' },
+  backoffMultiplier: {
+    shape: { kind: 'number', min: 0, max: 1_000 },
+    required: true,
+    description: 'each delay is the previous one times this (above 0)',
+  },
+  retryableStatusCodes: {
+    shape: { kind: 'list', items: STATUS_CODE, minItems: 1 },
+    required: true,
+    description: 'statuses that are retried, by name (`UNAVAILABLE`) or number (14)',
+  },
+  perTryTimeout: {
+    shape: duration(1),
+    defaultText: 'none',
+    description:
+      "cancel an attempt with no response headers after this long and retry elsewhere (the call's deadline still bounds every try)",
+  },
+  retryClientRetries: {
+    shape: { kind: 'boolean' },
+    default: false,
+    description:
+      'also retry calls whose client sent `grpc-previous-rpc-attempts` (it retries itself: retrying again multiplies the attempts)',
+  },
+});
+
+const HEDGING_POLICY = object({
+  maxAttempts: {
+    shape: uint(2),
+    required: true,
+    description: 'copies of the call including the first; more than 5 counts as 5 (gRFC A6)',
+  },
+  hedgingDelay: {
+    shape: duration(0),
+    default: 0,
+    description: 'time between copies; 0 sends them all at once',
+  },
+  nonFatalStatusCodes: {
+    shape: { kind: 'list', items: STATUS_CODE },
+    default: [],
+    description:
+      'statuses after which the next copy goes at once; any other status (and any response headers) ends the hedging',
+  },
+});
+
+const RETRY_THROTTLING = object({
+  maxTokens: {
+    shape: { kind: 'number', min: 0, max: 1_000 },
+    required: true,
+    description:
+      'tokens at the start (above 0, at most 1000); a failed attempt takes one, and retries stop at half',
+  },
+  tokenRatio: {
+    shape: { kind: 'number', min: 0, max: 1_000 },
+    required: true,
+    description: 'tokens a successful call gives back (above 0)',
+  },
+});
+
+const RETRY_BUDGET = object({
+  percent: {
+    shape: { kind: 'number', min: 0, max: 100 },
+    default: DEFAULT_RETRY_BUDGET.percent,
+    description: 'retries may add at most this share of the calls, counted over 10 s',
+  },
+  minRetriesPerSecond: {
+    shape: uint(0),
+    default: DEFAULT_RETRY_BUDGET.minRetriesPerSecond,
+    description: 'retries allowed whatever the traffic, so a quiet cluster can still retry',
+  },
+});
+
+const CIRCUIT_BREAKERS = object({
+  maxConcurrentCalls: {
+    shape: uint(1),
+    default: DEFAULT_CIRCUIT_BREAKERS.maxConcurrentCalls,
+    description: 'calls in flight to the cluster; more fail at once with UNAVAILABLE',
+  },
+  maxPendingCalls: {
+    shape: uint(0),
+    default: DEFAULT_CIRCUIT_BREAKERS.maxPendingCalls,
+    description: 'calls waiting for an endpoint to become ready; more fail at once',
+  },
+  maxConcurrentRetries: {
+    shape: uint(0),
+    default: DEFAULT_CIRCUIT_BREAKERS.maxConcurrentRetries,
+    description: 'calls retrying at once; above it a failure is returned instead of retried',
+  },
+});
+
 const CLUSTER = object({
   target: {
     shape: { kind: 'string' },
@@ -522,6 +640,33 @@ const CLUSTER = object({
     defaultText: 'off',
     description:
       'passive ejection of failing endpoints (`outlierDetection: {}` for the defaults); omitted: off',
+  },
+  retryPolicy: {
+    shape: RETRY_POLICY,
+    defaultText: 'off',
+    description:
+      "gRFC A6's retry policy: retry these statuses on another endpoint, before any response reached the client",
+  },
+  hedgingPolicy: {
+    shape: HEDGING_POLICY,
+    defaultText: 'off',
+    description:
+      "gRFC A6's hedging policy: send copies of the call to other endpoints until one answers (not with retryPolicy)",
+  },
+  retryThrottling: {
+    shape: RETRY_THROTTLING,
+    defaultText: 'off',
+    description: "gRFC A6's token bucket: no retries while many attempts fail",
+  },
+  retryBudget: {
+    shape: RETRY_BUDGET,
+    default: {},
+    description: 'at most this many retries, whatever the policy says',
+  },
+  circuitBreakers: {
+    shape: CIRCUIT_BREAKERS,
+    default: {},
+    description: 'concurrency limits; a call over one fails at once with UNAVAILABLE naming it',
   },
   resolver: {
     shape: { kind: 'resolver' },

@@ -4,6 +4,7 @@ import { parseSocketAddress } from './address.js';
 import type {
   AccessLogConfig,
   BalancerConfig,
+  CircuitBreakersConfig,
   ClusterConfig,
   Config,
   ConnectConfig,
@@ -13,6 +14,7 @@ import type {
   LogConfig,
   OutlierDetectionConfig,
   ResetLimitConfig,
+  RetryBudgetConfig,
   SocketAddress,
   TimeoutsConfig,
 } from './types.js';
@@ -85,6 +87,22 @@ export const DEFAULT_CONNECT = {
   idleTimeoutMs: 3_600_000,
 } as const satisfies ConnectConfig;
 
+/**
+ * Linkerd's classic retry budget: retries at most 20 % of the calls, plus 10 a second so that
+ * a quiet cluster can still retry, counted over 10 s.
+ */
+export const DEFAULT_RETRY_BUDGET: RetryBudgetConfig = { percent: 20, minRetriesPerSecond: 10 };
+
+/**
+ * Far above what one proxy process carries (the benchmark keeps at most 128 calls in flight), so that they only stop a runaway: Envoy's 1024 would trip under ordinary load on a
+ * proxy in front of many clients, and a call over a limit fails at once.
+ */
+export const DEFAULT_CIRCUIT_BREAKERS: CircuitBreakersConfig = {
+  maxConcurrentCalls: 100_000,
+  maxPendingCalls: 10_000,
+  maxConcurrentRetries: 1_000,
+};
+
 export const DEFAULT_CLUSTER = {
   balancer: { policy: 'round_robin', settings: {} },
   timeouts: DEFAULT_TIMEOUTS,
@@ -97,6 +115,11 @@ export const DEFAULT_CLUSTER = {
   panicThreshold: 0.5,
   healthCheck: undefined,
   outlierDetection: undefined,
+  retryPolicy: undefined,
+  hedgingPolicy: undefined,
+  retryThrottling: undefined,
+  retryBudget: DEFAULT_RETRY_BUDGET,
+  circuitBreakers: DEFAULT_CIRCUIT_BREAKERS,
   resolver: {},
 } as const satisfies Omit<ClusterConfig, 'name' | 'target' | 'parsedTarget'>;
 

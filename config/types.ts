@@ -189,6 +189,59 @@ export interface OutlierDetectionConfig {
   readonly maxEjectedShare: number;
 }
 
+/**
+ * gRFC A6's `retryPolicy`: a call that fails with one of `retryableStatusCodes` before any
+ * response reached the client is sent again, to another endpoint, after a jittered backoff.
+ */
+export interface RetryPolicyConfig {
+  /** Attempts including the first, 2 to 5 (A6 clamps larger values to 5). */
+  readonly maxAttempts: number;
+  readonly initialBackoffMs: number;
+  readonly maxBackoffMs: number;
+  readonly backoffMultiplier: number;
+  /** gRPC status codes, as numbers. */
+  readonly retryableStatusCodes: readonly number[];
+  /** An attempt that has not answered in this long is cancelled and retried; undefined: none. */
+  readonly perTryTimeoutMs: number | undefined;
+  /** Retry calls whose client sent `grpc-previous-rpc-attempts` (it retries itself). */
+  readonly retryClientRetries: boolean;
+}
+
+/**
+ * gRFC A6's `hedgingPolicy`: copies of a call go to other endpoints every `hedgingDelayMs`
+ * until one answers; the first response headers win and the other copies are cancelled.
+ */
+export interface HedgingPolicyConfig {
+  /** Copies including the first, 2 to 5. */
+  readonly maxAttempts: number;
+  readonly hedgingDelayMs: number;
+  /** Statuses after which the next copy goes at once; any other status ends the call. */
+  readonly nonFatalStatusCodes: readonly number[];
+}
+
+/** gRFC A6's `retryThrottling`: a token bucket per cluster that stops retries in an outage. */
+export interface RetryThrottlingConfig {
+  /** Tokens at the start; retries stop while at most half are left. (0, 1000]. */
+  readonly maxTokens: number;
+  /** Tokens a successful call gives back (a failed attempt takes 1). */
+  readonly tokenRatio: number;
+}
+
+/** Retries at most `percent` % of the calls plus `minRetriesPerSecond`, over 10 s. */
+export interface RetryBudgetConfig {
+  readonly percent: number;
+  readonly minRetriesPerSecond: number;
+}
+
+/** Concurrency limits per cluster; a call over one fails at once with UNAVAILABLE. */
+export interface CircuitBreakersConfig {
+  readonly maxConcurrentCalls: number;
+  /** Calls waiting for an endpoint to become ready. */
+  readonly maxPendingCalls: number;
+  /** Calls waiting for or making a retry; above it a failure is returned as it is. */
+  readonly maxConcurrentRetries: number;
+}
+
 export interface ClusterConfig {
   readonly name: string;
   /**
@@ -218,6 +271,11 @@ export interface ClusterConfig {
   readonly panicThreshold: number;
   readonly healthCheck: HealthCheckConfig | undefined;
   readonly outlierDetection: OutlierDetectionConfig | undefined;
+  readonly retryPolicy: RetryPolicyConfig | undefined;
+  readonly hedgingPolicy: HedgingPolicyConfig | undefined;
+  readonly retryThrottling: RetryThrottlingConfig | undefined;
+  readonly retryBudget: RetryBudgetConfig;
+  readonly circuitBreakers: CircuitBreakersConfig;
   /** Per-scheme resolver settings (DNS refresh bounds and servers, Consul agent and token). */
   readonly resolver: ResolverBlockConfig;
 }

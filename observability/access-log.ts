@@ -43,6 +43,12 @@ export interface AccessLogLine {
   readonly bytesOut: number;
   /** Why the proxy ended the call with this status, when the proxy made it. */
   readonly message?: string;
+  /**
+   * Attempts the call took, transparent retries and retryPolicy ones included, and the
+   * endpoints they went to (`a:1,b:2`); only when it took more than one.
+   */
+  readonly attempts?: number;
+  readonly hostsTried?: string;
 }
 
 export interface AccessLogOptions {
@@ -160,7 +166,9 @@ export class AccessLog implements CallObserver {
     this.pending.delete(call);
     const writer = this.writer;
     if (writer === undefined) return;
-    const line: Omit<AccessLogLine, 'log' | 'time' | 'message'> = {
+    const line: {
+      -readonly [K in keyof Omit<AccessLogLine, 'log' | 'time' | 'message'>]: AccessLogLine[K];
+    } = {
       peer: peer === '' ? undefined : peer,
       method: call.path,
       route: call.context.routeName,
@@ -172,6 +180,11 @@ export class AccessLog implements CallObserver {
       bytesIn: call.bytesIn,
       bytesOut: call.bytesOut,
     };
+    const attempts = 1 + call.attempts + call.retries;
+    if (attempts > 1) {
+      line.attempts = attempts;
+      line.hostsTried = call.hostsTried();
+    }
     if (call.message === '') writer.info(line);
     else writer.info(line, call.message);
   }

@@ -19,6 +19,11 @@ export interface CallRecord {
   /** Request and response bytes (gRPC frames, not HTTP/2 overhead). */
   readonly bytesIn: number;
   readonly bytesOut: number;
+  /** Attempts that never reached an endpoint (refused, no stream), and retries the policy made. */
+  readonly attempts: number;
+  readonly retries: number;
+  /** The endpoints the call's attempts went to, comma-separated. Not for every call. */
+  hostsTried(): string;
   /** Clock milliseconds. */
   readonly startedAt: number;
   readonly endedAt: number;

@@ -4,6 +4,7 @@
 // is the subclass's (proxy/call.ts over node:http2), reached through a few abstract methods.
 import type { Host } from '../balancer/host.js';
 import type { Cluster, WaitingCall } from '../upstream/cluster.js';
+import type { CallLimits, RetryDenial, RetryReason } from '../upstream/call-limits.js';
 import { cancelUpstream, type UpstreamSession } from '../upstream/endpoint-pool.js';
 import type { Clock, TimerHandle } from '../common/clock.js';
 import { describeError } from '../common/errors.js';
@@ -24,6 +25,20 @@ import { StreamOutcome, type UpstreamHandler, type UpstreamStream } from '../tra
 
 /** Request bytes kept for a transparent retry; larger requests are not retried. */
 export const MAX_REPLAY_BYTES = 64 * 1024;
+/**
+ * Request bytes a call with a retry policy keeps to send again, and what all calls together
+ * keep: grpc-js's per-RPC and per-channel retry buffers (1 MiB and 16 MiB). A request that
+ * outgrows either commits its call: it goes on, but is not sent again.
+ */
+export const MAX_RETRY_REPLAY_BYTES = 1024 * 1024;
+export const MAX_REPLAY_HELD_BYTES = 16 * 1024 * 1024;
+/** Request bytes all calls of this process keep for replays now. */
+let replayHeldBytes = 0;
+export function replayBytesHeld(): number {
+  return replayHeldBytes;
+}
+/** What a `grpc-previous-rpc-attempts` field adds to a header block (26 + up to 2 + 32). */
+const PREVIOUS_ATTEMPTS_FIELD_BYTES = 60;
 /** The longest delay setTimeout honours (2^31 - 1 ms, about 24.8 days). */
 const MAX_TIMER_MS = 0x7fffffff;
 /** Below MAX_TIMER_MS even after rounding up to whole seconds, as long timeouts are sent. */
@@ -56,6 +71,21 @@ export interface UpstreamCallContext {
   readonly clock: Clock;
 }
 
+/**
+ * The copies a hedged call sent beside the attempt in `upstream`, each with its session, host
+ * and start time; made only for calls of a cluster with a hedging policy.
+ */
+class Hedges {
+  readonly streams: UpstreamStream[] = [];
+  readonly sessions: UpstreamSession[] = [];
+  readonly hosts: Host[] = [];
+  readonly startedAt: number[] = [];
+  /** Copies sent, the first attempt included. */
+  sent = 1;
+  /** The delay passed while the request was still arriving: the next copy goes when it ends. */
+  due = false;
+}
+
 export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
   /** Set once the call ended upstream-side (status known, balancer told). */
   done = false;
@@ -70,6 +100,8 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
   progress: CallProgress = CallProgress.NOT_STARTED;
   /** Attempts that did not reach an endpoint (refused, or no connection could take them). */
   attempts = 0;
+  /** Attempts the retry policy sent again after a failure (A6's retries). */
+  retries = 0;
   /** The upstream's trailers, or the status the proxy made, once known. */
   protected trailers: HeaderFields | null = null;
 
@@ -95,6 +127,19 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
   private replayHead: Buffer | null = null;
   private replayRest: Buffer[] | null = null;
   private replayBytes = 0;
+  private replayLimit = MAX_REPLAY_BYTES;
+  /** Response headers (or a status) went to the client: the call is committed. */
+  private committed = false;
+  /** The cluster whose limits counted this call, until it ends. */
+  private limits: CallLimits | null = null;
+  /** The call is counted among its cluster's retrying calls. */
+  private retrying = false;
+  /** The backoff before the next retry, or the running attempt's per-try timeout. */
+  private retryTimer: TimerHandle | undefined = undefined;
+  /** The next backoff's upper bound (A6), 0 until the first retry. */
+  private backoffMs = 0;
+  /** The copies of a hedged call; null without a hedging policy. */
+  private hedges: Hedges | null = null;
 
   constructor(
     /** The client's request headers as parsed, for picking (PickRequest). */
@@ -144,6 +189,23 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
         this.timer = this.upstreamContext.clock.setTimeout(() => this.deadline(), timeoutMs);
       }
     }
+    const limits = this.cluster.limits;
+    if (limits.activeCalls >= limits.breakers.maxConcurrentCalls) {
+      limits.stats.trips.maxConcurrentCalls++;
+      this.fail(
+        Status.UNAVAILABLE,
+        `cluster "${this.cluster.name}" has ${limits.activeCalls} calls in flight, its circuitBreakers.maxConcurrentCalls`,
+        false,
+      );
+      return;
+    }
+    limits.activeCalls++;
+    this.limits = limits;
+    if (limits.policy !== undefined || limits.hedging !== undefined) {
+      this.replayLimit = MAX_RETRY_REPLAY_BYTES;
+      limits.callStarted(this.startedAt);
+      if (limits.hedging !== undefined) this.hedges = new Hedges();
+    }
     const authority = this.upstreamContext.authority;
     if (authority !== undefined) {
       const replaced = fieldValue(this.fields, ':authority');
@@ -187,6 +249,16 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
       const host = avoid === null ? cluster.pick(this) : cluster.balancer.pickOther(this, avoid);
       if (host === null) {
         if (cluster.canWait()) {
+          const max = cluster.limits.breakers.maxPendingCalls;
+          if (cluster.waitingCalls >= max) {
+            cluster.limits.stats.trips.maxPendingCalls++;
+            this.fail(
+              Status.UNAVAILABLE,
+              `cluster "${cluster.name}" has ${max} calls waiting for an endpoint, its circuitBreakers.maxPendingCalls`,
+              false,
+            );
+            return;
+          }
           this.waiting = true;
           cluster.enqueue(this);
         } else {
@@ -218,7 +290,10 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
   }
 
   private send(host: Host, session: UpstreamSession): boolean {
-    const bytes = this.headerBytes + (this.timeoutMs === undefined ? 0 : GRPC_TIMEOUT_FIELD_BYTES);
+    const bytes =
+      this.headerBytes +
+      (this.timeoutMs === undefined ? 0 : GRPC_TIMEOUT_FIELD_BYTES) +
+      (this.retries === 0 ? 0 : PREVIOUS_ATTEMPTS_FIELD_BYTES);
     if (bytes > session.maxHeaderListSize) {
       // gRPC C-core fails its whole connection, every call on it, for a larger block.
       this.fail(
@@ -258,6 +333,23 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
     this.upstreamEnded = false;
     this.attemptStartedAt = clock.now();
     this.cluster.balancer.callStarted(host);
+    const hedges = this.hedges;
+    if (hedges !== null) {
+      this.cluster.limits.stats.attempts++;
+      if (hedges.sent === 1 && this.retryTimer === undefined) {
+        const delay = this.cluster.limits.hedging?.hedgingDelayMs ?? 0;
+        this.retryTimer = clock.setTimeout(() => this.hedgeDue(), delay);
+      }
+    }
+    const policy = this.cluster.limits.policy;
+    if (policy !== undefined) {
+      this.cluster.limits.stats.attempts++;
+      if (policy.perTryTimeoutMs !== undefined) {
+        // A transparent retry replaces the refused attempt's timer.
+        if (this.retryTimer !== undefined) clock.clearTimeout(this.retryTimer);
+        this.retryTimer = clock.setTimeout(() => this.perTryTimeout(), policy.perTryTimeoutMs);
+      }
+    }
 
     if (!this.reading) {
       this.reading = true;
@@ -278,6 +370,7 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
   }
 
   private dropReplay(): void {
+    if (this.replayBytes > 0) replayHeldBytes -= this.replayBytes;
     this.replayBytes = -1;
     this.replayHead = null;
     this.replayRest = null;
@@ -287,9 +380,15 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
   forwardRequest(chunk: Buffer): void {
     this.bytesIn += chunk.length;
     if (this.replayBytes >= 0) {
-      if (this.replayBytes + chunk.length > MAX_REPLAY_BYTES) this.dropReplay();
-      else {
+      if (
+        this.replayBytes + chunk.length > this.replayLimit ||
+        replayHeldBytes + chunk.length > MAX_REPLAY_HELD_BYTES
+      ) {
+        if (this.replayLimit === MAX_RETRY_REPLAY_BYTES) this.cluster.limits.stats.bufferCommits++;
+        this.dropReplay();
+      } else {
         this.replayBytes += chunk.length;
+        replayHeldBytes += chunk.length;
         if (this.replayHead === null) this.replayHead = chunk;
         else (this.replayRest ??= []).push(chunk);
       }
@@ -308,6 +407,11 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
     this.requestEnded = true;
     const upstream = this.upstream;
     if (upstream !== null) upstream.end();
+    const hedges = this.hedges;
+    if (hedges !== null && hedges.due) {
+      hedges.due = false;
+      this.sendHedge();
+    }
   }
 
   /** The client took the response data it was behind on. */
@@ -323,16 +427,44 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
 
   /** UpstreamHandler: response headers. */
   onHeaders(upstream: UpstreamStream, fields: HeaderFields, endStream: boolean): void {
-    if (upstream !== this.upstream || this.done) return;
+    if (this.done) return;
+    if (upstream !== this.upstream) {
+      if (this.hedges === null || !this.hedgeAnswered(upstream, fields, endStream)) return;
+    } else if (
+      this.hedges !== null &&
+      endStream &&
+      this.hedgeFailed(fields) &&
+      this.dropPrimary(true)
+    ) {
+      return;
+    }
     this.progress = CallProgress.PROCESSED;
+    if (endStream) this.upstreamEnded = true;
+    const httpStatus = fieldValue(fields, ':status');
+    const grpcStatus = fieldValue(fields, 'grpc-status');
+    // As grpc-js decides: headers that end the stream (trailers-only, or not gRPC at all) are
+    // a status, which a retry policy may retry; any other headers commit the call.
+    if (
+      (endStream || httpStatus !== '200') &&
+      this.cluster.limits.policy !== undefined &&
+      this.retryStatus(
+        grpcStatus !== undefined
+          ? Number(grpcStatus)
+          : httpStatus === '200'
+            ? Status.INTERNAL
+            : statusFromHttpStatus(httpStatus === undefined ? 0 : Number(httpStatus)),
+        fieldValue(fields, 'grpc-retry-pushback-ms'),
+        'status',
+      )
+    ) {
+      return;
+    }
     this.dropReplay();
     const problem = this.unforwardable(fields, 'response headers');
     if (problem !== null) {
       this.fail(Status.INTERNAL, problem, false);
       return;
     }
-    const httpStatus = fieldValue(fields, ':status');
-    const grpcStatus = fieldValue(fields, 'grpc-status');
     if (httpStatus !== '200') {
       // Not a gRPC answer (a load balancer's 502, an HTTP server's 404): clients expect 200.
       const code =
@@ -359,6 +491,7 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
         this.status = Number(grpcStatus);
       }
     }
+    this.commit();
     this.respond(fields, endStream);
   }
 
@@ -422,7 +555,10 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
     rst: number,
     error: Error | undefined,
   ): void {
-    if (upstream !== this.upstream) return;
+    if (upstream !== this.upstream) {
+      if (this.hedges !== null && !this.done) this.hedgeClosed(upstream, outcome, rst);
+      return;
+    }
     const session = this.session;
     this.session = null;
     if (this.done) return;
@@ -470,6 +606,19 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
       const why = cluster.pool(host)?.sessionError ?? error;
       message = `connection to ${host.key} lost mid-call${why ? `: ${describeError(why)}` : ''}`;
     }
+    if (this.hedges !== null && this.hedges.streams.length > 0) {
+      // Copies of the call are still running: one of them may answer.
+      this.session = session;
+      this.dropPrimary(isEndpointFailure(code));
+      return;
+    }
+    if (
+      cluster.limits.policy !== undefined &&
+      this.retryStatus(code, undefined, outcome === StreamOutcome.COMPLETE ? 'status' : 'reset')
+    ) {
+      if (code === Status.UNAVAILABLE) cluster.endpointFailed();
+      return;
+    }
     this.failFromUpstream(code, message, code === Status.UNAVAILABLE || code === Status.INTERNAL);
   }
 
@@ -477,6 +626,330 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
   onDrain(upstream: UpstreamStream): void {
     if (upstream !== this.upstream) return;
     this.resumeRequest();
+  }
+
+  /**
+   * The call is committed (response headers go to the client): no retry from here on, and no
+   * per-try timeout.
+   */
+  private commit(): void {
+    this.committed = true;
+    if (this.retryTimer !== undefined) {
+      this.upstreamContext.clock.clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+    }
+    if (this.hedges !== null) this.cancelHedges();
+  }
+
+  // Hedging (gRFC A6): copies of the call go to other endpoints every hedgingDelay until one
+  // answers. The request is sent again from the replay buffer, so a copy goes only once the
+  // client's request has ended (a unary or server-streaming call's, at once).
+
+  /** The hedging delay passed: the next copy goes now, or when the request ends. */
+  private hedgeDue(): void {
+    this.retryTimer = undefined;
+    if (this.done || this.committed) return;
+    if (this.requestEnded) this.sendHedge();
+    else this.hedges!.due = true;
+  }
+
+  /** Sends one more copy to an endpoint no other copy uses; false when none could go. */
+  private sendHedge(): boolean {
+    const hedges = this.hedges!;
+    const cluster = this.cluster;
+    const limits = cluster.limits;
+    const policy = limits.hedging!;
+    if (
+      this.done ||
+      this.committed ||
+      !this.requestEnded ||
+      !this.replayable ||
+      hedges.sent >= policy.maxAttempts
+    ) {
+      return false;
+    }
+    const clock = this.upstreamContext.clock;
+    const now = clock.now();
+    const avoid = (this.avoid ??= new Set());
+    if (this.host !== null) avoid.add(this.host);
+    for (const host of hedges.hosts) avoid.add(host);
+    const host = cluster.balancer.pickOther(this, avoid);
+    // A copy on an endpoint already working on the call would only add load.
+    if (host === null || avoid.has(host)) return false;
+    const session = cluster.pool(host)?.acquire() ?? null;
+    if (session === null) return false;
+    const denial = limits.takeRetry(now, this.retrying);
+    if (denial !== undefined) {
+      limits.stats.denied[denial]++;
+      return false;
+    }
+    this.retrying = true;
+    const fields = this.fields;
+    setField(fields, ':scheme', session.pool.scheme);
+    if (this.timeoutMs !== undefined) {
+      const remaining = this.timeoutMs - (now - this.startedAt);
+      setField(
+        fields,
+        'grpc-timeout',
+        formatGrpcTimeout(Math.min(remaining, MAX_FORWARDED_TIMEOUT_MS)),
+      );
+    }
+    const previous = Number(this.headers['grpc-previous-rpc-attempts'] ?? 0) || 0;
+    setField(fields, 'grpc-previous-rpc-attempts', String(previous + hedges.sent));
+    const stream = session.open(fields, this);
+    if (stream === null || stream instanceof Error) return false;
+    if (this.replayHead !== null) stream.write(this.replayHead);
+    if (this.replayRest !== null) for (const chunk of this.replayRest) stream.write(chunk);
+    stream.end();
+    avoid.add(host);
+    hedges.streams.push(stream);
+    hedges.sessions.push(session);
+    hedges.hosts.push(host);
+    hedges.startedAt.push(now);
+    hedges.sent++;
+    limits.stats.hedges++;
+    limits.stats.attempts++;
+    cluster.balancer.callStarted(host);
+    if (hedges.sent < policy.maxAttempts) {
+      if (this.retryTimer !== undefined) clock.clearTimeout(this.retryTimer);
+      this.retryTimer = clock.setTimeout(() => this.hedgeDue(), policy.hedgingDelayMs);
+    }
+    return true;
+  }
+
+  /** Whether trailers-only `fields` carry a status the hedging policy calls non-fatal. */
+  private hedgeFailed(fields: HeaderFields): boolean {
+    const status = fieldValue(fields, 'grpc-status');
+    if (status === undefined) return false;
+    const failed = this.cluster.limits.hedging!.nonFatalStatusCodes.includes(Number(status));
+    if (failed) this.cluster.limits.attemptFailed();
+    return failed;
+  }
+
+  /**
+   * The attempt in `upstream` failed while copies may still answer: it is given up and, as A6
+   * says for a non-fatal status, the next copy goes at once. False (nothing changed) when no
+   * copy is running and none could be sent: the failure is then the call's.
+   */
+  private dropPrimary(endpointFailure: boolean): boolean {
+    const hedges = this.hedges!;
+    const copies = hedges.streams.length > 0;
+    if (!copies && !this.sendHedge()) return false;
+    const host = this.host;
+    if (host !== null) {
+      this.cluster.balancer.callEnded(
+        host,
+        this.upstreamContext.clock.now() - this.attemptStartedAt,
+        endpointFailure,
+      );
+      (this.avoid ??= new Set()).add(host);
+    }
+    this.upstream = null;
+    this.session = null;
+    this.host = null;
+    if (copies) this.sendHedge();
+    return true;
+  }
+
+  /**
+   * Response headers on a copy. A non-fatal trailers-only status ends that copy (the next goes
+   * at once); anything else makes it the call's attempt, and the others are cancelled. True
+   * when the headers are now the call's to handle.
+   */
+  private hedgeAnswered(stream: UpstreamStream, fields: HeaderFields, endStream: boolean): boolean {
+    const hedges = this.hedges!;
+    const i = hedges.streams.indexOf(stream);
+    if (i < 0) return false;
+    if (endStream && this.hedgeFailed(fields)) {
+      const live = hedges.streams.length - 1 + (this.upstream === null ? 0 : 1);
+      if (live > 0 || this.sendHedge()) {
+        this.endHedge(i, true);
+        return false;
+      }
+      // The last copy, and none can follow: its status is the call's.
+    }
+    const primary = this.upstream;
+    if (primary !== null) {
+      cancelUpstream(this.session, primary);
+      this.cluster.balancer.callEnded(
+        this.host!,
+        this.upstreamContext.clock.now() - this.attemptStartedAt,
+        false,
+      );
+    }
+    this.upstream = stream;
+    this.session = hedges.sessions[i];
+    this.host = hedges.hosts[i];
+    this.attemptStartedAt = hedges.startedAt[i];
+    this.upstreamEnded = false;
+    this.cluster.limits.stats.hedgeWins++;
+    this.removeHedge(i);
+    return true;
+  }
+
+  /** A copy's stream closed before it answered. */
+  private hedgeClosed(stream: UpstreamStream, outcome: StreamOutcome, rst: number): void {
+    const hedges = this.hedges!;
+    const i = hedges.streams.indexOf(stream);
+    if (i < 0) return;
+    const host = hedges.hosts[i];
+    this.endHedge(i, outcome !== StreamOutcome.REFUSED || rst !== ErrorCode.REFUSED_STREAM);
+    if (this.upstream !== null || hedges.streams.length > 0 || this.sendHedge()) return;
+    this.fail(
+      Status.UNAVAILABLE,
+      `every copy of the hedged call failed; the last on ${host.key} (${rstCodeName(rst)})`,
+      false,
+    );
+  }
+
+  private endHedge(i: number, endpointFailure: boolean): void {
+    const hedges = this.hedges!;
+    this.cluster.balancer.callEnded(
+      hedges.hosts[i],
+      this.upstreamContext.clock.now() - hedges.startedAt[i],
+      endpointFailure,
+    );
+    this.removeHedge(i);
+  }
+
+  private removeHedge(i: number): void {
+    const hedges = this.hedges!;
+    hedges.streams.splice(i, 1);
+    hedges.sessions.splice(i, 1);
+    hedges.hosts.splice(i, 1);
+    hedges.startedAt.splice(i, 1);
+  }
+
+  /** Cancels every copy still running (the backends see the cancellation). */
+  private cancelHedges(): void {
+    const hedges = this.hedges!;
+    while (hedges.streams.length > 0) {
+      const last = hedges.streams.length - 1;
+      cancelUpstream(hedges.sessions[last], hedges.streams[last]);
+      this.endHedge(last, false);
+    }
+  }
+
+  /**
+   * The running attempt failed with `code` before anything reached the client: when the retry
+   * policy and the limits allow, ends the attempt and schedules the next one (true). False:
+   * the failure is the call's.
+   */
+  private retryStatus(code: number, pushback: string | undefined, reason: RetryReason): boolean {
+    const limits = this.cluster.limits;
+    const policy = limits.policy!;
+    if (this.committed || !policy.retryableStatusCodes.includes(code)) return false;
+    // A6: a retryable failure costs a throttle token whether or not it is retried.
+    limits.attemptFailed();
+    const denial = this.retryDenial(pushback);
+    if (denial !== undefined) {
+      limits.stats.denied[denial]++;
+      return false;
+    }
+    this.retry(code, reason);
+    return true;
+  }
+
+  /** Why the call may not be retried now, or undefined (and the retry is counted). */
+  private retryDenial(pushback: string | undefined): RetryDenial | undefined {
+    const limits = this.cluster.limits;
+    const policy = limits.policy!;
+    if (this.retries + 1 >= policy.maxAttempts) return 'attempts';
+    if (!this.replayable) return 'committed';
+    if (!policy.retryClientRetries && this.headers['grpc-previous-rpc-attempts'] !== undefined) {
+      return 'client_retries';
+    }
+    let delay: number;
+    if (pushback !== undefined) {
+      // A6: a non-negative integer is the delay (and the backoff starts over); anything else,
+      // a negative number included, says not to retry.
+      if (!/^\d{1,9}$/.test(pushback)) return 'pushback';
+      delay = Number(pushback);
+      this.backoffMs = policy.initialBackoffMs;
+    } else {
+      // A6 and grpc-js: a random delay up to the current backoff, which then grows.
+      const bound = this.backoffMs === 0 ? policy.initialBackoffMs : this.backoffMs;
+      delay = Math.floor(limits.random() * bound);
+      this.backoffMs = Math.min(bound * policy.backoffMultiplier, policy.maxBackoffMs);
+    }
+    const clock = this.upstreamContext.clock;
+    const now = clock.now();
+    // A retry that cannot start before the deadline would only turn the status into
+    // DEADLINE_EXCEEDED.
+    if (this.timeoutMs !== undefined && now + delay >= this.startedAt + this.timeoutMs) {
+      return 'deadline';
+    }
+    const denial = limits.takeRetry(now, this.retrying);
+    if (denial !== undefined) return denial;
+    this.retrying = true;
+    if (this.retryTimer !== undefined) clock.clearTimeout(this.retryTimer);
+    this.retryTimer = clock.setTimeout(() => this.retryNow(), delay);
+    return undefined;
+  }
+
+  /** Ends the failed attempt; the next one goes out when the backoff timer fires. */
+  private retry(code: number, reason: RetryReason): void {
+    const upstream = this.upstream;
+    const session = this.session;
+    const host = this.host!;
+    this.upstream = null;
+    this.session = null;
+    this.host = null;
+    // A stream both sides ended closes by itself; one still sending, or still waiting for an
+    // answer (per-try timeout), is reset so that the upstream stops working on it.
+    if (upstream !== null && upstream.open && !(this.upstreamEnded && this.requestEnded)) {
+      cancelUpstream(session, upstream);
+    }
+    const cluster = this.cluster;
+    cluster.balancer.callEnded(
+      host,
+      this.upstreamContext.clock.now() - this.attemptStartedAt,
+      isEndpointFailure(code),
+    );
+    (this.avoid ??= new Set()).add(host);
+    this.retries++;
+    cluster.limits.stats.retries[reason]++;
+    if (TRACE.call) {
+      cluster.traceRetry(this, host, this.retries, cluster.limits.policy!.maxAttempts, reason);
+    }
+    const previous = Number(this.headers['grpc-previous-rpc-attempts'] ?? 0) || 0;
+    setField(this.fields, 'grpc-previous-rpc-attempts', String(previous + this.retries));
+    this.progress = CallProgress.NOT_STARTED;
+    this.trailersOnly = false;
+    this.trailers = null;
+    this.status = -1;
+  }
+
+  private retryNow(): void {
+    this.retryTimer = undefined;
+    if (!this.done) this.dispatch();
+  }
+
+  /** The running attempt answered no headers within retryPolicy.perTryTimeout. */
+  private perTryTimeout(): void {
+    this.retryTimer = undefined;
+    if (this.done || this.committed || this.host === null) return;
+    const limits = this.cluster.limits;
+    const policy = limits.policy!;
+    const host = this.host;
+    const denial = this.retryDenial(undefined);
+    if (denial === undefined) {
+      this.retry(Status.DEADLINE_EXCEEDED, 'per_try_timeout');
+      return;
+    }
+    limits.stats.denied[denial]++;
+    this.fail(
+      Status.DEADLINE_EXCEEDED,
+      `per-try timeout of ${policy.perTryTimeoutMs} ms exceeded on ${host.key} (attempt ${this.retries + 1})`,
+      true,
+    );
+  }
+
+  /** Attempts sent upstream and the hosts they went to, for the access log. */
+  hostsTried(): string {
+    const hosts = this.avoid === null ? [] : [...this.avoid].map((h) => h.key);
+    if (this.host !== null && !this.avoid?.has(this.host)) hosts.push(this.host.key);
+    return hosts.join(',');
   }
 
   /** The client cancelled or reset its stream: the call ends CANCELLED. */
@@ -559,6 +1032,19 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
       clock.clearTimeout(this.timer);
       this.timer = undefined;
     }
+    const limits = this.limits;
+    if (limits !== null) {
+      this.limits = null;
+      limits.activeCalls--;
+      if (this.retrying) limits.activeRetries--;
+      if (limits.policy !== undefined || this.hedges !== null) {
+        if (this.retryTimer !== undefined) clock.clearTimeout(this.retryTimer);
+        this.retryTimer = undefined;
+        if (code === Status.OK) limits.callSucceeded();
+        if (this.hedges !== null) this.cancelHedges();
+      }
+    }
+    if (this.replayBytes > 0) this.dropReplay();
     const host = this.host;
     if (host !== null) {
       this.cluster.balancer.callEnded(host, this.endedAt - this.attemptStartedAt, endpointFailure);

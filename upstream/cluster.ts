@@ -10,6 +10,7 @@ import { LatestEvent, type ResolverEvent } from '../resolver/latest-event.js';
 import type { Resolver } from '../resolver/resolver.js';
 import type { Dialer } from './dialer.js';
 import { EndpointPool, type PoolEvents, type PoolOptions } from './endpoint-pool.js';
+import { CallLimits } from './call-limits.js';
 import { describeError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { LogLimiter } from '../common/log.js';
@@ -79,6 +80,8 @@ export class Cluster implements PoolEvents {
   private readonly resolverWatchers = new Set<(event: ResolverEvent) => void>();
   /** Resolver events, for metrics and the admin view. */
   readonly stats = { updates: 0, errors: 0, lastError: '', lastUpdateAt: 0 };
+  /** The retry policy, its throttle and budget, and the circuit breakers, with their counters. */
+  readonly limits: CallLimits;
   /** SWITCHYARD_TRACE loggers; undefined while their category is off. */
   private readonly callTrace: Logger | undefined;
   private readonly poolTrace: Logger | undefined;
@@ -108,6 +111,14 @@ export class Cluster implements PoolEvents {
       transport: deps.transport,
     };
     this.clock = deps.clock ?? systemClock;
+    this.limits = new CallLimits(
+      config.retryPolicy,
+      config.hedgingPolicy,
+      config.retryThrottling,
+      config.retryBudget,
+      config.circuitBreakers,
+      deps.random ?? Math.random,
+    );
     this.dialEndpoints = deps.dialEndpoints ?? true;
     this.balancer.onChange(() => this.drainWaiting());
     this.unsubscribe = this.resolver.subscribe({
@@ -181,6 +192,11 @@ export class Cluster implements PoolEvents {
     }
     this.waiting.push({ call, since });
     this.armWaitTimer();
+  }
+
+  /** Calls waiting for a ready endpoint (checked against circuitBreakers.maxPendingCalls). */
+  get waitingCalls(): number {
+    return this.waiting.length;
   }
 
   /** Removes a call that no longer waits (cancelled, deadline). */

@@ -270,6 +270,107 @@ export function createMetricsRegistry(
     },
   );
 
+  // Retries and circuit breakers (upstream/call-limits.ts).
+  scrapedCounter(
+    r,
+    'switchyard_call_attempts_total',
+    'Attempts sent upstream by calls of a cluster with a retry or hedging policy, first attempts included.',
+    ['cluster'],
+    (add) => {
+      for (const c of proxy.clusterList()) {
+        if (c.limits.policy !== undefined || c.limits.hedging !== undefined) {
+          add({ cluster: c.name }, c.limits.stats.attempts);
+        }
+      }
+    },
+  );
+  scrapedCounter(
+    r,
+    'switchyard_hedges_total',
+    'Copies of calls the hedging policy sent beyond the first attempt.',
+    ['cluster'],
+    (add) => {
+      for (const c of proxy.clusterList()) {
+        if (c.limits.hedging !== undefined) add({ cluster: c.name }, c.limits.stats.hedges);
+      }
+    },
+  );
+  scrapedCounter(
+    r,
+    'switchyard_hedge_wins_total',
+    'Hedged calls answered by a copy rather than by their first attempt.',
+    ['cluster'],
+    (add) => {
+      for (const c of proxy.clusterList()) {
+        if (c.limits.hedging !== undefined) add({ cluster: c.name }, c.limits.stats.hedgeWins);
+      }
+    },
+  );
+  scrapedCounter(
+    r,
+    'switchyard_retries_total',
+    'Retries the policy made, by reason: status (a listed status), reset (the stream ended without one), per_try_timeout.',
+    ['cluster', 'reason'],
+    (add) => {
+      for (const c of proxy.clusterList()) {
+        if (c.limits.policy === undefined) continue;
+        for (const [reason, n] of Object.entries(c.limits.stats.retries)) {
+          add({ cluster: c.name, reason }, n);
+        }
+      }
+    },
+  );
+  scrapedCounter(
+    r,
+    'switchyard_retries_denied_total',
+    'Failures the policy would retry that went to the client instead, by reason: attempts, client_retries, pushback, committed, deadline, throttled, budget, breaker.',
+    ['cluster', 'reason'],
+    (add) => {
+      for (const c of proxy.clusterList()) {
+        if (c.limits.policy === undefined && c.limits.hedging === undefined) continue;
+        for (const [reason, n] of Object.entries(c.limits.stats.denied)) {
+          add({ cluster: c.name, reason }, n);
+        }
+      }
+    },
+  );
+  scrapedCounter(
+    r,
+    'switchyard_retry_buffer_commits_total',
+    'Calls with a retry policy committed because their request outgrew the replay buffer (1 MiB a call, 16 MiB in all).',
+    ['cluster'],
+    (add) => {
+      for (const c of proxy.clusterList()) {
+        if (c.limits.policy !== undefined) add({ cluster: c.name }, c.limits.stats.bufferCommits);
+      }
+    },
+  );
+  scrapedGauge(
+    r,
+    'switchyard_retry_throttle_tokens',
+    "Tokens left in a cluster's retryThrottling bucket; retries stop at half of maxTokens.",
+    ['cluster'],
+    (add) => {
+      for (const c of proxy.clusterList()) {
+        const tokens = c.limits.throttleTokens;
+        if (tokens !== undefined) add({ cluster: c.name }, tokens);
+      }
+    },
+  );
+  scrapedCounter(
+    r,
+    'switchyard_circuit_breaker_trips_total',
+    'Calls failed (or failures not retried) because a circuit breaker limit was reached, by limit.',
+    ['cluster', 'limit'],
+    (add) => {
+      for (const c of proxy.clusterList()) {
+        for (const [limit, n] of Object.entries(c.limits.stats.trips)) {
+          add({ cluster: c.name, limit }, n);
+        }
+      }
+    },
+  );
+
   // Client connections.
   scrapedCounter(
     r,

@@ -8,9 +8,11 @@ import { describe, it } from 'node:test';
 import { configValidators } from '../../proxy/config-validators.js';
 import { ConfigError } from '../../config/config-error.js';
 import {
+  DEFAULT_CIRCUIT_BREAKERS,
   DEFAULT_CONNECT,
   DEFAULT_HEALTH_CHECK,
   DEFAULT_OUTLIER_DETECTION,
+  DEFAULT_RETRY_BUDGET,
   quickStartConfig,
 } from '../../config/defaults.js';
 import { loadConfig, parseConfig, type LoadConfigOptions } from '../../config/load-config.js';
@@ -84,12 +86,17 @@ clusters:
     panicThreshold: 0.25
     healthCheck: { service: users.Users, interval: 2s }
     outlierDetection: { failureRateThreshold: 0.5, minimumCalls: 20, maxEjectedShare: 0.5 }
+    retryPolicy: { maxAttempts: 7, initialBackoff: 50ms, maxBackoff: 0.5s, backoffMultiplier: 2, retryableStatusCodes: [UNAVAILABLE, resource_exhausted, 14], perTryTimeout: 2s }
+    retryThrottling: { maxTokens: 10, tokenRatio: 0.1234 }
+    retryBudget: { percent: 10 }
+    circuitBreakers: { maxConcurrentCalls: 500, maxPendingCalls: 50, maxConcurrentRetries: 5 }
     resolver: { servers: [10.0.0.53], minRefreshMs: 500, maxRefreshMs: 10s }
   orders:
     target: consul:///orders?tag=prod
     balancer: ring_hash
     proxy: none
     tls: {}
+    hedgingPolicy: { maxAttempts: 3, hedgingDelay: 100ms, nonFatalStatusCodes: [unavailable] }
     resolver: { token: secret, waitMs: 1m }
 admin: { address: 127.0.0.1:9901 }
 workers: auto
@@ -214,6 +221,23 @@ void describe('loading a valid file', () => {
             minimumCalls: 20,
             maxEjectedShare: 0.5,
           },
+          retryPolicy: {
+            maxAttempts: 5,
+            initialBackoffMs: 50,
+            maxBackoffMs: 500,
+            backoffMultiplier: 2,
+            retryableStatusCodes: [14, 8],
+            perTryTimeoutMs: 2_000,
+            retryClientRetries: false,
+          },
+          hedgingPolicy: undefined,
+          retryThrottling: { maxTokens: 10, tokenRatio: 0.123 },
+          retryBudget: { ...DEFAULT_RETRY_BUDGET, percent: 10 },
+          circuitBreakers: {
+            maxConcurrentCalls: 500,
+            maxPendingCalls: 50,
+            maxConcurrentRetries: 5,
+          },
           resolver: { servers: ['10.0.0.53'], minRefreshMs: 500, maxRefreshMs: 10_000 },
         },
         {
@@ -245,6 +269,11 @@ void describe('loading a valid file', () => {
           panicThreshold: 0.5,
           healthCheck: undefined,
           outlierDetection: undefined,
+          retryPolicy: undefined,
+          hedgingPolicy: { maxAttempts: 3, hedgingDelayMs: 100, nonFatalStatusCodes: [14] },
+          retryThrottling: undefined,
+          retryBudget: DEFAULT_RETRY_BUDGET,
+          circuitBreakers: DEFAULT_CIRCUIT_BREAKERS,
           resolver: { token: 'secret', waitMs: 60_000 },
         },
       ],
@@ -565,6 +594,36 @@ routes: [{ cluster: c }, { cluster: d }]
       'switchyard.yaml:6:39 clusters.c.outlierDetection.baseEjection: must not exceed maxEjection',
       'switchyard.yaml:6:65 clusters.c.outlierDetection.consecutiveFailures: 0 with no failureRateThreshold turns every rule off (remove outlierDetection instead)',
       'switchyard.yaml:7:12 clusters.c.proxy: "socks5://p:1080": only http:// and https:// proxies (HTTP CONNECT) are supported',
+    ],
+  },
+  {
+    name: 'retry policy, throttling, budget and circuit breakers',
+    yaml: `listeners: [{ address: ":0" }]
+clusters:
+  c:
+    target: a:1
+    retryPolicy: { maxAttempts: 1, initialBackoff: 1s, maxBackoff: 100ms, backoffMultiplier: 0, retryableStatusCodes: [UNAVAILBLE, 17] }
+    retryThrottling: { maxTokens: 0, tokenRatio: 0.1 }
+    retryBudget: { percent: 120, minRetries: 3 }
+    circuitBreakers: { maxConcurrentCalls: 0 }
+  d:
+    target: d:1
+    retryPolicy: { maxAttempts: 3, initialBackoff: 10ms, maxBackoff: 1s, backoffMultiplier: 2 }
+    hedgingPolicy: { maxAttempts: 2 }
+routes: [{ cluster: c }, { cluster: d }]
+`,
+    errors: [
+      'switchyard.yaml:5:33 clusters.c.retryPolicy.maxAttempts: must be at least 2, got 1',
+      'switchyard.yaml:5:52 clusters.c.retryPolicy.initialBackoff: must not exceed maxBackoff',
+      'switchyard.yaml:5:94 clusters.c.retryPolicy.backoffMultiplier: must be above 0',
+      'switchyard.yaml:5:120 clusters.c.retryPolicy.retryableStatusCodes[0]: must be a gRPC status name such as UNAVAILABLE, or a code from 0 to 16, got string "UNAVAILBLE"',
+      'switchyard.yaml:5:132 clusters.c.retryPolicy.retryableStatusCodes[1]: must be a gRPC status name such as UNAVAILABLE, or a code from 0 to 16, got number 17',
+      'switchyard.yaml:6:35 clusters.c.retryThrottling.maxTokens: must be above 0',
+      'switchyard.yaml:7:29 clusters.c.retryBudget.percent: must be from 0 to 100, got 120',
+      'switchyard.yaml:7:34 clusters.c.retryBudget.minRetries: unknown key "minRetries" (expected percent or minRetriesPerSecond)',
+      'switchyard.yaml:8:44 clusters.c.circuitBreakers.maxConcurrentCalls: must be at least 1, got 0',
+      'switchyard.yaml:11:18 clusters.d.retryPolicy: missing required key "retryableStatusCodes"',
+      'switchyard.yaml:12:20 clusters.d.hedgingPolicy: a cluster has retryPolicy or hedgingPolicy, not both (gRFC A6)',
     ],
   },
   {

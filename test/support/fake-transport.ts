@@ -209,6 +209,14 @@ export class FakeStream implements UpstreamStream {
     this.finish(StreamOutcome.COMPLETE, 0);
   }
 
+  /** A trailers-only answer: one HEADERS frame with the status and END_STREAM, then close. */
+  trailersOnly(status: number, extra: HeaderFields = []): void {
+    const fields = [':status', '200', 'content-type', 'application/grpc', 'grpc-status'];
+    this.handler.onHeaders(this, [...fields, String(status), ...extra], true);
+    this.handler.onEnd(this);
+    this.finish(StreamOutcome.COMPLETE, 0);
+  }
+
   /** RST_STREAM from the peer. */
   reset(code: number): void {
     this.finish(code === 7 ? StreamOutcome.REFUSED : StreamOutcome.RESET, code);
