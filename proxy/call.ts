@@ -13,6 +13,11 @@ import {
 } from './client-connection.js';
 import { Status, encodeGrpcMessage } from '../grpc/grpc-status.js';
 import type { HeaderFields } from '../transport/header-fields.js';
+import {
+  verifiedPeerIdentity,
+  type PeerCertificateSource,
+  type PeerIdentity,
+} from '../transport/peer-identity.js';
 import { fieldsToHeaders } from '../transport/node-http2/header-objects.js';
 import { UpstreamCall, statusTrailers, type UpstreamCallContext } from './upstream-call.js';
 import type { CallObserver, CallRecord } from './call-record.js';
@@ -85,6 +90,18 @@ export class ProxyCall extends UpstreamCall implements BlockedStream, Connection
       if (peer !== '') peers.set(session, peer);
     }
     return peer;
+  }
+
+  /** CallRecord: the client certificate's verified identity, read once per client connection. */
+  peerIdentity(): PeerIdentity | undefined {
+    const session = this.downstream.session;
+    if (session === undefined) return undefined;
+    let identity = identities.get(session);
+    if (identity === undefined) {
+      identity = identityOf(session);
+      identities.set(session, identity);
+    }
+    return identity ?? undefined;
   }
 
   // UpstreamCall's client side
@@ -216,6 +233,17 @@ export class ProxyCall extends UpstreamCall implements BlockedStream, Connection
 }
 
 const peers = new WeakMap<http2.Http2Session, string>();
+/** null: the connection has no verified client certificate. */
+const identities = new WeakMap<http2.Http2Session, PeerIdentity | null>();
+
+function identityOf(session: http2.Http2Session): PeerIdentity | null {
+  try {
+    // Throws once the session lost its socket (ERR_HTTP2_SOCKET_UNBOUND).
+    return verifiedPeerIdentity(session.socket as Partial<PeerCertificateSource>) ?? null;
+  } catch {
+    return null;
+  }
+}
 
 /** The client's `address:port`, or "" once its session is gone. */
 function formatPeer(session: http2.Http2Session): string {
