@@ -32,6 +32,7 @@ import {
   readBuffered,
 } from '../common/handshake.js';
 import type { LivenessSettings } from './liveness-probe.js';
+import { certificateNotAfter, secureContextOptions, type TlsMaterial } from './listener-tls.js';
 import type { Logger } from '../common/log.js';
 
 export type StreamHandler = (
@@ -42,11 +43,7 @@ export type StreamHandler = (
   rawHeaders: string[],
 ) => void;
 
-export interface TlsMaterial {
-  readonly cert: Buffer;
-  readonly key: Buffer;
-  readonly ca: Buffer | undefined;
-}
+export type { TlsMaterial } from './listener-tls.js';
 
 /** Every file a listener needs, read before it opens. */
 export interface ListenerMaterial {
@@ -133,6 +130,8 @@ export class Listener implements ConnectionHost {
   readonly resets: Record<StreamResetReason, number> = Object.fromEntries(
     STREAM_RESET_REASONS.map((r) => [r, 0]),
   ) as Record<StreamResetReason, number>;
+  /** When the listener's certificate expires (ms since the epoch); undefined for h2c. */
+  certificateNotAfter: number | undefined;
   /** Called when the last session (or passthrough tunnel) closes during shutdown. */
   private drained: (() => void) | undefined;
 
@@ -172,11 +171,10 @@ export class Listener implements ConnectionHost {
     // listener has seen HTTP/2 on them (the h2c preface, or ALPN h2), so anything else can be
     // answered in HTTP/1.1 instead of with a binary GOAWAY.
     this.h2 = http2.createServer(common);
-    if (tls) {
+    this.certificateNotAfter = tls && certificateNotAfter(tls.cert);
+    if (tls && config.tls) {
       const server = tlsModule.createServer({
-        cert: tls.cert,
-        key: tls.key,
-        ca: tls.ca,
+        ...secureContextOptions(config.tls, tls),
         requestCert: tls.ca !== undefined,
         rejectUnauthorized: config.tls?.requireClientCert ?? false,
         // http/1.1 is offered only so such clients hear why they are refused.
@@ -237,8 +235,9 @@ export class Listener implements ConnectionHost {
     }
     this.h2.updateSettings(serverSettings(next));
     const tls = material?.tls;
-    if (tls && this.server instanceof tlsModule.Server) {
-      this.server.setSecureContext({ cert: tls.cert, key: tls.key, ca: tls.ca });
+    if (tls && next.tls && this.server instanceof tlsModule.Server) {
+      this.server.setSecureContext(secureContextOptions(next.tls, tls));
+      this.certificateNotAfter = certificateNotAfter(tls.cert);
     }
     this.tunnelCert = material?.tunnel;
     // New tunnels use the new certificate; those already open keep theirs.

@@ -41,7 +41,12 @@ const LOCAL = ['DNS:localhost', 'IP:127.0.0.1', 'IP:::1'];
  */
 export const EXAMPLE_CERTS = [
   // The listeners' certificate (examples/tls.yaml `mtls`, the admin listener over TLS).
-  { name: 'server', subject: '/O=switchyard examples/CN=localhost', usage: SERVER_USAGE, san: LOCAL },
+  {
+    name: 'server',
+    subject: '/O=switchyard examples/CN=localhost',
+    usage: SERVER_USAGE,
+    san: LOCAL,
+  },
   // A client of an mTLS listener (grpc-js, curl to the admin listener).
   {
     name: 'client',

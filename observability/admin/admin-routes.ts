@@ -135,7 +135,12 @@ export function adminRoutes(options: AdminRoutesOptions): AdminHandler {
           const reasons = options.shuttingDown()
             ? ['switchyard is shutting down', ...r.reasons]
             : r.reasons;
-          sendJson(res, reasons.length === 0 ? 200 : 503, { ready: reasons.length === 0, reasons });
+          const warnings = r.warnings ?? [];
+          sendJson(res, reasons.length === 0 ? 200 : 503, {
+            ready: reasons.length === 0,
+            reasons,
+            ...(warnings.length > 0 ? { warnings } : {}),
+          });
         },
       },
     ],
