@@ -79,6 +79,9 @@ void describe('admin listener credentials', () => {
       const ok = await adminRequest(proxy.admin, path, { headers: bearer(TOKEN) });
       assert.equal(ok.status, 200, path);
     }
+    const config = await adminRequest(proxy.admin, '/config', { headers: bearer(TOKEN) });
+    assert.doesNotMatch(config.body, new RegExp(TOKEN));
+    assert.match(config.body, /"token": "\[redacted\]"/);
     assert.equal((await adminRequest(proxy.admin, '/live')).status, 200);
     // 503: the default cluster has no endpoint; what matters is that it is not 401.
     assert.notEqual((await adminRequest(proxy.admin, '/ready')).status, 401);
