@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { pino, type Logger as PinoLogger } from 'pino';
 import type { AccessLogConfig } from '../config/types.js';
 import type { CallObserver, CallRecord } from '../proxy/call-record.js';
-import type { PeerIdentity } from '../transport/peer-identity.js';
+import type { PeerIdentity } from '../common/peer-identity.js';
 import { SwitchyardError, describeError } from '../common/errors.js';
 import { statusName } from '../grpc/grpc-status.js';
 import type { Logger } from '../common/log.js';

@@ -1,6 +1,6 @@
 // What observers (metrics, the access log) see of a call: plain fields, no transport. A call
 // is its own record, so observing it allocates nothing.
-import type { PeerIdentity } from '../transport/peer-identity.js';
+import type { PeerIdentity } from '../common/peer-identity.js';
 
 /** The route a call took; one object per route and config generation (a cache key). */
 export interface CallRoute {

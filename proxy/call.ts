@@ -17,7 +17,7 @@ import {
   verifiedPeerIdentity,
   type PeerCertificateSource,
   type PeerIdentity,
-} from '../transport/peer-identity.js';
+} from '../common/peer-identity.js';
 import { fieldsToHeaders } from '../transport/node-http2/header-objects.js';
 import { UpstreamCall, statusTrailers, type UpstreamCallContext } from './upstream-call.js';
 import type { CallObserver, CallRecord } from './call-record.js';

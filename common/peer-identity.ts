@@ -88,7 +88,7 @@ export function peerIdentity(
     else if (kind === 'email') email.push(value);
     else if (kind === 'IP Address') ip.push(value);
   }
-  const cn = cert.subject?.CN as string | string[] | undefined;
+  const cn = cert.subject?.CN;
   const commonName = Array.isArray(cn) ? cn[0] : cn;
   const spiffeId = uri.find((u) => u.startsWith('spiffe://'));
   return {

@@ -15,7 +15,7 @@ import {
   peerIdentity,
   verifiedPeerIdentity,
   type PeerIdentity,
-} from '../../transport/peer-identity.js';
+} from '../../common/peer-identity.js';
 import { createRefusedClientCerts, createTestCerts, type TestCerts } from '../support/certs.js';
 
 const run = promisify(execFile);
@@ -130,7 +130,7 @@ describe('peer identity', () => {
       ip: ['10.1.2.3', 'FD00:0:0:0:0:0:0:1'],
       fingerprint256: identity?.fingerprint256,
     });
-    assert.match(identity!.fingerprint256, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    assert.match(identity.fingerprint256, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
     // A plain object: it goes into JSON lines and across processes as it is.
     assert.deepEqual(JSON.parse(JSON.stringify(identity)), identity);
   });
