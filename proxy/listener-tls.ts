@@ -31,7 +31,9 @@ export function secureContextOptions(
     key: material.key,
     ca: material.ca,
     minVersion: config.minVersion,
-    ...(config.ciphers !== undefined ? { ciphers: config.ciphers } : {}),
+    // Always given: setSecureContext keeps the server's last list when a context names none,
+    // so a reload that drops `ciphers` would keep the old one.
+    ciphers: config.ciphers ?? tls.DEFAULT_CIPHERS,
   };
 }
 

@@ -46,7 +46,10 @@ async function startExample(name: string): Promise<Switchyard> {
 }
 
 /** Whether an HTTP/2 session with `options` gets the proxy's SETTINGS (or closes first). */
-async function h2Settles(port: number, options: http2.SecureClientSessionOptions): Promise<boolean> {
+async function h2Settles(
+  port: number,
+  options: http2.SecureClientSessionOptions,
+): Promise<boolean> {
   const session = http2.connect(`https://localhost:${port}`, options);
   session.on('error', () => undefined);
   try {
