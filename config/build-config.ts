@@ -21,6 +21,7 @@ import type {
   ResolverBlockConfig,
   RouteMatch,
   SocketAddress,
+  TlsVersion,
 } from './types.js';
 import type { BlockIssue, ConfigValidators } from './validators.js';
 
@@ -29,7 +30,16 @@ import type { BlockIssue, ConfigValidators } from './validators.js';
 interface CheckedListener {
   name?: string;
   address?: SocketAddress;
-  tls?: { cert?: string; key?: string; ca?: string; requireClientCert: boolean };
+  tls?: {
+    cert?: string;
+    key?: string;
+    ca?: string;
+    requireClientCert: boolean;
+    minVersion: TlsVersion;
+    ciphers?: string;
+    watch: boolean;
+    expiryWarningDays: number;
+  };
   handshakeTimeout: number;
   idleTimeout: number;
   maxConcurrentStreams: number;
@@ -122,7 +132,11 @@ export interface CheckedConfig {
   listeners?: (CheckedListener | undefined)[];
   routes?: (CheckedRoute | undefined)[];
   clusters?: Record<string, CheckedCluster | undefined>;
-  admin?: { address?: SocketAddress };
+  admin?: {
+    address?: SocketAddress;
+    tls?: { cert?: string; key?: string; ca?: string; minVersion: TlsVersion };
+    auth?: { token?: string; clientCert: boolean; protect: 'writes' | 'all' };
+  };
   workers: number | 'auto';
   log: Config['log'];
   accessLog: { sample: number; destination: string };
@@ -169,7 +183,7 @@ export function buildConfig(checked: CheckedConfig, ctx: BuildContext): Config {
 
   let admin: AdminConfig | undefined;
   if (checked.admin?.address !== undefined) {
-    admin = { address: checked.admin.address };
+    admin = buildAdmin(checked.admin, failed, issue);
     claim(admin.address, 'the admin listener', ['admin', 'address']);
   }
 
@@ -239,6 +253,10 @@ function buildListener(l: CheckedListener | undefined, i: number): ListenerConfi
             keyFile: tls.key as string,
             caFile: tls.ca,
             requireClientCert: tls.requireClientCert,
+            minVersion: tls.minVersion,
+            ciphers: tls.ciphers,
+            watch: tls.watch,
+            expiryWarningDays: tls.expiryWarningDays,
           },
     handshakeTimeoutMs: l?.handshakeTimeout as number,
     idleTimeoutMs: l?.idleTimeout as number,
@@ -253,6 +271,41 @@ function buildListener(l: CheckedListener | undefined, i: number): ListenerConfi
     pingTimeoutMs: l?.pingTimeout as number,
     closeTimeoutMs: l?.closeTimeout as number,
     connect: buildConnect(l?.connect),
+  };
+}
+
+function buildAdmin(
+  a: NonNullable<CheckedConfig['admin']>,
+  failed: (path: KeyPath) => boolean,
+  issue: IssueFn,
+): AdminConfig {
+  const { tls, auth } = a;
+  if (auth !== undefined) {
+    if (auth.clientCert && tls?.ca === undefined && !failed(['admin', 'tls', 'ca'])) {
+      issue(
+        ['admin', 'auth', 'clientCert'],
+        'needs `admin.tls.ca` to check client certificates against',
+      );
+    }
+    if (auth.token === undefined && !auth.clientCert && !failed(['admin', 'auth', 'token'])) {
+      issue(['admin', 'auth'], 'names no credential: set `token`, or `clientCert: true`', 'key');
+    }
+  }
+  return {
+    address: a.address as SocketAddress,
+    ...(tls === undefined
+      ? {}
+      : {
+          tls: {
+            certFile: tls.cert as string,
+            keyFile: tls.key as string,
+            caFile: tls.ca,
+            minVersion: tls.minVersion,
+          },
+        }),
+    ...(auth === undefined
+      ? {}
+      : { auth: { token: auth.token, clientCert: auth.clientCert, protect: auth.protect } }),
   };
 }
 

@@ -1,6 +1,7 @@
 // The YAML config file's shape: every key, its type, default and meaning. The loader checks
 // files against it; the JSON Schema and the reference docs are generated from it.
 import { isIP } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import {
   DEFAULT_ACCESS_LOG,
   DEFAULT_CIRCUIT_BREAKERS,
@@ -15,6 +16,8 @@ import {
   DEFAULT_RETRY_BUDGET,
   DEFAULT_SHUTDOWN_GRACE_MS,
   DEFAULT_TIMEOUTS,
+  DEFAULT_SERVER_TLS,
+  DEFAULT_ADMIN_ADDRESS,
 } from './defaults.js';
 import { MAX_DURATION_MS } from './duration.js';
 import type { ObjectShape, Property, Shape, StringShape } from './shape.js';
@@ -107,6 +110,25 @@ function object(properties: Record<string, Property>): ObjectShape {
   return { kind: 'object', properties };
 }
 
+/** An OpenSSL cipher list that names at least one cipher this Node.js has. */
+function cipherListProblem(text: string): string | undefined {
+  try {
+    createSecureContext({ ciphers: text });
+    return undefined;
+  } catch {
+    return `"${text}" names no cipher OpenSSL knows (an OpenSSL cipher list such as "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256")`;
+  }
+}
+
+/** A bearer token: printable ASCII, no spaces (RFC 6750 b64token), long enough to guess hard. */
+function tokenProblem(text: string): string | undefined {
+  if (!/^[A-Za-z0-9\-._~+/]+=*$/.test(text)) {
+    return 'must be a bearer token of letters, digits and -._~+/ (RFC 6750), no spaces';
+  }
+  if (text.length < 16) return `is ${text.length} characters long; use at least 16`;
+  return undefined;
+}
+
 const SERVER_TLS = object({
   cert: {
     shape: FILE,
@@ -122,6 +144,29 @@ const SERVER_TLS = object({
     shape: { kind: 'boolean' },
     default: false,
     description: 'refuse clients without a certificate signed by `ca` (mutual TLS; needs `ca`)',
+  },
+  minVersion: {
+    shape: { kind: 'enum', values: ['TLSv1.2', 'TLSv1.3'] },
+    default: DEFAULT_SERVER_TLS.minVersion,
+    description: 'oldest TLS version a client may use',
+  },
+  ciphers: {
+    shape: { kind: 'string', check: cipherListProblem },
+    defaultText: "Node.js's default list",
+    description:
+      'OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are always the default three), e.g. `ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256`',
+  },
+  watch: {
+    shape: { kind: 'boolean' },
+    default: DEFAULT_SERVER_TLS.watch,
+    description:
+      'reload the certificate, key and CA when their files change (new connections get them; open ones keep theirs); SIGHUP and POST /reload reload them too',
+  },
+  expiryWarningDays: {
+    shape: uint(0, 3650),
+    default: DEFAULT_SERVER_TLS.expiryWarningDays,
+    description:
+      'name the certificate in /ready (as a warning, still 200) when it expires within this many days; 0 never',
   },
 });
 
@@ -676,6 +721,43 @@ const CLUSTER = object({
   },
 });
 
+const ADMIN_TLS = object({
+  cert: {
+    shape: FILE,
+    required: true,
+    description: 'certificate chain (PEM) of the admin listener',
+  },
+  key: { shape: FILE, required: true, description: 'private key (PEM) of the certificate' },
+  ca: {
+    shape: FILE,
+    description: 'CA bundle (PEM) client certificates must chain to; asks clients for one',
+  },
+  minVersion: {
+    shape: { kind: 'enum', values: ['TLSv1.2', 'TLSv1.3'] },
+    default: DEFAULT_SERVER_TLS.minVersion,
+    description: 'oldest TLS version a client may use',
+  },
+});
+
+const ADMIN_AUTH = object({
+  token: {
+    shape: { kind: 'string', check: tokenProblem },
+    description:
+      'bearer token (`authorization: Bearer …`), at least 16 characters; write `${ADMIN_TOKEN}` to keep it out of the file',
+  },
+  clientCert: {
+    shape: { kind: 'boolean' },
+    default: false,
+    description: 'a client certificate verified against `admin.tls.ca` is enough (needs it)',
+  },
+  protect: {
+    shape: { kind: 'enum', values: ['writes', 'all'] },
+    default: 'writes',
+    description:
+      '`writes`: POST /reload needs credentials, reads are open; `all`: every path but /live and /ready',
+  },
+});
+
 /** The whole file. */
 export const CONFIG_SHAPE: ObjectShape = object({
   listeners: {
@@ -704,13 +786,24 @@ export const CONFIG_SHAPE: ObjectShape = object({
     shape: object({
       address: {
         shape: { kind: 'address' },
-        required: true,
+        default: DEFAULT_ADMIN_ADDRESS,
+        defaultText: '127.0.0.1:9901',
         description:
-          'host:port for the admin and metrics endpoints; keep it on loopback or a private network',
+          'host:port for the admin and metrics endpoints; elsewhere than loopback, protect it with `auth` (a warning is logged otherwise)',
+      },
+      tls: {
+        shape: ADMIN_TLS,
+        description: 'HTTPS instead of HTTP; with `ca`, clients may present certificates (mTLS)',
+      },
+      auth: {
+        shape: ADMIN_AUTH,
+        defaultText: 'off',
+        description:
+          'what callers of protected endpoints must present: a bearer token, a client certificate, or either',
       },
     }),
     defaultText: 'off',
-    description: 'the admin listener; omitted: none',
+    description: 'the admin listener (`admin: {}` for 127.0.0.1:9901); omitted: none',
   },
   workers: {
     shape: {

@@ -48,6 +48,19 @@ export const DEFAULT_KEEPALIVE: KeepaliveConfig = {
  */
 export const DEFAULT_RESET_LIMIT: ResetLimitConfig = { burst: 1_000, rate: 33 };
 
+/** A listener's TLS settings beyond its files. */
+export const DEFAULT_SERVER_TLS = {
+  // TLS 1.2 still serves older gRPC clients (grpc-java on Android 9, OpenSSL 1.0.2 builds);
+  // TLS 1.0 and 1.1 are off in Node.js already.
+  minVersion: 'TLSv1.2' as const,
+  watch: true,
+  // Two weeks: time for a renewal that failed on Friday to be noticed and fixed.
+  expiryWarningDays: 14,
+};
+
+/** The admin listener's address when the config names none: loopback only. */
+export const DEFAULT_ADMIN_ADDRESS = { host: '127.0.0.1', port: 9901 };
+
 export const DEFAULT_LISTENER = {
   handshakeTimeoutMs: 10_000,
   // As Envoy's default: a client connection with nothing to do for an hour gets a graceful

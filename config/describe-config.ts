@@ -4,7 +4,14 @@ import { formatSocketAddress } from './address.js';
 import { DEFAULT_LISTENER } from './defaults.js';
 import { formatDuration } from './duration.js';
 import { redactConfig } from './redact-config.js';
-import type { ClusterConfig, Config, HeaderMatch, ListenerConfig, RouteConfig } from './types.js';
+import type {
+  AdminConfig,
+  ClusterConfig,
+  Config,
+  HeaderMatch,
+  ListenerConfig,
+  RouteConfig,
+} from './types.js';
 
 function table(rows: readonly (readonly string[])[], indent = '  '): string[] {
   const widths: number[] = [];
@@ -48,6 +55,7 @@ function listenerKind(l: ListenerConfig): string {
   if (l.tls === undefined) mode = 'h2c';
   else if (l.tls.requireClientCert) mode = 'TLS, client certificate required';
   else mode = l.tls.caFile !== undefined ? 'TLS, client certificate optional' : 'TLS';
+  if (l.tls?.minVersion === 'TLSv1.3') mode += ', TLS 1.3 only';
   if (l.connect === undefined) return mode;
   const passthrough = l.connect.passthrough.length;
   return `${mode}, forward proxy (CONNECT${passthrough > 0 ? `, ${passthrough} passthrough pattern${passthrough === 1 ? '' : 's'}` : ''})`;
@@ -115,6 +123,22 @@ function clusterLines(c: ClusterConfig): string[] {
   return lines;
 }
 
+function adminText(admin: AdminConfig): string {
+  const parts = [formatSocketAddress(admin.address), admin.tls === undefined ? 'HTTP' : 'HTTPS'];
+  const auth = admin.auth;
+  if (auth === undefined) parts.push('no credentials asked');
+  else {
+    const what = [
+      ...(auth.token !== undefined ? ['a token'] : []),
+      ...(auth.clientCert ? ['a client certificate'] : []),
+    ].join(' or ');
+    parts.push(
+      `${what} for ${auth.protect === 'all' ? 'every path but /live, /ready' : 'POST /reload'}`,
+    );
+  }
+  return parts.join(', ');
+}
+
 /** Several lines describing what `config` would run; secrets redacted. No trailing newline. */
 export function describeConfig(config: Config): string {
   const c = redactConfig(config);
@@ -134,7 +158,7 @@ export function describeConfig(config: Config): string {
     out.push(`  ${cluster.name.padEnd(width)}  ${cluster.target}`);
     for (const line of clusterLines(cluster)) out.push(`  ${' '.repeat(width)}  ${line}`);
   }
-  out.push(`admin: ${c.admin === undefined ? 'off' : formatSocketAddress(c.admin.address)}`);
+  out.push(`admin: ${c.admin === undefined ? 'off' : adminText(c.admin)}`);
   const access =
     c.accessLog.sample === 0
       ? 'off'

@@ -1,8 +1,10 @@
 // The config file's JSON Schema (draft-07, for editors and CI), generated from the same shapes
 // the loader checks with; policy settings and resolver options are handed in by the caller.
+import { formatSocketAddress } from './address.js';
 import { CONFIG_SHAPE } from './config-schema.js';
 import { formatDuration } from './duration.js';
 import type { ObjectShape, Property, Shape } from './shape.js';
+import type { SocketAddress } from './types.js';
 
 /** A balancing policy setting, as the balancer registry describes it. */
 export interface PolicySettingInfo {
@@ -113,6 +115,8 @@ function shapeSchema(shape: Shape, inputs: JsonSchemaInputs): JsonSchema {
 function defaultValue(property: Property): unknown {
   if (property.default === undefined || property.shape.kind === 'object') return undefined;
   if (property.shape.kind === 'duration') return formatDuration(property.default as number);
+  if (property.shape.kind === 'address')
+    return formatSocketAddress(property.default as SocketAddress);
   return property.default;
 }
 

@@ -48,7 +48,18 @@ function redactCluster(cluster: ClusterConfig): ClusterConfig {
   };
 }
 
-/** A deep enough copy of `config` with proxy passwords and resolver tokens replaced. */
+/**
+ * A deep enough copy of `config` with proxy passwords, resolver tokens and the admin token
+ * replaced.
+ */
 export function redactConfig(config: Config): Config {
-  return { ...config, clusters: config.clusters.map(redactCluster) };
+  const admin = config.admin;
+  return {
+    ...config,
+    clusters: config.clusters.map(redactCluster),
+    admin:
+      admin?.auth?.token === undefined
+        ? admin
+        : { ...admin, auth: { ...admin.auth, token: REDACTED } },
+  };
 }

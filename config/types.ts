@@ -30,7 +30,17 @@ export interface ServerTlsConfig {
   /** CA bundle for client certificates. */
   readonly caFile: string | undefined;
   readonly requireClientCert: boolean;
+  /** Oldest TLS version a client may use. */
+  readonly minVersion: TlsVersion;
+  /** OpenSSL cipher list for TLS 1.2; undefined: Node.js's default. */
+  readonly ciphers: string | undefined;
+  /** Reload the files when they change. */
+  readonly watch: boolean;
+  /** /ready names a certificate that expires within this many days; 0 never. */
+  readonly expiryWarningDays: number;
 }
+
+export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
 
 export interface ListenerConfig {
   readonly name: string;
@@ -282,6 +292,27 @@ export interface ClusterConfig {
 
 export interface AdminConfig {
   readonly address: SocketAddress;
+  /** HTTPS; undefined for plain HTTP. */
+  readonly tls?: AdminTlsConfig;
+  /** Credentials for protected endpoints; undefined: none needed. */
+  readonly auth?: AdminAuthConfig;
+}
+
+export interface AdminTlsConfig {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** CA bundle client certificates must chain to; clients are asked for one when set. */
+  readonly caFile: string | undefined;
+  readonly minVersion: TlsVersion;
+}
+
+export interface AdminAuthConfig {
+  /** Bearer token (`authorization: Bearer …`); undefined: none accepted. */
+  readonly token: string | undefined;
+  /** A client certificate verified against `tls.caFile` is enough. */
+  readonly clientCert: boolean;
+  /** `writes`: POST endpoints; `all`: every path but /live and /ready. */
+  readonly protect: 'writes' | 'all';
 }
 
 /** The `log:` block: the options common/log.ts builds a logger from. */

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { pino, type Logger as PinoLogger } from 'pino';
 import type { AccessLogConfig } from '../config/types.js';
 import type { CallObserver, CallRecord } from '../proxy/call-record.js';
+import type { PeerIdentity } from '../common/peer-identity.js';
 import { SwitchyardError, describeError } from '../common/errors.js';
 import { statusName } from '../grpc/grpc-status.js';
 import type { Logger } from '../common/log.js';
@@ -18,7 +19,8 @@ const openFile = promisify(open);
 /**
  * One line, as written (JSON, one per line). Fields the call did not have are left out:
  * `endpoint` when no endpoint took the call, `peer` when the client's address was gone,
- * `message` when the status came from the endpoint rather than from the proxy.
+ * `peerIdentity` when the client presented no certificate the listener verified, `message` when
+ * the status came from the endpoint rather than from the proxy.
  */
 export interface AccessLogLine {
   /** Always `access`. */
@@ -27,6 +29,8 @@ export interface AccessLogLine {
   readonly time: string;
   /** The client, `address:port`. */
   readonly peer?: string;
+  /** The client certificate's verified identity (mutual TLS listeners). */
+  readonly peerIdentity?: PeerIdentity;
   /** The gRPC method, `/package.Service/Method`. */
   readonly method: string;
   readonly route: string;
@@ -49,6 +53,11 @@ export interface AccessLogLine {
    */
   readonly attempts?: number;
   readonly hostsTried?: string;
+}
+
+interface Peer {
+  readonly address: string;
+  readonly identity: PeerIdentity | undefined;
 }
 
 export interface AccessLogOptions {
@@ -101,8 +110,11 @@ export class AccessLog implements CallObserver {
   private destination: string;
   private stream: Destination | undefined;
   private writer: PinoLogger | undefined;
-  /** Sampled calls in flight, with their client's address (read while the session lives). */
-  private readonly pending = new Map<CallRecord, string>();
+  /**
+   * Sampled calls in flight, with their client's address and certificate identity (read while
+   * the session lives).
+   */
+  private readonly pending = new Map<CallRecord, Peer>();
   /** Client addresses by session: a connection carries many calls. */
   private readonly random: () => number;
   private closed = false;
@@ -156,7 +168,7 @@ export class AccessLog implements CallObserver {
     // Decided before anything is built: off and sampled-out calls cost one comparison.
     const sample = this.sample;
     if (sample <= 0 || (sample < 1 && this.random() >= sample)) return;
-    this.pending.set(call, call.peer());
+    this.pending.set(call, { address: call.peer(), identity: call.peerIdentity?.() });
   }
 
   callEnded(call: CallRecord): void {
@@ -169,7 +181,8 @@ export class AccessLog implements CallObserver {
     const line: {
       -readonly [K in keyof Omit<AccessLogLine, 'log' | 'time' | 'message'>]: AccessLogLine[K];
     } = {
-      peer: peer === '' ? undefined : peer,
+      peer: peer.address === '' ? undefined : peer.address,
+      peerIdentity: peer.identity,
       method: call.path,
       route: call.context.routeName,
       cluster: call.context.cluster.name,

@@ -1,15 +1,18 @@
 // Observability for a running proxy in one place: Prometheus metrics, the access log and the
 // admin listener (page, /metrics, /ready, /live, /config, /clusters, POST /reload), fed by one
 // call observer and reconfigured after each reload.
+import { readFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 import type { Registry } from 'prom-client';
 import { redactConfig } from '../config/redact-config.js';
 import type { AccessLogConfig, AdminConfig, Config, SocketAddress } from '../config/types.js';
 import { AccessLog, type AccessLogOptions } from './access-log.js';
 import { adminRoutes, type AdminState } from './admin/admin-routes.js';
-import { AdminServer } from './admin/admin-server.js';
+import { adminAccess, isLoopback } from './admin/admin-auth.js';
+import { AdminServer, type AdminTls } from './admin/admin-server.js';
 import { proxyView, readiness } from './admin/cluster-view.js';
 import type { CallObserver, CallRecord } from '../proxy/call-record.js';
-import { describeError } from '../common/errors.js';
+import { SwitchyardError, describeError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { CallMetrics } from './metrics/call-metrics.js';
 import { createMetricsRegistry } from './metrics/metrics-registry.js';
@@ -30,7 +33,30 @@ export interface ObservabilityOptions {
 }
 
 function sameAdmin(a: AdminConfig | undefined, b: AdminConfig | undefined): boolean {
-  return a?.address.host === b?.address.host && a?.address.port === b?.address.port;
+  return isDeepStrictEqual(a, b);
+}
+
+/** The admin listener's certificate files, read (SWY_ERR_TLS_FILES when one cannot be). */
+function adminTls(config: AdminConfig): AdminTls | undefined {
+  const tls = config.tls;
+  if (tls === undefined) return undefined;
+  const read = (path: string, what: string): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new SwitchyardError(
+        'SWY_ERR_TLS_FILES',
+        `the admin listener cannot read its ${what} ${path}: ${describeError(err)}`,
+        { cause: err },
+      );
+    }
+  };
+  return {
+    cert: read(tls.certFile, 'certificate'),
+    key: read(tls.keyFile, 'private key'),
+    ca: tls.caFile === undefined ? undefined : read(tls.caFile, 'CA bundle'),
+    minVersion: tls.minVersion,
+  };
 }
 
 function sameAccessLog(a: AccessLogConfig, b: AccessLogConfig): boolean {
@@ -226,6 +252,7 @@ export class Observability implements CallObserver {
       metrics: () => this.metrics(),
       redact: redactConfig,
       shuttingDown: () => this.draining,
+      access: adminAccess(config.auth),
       reload:
         reload === undefined
           ? undefined
@@ -236,9 +263,24 @@ export class Observability implements CallObserver {
               return summary;
             },
     });
-    this.admin = await AdminServer.listen(config.address, handler, this.options.logger);
+    this.admin = await AdminServer.listen(
+      config.address,
+      handler,
+      this.options.logger,
+      adminTls(config),
+    );
     this.adminConfig = config;
     const a = this.admin.address;
-    this.options.logger.info({ address: `${a.host}:${a.port}` }, 'admin listening');
+    const at = `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
+    this.options.logger.info(
+      { address: at, tls: config.tls !== undefined, auth: config.auth?.protect ?? 'none' },
+      'admin listening',
+    );
+    if (config.auth === undefined && !isLoopback(config.address.host)) {
+      this.options.logger.warn(
+        { address: at },
+        `the admin listener on ${at} is reachable from other hosts and asks for no credentials: anyone who reaches it can reload the config (POST /reload) and read it; set admin.auth (a token or client certificates) or bind it to 127.0.0.1`,
+      );
+    }
   }
 }

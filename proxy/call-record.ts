@@ -1,5 +1,6 @@
 // What observers (metrics, the access log) see of a call: plain fields, no transport. A call
 // is its own record, so observing it allocates nothing.
+import type { PeerIdentity } from '../common/peer-identity.js';
 
 /** The route a call took; one object per route and config generation (a cache key). */
 export interface CallRoute {
@@ -29,6 +30,11 @@ export interface CallRecord {
   readonly endedAt: number;
   /** The client's `address:port` ("[v6]:port"), or "" when unknown. Not for every call. */
   peer(): string;
+  /**
+   * The client certificate's identity when the listener verified one (mutual TLS); read once
+   * per client connection. Not for every call. Records made outside a listener may lack it.
+   */
+  peerIdentity?(): PeerIdentity | undefined;
 }
 
 /**

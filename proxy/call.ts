@@ -11,6 +11,7 @@ import {
 import { Status, encodeGrpcMessage } from '../grpc/grpc-status.js';
 import type { DownstreamHandler, DownstreamStream } from '../transport/downstream.js';
 import type { HeaderFields } from '../transport/header-fields.js';
+import type { PeerIdentity } from '../common/peer-identity.js';
 import { UpstreamCall, statusTrailers, type UpstreamCallContext } from './upstream-call.js';
 import type { CallObserver, CallRecord } from './call-record.js';
 
@@ -70,6 +71,12 @@ export class ProxyCall
   /** CallRecord: the client's address. */
   peer(): string {
     return this.downstream.info.peer;
+  }
+
+  /** CallRecord: the client certificate's verified identity, read once per client connection. */
+  /** CallRecord: the verified client certificate's identity, read once per connection. */
+  peerIdentity(): PeerIdentity | undefined {
+    return this.downstream.info.tls?.identity;
   }
 
   // UpstreamCall's client side

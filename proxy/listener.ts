@@ -24,7 +24,9 @@ import {
   readBuffered,
 } from '../common/handshake.js';
 import type { LivenessSettings } from './liveness-probe.js';
+import { certificateNotAfter, secureContextOptions, type TlsMaterial } from './listener-tls.js';
 import type { Logger } from '../common/log.js';
+import { verifiedPeerIdentity } from '../common/peer-identity.js';
 import { ConnectionErrorReason, type H2ConnectionError } from '../h2/connection/index.js';
 import type { ConnectionInfo, DownstreamStream, TlsInfo } from '../transport/downstream.js';
 import type { HeaderFields } from '../transport/header-fields.js';
@@ -40,11 +42,7 @@ export type StreamHandler = (
   connection: ClientConnection,
 ) => void;
 
-export interface TlsMaterial {
-  readonly cert: Buffer;
-  readonly key: Buffer;
-  readonly ca: Buffer | undefined;
-}
+export type { TlsMaterial } from './listener-tls.js';
 
 /** Every file a listener needs, read before it opens. */
 export interface ListenerMaterial {
@@ -131,6 +129,7 @@ function connectionInfo(
       alpn: typeof socket.alpnProtocol === 'string' ? socket.alpnProtocol : '',
       authorized: socket.authorized,
       peerCertificate: raw?.raw,
+      identity: verifiedPeerIdentity(socket),
     };
   }
   return { listener, peer, tls, tunnelCluster };
@@ -173,6 +172,8 @@ export class Listener implements ConnectionHost {
   readonly resets: Record<StreamResetReason, number> = Object.fromEntries(
     STREAM_RESET_REASONS.map((r) => [r, 0]),
   ) as Record<StreamResetReason, number>;
+  /** When the listener's certificate expires (ms since the epoch); undefined for h2c. */
+  certificateNotAfter: number | undefined;
   /** Called when the last session (or passthrough tunnel) closes during shutdown. */
   private drained: (() => void) | undefined;
 
@@ -196,11 +197,10 @@ export class Listener implements ConnectionHost {
     this.name = config.name;
     const tls = material?.tls;
     this.tunnelCert = material?.tunnel;
-    if (tls) {
+    this.certificateNotAfter = tls && certificateNotAfter(tls.cert);
+    if (tls && config.tls) {
       const server = tlsModule.createServer({
-        cert: tls.cert,
-        key: tls.key,
-        ca: tls.ca,
+        ...secureContextOptions(config.tls, tls),
         requestCert: tls.ca !== undefined,
         rejectUnauthorized: config.tls?.requireClientCert ?? false,
         // http/1.1 is offered only so such clients hear why they are refused.
@@ -255,8 +255,9 @@ export class Listener implements ConnectionHost {
       this.startSweep();
     }
     const tls = material?.tls;
-    if (tls && this.server instanceof tlsModule.Server) {
-      this.server.setSecureContext({ cert: tls.cert, key: tls.key, ca: tls.ca });
+    if (tls && next.tls && this.server instanceof tlsModule.Server) {
+      this.server.setSecureContext(secureContextOptions(next.tls, tls));
+      this.certificateNotAfter = certificateNotAfter(tls.cert);
     }
     this.tunnelCert = material?.tunnel;
     // New tunnels use the new certificate; those already open keep theirs.

@@ -1,6 +1,7 @@
 // The proxy: wires listeners, the router and clusters from a validated config, validates each
 // incoming request, and hands it to a ProxyCall.
 import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { isDeepStrictEqual } from 'node:util';
 import { createBalancer } from '../balancer/create-balancer.js';
 import { TRACE } from '../common/trace.js';
@@ -23,6 +24,7 @@ import { Listener, type ListenerMaterial, type TunnelServices } from './listener
 import type { ClientConnection } from './client-connection.js';
 import type { DownstreamStream } from '../transport/downstream.js';
 import { headerMap, type HeaderFields } from '../transport/header-fields.js';
+import { TlsFileWatch, listenerTlsFiles, secureContextOptions } from './listener-tls.js';
 import { LogLimiter, silentLogger, type Logger } from '../common/log.js';
 import { Router } from './router.js';
 import {
@@ -111,6 +113,30 @@ function upstreamTls(
   };
 }
 
+/**
+ * Throws what TLS would throw for this material (a key that does not match its certificate, a
+ * file that is no PEM), so it is found before a listener is given it.
+ */
+function checkMaterial(config: ListenerConfig, material: ListenerMaterial): void {
+  if (material.tls && config.tls) {
+    createSecureContext(secureContextOptions(config.tls, material.tls));
+  }
+  if (material.tunnel) createSecureContext(material.tunnel);
+}
+
+function sameMaterial(a: ListenerMaterial | undefined, b: ListenerMaterial): boolean {
+  const same = (x: Buffer | undefined, y: Buffer | undefined) =>
+    x === y || (x !== undefined && y !== undefined && x.equals(y));
+  return (
+    a !== undefined &&
+    same(a.tls?.cert, b.tls?.cert) &&
+    same(a.tls?.key, b.tls?.key) &&
+    same(a.tls?.ca, b.tls?.ca) &&
+    same(a.tunnel?.cert, b.tunnel?.cert) &&
+    same(a.tunnel?.key, b.tunnel?.key)
+  );
+}
+
 /** A non-gRPC request gets a plain HTTP answer: it is not a gRPC client. */
 function refuseHttp(stream: DownstreamStream, status: number, text: string): void {
   if (stream.closed) return;
@@ -184,6 +210,11 @@ export class Switchyard implements CallObserver {
   private closed = false;
   private current: Config;
   private readonly egressContext: EgressContext;
+  /** Per TLS listener: the material it serves, and the watch on its files. */
+  private readonly tlsFiles = new Map<
+    string,
+    { material: ListenerMaterial; watch: TlsFileWatch | undefined }
+  >();
 
   private constructor(
     config: Config,
@@ -218,6 +249,7 @@ export class Switchyard implements CallObserver {
       for (const [i, lc] of config.listeners.entries()) {
         await proxy.openListener(lc, material[i]);
       }
+      proxy.watchTlsFiles(new Map(config.listeners.map((l, i) => [l.name, material[i]])));
     } catch (err) {
       await proxy.close(0);
       throw err;
@@ -244,6 +276,17 @@ export class Switchyard implements CallObserver {
     const prev = this.current;
     // 1. Everything that can fail, without touching what runs.
     const material = new Map(next.listeners.map((l) => [l.name, listenerTls(l, files)] as const));
+    for (const l of next.listeners) {
+      try {
+        checkMaterial(l, material.get(l.name)!);
+      } catch (err) {
+        throw new SwitchyardError(
+          'SWY_ERR_TLS_FILES',
+          `listener "${l.name}": the certificate files cannot be used: ${describeError(err)}`,
+          { cause: err },
+        );
+      }
+    }
     const clusters = new Map<string, Cluster>();
     const created: Cluster[] = [];
     const summary: ReloadSummary = {
@@ -340,11 +383,67 @@ export class Switchyard implements CallObserver {
       c.successor = clusters.get(c.name);
       c.close();
     }
+    this.watchTlsFiles(material);
     this.logger.info(
       { ...summary, from: prev === next ? 'same' : 'new' },
       'configuration reloaded',
     );
     return summary;
+  }
+
+  /**
+   * (Re)starts the watch on each TLS listener's files, which serve `material` now. Called after
+   * start and after every reload, which may have moved the files.
+   */
+  private watchTlsFiles(material: ReadonlyMap<string, ListenerMaterial>): void {
+    for (const entry of this.tlsFiles.values()) entry.watch?.close();
+    this.tlsFiles.clear();
+    if (this.closed) return;
+    for (const listener of this.listeners.values()) {
+      const config = listener.config;
+      const files = listenerTlsFiles(config);
+      const served = material.get(config.name);
+      if (files.length === 0 || served === undefined) continue;
+      const name = config.name;
+      const watch =
+        (config.tls?.watch ?? true)
+          ? new TlsFileWatch(files, () => this.reloadTlsFiles(name), this.logger, {
+              listener: name,
+            })
+          : undefined;
+      this.tlsFiles.set(name, { material: served, watch });
+    }
+  }
+
+  /**
+   * A listener's certificate files changed: new connections get what they hold now, once it
+   * reads and makes a working TLS context (a key written after its certificate is waited for:
+   * the mismatch in between is logged and the running certificate stays). Open connections
+   * keep the certificate they began with.
+   */
+  private reloadTlsFiles(name: string): void {
+    const entry = this.tlsFiles.get(name);
+    const listener = this.listeners.get(name);
+    if (entry === undefined || listener === undefined || this.closed) return;
+    let next: ListenerMaterial;
+    try {
+      next = listenerTls(listener.config);
+      if (sameMaterial(entry.material, next)) return;
+      checkMaterial(listener.config, next);
+    } catch (err) {
+      this.logger.warn(
+        { listener: name },
+        `certificate files changed but cannot be used, the running certificate stays: ${describeError(err)}`,
+      );
+      return;
+    }
+    listener.reconfigure(listener.config, next);
+    entry.material = next;
+    const notAfter = listener.certificateNotAfter;
+    this.logger.info(
+      { listener: name, notAfter: notAfter === undefined ? undefined : new Date(notAfter) },
+      'certificate reloaded from its files',
+    );
   }
 
   private async createListener(
@@ -570,6 +669,7 @@ export class Switchyard implements CallObserver {
     if (this.closed) return;
     this.closed = true;
     await this.reloading;
+    this.watchTlsFiles(new Map());
     await Promise.all([...this.listeners.values()].map((l) => l.close(graceMs)));
     for (const cluster of this.clusters.values()) cluster.destroy();
   }

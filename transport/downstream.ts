@@ -3,6 +3,7 @@
 // to answer on, and the connection it came on as a ConnectionInfo (who the client is) and a
 // DownstreamConnection (what the proxy may do to it: PING it, drain it, close it).
 import type { Duplex } from 'node:stream';
+import type { PeerIdentity } from '../common/peer-identity.js';
 import type { HeaderFields } from './header-fields.js';
 
 /** Who is on the other end of a client connection: fixed for the connection's life. */
@@ -27,6 +28,8 @@ export interface TlsInfo {
   readonly authorized: boolean;
   /** The client's certificate (DER), when it presented one. */
   readonly peerCertificate: Buffer | undefined;
+  /** What the verified client certificate says the client is (undefined when unverified). */
+  readonly identity: PeerIdentity | undefined;
 }
 
 /**

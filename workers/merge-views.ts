@@ -116,10 +116,17 @@ export function mergeReadiness(readiness: readonly Readiness[], expected: number
   if (readiness.length < expected) {
     reasons.push(`${expected - readiness.length} of ${expected} workers are not serving`);
   }
+  // Every worker reads the same certificate files: one warning each, not one per worker.
+  const warnings = new Set<string>();
   readiness.forEach((r, i) => {
     for (const reason of r.reasons) reasons.push(`worker ${i + 1}: ${reason}`);
+    for (const warning of r.warnings ?? []) warnings.add(warning);
   });
-  return { ready: reasons.length === 0, reasons };
+  return {
+    ready: reasons.length === 0,
+    reasons,
+    ...(warnings.size > 0 ? { warnings: [...warnings] } : {}),
+  };
 }
 
 /**

@@ -2,6 +2,7 @@
 // /config, /clusters and POST /reload. Every answer is built per request from live state.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../../config/types.js';
+import type { AdminAccess } from './admin-auth.js';
 import type { ProxyView, Readiness } from './cluster-view.js';
 import { PAGE_HTML } from './page-html.js';
 import { PAGE_SCRIPT } from './page-script.js';
@@ -33,6 +34,8 @@ export interface AdminRoutesOptions {
   readonly reload: (() => Promise<unknown>) | undefined;
   /** True once shutdown began: /ready answers 503 so traffic moves elsewhere. */
   readonly shuttingDown: () => boolean;
+  /** Refuses requests without the credentials `admin.auth` asks for; undefined: all pass. */
+  readonly access?: AdminAccess;
 }
 
 export type AdminHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -135,7 +138,12 @@ export function adminRoutes(options: AdminRoutesOptions): AdminHandler {
           const reasons = options.shuttingDown()
             ? ['switchyard is shutting down', ...r.reasons]
             : r.reasons;
-          sendJson(res, reasons.length === 0 ? 200 : 503, { ready: reasons.length === 0, reasons });
+          const warnings = r.warnings ?? [];
+          sendJson(res, reasons.length === 0 ? 200 : 503, {
+            ready: reasons.length === 0,
+            reasons,
+            ...(warnings.length > 0 ? { warnings } : {}),
+          });
         },
       },
     ],
@@ -191,6 +199,11 @@ export function adminRoutes(options: AdminRoutesOptions): AdminHandler {
     const route = routes.get(path);
     if (route === undefined) {
       sendJson(res, 404, { error: `no such admin path: ${path}` });
+      return;
+    }
+    const denial = options.access?.(req, path, route.method);
+    if (denial !== undefined) {
+      sendJson(res, denial.status, { error: denial.error }, denial.headers);
       return;
     }
     const method = req.method ?? 'GET';

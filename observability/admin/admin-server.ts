@@ -1,6 +1,8 @@
-// The admin listener: plain HTTP/1.1 on its own address (loopback unless configured
-// otherwise), serving the admin routes, with a graceful close.
+// The admin listener: HTTP/1.1 (or HTTPS, asking for client certificates when it has a CA) on
+// its own address (loopback unless configured otherwise), serving the admin routes, with a
+// graceful close.
 import http from 'node:http';
+import https from 'node:https';
 import type net from 'node:net';
 import type { SocketAddress } from '../../config/types.js';
 import { SwitchyardError, describeError } from '../../common/errors.js';
@@ -10,6 +12,14 @@ import type { AdminHandler } from './admin-routes.js';
 /** How long close() lets requests in progress finish (a scrape, a reload answer). */
 const CLOSE_GRACE_MS = 2_000;
 
+/** The admin listener's TLS: its files, read, and the oldest version it accepts. */
+export interface AdminTls {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly ca: Buffer | undefined;
+  readonly minVersion: 'TLSv1.2' | 'TLSv1.3';
+}
+
 export class AdminServer {
   private readonly server: http.Server;
   private closing: Promise<void> | undefined;
@@ -18,23 +28,39 @@ export class AdminServer {
   private constructor(
     handler: AdminHandler,
     private readonly logger: Logger,
+    tls: AdminTls | undefined,
   ) {
-    this.server = http.createServer(
-      { keepAliveTimeout: 5_000, headersTimeout: 10_000, requestTimeout: 30_000 },
-      (req, res) => {
-        // Once closing, every answer ends its connection, so close() need not wait long.
-        if (this.closing !== undefined) res.setHeader('connection', 'close');
-        handler(req, res).catch((err: unknown) => {
-          logger.warn({ path: req.url }, `admin request failed: ${describeError(err)}`);
-          if (res.headersSent) {
-            res.destroy();
-            return;
-          }
-          res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
-          res.end(`${JSON.stringify({ error: describeError(err) })}\n`);
-        });
-      },
-    );
+    const options = { keepAliveTimeout: 5_000, headersTimeout: 10_000, requestTimeout: 30_000 };
+    const listener = (req: http.IncomingMessage, res: http.ServerResponse) => {
+      // Once closing, every answer ends its connection, so close() need not wait long.
+      if (this.closing !== undefined) res.setHeader('connection', 'close');
+      handler(req, res).catch((err: unknown) => {
+        logger.warn({ path: req.url }, `admin request failed: ${describeError(err)}`);
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
+        res.end(`${JSON.stringify({ error: describeError(err) })}\n`);
+      });
+    };
+    this.server =
+      tls === undefined
+        ? http.createServer(options, listener)
+        : https.createServer(
+            {
+              ...options,
+              cert: tls.cert,
+              key: tls.key,
+              ca: tls.ca,
+              minVersion: tls.minVersion,
+              // Certificates are asked for, not required: a caller with a token needs none, and
+              // a refusal then comes as an HTTP answer that says why.
+              requestCert: tls.ca !== undefined,
+              rejectUnauthorized: false,
+            },
+            listener,
+          );
     this.server.on('clientError', (_err, socket: net.Socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       else socket.destroy();
@@ -46,8 +72,9 @@ export class AdminServer {
     address: SocketAddress,
     handler: AdminHandler,
     logger: Logger,
+    tls?: AdminTls,
   ): Promise<AdminServer> {
-    const admin = new AdminServer(handler, logger);
+    const admin = new AdminServer(handler, logger, tls);
     admin.bound = await admin.bind(address);
     return admin;
   }

@@ -3,6 +3,7 @@
 import type { HostSnapshot } from '../../balancer/snapshot.js';
 import { redactUrl } from '../../config/redact-config.js';
 import type { RouteMatch } from '../../config/types.js';
+import { expiryWarning } from '../../proxy/listener-tls.js';
 import { endpointState, type EndpointState, type ObservedProxy } from '../metrics/proxy-state.js';
 
 export interface EndpointView extends HostSnapshot {
@@ -119,6 +120,8 @@ export interface Readiness {
   readonly ready: boolean;
   /** What is not ready, one line each; empty when ready. */
   readonly reasons: readonly string[];
+  /** What needs attention soon without stopping calls (a certificate near its expiry). */
+  readonly warnings?: readonly string[];
 }
 
 /**
@@ -170,5 +173,12 @@ export function readiness(proxy: ObservedProxy, shuttingDown = false): Readiness
       `cluster "${cluster.name}" has no endpoint that can take calls (${states.join('; ')}${more})`,
     );
   }
-  return { ready: reasons.length === 0, reasons };
+  const warnings: string[] = [];
+  const now = Date.now();
+  for (const l of proxy.listenerList()) {
+    const tls = l.config.tls;
+    const warning = tls && expiryWarning(l.name, tls, l.certificateNotAfter, now);
+    if (warning) warnings.push(warning);
+  }
+  return { ready: reasons.length === 0, reasons, ...(warnings.length > 0 ? { warnings } : {}) };
 }

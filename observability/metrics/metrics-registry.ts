@@ -4,6 +4,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Host } from '../../balancer/host.js';
 import { CLOSE_REASONS, STREAM_RESET_REASONS } from '../../proxy/client-connection.js';
+import { daysLeft } from '../../proxy/listener-tls.js';
 import type { Cluster } from '../../upstream/cluster.js';
 import { statusName } from '../../grpc/grpc-status.js';
 import { DURATION_BOUNDS_MS, STATUS_SLOTS, type CallMetrics } from './call-metrics.js';
@@ -431,6 +432,19 @@ export function createMetricsRegistry(
     ['listener'],
     (add) => {
       for (const l of proxy.listenerList()) add({ listener: l.name }, l.sessionCount);
+    },
+  );
+  scrapedGauge(
+    r,
+    'switchyard_listener_certificate_days_left',
+    "Days until a TLS listener's certificate expires (negative once it has); /ready warns within listeners[].tls.expiryWarningDays.",
+    ['listener'],
+    (add) => {
+      const now = Date.now();
+      for (const l of proxy.listenerList()) {
+        const notAfter = l.certificateNotAfter;
+        if (notAfter !== undefined) add({ listener: l.name }, daysLeft(notAfter, now));
+      }
     },
   );
 

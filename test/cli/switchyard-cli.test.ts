@@ -104,8 +104,7 @@ shutdownGrace: \${SWITCHYARD_TEST_UNSET}
     for (const name of [
       'server.pem',
       'server.key',
-      'clients-ca.pem',
-      'backends-ca.pem',
+      'ca.pem',
       'proxy-client.pem',
       'proxy-client.key',
     ]) {

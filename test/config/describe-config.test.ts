@@ -53,7 +53,7 @@ clusters:
           outlier detection off
           h2c, via http://u:[redacted]@proxy:3128
           resolver (token [redacted])
-admin: 127.0.0.1:9901
+admin: 127.0.0.1:9901, HTTP, no credentials asked
 workers: 1, log: info (auto), access log: 10 % of calls to stdout, shutdown grace: 10s`,
   );
 });

@@ -1,5 +1,6 @@
-// Every config in examples/ validates (new files are picked up by themselves), points editors
-// at the JSON Schema, and satisfies that schema; the committed schema is up to date.
+// Every config in examples/ validates (new files are picked up by themselves) with the
+// certificates `npm run example-certs` makes, points editors at the JSON Schema, and satisfies
+// that schema; the committed schema is up to date.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -9,7 +10,8 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { switchyardJsonSchema } from '../../bin/config-schema.js';
 import { configValidators } from '../../proxy/config-validators.js';
-import { loadConfig } from '../../config/load-config.js';
+import { checkReadableFile, loadConfig } from '../../config/load-config.js';
+import { ensureExampleCerts } from '../support/example-certs.js';
 
 // Compiled to dist/test/config: the repository root is three folders up.
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -39,6 +41,9 @@ function loadAjv(): ((schema: object) => SchemaValidator) | undefined {
   }
 }
 
+// As on a fresh clone after `npm run example-certs`: made here when missing.
+await ensureExampleCerts();
+
 void describe('examples/', () => {
   void it('has an example for each common setup', () => {
     for (const name of ['static.yaml', 'dns-srv.yaml', 'consul.yaml', 'tls.yaml']) {
@@ -52,14 +57,13 @@ void describe('examples/', () => {
       const text = readFileSync(file, 'utf8');
       assert.equal(text.split('\n')[0], SCHEMA_HINT);
       const files: string[] = [];
-      // Certificate paths name the deployment's files; only their form is checked here
-      // (test/cli runs `validate` on tls.yaml with real files).
+      // The certificate files are the example ones, and must be there.
       const config = await loadConfig(file, {
         validators: configValidators,
         env: {},
         checkFile: (path) => {
           files.push(path);
-          return undefined;
+          return checkReadableFile(path);
         },
       });
       assert.ok(config.listeners.length > 0 && config.clusters.length > 0);

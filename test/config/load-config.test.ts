@@ -117,6 +117,10 @@ void describe('loading a valid file', () => {
             keyFile: '/keys/server.key',
             caFile: '/etc/switchyard/clients-ca.pem',
             requireClientCert: true,
+            minVersion: 'TLSv1.2',
+            ciphers: undefined,
+            watch: true,
+            expiryWarningDays: 14,
           },
           handshakeTimeoutMs: 5_000,
           idleTimeoutMs: 0,
@@ -573,6 +577,35 @@ clusters:
       'switchyard.yaml:3:18 listeners[0].tls.cert: cannot read /etc/switchyard/missing.pem: ENOENT',
       'switchyard.yaml:3:62 listeners[0].tls.requireClientCert: needs `ca` to check client certificates against',
       'switchyard.yaml:7:10 clusters.c.tls: has `cert` but no `key` (a client certificate needs both)',
+    ],
+  },
+  {
+    name: 'listener TLS settings and a locked admin listener',
+    yaml: `listeners:
+  - address: ":0"
+    tls: { cert: c.pem, key: k.pem, minVersion: TLSv1.1, ciphers: NO-SUCH-CIPHER, expiryWarningDays: -1 }
+clusters: { c: { target: a:1 } }
+admin:
+  address: 0.0.0.0:9901
+  auth: { token: short, clientCert: true, protect: some }
+`,
+    errors: [
+      'switchyard.yaml:3:49 listeners[0].tls.minVersion: must be one of "TLSv1.2", "TLSv1.3", got string "TLSv1.1" (did you mean "TLSv1.2"?)',
+      'switchyard.yaml:3:67 listeners[0].tls.ciphers: "NO-SUCH-CIPHER" names no cipher OpenSSL knows (an OpenSSL cipher list such as "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256")',
+      'switchyard.yaml:3:102 listeners[0].tls.expiryWarningDays: must be from 0 to 3650, got -1',
+      'switchyard.yaml:7:18 admin.auth.token: is 5 characters long; use at least 16',
+      'switchyard.yaml:7:37 admin.auth.clientCert: needs `admin.tls.ca` to check client certificates against',
+      'switchyard.yaml:7:52 admin.auth.protect: must be one of "writes", "all", got string "some"',
+    ],
+  },
+  {
+    name: 'an admin auth block with no credential',
+    yaml: `listeners: [{ address: ":0" }]
+clusters: { c: { target: a:1 } }
+admin: { auth: { protect: all } }
+`,
+    errors: [
+      'switchyard.yaml:3:10 admin.auth: names no credential: set `token`, or `clientCert: true`',
     ],
   },
   {

@@ -5,7 +5,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
 import type { AccessLogLine } from '../../observability/access-log.js';
+import { createTestCerts } from '../support/certs.js';
 import {
   echoClient,
   echoUnary,
@@ -207,5 +209,49 @@ describe('access log', () => {
     await stop();
     assert.equal(readLines(first).length, 3);
     assert.equal(readLines(second).length, 4);
+  });
+
+  it('writes the verified client certificate identity of an mTLS listener as peerIdentity', async (t) => {
+    const certs = await createTestCerts();
+    t.after(() => certs.cleanup());
+    const dir = tempDir(t);
+    const file = join(dir, 'access.log');
+    const backend = await startEchoBackend({ name: 'a' });
+    t.after(() => backend.kill());
+    const proxy = await startObservedProxy({
+      upstream: backend.address,
+      listener: {
+        tls: {
+          certFile: certs.serverCertPath,
+          keyFile: certs.serverKeyPath,
+          caFile: certs.caCertPath,
+          requireClientCert: true,
+          minVersion: 'TLSv1.2',
+          ciphers: undefined,
+          watch: false,
+          expiryWarningDays: 14,
+        },
+      },
+      config: { accessLog: { sample: 1, destination: file } },
+    });
+    t.after(() => proxy.close());
+    const client = echoClient(`localhost:${proxy.port}`, {
+      credentials: grpc.credentials.createSsl(certs.ca, certs.clientKey, certs.clientCert),
+    });
+    try {
+      for (let i = 0; i < 2; i++) await echoUnary(client, {});
+    } finally {
+      client.close();
+    }
+    await proxy.close();
+    const lines = readLines(file);
+    assert.equal(lines.length, 2);
+    for (const line of lines) {
+      const identity = line.peerIdentity as Record<string, unknown>;
+      assert.equal(identity.subject, 'CN=switchyard-test-client');
+      assert.equal(identity.commonName, 'switchyard-test-client');
+      assert.deepEqual(identity.dns, []);
+      assert.equal(typeof identity.fingerprint256, 'string');
+    }
   });
 });

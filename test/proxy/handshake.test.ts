@@ -101,6 +101,10 @@ describe('handshake timeout', () => {
           keyFile: certs.serverKeyPath,
           caFile: undefined,
           requireClientCert: false,
+          minVersion: 'TLSv1.2',
+          ciphers: undefined,
+          watch: false,
+          expiryWarningDays: 14,
         },
       },
     });

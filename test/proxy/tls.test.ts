@@ -37,6 +37,10 @@ describe('TLS', () => {
           keyFile: certs.serverKeyPath,
           caFile: undefined,
           requireClientCert: false,
+          minVersion: 'TLSv1.2',
+          ciphers: undefined,
+          watch: false,
+          expiryWarningDays: 14,
         },
       },
     });
