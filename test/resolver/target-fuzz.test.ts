@@ -119,7 +119,7 @@ void test(
       fc.property(target, (t) => {
         for (const text of spellings(t)) {
           const parsed = tryParse(text);
-          assert.ok(!(parsed instanceof TargetError), `${text}: ${String(parsed)}`);
+          assert.ok(!(parsed instanceof TargetError), `${text}: ${(parsed as Error).message}`);
           assert.deepEqual(parsed, t, text);
         }
       }),
@@ -164,7 +164,10 @@ void test(
         }
         const canonical = formatTarget(parsed);
         const again = tryParse(canonical);
-        assert.ok(!(again instanceof TargetError), `${text} → ${canonical}: ${String(again)}`);
+        assert.ok(
+          !(again instanceof TargetError),
+          `${text} → ${canonical}: ${(again as Error).message}`,
+        );
         assert.deepEqual(again, parsed, `${text} → ${canonical}`);
         assert.equal(formatTarget(again), canonical);
       }),
