@@ -76,6 +76,9 @@ function parseEntry(raw: string): HostPattern | string {
     list.addAddress(host, family === 4 ? 'ipv4' : 'ipv6');
     return { kind: 'ip', list, port };
   }
+  // `010.0.0.1` or `10.0.0.256` is meant as an address but is none: as a domain it would match
+  // nothing, silently (a name written as an IP literal never matches a domain).
+  if (/^[\d.]+$/.test(host)) return 'is not an IP address';
   // `.example.com`, `*.example.com` and `example.com` all mean the domain and its subdomains.
   if (host.startsWith('*.')) host = host.slice(2);
   else if (host.startsWith('.')) host = host.slice(1);

@@ -4,7 +4,7 @@ import { formatSocketAddress } from './address.js';
 import { didYouMean } from '../common/closest-name.js';
 import { parseTarget, TargetError, type Target } from '../common/target.js';
 import { clip, describeValue, type KeyPath } from './config-error.js';
-import { DEFAULT_CLUSTER } from './defaults.js';
+import { DEFAULT_ACCESS_LOG, DEFAULT_CLUSTER } from './defaults.js';
 import { parseDuration } from './duration.js';
 import { KeyPathSet } from './key-path-set.js';
 import { isMapping, type ShapeIssue } from './shape.js';
@@ -139,7 +139,8 @@ export interface CheckedConfig {
   };
   workers: number | 'auto';
   log: Config['log'];
-  accessLog: { sample: number; destination: string };
+  /** Undefined when it is not a mapping (a problem is recorded then). */
+  accessLog?: { sample: number; destination: string };
   shutdownGrace: number;
 }
 
@@ -221,7 +222,10 @@ export function buildConfig(checked: CheckedConfig, ctx: BuildContext): Config {
     }
   }
 
-  const destination = checked.accessLog.destination;
+  // Not a mapping (`accessLog: false`): a problem is recorded and the file refused; the default
+  // only lets the rest be checked.
+  const accessLog = checked.accessLog ?? DEFAULT_ACCESS_LOG;
+  const destination = accessLog.destination;
   return {
     listeners,
     routes,
@@ -230,7 +234,7 @@ export function buildConfig(checked: CheckedConfig, ctx: BuildContext): Config {
     workers: checked.workers,
     log: checked.log,
     accessLog: {
-      sample: checked.accessLog.sample,
+      sample: accessLog.sample,
       destination:
         destination === undefined || destination === 'stdout' || destination === 'stderr'
           ? destination

@@ -3,7 +3,7 @@ import { describeValue } from './config-error.js';
 
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
 const WHOLE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
-const PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+const PART = /(\d+)(?:\.(\d+))?(ms|s|m|h)/g;
 
 /** The longest duration any setting takes: what `setTimeout` can wait (about 24.8 days). */
 export const MAX_DURATION_MS = 0x7fffffff;
@@ -25,6 +25,7 @@ export function parseDuration(value: unknown, options: DurationOptions): number 
     if (!Number.isFinite(value) || value < 0) return `must not be negative, got ${value}`;
     if (options.bareNumbers === 'ms') {
       if (!Number.isInteger(value)) return `must be a whole number of milliseconds, got ${value}`;
+      if (value > Number.MAX_SAFE_INTEGER) return tooLong(String(value));
       return value;
     }
     if (value === 0) return 0;
@@ -37,14 +38,29 @@ export function parseDuration(value: unknown, options: DurationOptions): number 
   if (!WHOLE.test(text)) {
     return `"${value}" is not a duration (write e.g. "250ms", "5s", "1m30s" or "1h")`;
   }
-  let ms = 0;
-  for (const [, amount, unit] of text.matchAll(PART)) ms += Number(amount) * UNIT_MS[unit];
-  // 1.0005s is not a whole number of milliseconds; rounding would hide a typo.
-  const rounded = Math.round(ms);
-  if (Math.abs(rounded - ms) > 1e-6) {
-    return `"${value}" is not a whole number of milliseconds`;
+  // Exact decimal arithmetic: in floating point 9148.2h is 32933519999.999996 ms, which read as
+  // "not a whole number", and 400 digits of hours were Infinity.
+  let ms = 0n;
+  for (const [, written, writtenFraction = '', unit] of text.matchAll(PART)) {
+    // Bounded work for a file of digits: 17 digits of milliseconds are past 2^53 already, and a
+    // fraction of more than 7 digits (zeros at its end aside) is never whole (1 h is 36·10^5 ms).
+    const whole = written.replace(/^0+/, '');
+    const fraction = writtenFraction.replace(/0+$/, '');
+    if (whole.length > 16) return tooLong(`"${value}"`);
+    if (fraction.length > 7) return `"${value}" is not a whole number of milliseconds`;
+    const scale = 10n ** BigInt(fraction.length);
+    const scaled = BigInt(whole + fraction) * BigInt(UNIT_MS[unit]);
+    // 1.0005s is not a whole number of milliseconds; rounding would hide a typo.
+    if (scaled % scale !== 0n) return `"${value}" is not a whole number of milliseconds`;
+    ms += scaled / scale;
   }
-  return rounded;
+  if (ms > BigInt(Number.MAX_SAFE_INTEGER)) return tooLong(`"${value}"`);
+  return Number(ms);
+}
+
+/** Beyond 2^53 ms (285,000 years) a number stops counting single milliseconds. */
+function tooLong(text: string): string {
+  return `${text} is far longer than any setting takes (the longest is ${formatDuration(MAX_DURATION_MS)})`;
 }
 
 /** Exact text for `ms`, largest units first (`1500` → `1s500ms`, `90000` → `1m30s`). */

@@ -26,9 +26,13 @@ export function parseGrpcTimeout(value: string | string[] | undefined): number |
   return digits * unit;
 }
 
-/** Formats milliseconds in the largest unit that keeps the value within 8 digits. */
+/**
+ * Formats milliseconds in the largest unit that keeps the value within 8 digits. Always a valid
+ * header: a negative time is `0m`, and so is NaN (a deadline that cannot be computed is treated
+ * as spent rather than sent as `NaNm`, which a server rejects or ignores).
+ */
 export function formatGrpcTimeout(ms: number): string {
-  const whole = Math.max(0, Math.ceil(ms));
+  const whole = Number.isNaN(ms) ? 0 : Math.max(0, Math.ceil(ms));
   if (whole < 100_000_000) return `${whole}m`;
   const s = Math.ceil(whole / 1000);
   if (s < 100_000_000) return `${s}S`;
