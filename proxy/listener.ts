@@ -33,6 +33,7 @@ import {
 } from '../common/handshake.js';
 import type { LivenessSettings } from './liveness-probe.js';
 import type { Logger } from '../common/log.js';
+import type { Gateway } from '../gateway/gateway.js';
 
 export type StreamHandler = (
   stream: http2.ServerHttp2Stream,
@@ -65,6 +66,8 @@ export interface TunnelServices {
 }
 
 const HTTP1_REQUEST_LINE = /^[A-Z]{3,10} \S+ HTTP\/1\.[01]\r?\n/;
+/** Enough of a request line to hand it to the gateway (its target may be any length). */
+const HTTP1_METHOD_AND_TARGET = /^[A-Z]{3,10} [^ \r\n]/;
 /** How an HTTP/1.x request starts: a method token (upper-case letters). */
 const HTTP1_START = /^[A-Z]/;
 /** How much of a request line is read to recognise HTTP/1.x. */
@@ -139,6 +142,8 @@ export class Listener implements ConnectionHost {
   private current: ListenerConfig;
   /** Forward-proxy mode (CONNECT); made on first use. */
   private gateway: ConnectGateway | undefined;
+  /** The REST/JSON gateway, when the listener has `gateway: { rest: true }`. */
+  httpGateway: Gateway | undefined;
   /** The certificate for TLS inside tunnels (`connect.tls`). */
   private tunnelCert: ListenerMaterial['tunnel'];
   /** One TLS server per cluster for TLS inside tunnels; never listens, takes sockets. */
@@ -187,6 +192,9 @@ export class Listener implements ConnectionHost {
         this.accepted++;
         if (socket.alpnProtocol === 'h2') {
           this.serveHttp2(socket);
+        } else if (this.httpGateway !== undefined) {
+          // REST/JSON gateway hook: HTTP/1.1 over TLS.
+          this.httpGateway.acceptHttp1(socket);
         } else if (this.current.connect !== undefined && this.tunnels !== undefined) {
           // A client that uses this listener as an https:// proxy.
           this.connectGateway().accept(socket, Buffer.alloc(0));
@@ -201,7 +209,21 @@ export class Listener implements ConnectionHost {
     } else {
       this.server = net.createServer({ noDelay: true }, (socket) => this.sniff(socket));
     }
-    this.h2.on('stream', handler);
+    // REST/JSON gateway hook: requests that are not gRPC go to gateway/ (gateway.ts).
+    this.h2.on(
+      'stream',
+      (
+        stream: http2.ServerHttp2Stream,
+        headers: http2.IncomingHttpHeaders,
+        flags: number,
+        raw: string[],
+      ) => {
+        const gateway = this.httpGateway;
+        if (gateway !== undefined && gateway.wants(headers))
+          gateway.handleHttp2(stream, headers, raw);
+        else handler(stream, headers, flags, raw);
+      },
+    );
     this.h2.on('session', (session: http2.ServerHttp2Session) => this.track(session));
     this.h2.on('sessionError', (err: Error) => {
       this.logger.debug({ listener: this.name }, `client session error: ${describeError(err)}`);
@@ -511,6 +533,14 @@ export class Listener implements ConnectionHost {
         disarmHandshake(socket);
         socket.removeAllListeners('error');
         this.connectGateway().accept(socket, seen);
+        return;
+      }
+      if (this.httpGateway !== undefined && HTTP1_METHOD_AND_TARGET.test(head)) {
+        // REST/JSON gateway hook: HTTP/1.x requests go to gateway/ instead of a 505.
+        disarmHandshake(socket);
+        socket.removeAllListeners('error');
+        socket.unshift(seen);
+        this.httpGateway.acceptHttp1(socket);
         return;
       }
       const line = HTTP1_REQUEST_LINE.test(head);
