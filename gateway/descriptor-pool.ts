@@ -101,6 +101,8 @@ const WKT_FILES: ReadonlyMap<string, FileDescriptorProto> = new Map(
   ].map((f) => [f.proto.name, f.proto]),
 );
 
+const ALWAYS_LOADED = ['google/api/annotations.proto', 'google/rpc/status.proto'];
+
 /** protobufjs scalar names to descriptor types; anything else names a message or an enum. */
 const SCALARS: Readonly<Record<string, FieldDescriptorProto_Type>> = {
   double: FieldDescriptorProto_Type.DOUBLE,
@@ -134,6 +136,8 @@ interface ParsedFile {
 /** Loads .proto files and everything they import into one registry. */
 export function loadProtos(sources: ProtoSources): DescriptorPool {
   const loader = new Loader(sources.importPaths);
+  // Always there: the rules' own types, and google.rpc.Status for error bodies.
+  for (const f of ALWAYS_LOADED) loader.loadImport(f);
   for (const f of sources.files) loader.loadRoot(f);
   return loader.build();
 }
@@ -147,6 +151,11 @@ class Loader {
   private readonly symbols = new Map<string, 'message' | 'enum'>();
 
   constructor(private readonly importPaths: readonly string[]) {}
+
+  /** A file by its import name (searched in the import paths, then the bundled files). */
+  loadImport(name: string): void {
+    this.load(name, name, undefined, []);
+  }
 
   /** A file named on the command line: a path on disk, or a name under an import path. */
   loadRoot(file: string): void {
@@ -230,17 +239,6 @@ class Loader {
       for (const d of p?.dependency ?? []) visit(d);
     };
     for (const n of this.order) visit(n);
-    // The http extension is needed before user files' method options can be written.
-    needed.add('google/api/annotations.proto');
-    visit('google/api/annotations.proto');
-    if (!protos.has('google/api/annotations.proto')) {
-      this.load('google/api/annotations.proto', 'google/api/annotations.proto', undefined, []);
-      for (const n of ['google/api/http.proto', 'google/api/annotations.proto']) {
-        const f = this.parsed.get(n)!;
-        for (const d of f.decls) collectSymbols(d, f.pkg, this.symbols);
-        if (!protos.has(n)) protos.set(n, this.convert(f));
-      }
-    }
     const wktList = [...WKT_FILES.values()].filter((p) => needed.has(p.name));
     const base = createFileRegistry(
       create(FileDescriptorSetSchema, {

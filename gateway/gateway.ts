@@ -151,12 +151,8 @@ export class Gateway {
         ex.method === 'GET' || ex.method === 'HEAD'
           ? undefined
           : await ex.readBody(this.options.maxBodyBytes);
-      if (body !== undefined && body.length > 0 && route.body !== '') {
-        const ct = ex.header('content-type');
-        if (ct !== undefined && !/^application\/json\b/i.test(ct)) {
-          throw new RequestError(415, `content-type must be application/json, got ${ct}`);
-        }
-      }
+      // Bodies are read as JSON whatever their content-type: curl -d sends
+      // application/x-www-form-urlencoded, fetch with a string text/plain.
       message = buildRequest(route, values, query, body, this.registry);
     } catch (err) {
       if (err instanceof RequestError) this.local(ex, err.httpStatus, err.message);
