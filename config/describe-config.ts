@@ -40,7 +40,7 @@ function limitsText(l: ListenerConfig): string {
 }
 
 function listenerMode(l: ListenerConfig): string {
-  return listenerKind(l) + limitsText(l);
+  return listenerKind(l) + (l.gateway?.rest === true ? ', REST/JSON gateway' : '') + limitsText(l);
 }
 
 function listenerKind(l: ListenerConfig): string {
@@ -133,6 +133,14 @@ export function describeConfig(config: Config): string {
   for (const cluster of c.clusters) {
     out.push(`  ${cluster.name.padEnd(width)}  ${cluster.target}`);
     for (const line of clusterLines(cluster)) out.push(`  ${' '.repeat(width)}  ${line}`);
+  }
+  if (c.descriptors !== undefined) {
+    const d = c.descriptors;
+    const rules = d.httpRules.length;
+    out.push(
+      `descriptors: ${d.protos.files.join(', ')}` +
+        (rules > 0 ? `, ${rules} HTTP rule${rules === 1 ? '' : 's'} from the config` : ''),
+    );
   }
   out.push(`admin: ${c.admin === undefined ? 'off' : formatSocketAddress(c.admin.address)}`);
   const access =
