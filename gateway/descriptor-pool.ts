@@ -419,7 +419,9 @@ class Loader {
       fp.options = create(FieldOptionsSchema, { packed: field.options['packed'] === true });
     }
     const def: unknown = field.options?.['default'];
-    if (def !== undefined) fp.defaultValue = String(def);
+    if (typeof def === 'string' || typeof def === 'number' || typeof def === 'boolean') {
+      fp.defaultValue = String(def);
+    }
     return fp;
   }
 

@@ -28,7 +28,7 @@ describe('descriptor pool', () => {
       labels: { a: 'b' },
       subtitle: '',
       author: { name: 'Ada' },
-    } as never);
+    });
     const back = fromBinary(book, toBinary(book, msg));
     assert.deepEqual(toJson(book, back), {
       name: 'n',

@@ -299,7 +299,7 @@ describe('REST/JSON gateway', () => {
           te: 'trailers',
         });
         let status: string | undefined;
-        req.on('trailers', (t) => (status = String(t['grpc-status'])));
+        req.on('trailers', (t: http2.IncomingHttpHeaders) => (status = String(t['grpc-status'])));
         req.on('response', (h) => {
           if (h['grpc-status'] !== undefined) status = String(h['grpc-status']);
         });

@@ -95,7 +95,7 @@ export async function startLibraryBackend(): Promise<LibraryBackend> {
           code: r.code as number,
           message: r.message as string,
           details: [anyPack(authorType, create(authorType, { name: 'Ada', born: 1815 }))],
-        } as never);
+        });
         metadata.set('grpc-status-details-bin', Buffer.from(toBinary(statusType, status)));
       }
       cb({ code: r.code as number, details: r.message as string, metadata });
