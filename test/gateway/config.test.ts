@@ -3,10 +3,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../../config/config-error.js';
+import { quickStartConfig } from '../../config/defaults.js';
 import { parseConfig } from '../../config/load-config.js';
 import { configValidators } from '../../proxy/config-validators.js';
 import { loadGatewayRoutes } from '../../proxy/gateway-wiring.js';
-import { LIBRARY_DIR } from '../support/library-backend.js';
+import { LIBRARY_DIR, LIBRARY_PROTO } from '../support/library-backend.js';
 
 const OPTIONS = { validators: configValidators, env: {}, baseDir: LIBRARY_DIR };
 
@@ -88,5 +89,16 @@ describe('gateway config', () => {
       () => loadGatewayRoutes(config),
       /api\.yaml:12:7: selector "library\.v1\.Library\.Nope" names no method/,
     );
+  });
+
+  it('builds the same from the quick start flags', () => {
+    const config = quickStartConfig({
+      listen: '127.0.0.1:8080',
+      upstream: '127.0.0.1:50051',
+      gateway: { protos: [LIBRARY_PROTO], protoPaths: [LIBRARY_DIR] },
+    });
+    assert.equal(config.listeners[0].gateway?.rest, true);
+    // 11 routes from the annotations (Ping has none without httpRules).
+    assert.equal(loadGatewayRoutes(config)?.routes.length, 11);
   });
 });
