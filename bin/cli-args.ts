@@ -8,7 +8,7 @@ export const USAGE = `Usage:
   switchyard --config FILE [--workers N|auto] [--log-level LEVEL]
   switchyard validate FILE
   switchyard --listen HOST:PORT --upstream TARGET [--balancer POLICY] [--workers N|auto]
-             [--log-level LEVEL]
+             [--gateway --proto FILE... [--proto-path DIR...]] [--log-level LEVEL]
 
 Run the proxy from a YAML config file; or check a config file, print what it would run and
 exit; or (quick start) accept gRPC (h2c) on --listen and balance every call over the endpoints
@@ -20,6 +20,10 @@ Options:
   --upstream TARGET      quick start: host:port[,host:port...] or a resolver target
                          (dns:///host:port, dns+srv:///name, consul:///service, static:///...)
   --balancer POLICY      quick start: balancing policy (default: round_robin)
+  --gateway              quick start: also serve REST/JSON on --listen, transcoded by the
+                         google.api.http rules of the --proto files
+  --proto FILE           quick start: a .proto file for --gateway (repeatable)
+  --proto-path DIR       quick start: a directory imports are looked up in (repeatable)
   --workers N|auto       worker processes sharing the listeners (default: 1, or workers
                          from the config file; auto: one per CPU)
   --log-level LEVEL      trace, debug, info, warn, error, fatal or silent (default: info,
@@ -57,6 +61,8 @@ export type Command =
       readonly listen: string;
       readonly upstream: string;
       readonly balancer: string | undefined;
+      /** --gateway: the .proto files and import paths. */
+      readonly gateway: { readonly protos: string[]; readonly protoPaths: string[] } | undefined;
       readonly logLevel: LogLevel | undefined;
       readonly workers: Workers | undefined;
     };
@@ -92,6 +98,9 @@ export function parseCommandLine(argv: readonly string[]): Command {
         listen: { type: 'string' },
         upstream: { type: 'string' },
         balancer: { type: 'string' },
+        gateway: { type: 'boolean' },
+        proto: { type: 'string', multiple: true },
+        'proto-path': { type: 'string', multiple: true },
         'log-level': { type: 'string' },
         workers: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -116,9 +125,9 @@ export function parseCommandLine(argv: readonly string[]): Command {
     );
   }
   const workers = parseWorkers(values.workers);
-  const quickStart = (['listen', 'upstream', 'balancer'] as const).filter(
-    (k) => values[k] !== undefined,
-  );
+  const quickStart = (
+    ['listen', 'upstream', 'balancer', 'gateway', 'proto', 'proto-path'] as const
+  ).filter((k) => values[k] !== undefined);
 
   if (positionals.length > 0) {
     const [command, ...rest] = positionals;
@@ -167,11 +176,21 @@ export function parseCommandLine(argv: readonly string[]): Command {
         : 'nothing to run: give --config FILE, or --listen and --upstream',
     );
   }
+  const protos = values.proto ?? [];
+  const protoPaths = values['proto-path'] ?? [];
+  if (values.gateway !== true && (protos.length > 0 || protoPaths.length > 0)) {
+    throw new UsageError(`--${protos.length > 0 ? 'proto' : 'proto-path'} needs --gateway`);
+  }
+  if (values.gateway === true && protos.length === 0) {
+    // Descriptors from the backends' server reflection are not served yet.
+    throw new UsageError('--gateway needs at least one --proto FILE');
+  }
   return {
     kind: 'quick-start',
     listen: values.listen,
     upstream: values.upstream,
     balancer: values.balancer,
+    gateway: values.gateway === true ? { protos, protoPaths } : undefined,
     logLevel: logLevel as LogLevel | undefined,
     workers,
   };

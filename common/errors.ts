@@ -36,6 +36,9 @@ export const SWITCHYARD_ERROR_CODES = [
   'SWY_ERR_NO_HEALTH_CHECK_SETTINGS',
   // The command line (UsageError).
   'SWY_ERR_USAGE',
+  // The REST/JSON gateway: descriptors and HTTP rules (ProtoLoadError, HttpRuleError).
+  'SWY_ERR_PROTO_LOAD',
+  'SWY_ERR_HTTP_RULE',
 ] as const;
 
 export type SwitchyardErrorCode = (typeof SWITCHYARD_ERROR_CODES)[number];

@@ -15,6 +15,7 @@ import type {
   ClusterConfig,
   Config,
   ConnectConfig,
+  DescriptorsConfig,
   HeaderMatch,
   ListenerConfig,
   RouteConfig,
@@ -55,6 +56,18 @@ interface CheckedListener {
     tls?: { cert?: string; key?: string };
     idleTimeout: number;
   };
+  gateway?: {
+    rest: boolean;
+    forwardHeaders?: (string | undefined)[];
+    maxBodySize: number;
+    emitDefaults: boolean;
+    useProtoNames: boolean;
+  };
+}
+
+interface CheckedDescriptors {
+  protos?: { files?: (string | undefined)[]; importPaths: (string | undefined)[] };
+  httpRules: (Record<string, unknown> | undefined)[];
 }
 
 interface CheckedHeaderMatch {
@@ -142,12 +155,15 @@ export interface CheckedConfig {
   /** Undefined when it is not a mapping (a problem is recorded then). */
   accessLog?: { sample: number; destination: string };
   shutdownGrace: number;
+  descriptors?: CheckedDescriptors;
 }
 
 export interface BuildContext {
   readonly validators: ConfigValidators;
   readonly issues: ShapeIssue[];
   resolveFile(path: string): string;
+  /** `file:line:col` of a value, for messages made after validation (HTTP rules). */
+  locate?(path: KeyPath): string;
 }
 
 /** The Config for a checked file; meaningful only when no issue was recorded. */
@@ -222,6 +238,16 @@ export function buildConfig(checked: CheckedConfig, ctx: BuildContext): Config {
     }
   }
 
+  (checked.listeners ?? []).forEach((l, i) => {
+    if (l?.gateway !== undefined && checked.descriptors === undefined) {
+      issue(
+        ['listeners', i, 'gateway'],
+        'needs a top-level `descriptors:` block (protos) to know the services and HTTP rules',
+        'key',
+      );
+    }
+  });
+
   // Not a mapping (`accessLog: false`): a problem is recorded and the file refused; the default
   // only lets the rest be checked.
   const accessLog = checked.accessLog ?? DEFAULT_ACCESS_LOG;
@@ -241,6 +267,22 @@ export function buildConfig(checked: CheckedConfig, ctx: BuildContext): Config {
           : ctx.resolveFile(destination),
     },
     shutdownGraceMs: checked.shutdownGrace,
+    ...(checked.descriptors !== undefined
+      ? { descriptors: buildDescriptors(checked.descriptors, ctx) }
+      : {}),
+  };
+}
+
+function buildDescriptors(d: CheckedDescriptors, ctx: BuildContext): DescriptorsConfig {
+  return {
+    protos: {
+      files: (d.protos?.files ?? []).map((f) => f ?? ''),
+      importPaths: (d.protos?.importPaths ?? []).map((p) => ctx.resolveFile(p ?? '')),
+    },
+    httpRules: d.httpRules.map((rule, i) => ({
+      rule: withoutUndefined(rule ?? {}),
+      source: ctx.locate?.(['descriptors', 'httpRules', i]) ?? `descriptors.httpRules[${i}]`,
+    })),
   };
 }
 
@@ -275,6 +317,15 @@ function buildListener(l: CheckedListener | undefined, i: number): ListenerConfi
     pingTimeoutMs: l?.pingTimeout as number,
     closeTimeoutMs: l?.closeTimeout as number,
     connect: buildConnect(l?.connect),
+    ...(l?.gateway !== undefined && {
+      gateway: {
+        rest: l.gateway.rest,
+        forwardHeaders: (l.gateway.forwardHeaders ?? []).map((h) => h ?? ''),
+        maxBodyBytes: l.gateway.maxBodySize,
+        emitDefaults: l.gateway.emitDefaults,
+        useProtoNames: l.gateway.useProtoNames,
+      },
+    }),
   };
 }
 
@@ -688,5 +739,14 @@ function splitPath(issue: BlockIssue): (string | number)[] {
   for (const [, key, index] of issue.path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) {
     out.push(index !== undefined ? Number(index) : key);
   }
+  return out;
+}
+
+/** A checked object without the keys it did not have (absent optional keys read undefined). */
+function withoutUndefined(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutUndefined);
+  if (!isMapping(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = withoutUndefined(v);
   return out;
 }

@@ -7,6 +7,7 @@ import {
   DEFAULT_CIRCUIT_BREAKERS,
   DEFAULT_CLUSTER,
   DEFAULT_CONNECT,
+  DEFAULT_GATEWAY,
   DEFAULT_HEALTH_CHECK,
   DEFAULT_KEEPALIVE,
   DEFAULT_LISTENER,
@@ -209,6 +210,116 @@ const CONNECT = object({
   },
 });
 
+const HEADER_NAME_PATTERN: StringShape = {
+  kind: 'string',
+  pattern: /^[a-z0-9!#$%&'+.^_`|~-]+\*?$/,
+  patternMessage: 'be a header name, or a prefix ending in "*" such as "x-*"',
+  normalize: (v) => v.toLowerCase(),
+};
+
+const GATEWAY = object({
+  rest: {
+    shape: { kind: 'boolean' },
+    default: true,
+    description:
+      'serve REST/JSON (google.api.http rules) on this port: HTTP/1.1, and HTTP/2 requests that are not application/grpc',
+  },
+  forwardHeaders: {
+    shape: { kind: 'list', items: HEADER_NAME_PATTERN },
+    default: DEFAULT_GATEWAY.forwardHeaders,
+    description:
+      'request headers passed to the backend as gRPC metadata; a trailing "*" matches a prefix',
+  },
+  maxBodySize: {
+    shape: uint(0),
+    default: DEFAULT_GATEWAY.maxBodyBytes,
+    description: 'larger request bodies are answered 413 (bytes)',
+  },
+  emitDefaults: {
+    shape: { kind: 'boolean' },
+    default: DEFAULT_GATEWAY.emitDefaults,
+    description:
+      'write fields that hold their default value (proto3 JSON leaves them out; grpc-gateway writes them)',
+  },
+  useProtoNames: {
+    shape: { kind: 'boolean' },
+    default: DEFAULT_GATEWAY.useProtoNames,
+    description: 'write proto field names (page_size) instead of lowerCamelCase (pageSize)',
+  },
+});
+
+const TEMPLATE: StringShape = {
+  kind: 'string',
+  pattern: /^\//,
+  patternMessage: 'be a path template starting with "/", such as "/v1/{name=shelves/*}"',
+};
+
+const HTTP_BINDING_PROPERTIES: Record<string, Property> = {
+  get: { shape: TEMPLATE, description: 'GET with this path template' },
+  put: { shape: TEMPLATE, description: 'PUT with this path template' },
+  post: { shape: TEMPLATE, description: 'POST with this path template' },
+  delete: { shape: TEMPLATE, description: 'DELETE with this path template' },
+  patch: { shape: TEMPLATE, description: 'PATCH with this path template' },
+  custom: {
+    shape: object({
+      kind: { shape: { kind: 'string' }, required: true, description: 'the HTTP method' },
+      path: { shape: TEMPLATE, required: true, description: 'the path template' },
+    }),
+    description: 'another HTTP method (HEAD, or "*" for any)',
+  },
+  body: {
+    shape: { kind: 'string' },
+    description: '"*" for the whole request message, a top-level field name, or omitted: no body',
+  },
+  responseBody: {
+    shape: { kind: 'string' },
+    description: 'a top-level response field to answer with instead of the whole message',
+  },
+};
+
+const HTTP_RULE = object({
+  selector: {
+    shape: {
+      kind: 'string',
+      pattern: /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$/,
+      patternMessage: 'be a full method name such as "library.v1.Library.GetBook"',
+    },
+    required: true,
+    description: 'the method, package.Service.Method',
+  },
+  ...HTTP_BINDING_PROPERTIES,
+  additionalBindings: {
+    shape: { kind: 'list', items: object(HTTP_BINDING_PROPERTIES) },
+    description: 'more HTTP methods and paths for the same method',
+  },
+});
+
+const DESCRIPTORS = object({
+  protos: {
+    shape: object({
+      files: {
+        shape: { kind: 'list', items: FILE, minItems: 1 },
+        required: true,
+        description: '.proto files to load (relative to the config file), parsed at startup',
+      },
+      importPaths: {
+        shape: { kind: 'list', items: { kind: 'string' } },
+        default: [],
+        description:
+          'directories imports are looked up in; google/api/annotations.proto, http.proto, google/rpc/status.proto and the well-known types are bundled',
+      },
+    }),
+    required: true,
+    description: 'the services, messages and google.api.http rules, from .proto source',
+  },
+  httpRules: {
+    shape: { kind: 'list', items: HTTP_RULE },
+    default: [],
+    description:
+      "google.api.HttpRule entries for methods, by selector; they replace a method's annotation",
+  },
+});
+
 const CLIENT_RESET_LIMIT = object({
   burst: {
     shape: uint(1),
@@ -291,6 +402,12 @@ const LISTENER = object({
     defaultText: 'off',
     description:
       'forward-proxy mode: accept `CONNECT host:port` from clients whose http_proxy points here, and balance each call of a tunnel to a cluster (`connect: {}` for the defaults)',
+  },
+  gateway: {
+    shape: GATEWAY,
+    defaultText: 'off',
+    description:
+      'REST/JSON transcoding on this port from the top-level `descriptors:` (`gateway: {}` for the defaults); omitted: HTTP/1.x gets 505',
   },
 });
 
@@ -848,6 +965,11 @@ export const CONFIG_SHAPE: ObjectShape = object({
     }),
     default: {},
     description: 'one line per call',
+  },
+  descriptors: {
+    shape: DESCRIPTORS,
+    defaultText: 'none',
+    description: "where listeners' `gateway:` finds services and HTTP rules",
   },
   shutdownGrace: {
     shape: duration(0, 3_600_000),

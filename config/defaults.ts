@@ -11,6 +11,7 @@ import type {
   HealthCheckConfig,
   KeepaliveConfig,
   ListenerConfig,
+  ListenerGatewayConfig,
   LogConfig,
   OutlierDetectionConfig,
   ResetLimitConfig,
@@ -178,6 +179,8 @@ export interface QuickStartOptions {
   readonly upstream: string;
   /** A registered policy name (checked by the caller: config/ does not know the registry). */
   readonly balancer?: string;
+  /** Serve REST/JSON too, from these .proto files and import paths. */
+  readonly gateway?: { readonly protos: readonly string[]; readonly protoPaths: readonly string[] };
 }
 
 /**
@@ -188,7 +191,11 @@ export function quickStartConfig(options: QuickStartOptions): Config {
   const address = parseSocketAddress(options.listen);
   if (typeof address === 'string') throw new Error(`--listen: ${address}`);
   return {
-    listeners: [listenerConfig('main', address)],
+    listeners: [
+      options.gateway === undefined
+        ? listenerConfig('main', address)
+        : { ...listenerConfig('main', address), gateway: DEFAULT_GATEWAY },
+    ],
     routes: [{ name: 'default', match: { headers: [] }, cluster: 'default' }],
     clusters: [
       {
@@ -205,5 +212,21 @@ export function quickStartConfig(options: QuickStartOptions): Config {
     log: DEFAULT_LOG,
     accessLog: DEFAULT_ACCESS_LOG,
     shutdownGraceMs: DEFAULT_SHUTDOWN_GRACE_MS,
+    ...(options.gateway !== undefined && {
+      descriptors: {
+        protos: { files: options.gateway.protos, importPaths: options.gateway.protoPaths },
+        httpRules: [],
+      },
+    }),
   };
 }
+
+/** A listener's `gateway:` block when given as `{}`. */
+export const DEFAULT_GATEWAY: ListenerGatewayConfig = {
+  rest: true,
+  forwardHeaders: ['authorization', 'x-*'],
+  // 4 MiB: grpc-js's default receive limit, so a body that fits reaches a default backend.
+  maxBodyBytes: 4 * 1024 * 1024,
+  emitDefaults: false,
+  useProtoNames: false,
+};

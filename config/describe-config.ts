@@ -47,7 +47,7 @@ function limitsText(l: ListenerConfig): string {
 }
 
 function listenerMode(l: ListenerConfig): string {
-  return listenerKind(l) + limitsText(l);
+  return listenerKind(l) + (l.gateway?.rest === true ? ', REST/JSON gateway' : '') + limitsText(l);
 }
 
 function listenerKind(l: ListenerConfig): string {
@@ -157,6 +157,14 @@ export function describeConfig(config: Config): string {
   for (const cluster of c.clusters) {
     out.push(`  ${cluster.name.padEnd(width)}  ${cluster.target}`);
     for (const line of clusterLines(cluster)) out.push(`  ${' '.repeat(width)}  ${line}`);
+  }
+  if (c.descriptors !== undefined) {
+    const d = c.descriptors;
+    const rules = d.httpRules.length;
+    out.push(
+      `descriptors: ${d.protos.files.join(', ')}` +
+        (rules > 0 ? `, ${rules} HTTP rule${rules === 1 ? '' : 's'} from the config` : ''),
+    );
   }
   out.push(`admin: ${c.admin === undefined ? 'off' : adminText(c.admin)}`);
   const access =

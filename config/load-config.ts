@@ -132,7 +132,14 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
     });
   } else {
     const checked = checkShape(source.value, CONFIG_SHAPE, [], ctx) as CheckedConfig;
-    config = buildConfig(checked, { ...ctx, validators: options.validators });
+    config = buildConfig(checked, {
+      ...ctx,
+      validators: options.validators,
+      locate: (path) => {
+        const at = source.locate(path);
+        return `${file}:${at.line}:${at.column}`;
+      },
+    });
   }
 
   // An unsubstituted value's other problems are noise.

@@ -22,6 +22,37 @@ export interface Config {
   readonly accessLog: AccessLogConfig;
   /** How long in-flight calls may run on after SIGTERM before they are cut. */
   readonly shutdownGraceMs: number;
+  /** Where the REST/JSON gateway's descriptors and HTTP rules come from; undefined: none. */
+  readonly descriptors?: DescriptorsConfig | undefined;
+}
+
+/** The top-level `descriptors:` block. */
+export interface DescriptorsConfig {
+  /** .proto files read at startup, imports resolved through `importPaths`. */
+  readonly protos: { readonly files: readonly string[]; readonly importPaths: readonly string[] };
+  /** HttpRules (proto3 JSON form, with `selector`) for methods, overriding annotations. */
+  readonly httpRules: readonly HttpRuleConfig[];
+}
+
+export interface HttpRuleConfig {
+  /** The rule as written (google.api.HttpRule in proto3 JSON form). */
+  readonly rule: unknown;
+  /** `file:line:col` of the rule, for messages about it. */
+  readonly source: string;
+}
+
+/** A listener's `gateway:` block: REST/JSON on the same port as gRPC. */
+export interface ListenerGatewayConfig {
+  /** Serve REST/JSON (HTTP/1.1, and HTTP/2 requests that are not application/grpc). */
+  readonly rest: boolean;
+  /** Request headers forwarded as gRPC metadata; a trailing `*` matches a prefix. */
+  readonly forwardHeaders: readonly string[];
+  /** Larger request bodies get 413. */
+  readonly maxBodyBytes: number;
+  /** Write fields holding their default value. */
+  readonly emitDefaults: boolean;
+  /** Write proto field names instead of lowerCamelCase. */
+  readonly useProtoNames: boolean;
 }
 
 export interface ServerTlsConfig {
@@ -74,6 +105,8 @@ export interface ListenerConfig {
   readonly closeTimeoutMs: number;
   /** Forward-proxy mode: accept `CONNECT host:port` besides h2c; undefined refuses HTTP/1.x. */
   readonly connect: ConnectConfig | undefined;
+  /** REST/JSON gateway on this listener; undefined: off (HTTP/1.x answered 505). */
+  readonly gateway?: ListenerGatewayConfig | undefined;
 }
 
 /** A listener's forward-proxy mode (clients with `http_proxy` pointing at it). */

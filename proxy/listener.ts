@@ -31,6 +31,7 @@ import { ConnectionErrorReason, type H2ConnectionError } from '../h2/connection/
 import type { ConnectionInfo, DownstreamStream, TlsInfo } from '../transport/downstream.js';
 import type { HeaderFields } from '../transport/header-fields.js';
 import { H2DownstreamConnection, type H2DownstreamOptions } from '../transport/h2/downstream.js';
+import type { Gateway } from '../gateway/gateway.js';
 
 /** What a listener hands each request: the stream, its header fields, and its connection. */
 export type StreamHandler = (
@@ -64,6 +65,8 @@ export interface TunnelServices {
 const NO_ERROR = 0;
 
 const HTTP1_REQUEST_LINE = /^[A-Z]{3,10} \S+ HTTP\/1\.[01]\r?\n/;
+/** Enough of a request line to hand it to the gateway (its target may be any length). */
+const HTTP1_METHOD_AND_TARGET = /^[A-Z]{3,10} [^ \r\n]/;
 /** How an HTTP/1.x request starts: a method token (upper-case letters). */
 const HTTP1_START = /^[A-Z]/;
 /** How much of a request line is read to recognise HTTP/1.x. */
@@ -180,6 +183,8 @@ export class Listener implements ConnectionHost {
   private current: ListenerConfig;
   /** Forward-proxy mode (CONNECT); made on first use. */
   private gateway: ConnectGateway | undefined;
+  /** The REST/JSON gateway, when the listener has `gateway: { rest: true }`. */
+  httpGateway: Gateway | undefined;
   /** The certificate for TLS inside tunnels (`connect.tls`). */
   private tunnelCert: ListenerMaterial['tunnel'];
   /** One TLS server per cluster for TLS inside tunnels; never listens, takes sockets. */
@@ -211,6 +216,9 @@ export class Listener implements ConnectionHost {
         this.accepted++;
         if (socket.alpnProtocol === 'h2') {
           this.serveHttp2(socket, undefined);
+        } else if (this.httpGateway !== undefined) {
+          // REST/JSON gateway hook: HTTP/1.1 over TLS.
+          this.httpGateway.acceptHttp1(socket);
         } else if (this.current.connect !== undefined && this.tunnels !== undefined) {
           // A client that uses this listener as an https:// proxy.
           this.connectGateway().accept(socket, Buffer.alloc(0));
@@ -447,7 +455,15 @@ export class Listener implements ConnectionHost {
       socket,
       info,
       connectionOptions(config),
-      (stream, fields, headerBytes) => this.handler(stream, fields, headerBytes, watch!),
+      (stream, fields, headerBytes) => {
+        // REST/JSON gateway hook: requests that are not gRPC go to gateway/ (gateway.ts).
+        const gateway = this.httpGateway;
+        if (gateway !== undefined && gateway.wantsFields(fields)) {
+          gateway.handleDownstream(stream, fields);
+        } else {
+          this.handler(stream, fields, headerBytes, watch!);
+        }
+      },
       {
         handshakeDone: () => disarmHandshake(socket),
         closed: (_connection, error) => this.connectionGone(watch!, error),
@@ -541,6 +557,14 @@ export class Listener implements ConnectionHost {
         disarmHandshake(socket);
         socket.removeAllListeners('error');
         this.connectGateway().accept(socket, seen);
+        return;
+      }
+      if (this.httpGateway !== undefined && HTTP1_METHOD_AND_TARGET.test(head)) {
+        // REST/JSON gateway hook: HTTP/1.x requests go to gateway/ instead of a 505.
+        disarmHandshake(socket);
+        socket.removeAllListeners('error');
+        socket.unshift(seen);
+        this.httpGateway.acceptHttp1(socket);
         return;
       }
       const line = HTTP1_REQUEST_LINE.test(head);

@@ -28,6 +28,12 @@ import { TlsFileWatch, listenerTlsFiles, secureContextOptions } from './listener
 import { LogLimiter, silentLogger, type Logger } from '../common/log.js';
 import { Router } from './router.js';
 import {
+  createGateway,
+  loadGatewayRoutes,
+  ProxyGatewayUpstream,
+  type GatewayRoutes,
+} from './gateway-wiring.js';
+import {
   clusterResolverOptions,
   createUpstreamDialer,
   dialPassthrough,
@@ -215,6 +221,12 @@ export class Switchyard implements CallObserver {
     string,
     { material: ListenerMaterial; watch: TlsFileWatch | undefined }
   >();
+  /** The REST/JSON gateway's descriptors and routes, when the config has `descriptors:`. */
+  private gatewayRoutes: GatewayRoutes | undefined;
+  private readonly gatewayUpstream = new ProxyGatewayUpstream((path, headers) => {
+    const route = this.routing.router.match(path, headers);
+    return route === undefined ? undefined : this.routing.contexts.get(route.name);
+  });
 
   private constructor(
     config: Config,
@@ -241,6 +253,7 @@ export class Switchyard implements CallObserver {
     try {
       // Every file is read before any socket opens: a missing certificate fails here.
       const material = config.listeners.map((l) => listenerTls(l));
+      proxy.gatewayRoutes = loadGatewayRoutes(config);
       const dialers = config.clusters.map((c) => proxy.createDialer(c));
       config.clusters.forEach((c, i) =>
         proxy.clusters.set(c.name, proxy.createCluster(c, dialers[i])),
@@ -451,6 +464,13 @@ export class Switchyard implements CallObserver {
     material: ListenerMaterial | undefined,
   ): Promise<Listener> {
     const listener = new Listener(config, material, this.handler, this.logger, this.tunnels);
+    if (config.gateway?.rest === true && this.gatewayRoutes !== undefined) {
+      listener.httpGateway = createGateway(
+        this.gatewayRoutes,
+        config.gateway,
+        this.gatewayUpstream,
+      );
+    }
     const at = await listener.listen();
     this.logger.info(
       { listener: config.name, address: `${at.host}:${at.port}`, tls: config.tls !== undefined },
@@ -671,6 +691,7 @@ export class Switchyard implements CallObserver {
     await this.reloading;
     this.watchTlsFiles(new Map());
     await Promise.all([...this.listeners.values()].map((l) => l.close(graceMs)));
+    for (const l of this.listeners.values()) l.httpGateway?.close();
     for (const cluster of this.clusters.values()) cluster.destroy();
   }
 }

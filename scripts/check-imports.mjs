@@ -3,7 +3,8 @@
 // balancer/ stand on common/; grpc/ holds gRPC's wire conventions; transport/ is the HTTP/2
 // seam (the only folder that may load node:http2); upstream/ (clusters,
 // endpoint pools, dialers) and egress/ (HTTP CONNECT to upstream proxies) reach the backends;
-// forward-proxy/ serves CONNECT; proxy/ is the data path and the composition root;
+// forward-proxy/ serves CONNECT; gateway/ transcodes REST/JSON to gRPC calls (beside proxy/,
+// which feeds it requests and carries its calls); proxy/ is the data path and the composition root;
 // observability/ watches it; workers/ runs it on many cores; bin/ is the program. The library
 // entry (index.ts) and embed/ never load the program, and only embed/ loads @grpc/grpc-js.
 // The subpath entries (resolver/index.ts, balancer/index.ts, embed/index.ts for
@@ -23,6 +24,7 @@ const sourceDirs = [
   'upstream',
   'egress',
   'forward-proxy',
+  'gateway',
   'proxy',
   'observability',
   'workers',
@@ -42,6 +44,7 @@ const allowed = {
   upstream: ['common', 'config', 'resolver', 'balancer', 'grpc', 'h2', 'transport'],
   egress: ['common', 'config', 'resolver', 'upstream'],
   'forward-proxy': ['common', 'config'],
+  gateway: ['common', 'grpc', 'config', 'upstream', 'transport'],
   proxy: [
     'common',
     'config',
@@ -51,6 +54,7 @@ const allowed = {
     'upstream',
     'egress',
     'forward-proxy',
+    'gateway',
     'h2',
     'transport',
   ],

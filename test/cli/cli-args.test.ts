@@ -34,6 +34,7 @@ test('run, validate, quick start, help and version', () => {
       listen: ':8080',
       upstream: 'a:1',
       balancer: 'x',
+      gateway: undefined,
       logLevel: undefined,
       workers: undefined,
     },
@@ -43,6 +44,7 @@ test('run, validate, quick start, help and version', () => {
     listen: ':1',
     upstream: 'a:1',
     balancer: undefined,
+    gateway: undefined,
     logLevel: 'warn',
     workers: undefined,
   });
@@ -51,9 +53,34 @@ test('run, validate, quick start, help and version', () => {
     listen: ':1',
     upstream: 'a:1',
     balancer: undefined,
+    gateway: undefined,
     logLevel: undefined,
     workers: 2,
   });
+  assert.deepEqual(
+    parseCommandLine([
+      '--listen',
+      ':1',
+      '--upstream',
+      'a:1',
+      '--gateway',
+      '--proto',
+      'a.proto',
+      '--proto',
+      'b.proto',
+      '--proto-path',
+      'protos',
+    ]),
+    {
+      kind: 'quick-start',
+      listen: ':1',
+      upstream: 'a:1',
+      balancer: undefined,
+      gateway: { protos: ['a.proto', 'b.proto'], protoPaths: ['protos'] },
+      logLevel: undefined,
+      workers: undefined,
+    },
+  );
   assert.deepEqual(parseCommandLine(['-h']), { kind: 'help' });
   assert.deepEqual(parseCommandLine(['--config', 'x', '--help']), { kind: 'help' });
   assert.deepEqual(parseCommandLine(['-v']), { kind: 'version' });
@@ -78,6 +105,9 @@ test('misuse is a UsageError that says what is wrong', () => {
       '--workers: expected a number from 1 to 1024 or "auto", got "0"',
     ],
     [['-c', 'a', '--log-level', 'verbose'], '--log-level: unknown level "verbose"'],
+    [['--listen', ':1', '--upstream', 'a:1', '--gateway'], '--gateway needs at least one --proto'],
+    [['--listen', ':1', '--upstream', 'a:1', '--proto', 'a.proto'], '--proto needs --gateway'],
+    [['-c', 'a', '--gateway'], '--config and --gateway exclude each other'],
     [
       ['-c', 'a', '--log-level', 'deubg'],
       '--log-level: unknown level "deubg" (did you mean "debug"?)',

@@ -26,7 +26,7 @@ void describe('the problem report', () => {
     assert.equal(out.length, 101);
     assert.equal(
       out[0],
-      'big.yaml:5:1 extra0: unknown key "extra0" (expected listeners, routes, clusters, admin, workers, log, accessLog or shutdownGrace)',
+      'big.yaml:5:1 extra0: unknown key "extra0" (expected listeners, routes, clusters, admin, workers, log, accessLog, descriptors or shutdownGrace)',
     );
     assert.match(out[99], /^big\.yaml:104:1 extra99: unknown key "extra99"/);
     assert.equal(out[100], 'big.yaml: and 150 more problems');

@@ -1,0 +1,193 @@
+// One HTTP request and its response, the same for HTTP/1.1 (node:http) and HTTP/2 (a stream of
+// the downstream seam): what the gateway reads of the request and how it answers.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DownstreamHandler, DownstreamStream } from '../transport/downstream.js';
+import { fieldValue } from '../transport/header-fields.js';
+
+export type ResponseHeaders = Record<string, string | string[]>;
+
+export interface HttpExchange {
+  readonly method: string;
+  /** Path and query, as sent (percent-encoded). */
+  readonly target: string;
+  /** The client's `address:port`, "" when unknown. */
+  readonly peer: string;
+  /** Request header fields as `[name, value, …]`, names lower-case. */
+  readonly fields: readonly string[];
+  header(name: string): string | undefined;
+  /** The whole body; rejects with a BodyTooLarge once more than `limit` bytes arrived. */
+  readBody(limit: number): Promise<Buffer>;
+  /** Status and headers; once. */
+  head(status: number, headers: ResponseHeaders): void;
+  write(chunk: string): void;
+  end(chunk?: string): void;
+  /** Called once if the client goes away before `end()`. */
+  onAbort(listener: () => void): void;
+}
+
+export class BodyTooLarge extends Error {
+  constructor(readonly limit: number) {
+    super(`request body over the limit of ${limit} bytes`);
+  }
+}
+
+function collect(
+  source: NodeJS.ReadableStream & { destroy?: (e?: Error) => void },
+  limit: number,
+): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    source.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > limit) {
+        done = true;
+        reject(new BodyTooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    source.on('end', () => {
+      if (!done) resolve(Buffer.concat(chunks));
+      done = true;
+    });
+    source.on('error', (err: Error) => {
+      if (!done) reject(err);
+      done = true;
+    });
+  });
+}
+
+export function http1Exchange(req: IncomingMessage, res: ServerResponse): HttpExchange {
+  const fields: string[] = [];
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    fields.push(req.rawHeaders[i].toLowerCase(), req.rawHeaders[i + 1]);
+  }
+  return {
+    method: req.method ?? 'GET',
+    target: req.url ?? '/',
+    peer: formatPeer(req.socket.remoteAddress, req.socket.remotePort),
+    fields,
+    header: (name) => {
+      const v = req.headers[name];
+      return Array.isArray(v) ? v.join(', ') : v;
+    },
+    readBody: (limit) => collect(req, limit),
+    head: (status, headers) => {
+      res.writeHead(status, headers);
+    },
+    write: (chunk) => {
+      res.write(chunk);
+    },
+    end: (chunk) => {
+      res.end(chunk);
+    },
+    onAbort: (listener) => {
+      res.on('close', () => {
+        if (!res.writableFinished) listener();
+      });
+    },
+  };
+}
+
+function formatPeer(address: string | undefined, port: number | undefined): string {
+  if (address === undefined) return '';
+  return address.includes(':') ? `[${address}]:${port ?? 0}` : `${address}:${port ?? 0}`;
+}
+
+/**
+ * An HTTP/2 request on the proxy's own HTTP/2 (the downstream seam): `fields` are the request's
+ * header fields as they came.
+ */
+export function downstreamExchange(
+  stream: DownstreamStream,
+  fields: readonly string[],
+): HttpExchange {
+  const regular: string[] = [];
+  for (let i = 0; i < fields.length; i += 2) {
+    if (fields[i].charCodeAt(0) !== 0x3a) regular.push(fields[i], fields[i + 1]);
+  }
+  const authority = fieldValue(fields, ':authority');
+  if (authority !== undefined) regular.push('host', authority);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let limit = Infinity;
+  let ended = false;
+  let closed = false;
+  let responded = false;
+  let body: { resolve: (b: Buffer) => void; reject: (e: Error) => void } | undefined;
+  const aborts: (() => void)[] = [];
+  const handler: DownstreamHandler = {
+    onRequestData(_s, chunk) {
+      if (ended) return;
+      size += chunk.length;
+      if (size > limit) {
+        ended = true;
+        body?.reject(new BodyTooLarge(limit));
+        return;
+      }
+      chunks.push(Buffer.from(chunk));
+    },
+    onRequestEnd() {
+      if (ended) return;
+      ended = true;
+      body?.resolve(Buffer.concat(chunks));
+    },
+    onResponseDrain() {},
+    onStreamClose() {
+      closed = true;
+      if (!ended) {
+        ended = true;
+        body?.reject(new Error('the client closed the stream'));
+      }
+      if (!responded) for (const a of aborts) a();
+    },
+  };
+  stream.attach(handler);
+  return {
+    method: fieldValue(fields, ':method') ?? 'GET',
+    target: fieldValue(fields, ':path') ?? '/',
+    peer: stream.info.peer,
+    fields: regular,
+    header: (name) => {
+      let value: string | undefined;
+      for (let i = 0; i < regular.length; i += 2) {
+        if (regular[i] === name)
+          value = value === undefined ? regular[i + 1] : `${value}, ${regular[i + 1]}`;
+      }
+      return value;
+    },
+    readBody: (max) =>
+      new Promise<Buffer>((resolve, reject) => {
+        limit = max;
+        body = { resolve, reject };
+        stream.resume();
+      }),
+    head: (status, h) => {
+      if (closed) return;
+      // HTTP/2 has no connection-specific headers (RFC 9113 §8.2.2).
+      const out = [':status', String(status)];
+      for (const [k, v] of Object.entries(h)) {
+        const name = k.toLowerCase();
+        if (name === 'connection') continue;
+        if (Array.isArray(v)) for (const one of v) out.push(name, one);
+        else out.push(name, String(v));
+      }
+      stream.respond(out, false);
+    },
+    write: (chunk) => {
+      if (!closed) stream.write(Buffer.from(chunk));
+    },
+    end: (chunk) => {
+      responded = true;
+      if (closed) return;
+      if (chunk !== undefined && chunk.length > 0) stream.write(Buffer.from(chunk));
+      stream.end([]);
+    },
+    onAbort: (listener) => {
+      aborts.push(listener);
+    },
+  };
+}

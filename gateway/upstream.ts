@@ -1,0 +1,45 @@
+// What the gateway needs from whatever carries its gRPC calls, in its own words: send a
+// request (path, metadata, one message, deadline), hear response headers, messages and the
+// final status with trailers. The proxy implements it over its clusters, balancers and
+// upstream calls (proxy/gateway-call.ts), so transcoded calls are balanced, retried and
+// deadlined like proxied ones.
+
+/** Header fields as a flat `[name, value, name, value, …]` list, names lower-case. */
+export type MetadataFields = readonly string[];
+
+export interface GatewayCallRequest {
+  /** `/package.Service/Method`. */
+  readonly path: string;
+  /** `:authority` for the upstream request (the client's Host). */
+  readonly authority: string;
+  /** Request metadata, already filtered by the gateway's allow-list. */
+  readonly metadata: MetadataFields;
+  /** The request message, unframed. */
+  readonly message: Uint8Array;
+  /** The client's deadline in milliseconds (from `grpc-timeout`), or undefined for none. */
+  readonly timeoutMs: number | undefined;
+  /** The HTTP client's `address:port`, for logs; "" when unknown. */
+  readonly peer: string;
+}
+
+/**
+ * What a call tells the gateway. `onHeaders` at most once and before any message; `onEnd`
+ * exactly once and last (also for a call that never reached an upstream); `onEnd` may come
+ * synchronously from `call()` when the call cannot start (no route, bad metadata).
+ */
+export interface GatewayCallSink {
+  /** The upstream's response headers (pseudo-headers included, as received). */
+  onHeaders(fields: MetadataFields): void;
+  onMessage(message: Buffer): void;
+  /** The final status, its message decoded; `trailers` as received ([] for one the proxy made). */
+  onEnd(code: number, message: string, trailers: MetadataFields): void;
+}
+
+export interface GatewayCall {
+  /** The HTTP client went away: cancel upstream; `onEnd` still follows (CANCELLED). */
+  cancel(): void;
+}
+
+export interface GatewayUpstream {
+  call(request: GatewayCallRequest, sink: GatewayCallSink): GatewayCall;
+}

@@ -1,0 +1,98 @@
+// A call the REST/JSON gateway makes: the upstream half of a proxied call (upstream-call.ts)
+// with the gateway in place of a gRPC client, so transcoded calls take the same route, cluster,
+// balancer, retries, deadline, metrics and access log as proxied ones.
+import { Status } from '../grpc/grpc-status.js';
+import { fieldValue, type HeaderFields } from '../transport/header-fields.js';
+import { frameMessage, MessageDeframer } from '../gateway/grpc-frames.js';
+import { decodeGrpcMessage } from '../gateway/status-json.js';
+import type { GatewayCall, GatewayCallSink } from '../gateway/upstream.js';
+import { UpstreamCall } from './upstream-call.js';
+import type { CallContext, CallRecord } from './call.js';
+
+export class GatewayProxyCall extends UpstreamCall implements GatewayCall, CallRecord {
+  private readonly deframer = new MessageDeframer();
+  private sinkEnded = false;
+
+  constructor(
+    headers: Readonly<Record<string, string | string[] | undefined>>,
+    fields: HeaderFields,
+    path: string,
+    readonly context: CallContext,
+    timeoutMs: number | undefined,
+    headerBytes: number,
+    private readonly request: Uint8Array,
+    private readonly sink: GatewayCallSink,
+    private readonly clientPeer: string,
+  ) {
+    super(headers, fields, path, context, timeoutMs, headerBytes);
+  }
+
+  start(): void {
+    this.context.observer.callStarted(this);
+    this.begin();
+  }
+
+  /** GatewayCall: the HTTP client went away. */
+  cancel(): void {
+    this.cancelledByClient();
+    this.endSink(Status.CANCELLED, 'cancelled by the client', []);
+  }
+
+  peer(): string {
+    return this.clientPeer;
+  }
+
+  protected startRequest(): void {
+    this.forwardRequest(frameMessage(this.request));
+    this.requestEnd();
+  }
+
+  // One message, sent at once: there is no client stream to pause.
+  protected pauseRequest(): void {}
+  protected resumeRequest(): void {}
+
+  protected clientHeaderLimit(): number {
+    return Infinity;
+  }
+
+  protected respond(fields: HeaderFields, endStream: boolean): void {
+    if (!endStream) {
+      this.sink.onHeaders(fields);
+      return;
+    }
+    // Trailers-only: the status is in the only header block.
+    const code = Number(fieldValue(fields, 'grpc-status') ?? Status.INTERNAL);
+    this.endSink(code, decodeGrpcMessage(fieldValue(fields, 'grpc-message')), fields);
+  }
+
+  protected writeResponse(chunk: Buffer): boolean {
+    if (this.sinkEnded) return true;
+    const problem = this.deframer.push(chunk, (m) => this.sink.onMessage(m));
+    if (problem !== null) this.fail(Status.INTERNAL, problem, false);
+    return true;
+  }
+
+  protected endResponse(): void {
+    const trailers = this.trailers ?? [];
+    const code = Number(fieldValue(trailers, 'grpc-status') ?? Status.INTERNAL);
+    if (code === Status.OK && this.deframer.leftover > 0) {
+      this.endSink(Status.INTERNAL, 'the upstream ended the call inside a message', trailers);
+      return;
+    }
+    this.endSink(code, decodeGrpcMessage(fieldValue(trailers, 'grpc-message')), trailers);
+  }
+
+  protected respondStatus(code: number, message: string): void {
+    this.endSink(code, message, []);
+  }
+
+  protected ended(): void {
+    this.context.observer.callEnded(this);
+  }
+
+  private endSink(code: number, message: string, trailers: HeaderFields): void {
+    if (this.sinkEnded) return;
+    this.sinkEnded = true;
+    this.sink.onEnd(code, message, trailers);
+  }
+}

@@ -1,0 +1,104 @@
+// The gateway's config: a listener's `gateway:` block and the top-level `descriptors:` block,
+// checked with file:line:col like the rest, and rules that fail at startup named by position.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError } from '../../config/config-error.js';
+import { quickStartConfig } from '../../config/defaults.js';
+import { parseConfig } from '../../config/load-config.js';
+import { configValidators } from '../../proxy/config-validators.js';
+import { loadGatewayRoutes } from '../../proxy/gateway-wiring.js';
+import { LIBRARY_DIR, LIBRARY_PROTO } from '../support/library-backend.js';
+
+const OPTIONS = { validators: configValidators, env: {}, baseDir: LIBRARY_DIR };
+
+function yaml(descriptors: string, gateway = '    gateway: {}\n'): string {
+  return `listeners:
+  - address: 127.0.0.1:8080
+${gateway}clusters:
+  api:
+    target: 127.0.0.1:50051
+${descriptors}`;
+}
+
+describe('gateway config', () => {
+  it('fills the defaults and keeps where each HTTP rule was written', () => {
+    const config = parseConfig(
+      yaml(`descriptors:
+  protos:
+    files: [library.proto]
+    importPaths: [.]
+  httpRules:
+    - selector: library.v1.Library.Ping
+      get: /v1/ping
+`),
+      'api.yaml',
+      OPTIONS,
+    );
+    assert.deepEqual(config.listeners[0].gateway, {
+      rest: true,
+      forwardHeaders: ['authorization', 'x-*'],
+      maxBodyBytes: 4 * 1024 * 1024,
+      emitDefaults: false,
+      useProtoNames: false,
+    });
+    assert.equal(config.descriptors?.protos.importPaths[0], LIBRARY_DIR);
+    assert.deepEqual(config.descriptors?.httpRules, [
+      { rule: { selector: 'library.v1.Library.Ping', get: '/v1/ping' }, source: 'api.yaml:12:7' },
+    ]);
+    assert.equal(loadGatewayRoutes(config)?.routes.length, 12);
+  });
+
+  it('names file:line:col of a bad key and of a gateway without descriptors', () => {
+    assert.throws(
+      () =>
+        parseConfig(
+          yaml(`descriptors:
+  protos:
+    files: [library.proto]
+    importPaths: [.]
+  httpRules:
+    - selector: library.v1.Library.Ping
+      gett: /v1/ping
+`),
+          'api.yaml',
+          OPTIONS,
+        ),
+      (err: unknown) =>
+        err instanceof ConfigError && /api\.yaml:13:7 .*unknown key "gett"/.test(err.message),
+    );
+    assert.throws(
+      () => parseConfig(yaml(''), 'api.yaml', OPTIONS),
+      /api\.yaml:3:5 listeners\[0\]\.gateway: needs a top-level `descriptors:` block/,
+    );
+  });
+
+  it('fails at startup on a rule naming an unknown method, at its position', () => {
+    const config = parseConfig(
+      yaml(`descriptors:
+  protos:
+    files: [library.proto]
+    importPaths: [.]
+  httpRules:
+    - selector: library.v1.Library.Nope
+      get: /v1/nope
+`),
+      'api.yaml',
+      OPTIONS,
+    );
+    assert.throws(
+      () => loadGatewayRoutes(config),
+      /api\.yaml:12:7: selector "library\.v1\.Library\.Nope" names no method/,
+    );
+  });
+
+  it('builds the same from the quick start flags', () => {
+    const config = quickStartConfig({
+      listen: '127.0.0.1:8080',
+      upstream: '127.0.0.1:50051',
+      gateway: { protos: [LIBRARY_PROTO], protoPaths: [LIBRARY_DIR] },
+    });
+    assert.equal(config.listeners[0].gateway?.rest, true);
+    // 11 routes from the annotations (Ping has none without httpRules).
+    assert.equal(loadGatewayRoutes(config)?.routes.length, 11);
+  });
+});
