@@ -5,6 +5,7 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Registry } from '@bufbuild/protobuf';
+import { isGrpcContentType } from '../grpc/header-fields.js';
 import { parseGrpcTimeout } from '../grpc/grpc-timeout.js';
 import type { DescriptorPool } from './descriptor-pool.js';
 import { RouteTable, type GatewayRoute } from './http-rules.js';
@@ -87,16 +88,6 @@ export class Gateway {
     this.table = new RouteTable(routes);
   }
 
-  /**
-   * Whether an HTTP/2 request is the gateway's: anything but gRPC (`application/grpc`,
-   * `+proto`, `;…`), which takes the data path untouched.
-   */
-  wants(headers: Readonly<Record<string, string | string[] | undefined>>): boolean {
-    const ct = headers['content-type'];
-    if (typeof ct !== 'string' || !ct.startsWith('application/grpc')) return true;
-    return !(ct.length === 16 || ct.charCodeAt(16) === 43 || ct.charCodeAt(16) === 59);
-  }
-
   /** An HTTP/1.1 connection the listener recognised: served by a node:http server here. */
   acceptHttp1(socket: Duplex): void {
     if (this.http1 === undefined) {
@@ -116,11 +107,12 @@ export class Gateway {
     void this.serve(downstreamExchange(stream, fields));
   }
 
-  /** `wants` for a request's header fields. */
+  /**
+   * Whether an HTTP/2 request is the gateway's: anything but gRPC, which takes the data path
+   * untouched.
+   */
   wantsFields(fields: readonly string[]): boolean {
-    const ct = fieldValue(fields, 'content-type');
-    if (ct === undefined || !ct.startsWith('application/grpc')) return true;
-    return !(ct.length === 16 || ct.charCodeAt(16) === 43 || ct.charCodeAt(16) === 59);
+    return !isGrpcContentType(fieldValue(fields, 'content-type'));
   }
 
   /** Closes HTTP/1.1 connections the gateway holds. */

@@ -161,3 +161,12 @@ export function isBase64(value: string): boolean {
   }
   return true;
 }
+
+/**
+ * Whether a content-type is gRPC's: application/grpc, application/grpc+proto,
+ * application/grpc;charset=…, but not application/grpc-web.
+ */
+export function isGrpcContentType(ct: string | undefined): boolean {
+  if (ct === undefined || !ct.startsWith('application/grpc')) return false;
+  return ct.length === 16 || ct.charCodeAt(16) === 43 /* + */ || ct.charCodeAt(16) === 59; /* ; */
+}

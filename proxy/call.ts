@@ -8,11 +8,16 @@ import {
   type ConnectionCall,
   type StreamResetReason,
 } from './client-connection.js';
-import { Status, encodeGrpcMessage } from '../grpc/grpc-status.js';
+import { Status } from '../grpc/grpc-status.js';
 import type { DownstreamHandler, DownstreamStream } from '../transport/downstream.js';
 import type { HeaderFields } from '../transport/header-fields.js';
 import type { PeerIdentity } from '../common/peer-identity.js';
-import { UpstreamCall, statusTrailers, type UpstreamCallContext } from './upstream-call.js';
+import {
+  UpstreamCall,
+  statusResponse,
+  statusTrailers,
+  type UpstreamCallContext,
+} from './upstream-call.js';
 import type { CallObserver, CallRecord } from './call-record.js';
 
 export type { CallObserver, CallRecord } from './call-record.js';
@@ -123,19 +128,7 @@ export class ProxyCall
     const ds = this.downstream;
     if (ds.closed) return;
     if (!ds.headersSent) {
-      ds.respond(
-        [
-          ':status',
-          '200',
-          'content-type',
-          'application/grpc',
-          'grpc-status',
-          String(code),
-          'grpc-message',
-          encodeGrpcMessage(message),
-        ],
-        true,
-      );
+      ds.respond(statusResponse(code, message), true);
       return;
     }
     this.trailers = statusTrailers(code, message);

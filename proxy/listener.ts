@@ -127,11 +127,9 @@ function connectionInfo(
         : `${address}:${s.remotePort ?? 0}`;
   let tls: TlsInfo | undefined;
   if (socket instanceof tlsModule.TLSSocket) {
-    const raw = socket.getPeerCertificate(false) as { raw?: Buffer } | null;
     tls = {
       alpn: typeof socket.alpnProtocol === 'string' ? socket.alpnProtocol : '',
       authorized: socket.authorized,
-      peerCertificate: raw?.raw,
       identity: verifiedPeerIdentity(socket),
     };
   }

@@ -16,9 +16,15 @@ import { ProxyCall, type CallContext, type CallObserver, type CallRecord } from 
 import { Cluster } from '../upstream/cluster.js';
 import type { Dialer, UpstreamTlsOptions } from '../upstream/dialer.js';
 import { SwitchyardError, describeError } from '../common/errors.js';
-import { Status, encodeGrpcMessage, statusName } from '../grpc/grpc-status.js';
+import { Status, statusName } from '../grpc/grpc-status.js';
+import { statusResponse } from './upstream-call.js';
 import { GrpcHealthProbe } from '../upstream/health-probe.js';
-import { INVALID_FIELDS, headerFieldsSize, invalidFieldReason } from '../grpc/header-fields.js';
+import {
+  INVALID_FIELDS,
+  headerFieldsSize,
+  invalidFieldReason,
+  isGrpcContentType,
+} from '../grpc/header-fields.js';
 import { effectiveTimeout, parseGrpcTimeout } from '../grpc/grpc-timeout.js';
 import { Listener, type ListenerMaterial, type TunnelServices } from './listener.js';
 import type { ClientConnection } from './client-connection.js';
@@ -153,29 +159,11 @@ function refuseHttp(stream: DownstreamStream, status: number, text: string): voi
 
 function refuseGrpc(stream: DownstreamStream, code: number, message: string): void {
   if (stream.closed) return;
-  stream.respond(
-    [
-      ':status',
-      '200',
-      'content-type',
-      'application/grpc',
-      'grpc-status',
-      String(code),
-      'grpc-message',
-      encodeGrpcMessage(message),
-    ],
-    true,
-  );
+  stream.respond(statusResponse(code, message), true);
 }
 
 function sameAddress(a: ListenerConfig, b: ListenerConfig): boolean {
   return a.address.host === b.address.host && a.address.port === b.address.port;
-}
-
-function isGrpcContentType(ct: string | undefined): boolean {
-  if (ct === undefined || !ct.startsWith('application/grpc')) return false;
-  // application/grpc, application/grpc+proto, application/grpc;charset=…, but not grpc-web.
-  return ct.length === 16 || ct.charCodeAt(16) === 43 /* + */ || ct.charCodeAt(16) === 59; /* ; */
 }
 
 /** What a reload changed, for logs and the admin API. */

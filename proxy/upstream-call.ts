@@ -1057,3 +1057,17 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
 export function statusTrailers(code: number, message: string): HeaderFields {
   return ['grpc-status', String(code), 'grpc-message', encodeGrpcMessage(message)];
 }
+
+/** A trailers-only answer (response headers that end the stream) carrying a status. */
+export function statusResponse(code: number, message: string): HeaderFields {
+  return [
+    ':status',
+    '200',
+    'content-type',
+    'application/grpc',
+    'grpc-status',
+    String(code),
+    'grpc-message',
+    encodeGrpcMessage(message),
+  ];
+}

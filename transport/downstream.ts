@@ -26,8 +26,6 @@ export interface TlsInfo {
   readonly alpn: string;
   /** The client presented a certificate that the listener's CA verified. */
   readonly authorized: boolean;
-  /** The client's certificate (DER), when it presented one. */
-  readonly peerCertificate: Buffer | undefined;
   /** What the verified client certificate says the client is (undefined when unverified). */
   readonly identity: PeerIdentity | undefined;
 }

@@ -21,6 +21,7 @@ import type {
   DownstreamStream,
 } from '../downstream.js';
 import type { HeaderFields } from '../header-fields.js';
+import { EventGate } from './event-gate.js';
 
 /** What the connection tells its listener. */
 export interface DownstreamConnectionEvents {
@@ -49,8 +50,8 @@ const STREAM_EVENTS: H2StreamHandler = {
   },
   onDrain(stream) {
     const s = stream.context as H2DownstreamStream;
-    if (!s.owner.busy) s.handler?.onResponseDrain(s);
-    else s.owner.emit(() => s.handler?.onResponseDrain(s));
+    if (!s.owner.gate.busy) s.handler?.onResponseDrain(s);
+    else s.owner.gate.run(() => s.handler?.onResponseDrain(s));
   },
   onClose(stream, outcome) {
     (stream.context as H2DownstreamStream).closedBy(outcome);
@@ -62,8 +63,7 @@ const EMPTY = Buffer.alloc(0);
 export class H2DownstreamConnection implements DownstreamConnection, H2ConnectionHandler {
   readonly h2: H2Connection;
   handshakeDone = false;
-  private depth = 0;
-  private held: (() => void)[] | null = null;
+  readonly gate = new EventGate();
 
   constructor(
     private readonly socket: Duplex,
@@ -72,9 +72,9 @@ export class H2DownstreamConnection implements DownstreamConnection, H2Connectio
     private readonly onRequest: DownstreamRequestHandler,
     private readonly events: DownstreamConnectionEvents,
   ) {
-    this.depth++;
+    this.gate.enter();
     this.h2 = new H2Connection(socket, this, { ...options, role: 'server' });
-    this.leave();
+    this.gate.leave();
   }
 
   get closing(): boolean {
@@ -100,15 +100,15 @@ export class H2DownstreamConnection implements DownstreamConnection, H2Connectio
   }
 
   drain(code: number): void {
-    this.enter();
+    this.gate.enter();
     this.h2.close(code);
-    this.leave();
+    this.gate.leave();
   }
 
   destroy(): void {
-    this.enter();
+    this.gate.enter();
     this.h2.destroy();
-    this.leave();
+    this.gate.leave();
   }
 
   // ---- H2ConnectionHandler ----
@@ -132,44 +132,10 @@ export class H2DownstreamConnection implements DownstreamConnection, H2Connectio
   }
 
   onClose(error: H2ConnectionError | null): void {
-    this.emit(() => this.events.closed(this, error));
+    this.gate.run(() => this.events.closed(this, error));
   }
 
   // ---- for streams ----
-
-  /** @internal whether events must wait (inside one of our own calls). */
-  get busy(): boolean {
-    return this.depth > 0;
-  }
-
-  /** @internal runs `fn` now, or on the next tick when inside one of our own calls. */
-  emit(fn: () => void): void {
-    if (this.depth === 0) {
-      fn();
-      return;
-    }
-    if (this.held === null) {
-      this.held = [];
-      process.nextTick(() => this.release());
-    }
-    this.held.push(fn);
-  }
-
-  /** @internal */
-  enter(): void {
-    this.depth++;
-  }
-
-  /** @internal */
-  leave(): void {
-    this.depth--;
-  }
-
-  private release(): void {
-    const held = this.held!;
-    this.held = null;
-    for (let i = 0; i < held.length; i++) held[i]();
-  }
 }
 
 class H2DownstreamStream implements DownstreamStream {
@@ -216,7 +182,7 @@ class H2DownstreamStream implements DownstreamStream {
 
   attach(handler: DownstreamHandler): void {
     this.handler = handler;
-    if (this.closeOutcome >= 0) this.owner.emit(() => this.finish());
+    if (this.closeOutcome >= 0) this.owner.gate.run(() => this.finish());
   }
 
   pause(): void {
@@ -232,37 +198,37 @@ class H2DownstreamStream implements DownstreamStream {
   respond(fields: HeaderFields, endStream: boolean): void {
     if (this.h2.closed) return;
     const owner = this.owner;
-    owner.enter();
+    owner.gate.enter();
     this.h2.sendHeaders(fields, endStream);
-    owner.leave();
+    owner.gate.leave();
   }
 
   write(chunk: Buffer): boolean {
     if (this.h2.closed) return true;
     const owner = this.owner;
-    owner.enter();
+    owner.gate.enter();
     const ok = this.h2.write(chunk, false);
-    owner.leave();
+    owner.gate.leave();
     return ok;
   }
 
   end(trailers: HeaderFields): void {
     if (this.h2.closed) return;
     const owner = this.owner;
-    owner.enter();
+    owner.gate.enter();
     // No trailers (a plain HTTP answer): END_STREAM on an empty DATA frame.
     if (trailers.length === 0) this.h2.end();
     else this.h2.sendHeaders(trailers, true);
-    owner.leave();
+    owner.gate.leave();
   }
 
   reset(code: number): void {
     if (this.h2.closed) return;
     this.resetByUs = true;
     const owner = this.owner;
-    owner.enter();
+    owner.gate.enter();
     this.h2.reset(code);
-    owner.leave();
+    owner.gate.leave();
   }
 
   // ---- from the connection ----
@@ -289,8 +255,8 @@ class H2DownstreamStream implements DownstreamStream {
     this.queue = null;
     this.requestEnded = false;
     if (this.handler === null) return;
-    if (!this.owner.busy) this.finish();
-    else this.owner.emit(() => this.finish());
+    if (!this.owner.gate.busy) this.finish();
+    else this.owner.gate.run(() => this.finish());
   }
 
   private deliverEnd(): void {

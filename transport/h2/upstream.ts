@@ -15,6 +15,7 @@ import {
   type H2StreamHandler,
 } from '../../h2/connection/index.js';
 import type { HeaderFields } from '../header-fields.js';
+import { EventGate } from './event-gate.js';
 import {
   StreamOutcome,
   type UpstreamConnectOptions,
@@ -82,9 +83,7 @@ class H2UpstreamConnection implements UpstreamConnection, UpstreamSettings, H2Co
   private readonly events: UpstreamConnectionEvents;
   /** Streams waiting for a slot under the peer's SETTINGS_MAX_CONCURRENT_STREAMS. */
   private readonly waiting: H2UpstreamStream[] = [];
-  /** Inside one of our own methods: events wait for the next tick (see the file's head). */
-  private depth = 0;
-  private held: (() => void)[] | null = null;
+  readonly gate = new EventGate();
   private gone = false;
   private errorReported = false;
 
@@ -97,7 +96,7 @@ class H2UpstreamConnection implements UpstreamConnection, UpstreamSettings, H2Co
     this.socket = socket;
     this.events = events;
     const settings = options.settings;
-    this.depth++;
+    this.gate.enter();
     this.h2 = new H2Connection(socket, this, {
       ...h2Options,
       role: 'client',
@@ -106,7 +105,7 @@ class H2UpstreamConnection implements UpstreamConnection, UpstreamSettings, H2Co
       maxHeaderListSize: settings.maxHeaderListSize,
       maxFrameSize: settings.maxFrameSize,
     });
-    this.leave();
+    this.gate.leave();
   }
 
   // ---- UpstreamConnection ----
@@ -176,17 +175,17 @@ class H2UpstreamConnection implements UpstreamConnection, UpstreamSettings, H2Co
   }
 
   close(): void {
-    this.depth++;
+    this.gate.enter();
     this.refuseWaiting();
     this.h2.close();
-    this.leave();
+    this.gate.leave();
   }
 
   destroy(): void {
-    this.depth++;
+    this.gate.enter();
     this.refuseWaiting();
     this.h2.destroy();
-    this.leave();
+    this.gate.leave();
   }
 
   // ---- H2ConnectionHandler ----
@@ -198,19 +197,19 @@ class H2UpstreamConnection implements UpstreamConnection, UpstreamSettings, H2Co
 
   onSettings(): void {
     this.openWaiting();
-    this.emit(() => this.events.settings(this, this));
+    this.gate.run(() => this.events.settings(this, this));
   }
 
   onGoaway(_lastStreamId: number, code: number, debug: Buffer): void {
     this.refuseWaiting();
     const data = debug.length > 0 ? Buffer.from(debug) : undefined;
-    this.emit(() => this.events.goaway(this, code, data));
+    this.gate.run(() => this.events.goaway(this, code, data));
   }
 
   onClose(error: H2ConnectionError | null): void {
     this.refuseWaiting();
     if (error !== null) this.reportError(error);
-    this.emit(() => {
+    this.gate.run(() => {
       if (this.gone) return;
       this.gone = true;
       this.events.closed(this);
@@ -233,7 +232,7 @@ class H2UpstreamConnection implements UpstreamConnection, UpstreamSettings, H2Co
     const protocol = !socket && !error.remote;
     // A socket failure is reported as the socket's own error (a TLS alert's code, say).
     const reported = socket && error.cause instanceof Error ? error.cause : error;
-    this.emit(() => this.events.error(this, reported, socket ? 'socket' : 'session', protocol));
+    this.gate.run(() => this.events.error(this, reported, socket ? 'socket' : 'session', protocol));
   }
 
   /** @internal a stream was lost with the connection: report why first. */
@@ -242,47 +241,13 @@ class H2UpstreamConnection implements UpstreamConnection, UpstreamSettings, H2Co
     if (error !== null) this.reportError(error);
   }
 
-  /** @internal whether events must wait (inside one of our own calls). */
-  get busy(): boolean {
-    return this.depth > 0;
-  }
-
-  /** @internal runs `fn` now, or on the next tick when inside one of our own calls. */
-  emit(fn: () => void): void {
-    if (this.depth === 0) {
-      fn();
-      return;
-    }
-    if (this.held === null) {
-      this.held = [];
-      process.nextTick(() => this.release());
-    }
-    this.held.push(fn);
-  }
-
-  /** @internal entering one of our own calls: events wait. */
-  enter(): void {
-    this.depth++;
-  }
-
-  /** @internal leaving it. */
-  leave(): void {
-    this.depth--;
-  }
-
-  private release(): void {
-    const held = this.held!;
-    this.held = null;
-    for (let i = 0; i < held.length; i++) held[i]();
-  }
-
   /** @internal a stream of ours closed (or a waiting one gave up): its slot is free. */
   streamGone(): void {
     this.activeStreams--;
     this.openWaiting();
     if (this.activeStreams !== 0) return;
-    if (!this.busy) this.events.idle(this);
-    else this.emit(() => this.idleNow());
+    if (!this.gate.busy) this.events.idle(this);
+    else this.gate.run(() => this.idleNow());
   }
 
   private idleNow(): void {
@@ -372,9 +337,9 @@ class H2UpstreamStream implements UpstreamStream {
       this.wantsDrain = true;
       return false;
     }
-    this.connection.enter();
+    this.connection.gate.enter();
     const ok = h2.write(chunk, false);
-    this.connection.leave();
+    this.connection.gate.leave();
     return ok;
   }
 
@@ -384,9 +349,9 @@ class H2UpstreamStream implements UpstreamStream {
       this.pendingEnd = true;
       return;
     }
-    this.connection.enter();
+    this.connection.gate.enter();
     h2.end();
-    this.connection.leave();
+    this.connection.gate.leave();
   }
 
   pause(): void {
@@ -404,7 +369,7 @@ class H2UpstreamStream implements UpstreamStream {
   cancel(): void {
     if (this.finished) return;
     const connection = this.connection;
-    connection.enter();
+    connection.gate.enter();
     const h2 = this.h2;
     if (h2 === null) {
       // Never sent: nothing to reset; it ends as refused.
@@ -413,9 +378,9 @@ class H2UpstreamStream implements UpstreamStream {
       this.dropHeld();
       if (!h2.closed) h2.reset(CANCEL);
       // Closed while paused with data held: the close waits for nobody now.
-      else if (this.closeOutcome >= 0) connection.emit(() => this.finish());
+      else if (this.closeOutcome >= 0) connection.gate.run(() => this.finish());
     }
-    connection.leave();
+    connection.gate.leave();
   }
 
   discard(): void {
@@ -428,8 +393,8 @@ class H2UpstreamStream implements UpstreamStream {
   // ---- from the connection ----
 
   drained(): void {
-    if (!this.connection.busy) this.handler.onDrain(this);
-    else this.connection.emit(() => this.handler.onDrain(this));
+    if (!this.connection.gate.busy) this.handler.onDrain(this);
+    else this.connection.gate.run(() => this.handler.onDrain(this));
   }
 
   headersArrived(fields: HeaderFields, endStream: boolean): void {
@@ -492,15 +457,15 @@ class H2UpstreamStream implements UpstreamStream {
     this.closeCode = code;
     if (outcome !== StreamOutcome.COMPLETE) this.dropHeld();
     else if (this.held !== null) return; // delivered once the held data is
-    if (!this.connection.busy) this.finish();
-    else this.connection.emit(() => this.finish());
+    if (!this.connection.gate.busy) this.finish();
+    else this.connection.gate.run(() => this.finish());
   }
 
   /** A waiting stream that will never leave (or whose headers the peer cannot take). */
   refuse(error: Error | undefined): void {
     this.closeOutcome = StreamOutcome.REFUSED;
     this.pendingWrites = null;
-    this.connection.emit(() => {
+    this.connection.gate.run(() => {
       if (this.finished) return;
       this.finished = true;
       this.connection.streamGone();
@@ -519,7 +484,7 @@ class H2UpstreamStream implements UpstreamStream {
     if (this.pendingEnd) h2.end();
     if (this.wantsDrain && ok) {
       this.wantsDrain = false;
-      this.connection.emit(() => this.handler.onDrain(this));
+      this.connection.gate.run(() => this.handler.onDrain(this));
     }
   }
 
