@@ -22,9 +22,11 @@ const CALLS = 300;
 /** Waits until `count` endpoints of the default cluster are connected, so shares are even. */
 async function ready(proxy: TestProxy, count: number): Promise<void> {
   const balancer = () => proxy.proxy.cluster('default')!.balancer;
+  // Two hops through tinyproxy (the Consul query, then each endpoint's tunnel): allow for a
+  // machine busy with other test files and coverage.
   await eventually(
     () => [...balancer().hosts()].filter((h) => h.connectivity === 'ready').length >= count,
-    5_000,
+    10_000,
     `${count} endpoints ready`,
   );
 }
@@ -292,11 +294,19 @@ void describe('Consul queries through the proxy', () => {
     });
     t.after(() => proxied.close());
     await ready(proxied, 2);
+    // Both endpoints Consul named serve calls. The exact round-robin split is the balancer's
+    // test; here a connection replaced under a loaded machine may move a call or two.
     const counts = await spread(proxied.target, 40);
-    assert.deepEqual([...counts.entries()].sort(), [
-      ['c1', 20],
-      ['c2', 20],
-    ]);
+    const served = [...counts.entries()].sort();
+    assert.deepEqual(
+      served.map(([name]) => name),
+      ['c1', 'c2'],
+      `served: ${JSON.stringify(served)}`,
+    );
+    assert.ok(
+      served.every(([, n]) => n >= 10),
+      `both endpoints take a share: ${JSON.stringify(served)}`,
+    );
     const connects = tinyproxy.connects();
     assert.ok(
       connects.includes(consul.address),
