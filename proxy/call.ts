@@ -51,8 +51,6 @@ export class ProxyCall
     readonly downstream: DownstreamStream,
     /** The client connection's watch (liveness, stalled streams, reset limit). */
     connection: ClientConnection | undefined,
-    /** The client's request headers as parsed, for picking and routing. */
-    headers: Readonly<Record<string, string | undefined>>,
     /** The client's request header fields; edited in place into the upstream request. */
     fields: HeaderFields,
     path: string,
@@ -62,7 +60,7 @@ export class ProxyCall
     /** The request headers' size as a peer's SETTINGS_MAX_HEADER_LIST_SIZE counts it. */
     headerBytes: number,
   ) {
-    super(headers, fields, path, context, timeoutMs, headerBytes);
+    super(fields, path, context, timeoutMs, headerBytes);
     this.connection = connection;
     connection?.addCall(this);
     downstream.attach(this);
@@ -78,7 +76,6 @@ export class ProxyCall
     return this.downstream.info.peer;
   }
 
-  /** CallRecord: the client certificate's verified identity, read once per client connection. */
   /** CallRecord: the verified client certificate's identity, read once per connection. */
   peerIdentity(): PeerIdentity | undefined {
     return this.downstream.info.tls?.identity;

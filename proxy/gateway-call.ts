@@ -14,7 +14,6 @@ export class GatewayProxyCall extends UpstreamCall implements GatewayCall, CallR
   private sinkEnded = false;
 
   constructor(
-    headers: Readonly<Record<string, string | string[] | undefined>>,
     fields: HeaderFields,
     path: string,
     readonly context: CallContext,
@@ -24,7 +23,7 @@ export class GatewayProxyCall extends UpstreamCall implements GatewayCall, CallR
     private readonly sink: GatewayCallSink,
     private readonly clientPeer: string,
   ) {
-    super(headers, fields, path, context, timeoutMs, headerBytes);
+    super(fields, path, context, timeoutMs, headerBytes);
   }
 
   start(): void {

@@ -57,10 +57,8 @@ const NO_CALL: GatewayCall = { cancel() {} };
 /** Gateway calls through the proxy's routes: `route` finds the call context for a path. */
 export class ProxyGatewayUpstream implements GatewayUpstream {
   constructor(
-    private readonly route: (
-      path: string,
-      headers: Readonly<Record<string, string | string[] | undefined>>,
-    ) => CallContext | undefined,
+    /** The call context for a path and request header fields ([name, value, …]). */
+    private readonly route: (path: string, fields: readonly string[]) => CallContext | undefined,
   ) {}
 
   call(request: GatewayCallRequest, sink: GatewayCallSink): GatewayCall {
@@ -82,17 +80,7 @@ export class ProxyGatewayUpstream implements GatewayUpstream {
       'identity',
       ...request.metadata,
     ];
-    const headers: Record<string, string | string[]> = {};
-    for (let i = 0; i < fields.length; i += 2) {
-      const prev = headers[fields[i]];
-      headers[fields[i]] =
-        prev === undefined
-          ? fields[i + 1]
-          : Array.isArray(prev)
-            ? [...prev, fields[i + 1]]
-            : [prev, fields[i + 1]];
-    }
-    const context = this.route(request.path, headers);
+    const context = this.route(request.path, fields);
     if (context === undefined) {
       sink.onEnd(Status.UNIMPLEMENTED, `no route for ${request.path}`, []);
       return NO_CALL;
@@ -104,7 +92,6 @@ export class ProxyGatewayUpstream implements GatewayUpstream {
     }
     const timeoutMs = effectiveTimeout(request.timeoutMs, context.cluster.config.timeouts);
     const call = new GatewayProxyCall(
-      headers,
       fields,
       request.path,
       context,

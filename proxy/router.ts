@@ -1,7 +1,6 @@
 // Routing: the first route whose service/method/prefix and header matches hold names the cluster.
 import type { HeaderMatch, RouteConfig } from '../config/types.js';
-
-type Headers = Readonly<Record<string, string | string[] | undefined>>;
+import { joinedFieldValue } from '../transport/header-fields.js';
 
 interface CompiledHeaderMatch {
   readonly name: string;
@@ -54,11 +53,6 @@ function compile(route: RouteConfig): CompiledRoute {
   };
 }
 
-function headerValue(headers: Headers, name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v.join(',') : v;
-}
-
 /** Paths cached per router; bounded so a client cannot grow it with made-up paths. */
 const MAX_CACHED_PATHS = 10_000;
 
@@ -72,24 +66,25 @@ export class Router {
     this.byPath = this.routes.every((r) => r.headers.length === 0) ? new Map() : undefined;
   }
 
-  match(path: string, headers: Headers): CompiledRoute | undefined {
+  /** The route for a call to `path` with request header fields `fields` ([name, value, …]). */
+  match(path: string, fields: readonly string[]): CompiledRoute | undefined {
     const cache = this.byPath;
     if (cache !== undefined) {
       const hit = cache.get(path);
       if (hit !== undefined) return hit ?? undefined;
-      const found = this.scan(path, headers);
+      const found = this.scan(path, fields);
       if (cache.size < MAX_CACHED_PATHS) cache.set(path, found ?? null);
       return found;
     }
-    return this.scan(path, headers);
+    return this.scan(path, fields);
   }
 
-  private scan(path: string, headers: Headers): CompiledRoute | undefined {
+  private scan(path: string, fields: readonly string[]): CompiledRoute | undefined {
     outer: for (const route of this.routes) {
       if (route.path !== undefined && route.path !== path) continue;
       if (route.prefix !== undefined && !path.startsWith(route.prefix)) continue;
       for (const h of route.headers) {
-        if (!h.test(headerValue(headers, h.name))) continue outer;
+        if (!h.test(joinedFieldValue(fields, h.name))) continue outer;
       }
       return route;
     }

@@ -20,7 +20,7 @@ import {
   statusFromHttpStatus,
   statusFromRstCode,
 } from '../grpc/grpc-status.js';
-import { fieldValue, setField, type HeaderFields } from '../transport/header-fields.js';
+import { fieldValue, headerMap, setField, type HeaderFields } from '../transport/header-fields.js';
 import { StreamOutcome, type UpstreamHandler, type UpstreamStream } from '../transport/upstream.js';
 
 /** Request bytes kept for a transparent retry; larger requests are not retried. */
@@ -141,9 +141,12 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
   /** The copies of a hedged call; null without a hedging policy. */
   private hedges: Hedges | null = null;
 
+  /** The request headers by name, made on first use (only ring_hash's header key needs them). */
+  private headerLookup: Readonly<Record<string, string | undefined>> | null = null;
+  /** The client's own `grpc-previous-rpc-attempts`, read before a retry writes ours. */
+  private clientAttempts: string | undefined = undefined;
+
   constructor(
-    /** The client's request headers as parsed, for picking (PickRequest). */
-    readonly headers: Readonly<Record<string, string | string[] | undefined>>,
     /** The client's request header fields; edited in place into the upstream request. */
     private readonly fields: HeaderFields,
     readonly path: string,
@@ -155,6 +158,14 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
   ) {
     this.startedAt = upstreamContext.clock.now();
     this.cluster = upstreamContext.cluster;
+  }
+
+  /**
+   * PickRequest: the request headers by name. Most policies never look, so the object (a
+   * dictionary of ~10 names, about 0.8 KB) is made only when one does.
+   */
+  get headers(): Readonly<Record<string, string | undefined>> {
+    return (this.headerLookup ??= headerMap(this.fields));
   }
 
   // The client side, implemented by the subclass.
@@ -203,6 +214,7 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
     this.limits = limits;
     if (limits.policy !== undefined || limits.hedging !== undefined) {
       this.replayLimit = MAX_RETRY_REPLAY_BYTES;
+      this.clientAttempts = fieldValue(this.fields, 'grpc-previous-rpc-attempts');
       limits.callStarted(this.startedAt);
       if (limits.hedging !== undefined) this.hedges = new Hedges();
     }
@@ -210,7 +222,6 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
     if (authority !== undefined) {
       const replaced = fieldValue(this.fields, ':authority');
       this.headerBytes += authority.length - (replaced === undefined ? -32 : replaced.length);
-      (this.headers as Record<string, string>)[':authority'] = authority;
       setField(this.fields, ':authority', authority);
     }
     this.dispatch();
@@ -694,7 +705,7 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
         formatGrpcTimeout(Math.min(remaining, MAX_FORWARDED_TIMEOUT_MS)),
       );
     }
-    const previous = Number(this.headers['grpc-previous-rpc-attempts'] ?? 0) || 0;
+    const previous = Number(this.clientAttempts ?? 0) || 0;
     setField(fields, 'grpc-previous-rpc-attempts', String(previous + hedges.sent));
     const stream = session.open(fields, this);
     if (stream === null || stream instanceof Error) return false;
@@ -856,7 +867,7 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
     const policy = limits.policy!;
     if (this.retries + 1 >= policy.maxAttempts) return 'attempts';
     if (!this.replayable) return 'committed';
-    if (!policy.retryClientRetries && this.headers['grpc-previous-rpc-attempts'] !== undefined) {
+    if (!policy.retryClientRetries && this.clientAttempts !== undefined) {
       return 'client_retries';
     }
     let delay: number;
@@ -912,7 +923,7 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
     if (TRACE.call) {
       cluster.traceRetry(this, host, this.retries, cluster.limits.policy!.maxAttempts, reason);
     }
-    const previous = Number(this.headers['grpc-previous-rpc-attempts'] ?? 0) || 0;
+    const previous = Number(this.clientAttempts ?? 0) || 0;
     setField(this.fields, 'grpc-previous-rpc-attempts', String(previous + this.retries));
     this.progress = CallProgress.NOT_STARTED;
     this.trailersOnly = false;

@@ -49,6 +49,19 @@ export function deleteField(fields: HeaderFields, name: string): void {
 }
 
 /**
+ * The value of `name` as one string: the first value, or every value joined with ", " when the
+ * name repeats (RFC 9110 §5.3). Allocates only for a repeated name.
+ */
+export function joinedFieldValue(fields: readonly string[], name: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < fields.length; i += 2) {
+    if (fields[i] !== name) continue;
+    value = value === undefined ? fields[i + 1] : `${value}, ${fields[i + 1]}`;
+  }
+  return value;
+}
+
+/**
  * The fields as an object for lookups by name (routing, picking): a repeated name's values
  * joined with ", " (RFC 9110 §5.3). The fields themselves stay as they came.
  */

@@ -26,7 +26,13 @@ import type { H2ConnectionHandler } from './connection-handler.js';
 import { ConnectionErrorReason, H2ConnectionError, H2OpenRefusal } from './errors.js';
 import { checkHeaderList, type HeaderFacts, HeaderKind } from './header-rules.js';
 import { DEFAULTS, H2Counters, type H2ConnectionOptions } from './options.js';
-import { H2Stream, type H2StreamHandler, type StreamOwner, StreamOutcome } from './stream.js';
+import {
+  EMPTY_QUEUE,
+  H2Stream,
+  type H2StreamHandler,
+  type StreamOwner,
+  StreamOutcome,
+} from './stream.js';
 import { TokenBucket } from './token-bucket.js';
 
 /** Streams we reset, remembered so frames the peer sent before seeing the reset are ignored (§5.1). */
@@ -902,7 +908,7 @@ export class H2Connection implements FrameHandler, StreamOwner {
       stream.unconsumed = 0;
       this.creditConnection(n);
     }
-    stream.queue = [];
+    stream.queue = EMPTY_QUEUE;
     stream.queuedBytes = 0;
     stream.trailers = null;
     stream.handler.onClose(stream, outcome, code);
@@ -976,7 +982,7 @@ export class H2Connection implements FrameHandler, StreamOwner {
       }
     }
     if (stream.queuedBytes > 0) return;
-    stream.queue = [];
+    stream.queue = EMPTY_QUEUE;
     stream.head = 0;
     stream.offset = 0;
     if (!stream.endQueued) return;
@@ -1016,7 +1022,7 @@ export class H2Connection implements FrameHandler, StreamOwner {
     const out = this.encoded;
     out.reset();
     this.encoder.encode(fields, out);
-    this.writer.writeHeaders(id, out.written(), endStream);
+    this.writer.writeHeaderBlock(id, out.buf, out.pos, endStream);
   }
 
   // ---- Ending ----

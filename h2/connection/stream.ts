@@ -60,7 +60,8 @@ export interface StreamOwner {
   streamReset(stream: H2Stream, code: number): void;
 }
 
-const EMPTY: Buffer[] = [];
+/** The queue of a stream with nothing queued: shared, never pushed to (a push makes a new one). */
+export const EMPTY_QUEUE: Buffer[] = [];
 
 /**
  * A stream as its owner sees it: methods to send and to credit, and read-only state. Fields
@@ -94,7 +95,7 @@ export class H2Stream {
   received = 0;
 
   /** internal: DATA waiting for window: queue[head…], the first one from `offset`. */
-  queue: Buffer[] = EMPTY;
+  queue: Buffer[] = EMPTY_QUEUE;
   head = 0;
   offset = 0;
   queuedBytes = 0;

@@ -78,6 +78,11 @@ const MAX_GATHER = 1 << 20;
  * ~3 µs more at 24–32 KiB; bench/h2-frames-bench.ts, "copy or reference").
  */
 export const DEFAULT_COPY_THRESHOLD = 8_192;
+/**
+ * Ranges up to this many octets are copied byte by byte (see copyIn): below it the loop costs
+ * less than the view Buffer#copy makes of a partial range.
+ */
+const SHORT_COPY = 128;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -228,6 +233,26 @@ export class FrameWriter {
     weight = 15,
     exclusive = false,
   ): void {
+    this.headers(streamId, block, block.length, endStream, dependency, weight, exclusive);
+  }
+
+  /**
+   * HEADERS with the field block `buf[0, length)`, no priority: what a connection sends from
+   * its encoder's buffer without making a view of it for every block.
+   */
+  writeHeaderBlock(streamId: number, buf: Buffer, length: number, endStream: boolean): void {
+    this.headers(streamId, buf, length, endStream, -1, 15, false);
+  }
+
+  private headers(
+    streamId: number,
+    block: Buffer,
+    length: number,
+    endStream: boolean,
+    dependency: number,
+    weight: number,
+    exclusive: boolean,
+  ): void {
     checkStream(streamId);
     let flags = endStream ? Flag.END_STREAM : 0;
     let prefix = 0;
@@ -236,16 +261,16 @@ export class FrameWriter {
       flags |= Flag.PRIORITY;
       prefix = 5;
     }
-    const first = Math.min(block.length, this.maxFrameSizeValue - prefix);
-    if (first === block.length) flags |= Flag.END_HEADERS;
+    const first = Math.min(length, this.maxFrameSizeValue - prefix);
+    if (first === length) flags |= Flag.END_HEADERS;
     this.reserve(FRAME_HEADER_LENGTH + prefix + first);
     this.putHeader(prefix + first, FrameType.HEADERS, flags, streamId);
     if (prefix !== 0) {
       this.putU32((exclusive ? 0x80000000 : 0) + dependency);
       this.slab[this.offset++] = weight;
     }
-    this.offset += block.copy(this.slab, this.offset, 0, first);
-    this.continuation(streamId, block, first);
+    this.copyIn(block, 0, first);
+    this.continuation(streamId, block, first, length);
   }
 
   /** PUSH_PROMISE (a server's only) with its field block, continued like HEADERS. */
@@ -257,8 +282,8 @@ export class FrameWriter {
     this.reserve(FRAME_HEADER_LENGTH + 4 + first);
     this.putHeader(4 + first, FrameType.PUSH_PROMISE, flags, streamId);
     this.putU32(promisedStreamId);
-    this.offset += block.copy(this.slab, this.offset, 0, first);
-    this.continuation(streamId, block, first);
+    this.copyIn(block, 0, first);
+    this.continuation(streamId, block, first, block.length);
   }
 
   /** PRIORITY (deprecated by RFC 9113, written for completeness and tests). */
@@ -442,9 +467,9 @@ export class FrameWriter {
   }
 
   /** CONTINUATION frames for `block[from…]`, END_HEADERS on the last; copied like HEADERS. */
-  private continuation(streamId: number, block: Buffer, from: number): void {
+  /** CONTINUATION frames with `block[from, total)`. */
+  private continuation(streamId: number, block: Buffer, from: number, total: number): void {
     const max = this.maxFrameSizeValue;
-    const total = block.length;
     for (let at = from; at < total; at += max) {
       const end = Math.min(at + max, total);
       this.reserve(FRAME_HEADER_LENGTH + end - at);
@@ -454,7 +479,23 @@ export class FrameWriter {
         end === total ? Flag.END_HEADERS : 0,
         streamId,
       );
-      this.offset += block.copy(this.slab, this.offset, at, end);
+      this.copyIn(block, at, end);
+    }
+  }
+
+  /**
+   * Copies `src[start, end)` to the slab at `offset` (space reserved). Short ranges go byte by
+   * byte: Buffer#copy of a part of a buffer makes a new Uint8Array view first (Node 20-24), an
+   * allocation per header block and per small DATA frame.
+   */
+  private copyIn(src: Buffer, start: number, end: number): void {
+    const slab = this.slab;
+    let at = this.offset;
+    if (end - start <= SHORT_COPY) {
+      for (let i = start; i < end; i++) slab[at++] = src[i];
+      this.offset = at;
+    } else {
+      this.offset += src.copy(slab, at, start, end);
     }
   }
 
@@ -470,7 +511,7 @@ export class FrameWriter {
   private payload(buf: Buffer, start: number, end: number): void {
     const length = end - start;
     if (length <= this.copyThreshold) {
-      if (length > 0) this.offset += buf.copy(this.slab, this.offset, start, end);
+      if (length > 0) this.copyIn(buf, start, end);
       return;
     }
     this.seal();

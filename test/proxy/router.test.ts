@@ -18,17 +18,17 @@ describe('router', () => {
       route('prefix', { prefix: '/pkg.' }),
       route('all', {}),
     ]);
-    assert.equal(router.match('/pkg.Svc/Get', {})?.name, 'method');
-    assert.equal(router.match('/pkg.Svc/List', {})?.name, 'service');
-    assert.equal(router.match('/pkg.Other/Get', {})?.name, 'prefix');
-    assert.equal(router.match('/x.Y/Z', {})?.name, 'all');
+    assert.equal(router.match('/pkg.Svc/Get', [])?.name, 'method');
+    assert.equal(router.match('/pkg.Svc/List', [])?.name, 'service');
+    assert.equal(router.match('/pkg.Other/Get', [])?.name, 'prefix');
+    assert.equal(router.match('/x.Y/Z', [])?.name, 'all');
     // Cached answers stay right.
-    assert.equal(router.match('/pkg.Svc/Get', {})?.name, 'method');
+    assert.equal(router.match('/pkg.Svc/Get', [])?.name, 'method');
   });
 
   it('does not treat a service name as a prefix of a longer one', () => {
     const router = new Router([route('svc', { service: 'pkg.Svc' })]);
-    assert.equal(router.match('/pkg.SvcV2/Get', {}), undefined);
+    assert.equal(router.match('/pkg.SvcV2/Get', []), undefined);
   });
 
   it('checks every header rule', () => {
@@ -39,13 +39,19 @@ describe('router', () => {
       route('absent', { headers: [{ name: 'x-debug', present: false }] }),
       route('fallback', {}),
     ]);
-    assert.equal(router.match('/a/b', { 'x-env': 'canary' })?.name, 'exact');
-    assert.equal(router.match('/a/b', { 'x-user': 'admin-1' })?.name, 'prefix');
-    assert.equal(router.match('/a/b', { 'x-region': 'eu-west' })?.name, 'regex');
-    assert.equal(
-      router.match('/a/b', { 'x-region': 'eu-westx', 'x-debug': '1' })?.name,
-      'fallback',
-    );
-    assert.equal(router.match('/a/b', {})?.name, 'absent');
+    assert.equal(router.match('/a/b', ['x-env', 'canary'])?.name, 'exact');
+    assert.equal(router.match('/a/b', ['x-user', 'admin-1'])?.name, 'prefix');
+    assert.equal(router.match('/a/b', ['x-region', 'eu-west'])?.name, 'regex');
+    assert.equal(router.match('/a/b', ['x-region', 'eu-westx', 'x-debug', '1'])?.name, 'fallback');
+    assert.equal(router.match('/a/b', [])?.name, 'absent');
+  });
+
+  it('matches a repeated header by its values joined with ", " (RFC 9110 §5.3)', () => {
+    const router = new Router([
+      route('both', { headers: [{ name: 'x-env', exact: 'blue, canary' }] }),
+      route('fallback', {}),
+    ]);
+    assert.equal(router.match('/a/b', ['x-env', 'blue', 'x-env', 'canary'])?.name, 'both');
+    assert.equal(router.match('/a/b', ['x-env', 'canary'])?.name, 'fallback');
   });
 });

@@ -56,8 +56,7 @@ class RecordingCall extends UpstreamCall {
       'trailers',
       ...Object.entries(extra).flat(),
     ];
-    const headers = { ':path': '/pkg.Svc/Method', ...extra };
-    super(headers, fields, '/pkg.Svc/Method', context, timeoutMs, 200);
+    super(fields, '/pkg.Svc/Method', context, timeoutMs, 200);
   }
   start(): void {
     this.begin();

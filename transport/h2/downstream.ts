@@ -21,7 +21,7 @@ import type {
   DownstreamStream,
 } from '../downstream.js';
 import type { HeaderFields } from '../header-fields.js';
-import { EventGate } from './event-gate.js';
+import { EventGate, type GatedEvent } from './event-gate.js';
 
 /** What the connection tells its listener. */
 export interface DownstreamConnectionEvents {
@@ -138,7 +138,7 @@ export class H2DownstreamConnection implements DownstreamConnection, H2Connectio
   // ---- for streams ----
 }
 
-class H2DownstreamStream implements DownstreamStream {
+class H2DownstreamStream implements DownstreamStream, GatedEvent {
   handler: DownstreamHandler | null = null;
   /** END_STREAM arrived (delivered once the data before it is). */
   requestEnded = false;
@@ -182,7 +182,7 @@ class H2DownstreamStream implements DownstreamStream {
 
   attach(handler: DownstreamHandler): void {
     this.handler = handler;
-    if (this.closeOutcome >= 0) this.owner.gate.run(() => this.finish());
+    if (this.closeOutcome >= 0) this.owner.gate.runEvent(this);
   }
 
   pause(): void {
@@ -255,8 +255,12 @@ class H2DownstreamStream implements DownstreamStream {
     this.queue = null;
     this.requestEnded = false;
     if (this.handler === null) return;
-    if (!this.owner.gate.busy) this.finish();
-    else this.owner.gate.run(() => this.finish());
+    this.owner.gate.runEvent(this);
+  }
+
+  /** GatedEvent: the close, delivered once the seam's own call that caused it has returned. */
+  runGated(): void {
+    this.finish();
   }
 
   private deliverEnd(): void {

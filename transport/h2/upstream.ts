@@ -15,7 +15,7 @@ import {
   type H2StreamHandler,
 } from '../../h2/connection/index.js';
 import type { HeaderFields } from '../header-fields.js';
-import { EventGate } from './event-gate.js';
+import { EventGate, type GatedEvent } from './event-gate.js';
 import {
   StreamOutcome,
   type UpstreamConnectOptions,
@@ -291,7 +291,7 @@ class H2UpstreamConnection implements UpstreamConnection, UpstreamSettings, H2Co
   }
 }
 
-class H2UpstreamStream implements UpstreamStream {
+class H2UpstreamStream implements UpstreamStream, GatedEvent {
   h2: H2Stream | null = null;
   /** Request headers of a stream waiting for a slot. */
   headers: HeaderFields | null = null;
@@ -378,7 +378,7 @@ class H2UpstreamStream implements UpstreamStream {
       this.dropHeld();
       if (!h2.closed) h2.reset(CANCEL);
       // Closed while paused with data held: the close waits for nobody now.
-      else if (this.closeOutcome >= 0) connection.gate.run(() => this.finish());
+      else if (this.closeOutcome >= 0) connection.gate.runEvent(this);
     }
     connection.gate.leave();
   }
@@ -457,8 +457,12 @@ class H2UpstreamStream implements UpstreamStream {
     this.closeCode = code;
     if (outcome !== StreamOutcome.COMPLETE) this.dropHeld();
     else if (this.held !== null) return; // delivered once the held data is
-    if (!this.connection.gate.busy) this.finish();
-    else this.connection.gate.run(() => this.finish());
+    this.connection.gate.runEvent(this);
+  }
+
+  /** GatedEvent: the close, delivered once the seam's own call that caused it has returned. */
+  runGated(): void {
+    this.finish();
   }
 
   /** A waiting stream that will never leave (or whose headers the peer cannot take). */

@@ -258,6 +258,27 @@ test('field blocks are copied whatever their size, so an encoder may reuse its b
   );
 });
 
+test('writeHeaderBlock sends the first `length` octets of a larger buffer, continued past the frame size', () => {
+  const sink = new CaptureSink();
+  const w = new FrameWriter(sink, { flush: 'manual' });
+  const out = Buffer.alloc(40_000);
+  pattern(40_000, 4).copy(out);
+  w.writeHeaderBlock(1, out, 20_000, true);
+  w.writeHeaderBlock(3, out, 12, false);
+  out.fill(0);
+  w.flush();
+  const events = parseChunks([
+    Buffer.concat([Buffer.from('000000040000000000', 'hex'), sink.bytes()]),
+  ]).events;
+  assert.deepEqual(
+    events.slice(1).map((e) => (e.kind === 'headers' ? [e.block, e.endStream] : e.kind)),
+    [
+      [pattern(40_000, 4).subarray(0, 20_000).toString('hex'), true],
+      [pattern(40_000, 4).subarray(0, 12).toString('hex'), false],
+    ],
+  );
+});
+
 test('backpressure: needsDrain when the socket buffer fills, onDrain once it drains', async () => {
   const pair = await tcpPair();
   const { client, server } = pair;
