@@ -33,6 +33,7 @@ import {
   type StreamOwner,
   StreamOutcome,
 } from './stream.js';
+import { StreamTable } from './stream-table.js';
 import { TokenBucket } from './token-bucket.js';
 
 /** Streams we reset, remembered so frames the peer sent before seeing the reset are ignored (§5.1). */
@@ -73,7 +74,7 @@ export class H2Connection implements FrameHandler, StreamOwner {
   private readonly encoded = new ByteWriter(1024);
   private readonly list = new HeaderList();
   private readonly facts: HeaderFacts = { contentLength: -1, status: 0, head: false };
-  private readonly streams = new Map<number, H2Stream>();
+  private readonly streams = new StreamTable<H2Stream>();
 
   // Local settings.
   private readonly streamWindow: number;
@@ -286,7 +287,7 @@ export class H2Connection implements FrameHandler, StreamOwner {
     const id = this.nextStreamId;
     this.nextStreamId += 2;
     const stream = new H2Stream(id, this, handler, this.peerInitialWindow, this.recvInitial);
-    this.streams.set(id, stream);
+    this.streams.add(stream);
     this.localActive++;
     this.counters.streamsOpened++;
     this.writeBlock(id, fields, endStream);
@@ -598,7 +599,7 @@ export class H2Connection implements FrameHandler, StreamOwner {
       const delta = this.streamWindow - this.recvInitial;
       if (delta !== 0) {
         this.recvInitial = this.streamWindow;
-        for (const stream of this.streams.values()) stream.recvWindow += delta;
+        for (const stream of this.streams.list()) stream.recvWindow += delta;
       }
       return;
     }
@@ -630,7 +631,7 @@ export class H2Connection implements FrameHandler, StreamOwner {
           const delta = value - this.peerInitialWindow;
           this.peerInitialWindow = value;
           if (delta === 0) break;
-          for (const stream of this.streams.values()) {
+          for (const stream of this.streams.list()) {
             stream.sendWindow += delta;
             if (stream.sendWindow > MAX_WINDOW_SIZE) {
               this.fail(
@@ -700,7 +701,7 @@ export class H2Connection implements FrameHandler, StreamOwner {
     if (lastStreamId < this.goawayReceivedLastId) this.goawayReceivedLastId = lastStreamId;
     // Our streams above its last stream id were never processed (§6.8): refused, to retry.
     const refused: H2Stream[] = [];
-    for (const stream of this.streams.values()) {
+    for (const stream of this.streams.list()) {
       if (stream.id > lastStreamId && this.isOwn(stream.id)) refused.push(stream);
     }
     for (const stream of refused) {
@@ -830,7 +831,7 @@ export class H2Connection implements FrameHandler, StreamOwner {
     stream.headersReceived = true;
     stream.contentLength = facts.contentLength;
     stream.remoteEnded = endStream;
-    this.streams.set(id, stream);
+    this.streams.add(stream);
     this.peerActive++;
     this.counters.streamsOpened++;
     stream.handler = this.handler.onStream(stream, this.list, endStream);
@@ -1010,7 +1011,7 @@ export class H2Connection implements FrameHandler, StreamOwner {
 
   private onWriterDrain(): void {
     this.pump();
-    for (const stream of this.streams.values()) {
+    for (const stream of this.streams.list()) {
       if (stream.wantsDrain && stream.queuedBytes < this.highWaterMark && !this.writer.needsDrain) {
         stream.wantsDrain = false;
         stream.handler.onDrain(stream);
@@ -1087,7 +1088,7 @@ export class H2Connection implements FrameHandler, StreamOwner {
       if (timer !== null) this.clock.clearTimeout(timer);
     }
     this.handshakeTimer = this.settingsTimer = null;
-    const streams = [...this.streams.values()];
+    const streams = this.streams.list();
     for (const stream of streams) {
       stream.localEnded = true;
       this.closeStream(stream, StreamOutcome.LOST, 0);
