@@ -52,6 +52,11 @@ export interface FrameWriterOptions {
   /** Called when the socket drained after a flush found it full (`needsDrain` went false). */
   readonly onDrain?: () => void;
   /**
+   * Octets the socket may hold unsent before the writer reports it full. Default 64 KiB (see
+   * DEFAULT_BUFFER_LIMIT); the socket's own high-water mark counts when it is larger.
+   */
+  readonly bufferLimit?: number;
+  /**
    * Whether the sink is done with a written chunk once `writableLength` is 0 right after
    * write(), so the slab may be reused. Default: true for a net.Socket (TCP or TLS), which has
    * then handed the octets to the kernel or to OpenSSL; false for other Duplexes, which may keep
@@ -68,6 +73,13 @@ export type SettingEntry = readonly [id: number, value: number];
  * doubles its slab each time a turn overflows it, so a quiet connection keeps a small one.
  */
 export const DEFAULT_SLAB_SIZE = 65_536;
+/**
+ * A net.Socket's write() says "full" once it holds its high-water mark, 16 KiB: one 16 KiB DATA
+ * frame not yet through to the kernel is enough, and every stream then waits a tick for
+ * 'drain' (server streaming in 16 KiB messages ran at half the direct rate). The writer calls
+ * the socket full from 64 KiB, four such frames; the socket still emits 'drain' at its own mark.
+ */
+export const DEFAULT_BUFFER_LIMIT = 65_536;
 /** 4 KiB: a turn of 16 small unary calls' frames (~150 octets each) fits in one write. */
 const INITIAL_SLAB_SIZE = 4_096;
 /** A turn gathering more than this (1 MiB) is flushed early rather than held in memory. */
@@ -123,6 +135,7 @@ export class FrameWriter {
   private turnBytes = 0;
   private scheduled = false;
   private waitingForDrain = false;
+  private readonly bufferLimit: number;
   private closed = false;
   private readonly flushCallback = (): void => {
     this.scheduled = false;
@@ -154,6 +167,10 @@ export class FrameWriter {
     this.maxFrameSizeValue = checkedFrameSize(options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE);
     this.reusable = options.reuseSlab ?? sink instanceof net.Socket;
     this.onDrain = options.onDrain;
+    this.bufferLimit = options.bufferLimit ?? DEFAULT_BUFFER_LIMIT;
+    if (!(this.bufferLimit >= 0)) {
+      throw new FrameWriterError(`bufferLimit must be >= 0, got ${this.bufferLimit}`);
+    }
     sink.on('drain', this.drainListener);
   }
 
@@ -428,6 +445,10 @@ export class FrameWriter {
       this.offset = 0;
     }
     this.segStart = this.offset;
+    // write() said full, but what the socket holds is still under our limit: carry on. The
+    // socket emits 'drain' all the same (ignored unless waiting), and once over the limit it
+    // is over its own mark too, so a 'drain' is sure to follow.
+    if (!ok && sink.writableLength < this.bufferLimit) ok = true;
     if (!ok) this.waitingForDrain = true;
     return ok;
   }

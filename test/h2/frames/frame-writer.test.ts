@@ -279,6 +279,28 @@ test('writeHeaderBlock sends the first `length` octets of a larger buffer, conti
   );
 });
 
+test('a frame past the socket high-water mark that the kernel took at once does not make the writer wait', async () => {
+  const pair = await tcpPair();
+  const { client, server } = pair;
+  try {
+    let drained = 0;
+    const w = new FrameWriter(server, { flush: 'manual', onDrain: () => drained++ });
+    // 20 KiB: over a net.Socket's 16 KiB mark, so its write() answers "full".
+    w.writeData(1, pattern(20_000, 1), false);
+    assert.equal(w.flush(), true);
+    assert.equal(server.writableLength, 0);
+    assert.equal(w.needsDrain, false);
+    const got: Buffer[] = [];
+    client.on('data', (c: Buffer) => got.push(c));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(drained, 0, 'no onDrain without a wait');
+    // Two DATA frames (16,384 + 3,616 octets), each with its 9-octet header.
+    assert.equal(Buffer.concat(got).length, 2 * 9 + 20_000);
+  } finally {
+    await pair.close();
+  }
+});
+
 test('backpressure: needsDrain when the socket buffer fills, onDrain once it drains', async () => {
   const pair = await tcpPair();
   const { client, server } = pair;
