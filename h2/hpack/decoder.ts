@@ -56,6 +56,14 @@ export class HpackDecoder {
   private src: Buffer = scratch;
   private pos = 0;
   private end = 0;
+  /** A string read since the flag was last cleared broke RFC 9113 §8.2.1's character rules. */
+  private badCharacters = false;
+  /**
+   * The sequence number of the newest dynamic entry added with such a string, -1 for none: a
+   * reference to it or an older entry may bring one into a list (a conservative test; peers
+   * that follow the rules never add one).
+   */
+  private newestBadEntry = -1;
 
   constructor(options: HpackDecoderOptions = {}) {
     this.tableSizeLimit = options.maxTableSize ?? DEFAULT_TABLE_SIZE;
@@ -116,6 +124,8 @@ export class HpackDecoder {
     let over = false;
     let fields = false;
     let overAt = 0;
+    let suspect = false;
+    this.badCharacters = false;
     // The position lives in a local while the loop runs and in this.pos for the helpers that
     // read integers of several bytes and strings.
     let pos = this.pos;
@@ -163,6 +173,7 @@ export class HpackDecoder {
           const seq = this.dynamicSeq(index, at);
           name = table.names[seq & table.mask];
           value = table.values[seq & table.mask];
+          if (seq <= this.newestBadEntry) suspect = true;
         }
       } else {
         // Literal field (§6.2): with incremental indexing (01), never indexed (0001) or
@@ -170,13 +181,27 @@ export class HpackDecoder {
         this.pos = pos;
         const indexing = (b & 0x40) !== 0;
         const index = indexing ? this.integer(b, 0x3f, at) : this.integer(b, 0x0f, at);
-        if (index === 0) name = this.string(over && !indexing);
-        else if (index <= STATIC_TABLE_LENGTH) name = STATIC_NAMES[index];
-        else name = table.names[this.dynamicSeq(index, at) & table.mask];
-        value = this.string(over && !indexing);
+        if (index === 0) {
+          name = this.string(over && !indexing, NAME);
+        } else if (index <= STATIC_TABLE_LENGTH) {
+          name = STATIC_NAMES[index];
+        } else {
+          const seq = this.dynamicSeq(index, at);
+          name = table.names[seq & table.mask];
+          if (seq <= this.newestBadEntry) suspect = true;
+        }
+        value = this.string(over && !indexing, VALUE);
         pos = this.pos;
-        if (indexing) table.add(name, value);
-        else never = (b & 0x10) !== 0;
+        const bad = this.badCharacters;
+        if (bad) {
+          suspect = true;
+          this.badCharacters = false;
+        }
+        if (indexing) {
+          if (table.add(name, value) && bad) this.newestBadEntry = table.next - 1;
+        } else {
+          never = (b & 0x10) !== 0;
+        }
       }
       if (over) continue;
       const size = listSize + name.length + value.length + ENTRY_OVERHEAD;
@@ -195,6 +220,7 @@ export class HpackDecoder {
     this.pos = pos;
     list.length = n;
     list.size = listSize;
+    list.charactersChecked = !suspect;
     if (!fields && this.requiredUpdate >= 0) this.missingUpdate(this.pos);
     if (over) {
       return new HpackError(
@@ -250,7 +276,7 @@ export class HpackDecoder {
    * Huffman-decoded or taken as latin1. With `skip` only its length is checked and "" returned:
    * for fields past the list limit that do not enter the table.
    */
-  private string(skip: boolean): string {
+  private string(skip: boolean, kind: StringKind): string {
     const at = this.pos;
     if (at >= this.end) this.fail('SWY_ERR_H2_HPACK_TRUNCATED', 'block ends before a string', at);
     const src = this.src;
@@ -265,8 +291,15 @@ export class HpackDecoder {
       );
     }
     this.pos = start + length;
-    if (skip || length === 0) return '';
-    if ((b & 0x80) === 0) return latin1(src, start, start + length);
+    if (skip) return '';
+    if (length === 0) {
+      if (kind === NAME) this.badCharacters = true; // an empty name
+      return '';
+    }
+    if ((b & 0x80) === 0) {
+      if (!validChars(src, start, start + length, kind)) this.badCharacters = true;
+      return latin1(src, start, start + length);
+    }
     // Every code is at least 5 bits, so the output is at most 8/5 of the input.
     const room = Math.ceil((length * 8) / 5);
     let dst = scratch;
@@ -282,6 +315,7 @@ export class HpackDecoder {
         at,
       );
     }
+    if (!validChars(dst, 0, n, kind)) this.badCharacters = true;
     return latin1(dst, 0, n);
   }
 
@@ -296,6 +330,36 @@ export class HpackDecoder {
   private fail(code: HpackErrorCode, message: string, at: number): never {
     throw new HpackError(code, message, at);
   }
+}
+
+/** What a string literal is, for the character rules it must follow. */
+const NAME = 0;
+const VALUE = 1;
+type StringKind = typeof NAME | typeof VALUE;
+
+/**
+ * Whether b[start, end) (not empty) follows RFC 9113 §8.2.1 as a field name (no octet
+ * 0x00-0x20, no upper-case letter, none from 0x7f) or as a value (no NUL, CR or LF, and no
+ * space or tab at either end). Checked here, while the octets are at hand, so the connection's
+ * header rules need not walk the strings again (h2/connection/header-rules.ts).
+ */
+function validChars(b: Buffer, start: number, end: number, kind: StringKind): boolean {
+  if (kind === NAME) {
+    for (let i = start; i < end; i++) {
+      const c = b[i];
+      if (c <= 0x20 || (c >= 0x41 && c <= 0x5a) || c >= 0x7f) return false;
+    }
+    return true;
+  }
+  let c = b[start];
+  if (c === 0x20 || c === 0x09) return false;
+  c = b[end - 1];
+  if (c === 0x20 || c === 0x09) return false;
+  for (let i = start; i < end; i++) {
+    c = b[i];
+    if (c === 0x00 || c === 0x0a || c === 0x0d) return false;
+  }
+  return true;
 }
 
 /**

@@ -18,6 +18,12 @@ export class HeaderList {
   readonly neverIndexed: number[] = [];
   /** Octets by SETTINGS_MAX_HEADER_LIST_SIZE's measure: name + value + 32 per field. */
   size = 0;
+  /**
+   * Whether every name and value is known to follow RFC 9113 §8.2.1's character rules: set by
+   * the decoder, which checks literal strings as it reads them and knows the tables' entries.
+   * False for lists filled any other way, which are then checked field by field.
+   */
+  charactersChecked = false;
 
   /** Number of fields. */
   get count(): number {
@@ -27,6 +33,7 @@ export class HeaderList {
   clear(): void {
     this.length = 0;
     this.size = 0;
+    this.charactersChecked = false;
     if (this.neverIndexed.length !== 0) this.neverIndexed.length = 0;
   }
 

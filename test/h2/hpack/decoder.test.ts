@@ -334,3 +334,41 @@ test('the limit counts name + value + 32 per field and may be changed between bl
   decoder.maxHeaderListSize = 1000;
   assert.equal(decodeAll(decoder, hex('82 82 82')).error, null);
 });
+
+test('a list says whether its characters follow RFC 9113 §8.2.1, literal or from the table', () => {
+  const decoder = new HpackDecoder();
+  const decode = (block: Buffer): [string[], boolean] => {
+    const list = new HeaderList();
+    assert.equal(decoder.decode(block, 0, block.length, list), null);
+    return [list.toArray(), list.charactersChecked];
+  };
+  const literal = (name: Buffer, value: Buffer, indexing = false) =>
+    Buffer.concat([Buffer.from([indexing ? 0x40 : 0x00]), name, value]);
+  // Good names and values, raw and Huffman, static and new entries: checked.
+  assert.deepEqual(
+    decode(Buffer.concat([hex('83 86'), literal(str('x-ok'), huff('fine'), true)])),
+    [[':method', 'POST', ':scheme', 'http', 'x-ok', 'fine'], true],
+  );
+  assert.deepEqual(decode(hex('be')), [['x-ok', 'fine'], true]);
+  for (const [name, value] of [
+    [str('X-Upper'), str('v')],
+    [huff('x sp'), str('v')],
+    [str('x-a'), str(' leading')],
+    [str('x-a'), huff('trailing\t')],
+    [str('x-a'), str('cr\rlf')],
+    [str(''), str('v')],
+  ] as const) {
+    assert.equal(decode(literal(name, value))[1], false, `${hexOf(name)} ${hexOf(value)}`);
+  }
+  // A bad entry in the table makes any list that refers to it (or to an older one) unchecked.
+  assert.equal(decode(literal(str('x-bad'), str('a\nb'), true))[1], false);
+  assert.equal(decode(hex('be'))[1], false);
+  assert.equal(decode(hex('bf'))[1], false);
+  assert.equal(decode(hex('82'))[1], true);
+  assert.equal(decode(literal(str('x-new'), str('ok'), true))[1], true);
+  assert.equal(decode(hex('be'))[1], true);
+});
+
+function hexOf(b: Buffer): string {
+  return b.toString('hex');
+}
