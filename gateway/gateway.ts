@@ -7,7 +7,9 @@ import type { Duplex } from 'node:stream';
 import type { Registry } from '@bufbuild/protobuf';
 import { isGrpcContentType } from '../grpc/header-fields.js';
 import { parseGrpcTimeout } from '../grpc/grpc-timeout.js';
+import { Cors, type CorsOptions } from './cors.js';
 import type { DescriptorPool } from './descriptor-pool.js';
+import { GrpcWebBridge, grpcWebKind } from './grpc-web.js';
 import { RouteTable, type GatewayRoute } from './http-rules.js';
 import {
   BodyTooLarge,
@@ -34,6 +36,12 @@ export interface GatewayOptions {
   readonly forwardHeaders: readonly string[];
   /** Larger request bodies are refused with 413. */
   readonly maxBodyBytes: number;
+  /** Serve REST/JSON from the routes (false: only gRPC-Web, and 404 for the rest). */
+  readonly rest?: boolean;
+  /** Serve gRPC-Web. */
+  readonly grpcWeb?: boolean;
+  /** CORS for pages on other origins; undefined: none. */
+  readonly cors?: CorsOptions | undefined;
 }
 
 export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
@@ -77,6 +85,8 @@ export class Gateway {
   readonly table: RouteTable;
   private readonly registry: Registry;
   private http1: http.Server | undefined;
+  private readonly cors: Cors | undefined;
+  private readonly grpcWeb: GrpcWebBridge | undefined;
 
   constructor(
     pool: DescriptorPool,
@@ -85,7 +95,10 @@ export class Gateway {
     private readonly options: GatewayOptions = DEFAULT_GATEWAY_OPTIONS,
   ) {
     this.registry = pool.registry;
-    this.table = new RouteTable(routes);
+    this.table = new RouteTable(options.rest === false ? [] : routes);
+    this.cors = options.cors === undefined ? undefined : new Cors(options.cors);
+    this.grpcWeb =
+      options.grpcWeb === true ? new GrpcWebBridge(upstream, options.maxBodyBytes) : undefined;
   }
 
   /** An HTTP/1.1 connection the listener recognised: served by a node:http server here. */
@@ -121,7 +134,20 @@ export class Gateway {
     this.http1?.close();
   }
 
-  private async serve(ex: HttpExchange): Promise<void> {
+  private async serve(exchange: HttpExchange): Promise<void> {
+    // Every answer below, local errors included, carries the CORS headers.
+    const ex = this.cors === undefined ? exchange : this.cors.wrap(exchange);
+    if (this.cors?.isPreflight(exchange) === true) {
+      this.cors.preflight(exchange);
+      return;
+    }
+    if (this.grpcWeb !== undefined) {
+      const kind = grpcWebKind(ex.header('content-type'));
+      if (kind !== null) {
+        await this.grpcWeb.serve(ex, kind);
+        return;
+      }
+    }
     const q = ex.target.indexOf('?');
     const path = q < 0 ? ex.target : ex.target.slice(0, q);
     const query = new URLSearchParams(q < 0 ? '' : ex.target.slice(q + 1));

@@ -19,8 +19,8 @@ export interface HttpExchange {
   readBody(limit: number): Promise<Buffer>;
   /** Status and headers; once. */
   head(status: number, headers: ResponseHeaders): void;
-  write(chunk: string): void;
-  end(chunk?: string): void;
+  write(chunk: string | Uint8Array): void;
+  end(chunk?: string | Uint8Array): void;
   /** Called once if the client goes away before `end()`. */
   onAbort(listener: () => void): void;
 }
@@ -178,16 +178,25 @@ export function downstreamExchange(
       stream.respond(out, false);
     },
     write: (chunk) => {
-      if (!closed) stream.write(Buffer.from(chunk));
+      if (!closed) stream.write(toBuffer(chunk));
     },
     end: (chunk) => {
       responded = true;
       if (closed) return;
-      if (chunk !== undefined && chunk.length > 0) stream.write(Buffer.from(chunk));
+      if (chunk !== undefined && chunk.length > 0) {
+        stream.write(toBuffer(chunk));
+      }
       stream.end([]);
     },
     onAbort: (listener) => {
       aborts.push(listener);
     },
   };
+}
+
+function toBuffer(chunk: string | Uint8Array): Buffer {
+  if (typeof chunk === 'string') return Buffer.from(chunk);
+  return Buffer.isBuffer(chunk)
+    ? chunk
+    : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }

@@ -23,6 +23,7 @@ export class GatewayProxyCall extends UpstreamCall implements GatewayCall, CallR
     private readonly request: Uint8Array,
     private readonly sink: GatewayCallSink,
     private readonly clientPeer: string,
+    private readonly framed: boolean,
   ) {
     super(headers, fields, path, context, timeoutMs, headerBytes);
   }
@@ -43,7 +44,10 @@ export class GatewayProxyCall extends UpstreamCall implements GatewayCall, CallR
   }
 
   protected startRequest(): void {
-    this.forwardRequest(frameMessage(this.request));
+    const r = this.request;
+    this.forwardRequest(
+      this.framed ? Buffer.from(r.buffer, r.byteOffset, r.byteLength) : frameMessage(r),
+    );
     this.requestEnd();
   }
 
@@ -67,6 +71,10 @@ export class GatewayProxyCall extends UpstreamCall implements GatewayCall, CallR
 
   protected writeResponse(chunk: Buffer): boolean {
     if (this.sinkEnded) return true;
+    if (this.sink.onData !== undefined) {
+      this.sink.onData(chunk);
+      return true;
+    }
     const problem = this.deframer.push(chunk, (m) => this.sink.onMessage(m));
     if (problem !== null) this.fail(Status.INTERNAL, problem, false);
     return true;

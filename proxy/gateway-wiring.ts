@@ -40,6 +40,11 @@ export function loadGatewayRoutes(config: Config): GatewayRoutes | undefined {
   return { pool, routes };
 }
 
+/** Descriptors for a gateway with no `descriptors:` (gRPC-Web only): the bundled files alone. */
+export function emptyGatewayRoutes(): GatewayRoutes {
+  return { pool: loadProtos({ files: [], importPaths: [] }), routes: [] };
+}
+
 export function createGateway(
   loaded: GatewayRoutes,
   config: ListenerGatewayConfig,
@@ -49,6 +54,9 @@ export function createGateway(
     json: { emitDefaults: config.emitDefaults, useProtoNames: config.useProtoNames },
     forwardHeaders: config.forwardHeaders,
     maxBodyBytes: config.maxBodyBytes,
+    rest: config.rest,
+    grpcWeb: config.grpcWeb,
+    cors: config.cors,
   });
 }
 
@@ -113,6 +121,7 @@ export class ProxyGatewayUpstream implements GatewayUpstream {
       request.message,
       sink,
       request.peer,
+      request.framed === true,
     );
     call.start();
     return call;

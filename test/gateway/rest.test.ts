@@ -14,6 +14,7 @@ import {
 } from '../support/library-backend.js';
 
 const GATEWAY: ListenerGatewayConfig = {
+  grpcWeb: true,
   rest: true,
   forwardHeaders: ['authorization', 'x-*'],
   maxBodyBytes: 1024,
