@@ -58,6 +58,7 @@ interface CheckedListener {
   };
   gateway?: {
     grpcWeb: boolean;
+    openapi: string;
     cors?: {
       allowOrigins?: (string | undefined)[];
       allowMethods?: (string | undefined)[];
@@ -329,6 +330,7 @@ function buildListener(l: CheckedListener | undefined, i: number): ListenerConfi
     ...(l?.gateway !== undefined && {
       gateway: {
         grpcWeb: l.gateway.grpcWeb,
+        openapiPath: l.gateway.openapi,
         ...(l.gateway.cors !== undefined && {
           cors: {
             allowOrigins: (l.gateway.cors.allowOrigins ?? []).map((h) => h ?? ''),

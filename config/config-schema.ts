@@ -290,6 +290,16 @@ const GATEWAY = object({
     description:
       'CORS for browser pages on other origins: preflight answered, headers on every reply, errors included (`cors: {}` for the defaults)',
   },
+  openapi: {
+    shape: {
+      kind: 'string',
+      pattern: /^(\/[^\s?#]*)?$/,
+      patternMessage: 'be a path starting with "/", or "" for none',
+    },
+    default: DEFAULT_GATEWAY.openapiPath,
+    description:
+      "where GET serves the OpenAPI 3.1 document of the REST routes, generated from the descriptors and HTTP rules; '' for nowhere",
+  },
   rest: {
     shape: { kind: 'boolean' },
     default: true,

@@ -225,6 +225,7 @@ export function quickStartConfig(options: QuickStartOptions): Config {
 /** A listener's `gateway:` block when given as `{}`. */
 export const DEFAULT_GATEWAY: ListenerGatewayConfig = {
   grpcWeb: true,
+  openapiPath: '/openapi.json',
   rest: true,
   forwardHeaders: ['authorization', 'x-*'],
   // 4 MiB: grpc-js's default receive limit, so a body that fits reaches a default backend.

@@ -57,6 +57,8 @@ export interface ListenerGatewayConfig {
   readonly grpcWeb: boolean;
   /** CORS for pages on other origins; undefined: no CORS headers (same-origin pages only). */
   readonly cors?: GatewayCorsConfig | undefined;
+  /** Where GET serves the REST routes' OpenAPI 3.1 document; '' for nowhere. */
+  readonly openapiPath: string;
   /** Serve REST/JSON (HTTP/1.1, and HTTP/2 requests that are not application/grpc). */
   readonly rest: boolean;
   /** Request headers forwarded as gRPC metadata; a trailing `*` matches a prefix. */

@@ -10,6 +10,7 @@ import { parseGrpcTimeout } from '../grpc/grpc-timeout.js';
 import { Cors, type CorsOptions } from './cors.js';
 import type { DescriptorPool } from './descriptor-pool.js';
 import { GrpcWebBridge, grpcWebKind } from './grpc-web.js';
+import { openApiDocument } from './openapi.js';
 import { RouteTable, type GatewayRoute } from './http-rules.js';
 import {
   BodyTooLarge,
@@ -42,6 +43,8 @@ export interface GatewayOptions {
   readonly grpcWeb?: boolean;
   /** CORS for pages on other origins; undefined: none. */
   readonly cors?: CorsOptions | undefined;
+  /** Where GET serves the OpenAPI 3.1 document of the REST routes; '' or undefined: nowhere. */
+  readonly openapiPath?: string;
 }
 
 export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
@@ -87,6 +90,8 @@ export class Gateway {
   private http1: http.Server | undefined;
   private readonly cors: Cors | undefined;
   private readonly grpcWeb: GrpcWebBridge | undefined;
+  private readonly routes: readonly GatewayRoute[];
+  private openapi: string | undefined;
 
   constructor(
     pool: DescriptorPool,
@@ -95,7 +100,8 @@ export class Gateway {
     private readonly options: GatewayOptions = DEFAULT_GATEWAY_OPTIONS,
   ) {
     this.registry = pool.registry;
-    this.table = new RouteTable(options.rest === false ? [] : routes);
+    this.routes = options.rest === false ? [] : routes;
+    this.table = new RouteTable(this.routes);
     this.cors = options.cors === undefined ? undefined : new Cors(options.cors);
     this.grpcWeb =
       options.grpcWeb === true ? new GrpcWebBridge(upstream, options.maxBodyBytes) : undefined;
@@ -151,6 +157,10 @@ export class Gateway {
     const q = ex.target.indexOf('?');
     const path = q < 0 ? ex.target : ex.target.slice(0, q);
     const query = new URLSearchParams(q < 0 ? '' : ex.target.slice(q + 1));
+    if (path === this.options.openapiPath && (ex.method === 'GET' || ex.method === 'HEAD')) {
+      this.serveOpenApi(ex);
+      return;
+    }
     const found = this.table.match(ex.method, path);
     if (found.kind === 'not-found') {
       this.local(ex, 404, `no route for ${ex.method} ${path}`);
@@ -206,6 +216,16 @@ export class Gateway {
       reply,
     );
     ex.onAbort(() => call.cancel());
+  }
+
+  private serveOpenApi(ex: HttpExchange): void {
+    // Built on first request: the routes do not change while the gateway lives.
+    this.openapi ??= JSON.stringify(openApiDocument(this.routes, this.options.json));
+    ex.head(200, {
+      'content-type': JSON_TYPE,
+      'content-length': String(Buffer.byteLength(this.openapi)),
+    });
+    ex.end(ex.method === 'HEAD' ? undefined : this.openapi);
   }
 
   private metadataOf(fields: readonly string[]): string[] {

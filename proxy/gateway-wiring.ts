@@ -57,6 +57,7 @@ export function createGateway(
     rest: config.rest,
     grpcWeb: config.grpcWeb,
     cors: config.cors,
+    openapiPath: config.openapiPath,
   });
 }
 

@@ -36,6 +36,7 @@ describe('gateway config', () => {
     );
     assert.deepEqual(config.listeners[0].gateway, {
       grpcWeb: true,
+      openapiPath: '/openapi.json',
       rest: true,
       forwardHeaders: ['authorization', 'x-*'],
       maxBodyBytes: 4 * 1024 * 1024,

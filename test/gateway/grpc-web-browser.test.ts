@@ -124,6 +124,7 @@ describe('gRPC-Web in a browser', () => {
         listener: {
           gateway: {
             grpcWeb: true,
+            openapiPath: '/openapi.json',
             cors: { ...DEFAULT_CORS, allowOrigins: [page.origin] },
             rest: false,
             forwardHeaders: [],

@@ -20,6 +20,7 @@ import {
 
 const GATEWAY: ListenerGatewayConfig = {
   grpcWeb: true,
+  openapiPath: '/openapi.json',
   cors: {
     ...DEFAULT_CORS,
     allowOrigins: ['https://app.example.com', 'http://*.test.example'],

@@ -15,6 +15,7 @@ import {
 
 const GATEWAY: ListenerGatewayConfig = {
   grpcWeb: true,
+  openapiPath: '/openapi.json',
   rest: true,
   forwardHeaders: ['authorization', 'x-*'],
   maxBodyBytes: 1024,
