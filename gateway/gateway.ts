@@ -22,6 +22,7 @@ import {
 import { codeOfHttpStatus, httpStatusOf, statusBody } from './status-json.js';
 import {
   buildRequest,
+  buildStreamRequest,
   DEFAULT_JSON_OPTIONS,
   RequestError,
   responseJson,
@@ -178,6 +179,9 @@ export class Gateway {
       return;
     }
     const { route, values } = found;
+    const clientStream =
+      route.method.methodKind === 'client_streaming' ||
+      route.method.methodKind === 'bidi_streaming';
     let message: Uint8Array;
     try {
       const body =
@@ -186,7 +190,9 @@ export class Gateway {
           : await ex.readBody(this.options.maxBodyBytes);
       // Bodies are read as JSON whatever their content-type: curl -d sends
       // application/x-www-form-urlencoded, fetch with a string text/plain.
-      message = buildRequest(route, values, query, body, this.registry);
+      message = clientStream
+        ? buildStreamRequest(route, values, query, body ?? Buffer.alloc(0), this.registry)
+        : buildRequest(route, values, query, body, this.registry);
     } catch (err) {
       if (err instanceof RequestError) this.local(ex, err.httpStatus, err.message);
       else if (err instanceof BodyTooLarge) this.local(ex, 413, err.message);
@@ -199,7 +205,9 @@ export class Gateway {
       this.local(ex, 400, `malformed grpc-timeout "${rawTimeout}"`);
       return;
     }
-    const streaming = route.method.methodKind === 'server_streaming';
+    const streaming =
+      route.method.methodKind === 'server_streaming' ||
+      route.method.methodKind === 'bidi_streaming';
     const accept = ex.header('accept') ?? '';
     const reply = streaming
       ? new StreamReply(ex, route, this.registry, this.options.json, accept.includes(SSE_TYPE))
@@ -210,6 +218,7 @@ export class Gateway {
         authority: ex.header('host') ?? '',
         metadata: this.metadataOf(ex.fields),
         message,
+        framed: clientStream,
         timeoutMs,
         peer: ex.peer,
       },

@@ -253,7 +253,11 @@ export function openApiDocument(
     };
     if (route.body !== '') {
       const schema = route.body === '*' ? set.ref(method.input) : set.field(route.bodyField!);
-      operation.requestBody = { required: false, content: { 'application/json': { schema } } };
+      const clientStream =
+        method.methodKind === 'client_streaming' || method.methodKind === 'bidi_streaming';
+      // A client stream's body is newline-delimited JSON, one message (this schema) a line.
+      const type = clientStream ? 'application/x-ndjson' : 'application/json';
+      operation.requestBody = { required: false, content: { [type]: { schema } } };
     }
     const result =
       route.responseField === undefined ? set.ref(method.output) : set.field(route.responseField);
@@ -262,7 +266,7 @@ export function openApiDocument(
         'a gRPC error, its status mapped to HTTP (NOT_FOUND 404, INVALID_ARGUMENT 400, …)',
       content: { 'application/json': { schema: STATUS_REF } },
     };
-    if (method.methodKind === 'server_streaming') {
+    if (method.methodKind === 'server_streaming' || method.methodKind === 'bidi_streaming') {
       const record = {
         type: 'object',
         description: 'one record per message, then a last record with the final status',

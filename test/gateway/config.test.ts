@@ -47,7 +47,7 @@ describe('gateway config', () => {
     assert.deepEqual(config.descriptors?.httpRules, [
       { rule: { selector: 'library.v1.Library.Ping', get: '/v1/ping' }, source: 'api.yaml:12:7' },
     ]);
-    assert.equal(loadGatewayRoutes(config)?.routes.length, 12);
+    assert.equal(loadGatewayRoutes(config)?.routes.length, 13);
   });
 
   it('names file:line:col of a bad key and of a gateway without descriptors', () => {
@@ -140,7 +140,7 @@ describe('gateway config', () => {
       gateway: { protos: [LIBRARY_PROTO], protoPaths: [LIBRARY_DIR] },
     });
     assert.equal(config.listeners[0].gateway?.rest, true);
-    // 11 routes from the annotations (Ping has none without httpRules).
-    assert.equal(loadGatewayRoutes(config)?.routes.length, 11);
+    // 12 routes from the annotations (Ping has none without httpRules).
+    assert.equal(loadGatewayRoutes(config)?.routes.length, 12);
   });
 });

@@ -66,6 +66,7 @@ describe('OpenAPI document', () => {
       '/v1/ping',
       '/v1/{book.name}',
       '/v1/{name}',
+      '/v1/{name}/books:import',
       '/v1/{name}/title',
       '/v1/{name}:archive',
       '/v1/{parent}/books',
@@ -124,6 +125,13 @@ describe('OpenAPI document', () => {
     assert.deepEqual(title.schema, { $ref: '#/components/schemas/library.v1.Title' });
     const file = doc.components.schemas['library.v1.GetFileResponse'] as Obj;
     assert.equal(file.properties.data.contentEncoding, 'base64');
+  });
+
+  it('takes a client stream as newline-delimited JSON', () => {
+    const body = doc.paths['/v1/{name}/books:import'].post.requestBody.content;
+    assert.deepEqual(body, {
+      'application/x-ndjson': { schema: { $ref: '#/components/schemas/library.v1.Book' } },
+    });
   });
 
   it('gives errors as google.rpc.Status and streams as NDJSON or SSE', () => {
