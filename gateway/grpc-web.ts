@@ -10,8 +10,11 @@ import type { GatewayUpstream, MetadataFields } from './upstream.js';
 const BINARY_TYPE = 'application/grpc-web+proto';
 const TEXT_TYPE = 'application/grpc-web-text+proto';
 
-/** Which gRPC-Web flavour a content-type names: binary, text (base64), or null for neither. */
-export function grpcWebKind(contentType: string | undefined): 'binary' | 'text' | null {
+/**
+ * Which gRPC-Web flavour a content-type names: binary, text (base64), another codec
+ * (`+json`: refused, as the bytes are passed on and backends speak protobuf), or null for none.
+ */
+export function grpcWebKind(contentType: string | undefined): 'binary' | 'text' | 'other' | null {
   if (contentType === undefined || !contentType.startsWith('application/grpc-web')) return null;
   const semi = contentType.indexOf(';');
   const type = (semi < 0 ? contentType : contentType.slice(0, semi)).trim();
@@ -23,7 +26,10 @@ export function grpcWebKind(contentType: string | undefined): 'binary' | 'text' 
     case 'application/grpc-web-text+proto':
       return 'text';
     default:
-      return null;
+      return type.startsWith('application/grpc-web+') ||
+        type.startsWith('application/grpc-web-text+')
+        ? 'other'
+        : null;
   }
 }
 
@@ -116,9 +122,19 @@ export class GrpcWebBridge {
     private readonly maxBodyBytes: number,
   ) {}
 
-  async serve(ex: HttpExchange, kind: 'binary' | 'text'): Promise<void> {
+  async serve(ex: HttpExchange, kind: 'binary' | 'text' | 'other'): Promise<void> {
     // Text requests want text answers; a binary request may still ask for text with Accept.
     const textReply = kind === 'text' || (ex.header('accept') ?? '').includes('grpc-web-text');
+    if (kind === 'other') {
+      this.refuse(
+        ex,
+        415,
+        Status.UNIMPLEMENTED,
+        `${ex.header('content-type')} is not served: gRPC-Web is passed through as protobuf (application/grpc-web or application/grpc-web+proto)`,
+        textReply,
+      );
+      return;
+    }
     if (ex.method !== 'POST') {
       this.refuse(ex, 405, Status.UNIMPLEMENTED, 'gRPC-Web calls are POST', textReply, {
         allow: 'POST',

@@ -236,7 +236,7 @@ describe('gRPC-Web', () => {
     assert.equal(trailers?.['grpc-status'], '0');
   });
 
-  it('refuses bad base64, a cut frame, an unknown method and a body over the limit', async () => {
+  it('refuses bad base64, a cut frame, an unknown method, +json and a body over the limit', async () => {
     const bad = await post('/library.v1.Library/GetBook', 'AAA*', {
       'content-type': 'application/grpc-web-text',
     });
@@ -252,6 +252,11 @@ describe('gRPC-Web', () => {
     });
     assert.equal(unknown.res.status, 200);
     assert.equal(unknown.res.headers.get('grpc-status'), '12');
+    const json = await post('/library.v1.Library/GetBook', '{}', {
+      'content-type': 'application/grpc-web+json',
+    });
+    assert.equal(json.res.status, 415);
+    assert.equal(json.res.headers.get('grpc-status'), '12');
     const huge = await post('/library.v1.Library/GetBook', frame(new Uint8Array(5000)), {
       'content-type': 'application/grpc-web',
     });
