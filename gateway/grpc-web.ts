@@ -203,6 +203,8 @@ export class GrpcWebBridge {
       reply,
     );
     ex.onAbort(() => call.cancel());
+    // Backpressure: a browser that reads slowly pauses the upstream instead of growing a buffer.
+    ex.onDrain(() => call.resume());
   }
 
   /**
@@ -263,13 +265,13 @@ class WebReply {
     framed[0] = 0;
     framed.writeUInt32BE(message.length, 1);
     message.copy(framed, 5);
-    this.onData(framed);
+    this.ex.write(this.text ? framed.toString('base64') : framed);
   }
 
-  onData(chunk: Buffer): void {
+  onData(chunk: Buffer): boolean {
     if (!this.started) this.onHeaders([]);
     // Each chunk is encoded on its own: text-mode readers take padded pieces one after another.
-    this.ex.write(this.text ? chunk.toString('base64') : chunk);
+    return this.ex.write(this.text ? chunk.toString('base64') : chunk);
   }
 
   onEnd(code: number, message: string, trailers: MetadataFields): void {

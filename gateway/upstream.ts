@@ -35,9 +35,10 @@ export interface GatewayCallSink {
   onMessage(message: Buffer): void;
   /**
    * When present, response DATA comes here as it arrives, still framed, instead of through
-   * `onMessage` (gRPC-Web passes the bytes on without taking them apart).
+   * `onMessage` (gRPC-Web passes the bytes on without taking them apart). false: the client is
+   * behind; the upstream is paused until `GatewayCall.resume()`.
    */
-  onData?(chunk: Buffer): void;
+  onData?(chunk: Buffer): boolean;
   /** The final status, its message decoded; `trailers` as received ([] for one the proxy made). */
   onEnd(code: number, message: string, trailers: MetadataFields): void;
 }
@@ -45,6 +46,8 @@ export interface GatewayCallSink {
 export interface GatewayCall {
   /** The HTTP client went away: cancel upstream; `onEnd` still follows (CANCELLED). */
   cancel(): void;
+  /** The sink whose `onData` returned false can take more now. */
+  resume(): void;
 }
 
 export interface GatewayUpstream {

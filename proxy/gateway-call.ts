@@ -39,6 +39,11 @@ export class GatewayProxyCall extends UpstreamCall implements GatewayCall, CallR
     this.endSink(Status.CANCELLED, 'cancelled by the client', []);
   }
 
+  /** GatewayCall: the HTTP client took what it was behind on. */
+  resume(): void {
+    if (!this.sinkEnded) this.responseDrained();
+  }
+
   peer(): string {
     return this.clientPeer;
   }
@@ -71,10 +76,8 @@ export class GatewayProxyCall extends UpstreamCall implements GatewayCall, CallR
 
   protected writeResponse(chunk: Buffer): boolean {
     if (this.sinkEnded) return true;
-    if (this.sink.onData !== undefined) {
-      this.sink.onData(chunk);
-      return true;
-    }
+    // false pauses the upstream until resume() (responseDrained).
+    if (this.sink.onData !== undefined) return this.sink.onData(chunk);
     const problem = this.deframer.push(chunk, (m) => this.sink.onMessage(m));
     if (problem !== null) this.fail(Status.INTERNAL, problem, false);
     return true;

@@ -61,7 +61,7 @@ export function createGateway(
   });
 }
 
-const NO_CALL: GatewayCall = { cancel() {} };
+const NO_CALL: GatewayCall = { cancel() {}, resume() {} };
 
 /** Gateway calls through the proxy's routes: `route` finds the call context for a path. */
 export class ProxyGatewayUpstream implements GatewayUpstream {

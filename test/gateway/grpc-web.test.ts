@@ -171,6 +171,41 @@ describe('gRPC-Web', () => {
     assert.equal(trailers?.['x-stream-trailer'], 'done');
   });
 
+  it('delivers a long stream whole to a client that stops reading for a while', async () => {
+    // About 600 KB: ten times HTTP/2's default 64 KiB window, so the proxy must pause the upstream.
+    const count = 20_000;
+    const request = create(ListBooksRequest, { parent: 'p', count });
+    const session = http2.connect(base);
+    try {
+      const stream = session.request({
+        ':method': 'POST',
+        ':path': '/library.v1.Library/ListBooks',
+        'content-type': 'application/grpc-web+proto',
+      });
+      stream.end(frame(toBinary(ListBooksRequest, request)));
+      const chunks: Buffer[] = [];
+      let paused = false;
+      stream.on('data', (c: Buffer) => {
+        chunks.push(c);
+        if (!paused) {
+          paused = true;
+          stream.pause();
+          setTimeout(() => stream.resume(), 300);
+        }
+      });
+      await new Promise((resolve) => stream.on('end', resolve));
+      const { messages, trailers } = parseBody(Buffer.concat(chunks));
+      assert.equal(messages.length, count);
+      assert.equal(
+        (fromBinary(Book, messages[count - 1]) as unknown as { name: string }).name,
+        `p/books/${count - 1}`,
+      );
+      assert.equal(trailers?.['grpc-status'], '0');
+    } finally {
+      session.close();
+    }
+  });
+
   it('puts an error that comes before any message in the headers (trailers-only)', async () => {
     const request = create(FailRequest, { code: 5, message: 'no such book: ünïcode' });
     const { res, body } = await post(
