@@ -1,4 +1,4 @@
-// `npm run bench:gateway`: what the gateway costs next to the plain gRPC path. One route_guide
+// The `gateway` scenario of `npm run bench` (also alone: `npm run bench:gateway`): what the gateway costs next to the plain gRPC path. One route_guide
 // backend, the switchyard binary with `--gateway --proto route_guide_api.proto`, and h2load
 // (h2c) making the same small call three ways — gRPC, REST/JSON (GET, transcoded both ways)
 // and gRPC-Web (bytes passed through) — then an NDJSON server stream. Proxy CPU per call comes
@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { loadProtos } from '../gateway/descriptor-pool.js';
@@ -45,15 +46,40 @@ function median(values: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: { calls: { type: 'string', default: '20000' }, quick: { type: 'boolean' } },
-  });
-  const calls = values.quick === true ? 3000 : Number(values.calls);
+export interface GatewayBenchRow {
+  readonly name: string;
+  readonly rps: number;
+  readonly usPerCall: number;
+  /** Proxy CPU per call over the gRPC unary call's. */
+  readonly vsGrpc: number;
+  /** Response DATA MB/s (10^6 bytes), streams only. */
+  readonly mbPerS: number | null;
+  readonly usPerMB: number | null;
+  /** The fewest 2xx answers of the runs, and the calls of each run. */
+  readonly ok: number;
+  readonly calls: number;
+}
+
+export interface GatewayBenchResult {
+  readonly runs: number;
+  readonly loadAverage: { readonly before: number; readonly after: number };
+  readonly rows: readonly GatewayBenchRow[];
+}
+
+export interface GatewayBenchOptions {
+  /** Unary calls per run (streams: a twentieth, at least 200). Default 20,000. */
+  readonly calls?: number;
+  readonly processes: ChildProcesses;
+  readonly log?: (line: string) => void;
+}
+
+export async function gatewayBench(options: GatewayBenchOptions): Promise<GatewayBenchResult> {
+  const calls = options.calls ?? 20_000;
+  const say = options.log ?? log;
+  const processes = options.processes;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'swy-gateway-bench-'));
-  const processes = new ChildProcesses();
-  processes.installHandlers(log);
   const backend = await startRouteGuideServer({ name: 'bench' });
+  let proxyProcess: Awaited<ReturnType<typeof startProxy>> | undefined;
   try {
     const proxy = await startProxy(
       processes,
@@ -63,6 +89,7 @@ async function main(): Promise<void> {
       },
       backend.address,
     );
+    proxyProcess = proxy;
     const base = `http://${proxy.target}`;
     const pool = loadProtos({ files: [API_PROTO], importPaths: [PROTOS_DIR] });
     const Point = pool.registry.getMessage('routeguide.Point')!;
@@ -152,7 +179,7 @@ async function main(): Promise<void> {
           ok,
           total: sum.total,
         });
-        log(
+        say(
           `${s.name}: run ${i + 1}: ${ok}/${sum.total} 2xx, ${runs.at(-1)!.usPerCall.toFixed(1)} µs/call`,
         );
       }
@@ -160,27 +187,64 @@ async function main(): Promise<void> {
     }
     const loadAfter = os.loadavg();
     const grpcUs = median(results[0].runs.map((r) => r.usPerCall));
-    console.log(
-      `node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}; load average ${loadBefore[0].toFixed(2)} before, ${loadAfter[0].toFixed(2)} after; medians of ${RUNS}`,
-    );
-    console.log(
-      '| call | req/s | proxy CPU µs/call | × gRPC | MB/s (response DATA) | proxy CPU µs/MB | 2xx |',
-    );
-    console.log('|---|---:|---:|---:|---:|---:|---:|');
-    for (const r of results) {
-      const us = median(r.runs.map((x) => x.usPerCall));
-      console.log(
-        `| ${r.name} | ${Math.round(median(r.runs.map((x) => x.rps)))} | ${us.toFixed(1)} | ${(us / grpcUs).toFixed(2)} | ${median(r.runs.map((x) => x.mbPerS)).toFixed(2)} | ${Math.round(median(r.runs.map((x) => x.usPerMB)))} | ${Math.min(...r.runs.map((x) => x.ok))}/${r.runs[0].total} |`,
-      );
-    }
+    return {
+      runs: RUNS,
+      loadAverage: { before: loadBefore[0], after: loadAfter[0] },
+      rows: results.map((r, i) => {
+        const us = median(r.runs.map((x) => x.usPerCall));
+        const streaming = i >= 3;
+        return {
+          name: r.name,
+          rps: median(r.runs.map((x) => x.rps)),
+          usPerCall: us,
+          vsGrpc: us / grpcUs,
+          mbPerS: streaming ? median(r.runs.map((x) => x.mbPerS)) : null,
+          usPerMB: streaming ? median(r.runs.map((x) => x.usPerMB)) : null,
+          ok: Math.min(...r.runs.map((x) => x.ok)),
+          calls: r.runs[0].total,
+        };
+      }),
+    };
   } finally {
-    await processes.stopAll();
+    if (proxyProcess !== undefined) await processes.stop(proxyProcess.process);
     backend.kill();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+/** The result as a markdown table, as bench/README.md shows it. */
+export function gatewayTable(result: GatewayBenchResult): string {
+  const lines = [
+    '| call | req/s | proxy CPU µs/call | × gRPC | MB/s of response | proxy CPU µs/MB | 2xx |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of result.rows) {
+    lines.push(
+      `| ${r.name} | ${Math.round(r.rps)} | ${r.usPerCall.toFixed(1)} | ${r.vsGrpc.toFixed(2)} | ${r.mbPerS?.toFixed(2) ?? '–'} | ${r.usPerMB === null ? '–' : Math.round(r.usPerMB)} | ${r.ok}/${r.calls} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { calls: { type: 'string', default: '20000' }, quick: { type: 'boolean' } },
+  });
+  const processes = new ChildProcesses();
+  processes.installHandlers(log);
+  const result = await gatewayBench({
+    calls: values.quick === true ? 3000 : Number(values.calls),
+    processes,
+  });
+  console.log(
+    `node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}; load average ${result.loadAverage.before.toFixed(2)} before, ${result.loadAverage.after.toFixed(2)} after; medians of ${result.runs}`,
+  );
+  console.log(gatewayTable(result));
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}
