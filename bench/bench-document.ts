@@ -6,6 +6,7 @@ import type { H2ConnectionBenchResult } from './h2-connection-bench.js';
 import type { H2FramesBenchResult } from './h2-frames-bench.js';
 import type { HpackBenchResult } from './hpack-bench.js';
 import type { ConfigBenchResult } from './config-bench.js';
+import type { GatewayBenchResult } from './gateway-bench.js';
 import type { LoadScenarioResult } from './load-scenario.js';
 import type {
   CancelStreamsRun,
@@ -68,6 +69,7 @@ export type ScenarioResult =
     }
   | { readonly kind: 'config'; readonly about: string; readonly result: ConfigBenchResult }
   | { readonly kind: 'observers'; readonly about: string; readonly result: ObserverBenchResult }
+  | { readonly kind: 'gateway'; readonly about: string; readonly result: GatewayBenchResult }
   | { readonly kind: 'error'; readonly about: string; readonly error: string };
 
 export interface BenchDocument {

@@ -1,6 +1,7 @@
 // Renders a benchmark document as markdown tables (what `npm run bench` prints on stdout).
 import type { BenchDocument, ScenarioResult } from './bench-document.js';
 import { fmtInt } from './bench-context.js';
+import { gatewayTable } from './gateway-bench.js';
 import type { H2FramesCost } from './h2-frames-bench.js';
 import type { LoadRun, LoadScenarioResult } from './load-scenario.js';
 import type {
@@ -369,6 +370,13 @@ function section(name: string, r: ScenarioResult): string | undefined {
       return (
         `### ${name}: ${r.about}\n\nIn the loader process a reload starts, off the proxy's loop; ` +
         `its start (about 50 MiB and 0.2 s of CPU) is included.\n\n${table(header, rows, 1)}`
+      );
+    }
+    case 'gateway': {
+      const x = r.result;
+      return (
+        `### ${name}: ${r.about}\n\nMedians of ${x.runs} runs; load average ${fixed(x.loadAverage.before, 2)} before, ` +
+        `${fixed(x.loadAverage.after, 2)} after.\n\n${gatewayTable(x)}`
       );
     }
     case 'observers': {

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { startBackend, type RunningBackend } from './backend-process.js';
 import { balancerBench } from './balancer-bench.js';
 import { configBench } from './config-bench.js';
+import { gatewayBench } from './gateway-bench.js';
 import type { BenchContext } from './bench-context.js';
 import {
   findProblems,
@@ -49,6 +50,8 @@ const IN_PROCESS: ReadonlySet<Scenario['kind']> = new Set([
   'h2-connection',
   'config',
   'observers',
+  // Starts its own route_guide backend and gateway proxy.
+  'gateway',
 ]);
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
@@ -144,6 +147,18 @@ async function runScenario(
         about: s.about,
         result: await observerBench(quick ? { calls: 200_000, loggedCalls: 5_000 } : {}),
       };
+    case 'gateway': {
+      const processes = new ChildProcesses();
+      try {
+        return {
+          kind: s.kind,
+          about: s.about,
+          result: await gatewayBench({ calls: quick ? 3_000 : 20_000, processes, log }),
+        };
+      } finally {
+        await processes.stopAll();
+      }
+    }
   }
 }
 

@@ -28,6 +28,7 @@ export interface OtherScenario {
     | 'hpack'
     | 'h2-frames'
     | 'h2-connection'
+    | 'gateway'
     | 'config'
     | 'observers';
   readonly name: string;
@@ -148,6 +149,12 @@ export const scenarioList = (z: ScenarioSizes): readonly Scenario[] => [
     kind: 'observers',
     name: 'observers',
     about: 'what observing a call costs: metrics, the access log, prom-client for comparison',
+  },
+  {
+    kind: 'gateway',
+    name: 'gateway',
+    about:
+      'REST/JSON and gRPC-Web unary calls next to gRPC through a route_guide backend, and an NDJSON stream: proxy CPU per call',
   },
 ];
 

@@ -57,6 +57,16 @@ interface CheckedListener {
     idleTimeout: number;
   };
   gateway?: {
+    grpcWeb: boolean;
+    openapi: string;
+    cors?: {
+      allowOrigins?: (string | undefined)[];
+      allowMethods?: (string | undefined)[];
+      allowHeaders?: (string | undefined)[];
+      exposeHeaders?: (string | undefined)[];
+      maxAge: number;
+      allowCredentials: boolean;
+    };
     rest: boolean;
     forwardHeaders?: (string | undefined)[];
     maxBodySize: number;
@@ -239,10 +249,10 @@ export function buildConfig(checked: CheckedConfig, ctx: BuildContext): Config {
   }
 
   (checked.listeners ?? []).forEach((l, i) => {
-    if (l?.gateway !== undefined && checked.descriptors === undefined) {
+    if (l?.gateway?.rest === true && checked.descriptors === undefined) {
       issue(
         ['listeners', i, 'gateway'],
-        'needs a top-level `descriptors:` block (protos) to know the services and HTTP rules',
+        'REST needs a top-level `descriptors:` block (protos) to know the services and HTTP rules (gRPC-Web alone needs none: `rest: false`)',
         'key',
       );
     }
@@ -319,6 +329,18 @@ function buildListener(l: CheckedListener | undefined, i: number): ListenerConfi
     connect: buildConnect(l?.connect),
     ...(l?.gateway !== undefined && {
       gateway: {
+        grpcWeb: l.gateway.grpcWeb,
+        openapiPath: l.gateway.openapi,
+        ...(l.gateway.cors !== undefined && {
+          cors: {
+            allowOrigins: (l.gateway.cors.allowOrigins ?? []).map((h) => h ?? ''),
+            allowMethods: (l.gateway.cors.allowMethods ?? []).map((h) => h ?? ''),
+            allowHeaders: (l.gateway.cors.allowHeaders ?? []).map((h) => h ?? ''),
+            exposeHeaders: (l.gateway.cors.exposeHeaders ?? []).map((h) => h ?? ''),
+            maxAgeSeconds: Math.floor(l.gateway.cors.maxAge / 1000),
+            allowCredentials: l.gateway.cors.allowCredentials,
+          },
+        }),
         rest: l.gateway.rest,
         forwardHeaders: (l.gateway.forwardHeaders ?? []).map((h) => h ?? ''),
         maxBodyBytes: l.gateway.maxBodySize,

@@ -7,6 +7,7 @@ import {
   DEFAULT_CIRCUIT_BREAKERS,
   DEFAULT_CLUSTER,
   DEFAULT_CONNECT,
+  DEFAULT_CORS,
   DEFAULT_GATEWAY,
   DEFAULT_HEALTH_CHECK,
   DEFAULT_KEEPALIVE,
@@ -217,7 +218,88 @@ const HEADER_NAME_PATTERN: StringShape = {
   normalize: (v) => v.toLowerCase(),
 };
 
+const HEADER_NAME_PATTERN_EXACT: StringShape = {
+  kind: 'string',
+  pattern: /^[a-z0-9!#$%&'+.^_`|~-]+$/,
+  patternMessage: 'be a header name',
+  normalize: (v) => v.toLowerCase(),
+};
+
+/** `*`, an origin, or an origin with `*` standing for host characters. */
+function originProblem(text: string): string | undefined {
+  if (text === '*') return undefined;
+  if (!/^https?:\/\/[A-Za-z0-9*.-]+(:(\d{1,5}|\*))?$/.test(text)) {
+    return `"${text}" is not an origin: write "*", "https://app.example.com", or a pattern such as "https://*.example.com" (scheme and host, no path)`;
+  }
+  return undefined;
+}
+
+const CORS = object({
+  allowOrigins: {
+    shape: { kind: 'list', items: { kind: 'string', check: originProblem } },
+    default: DEFAULT_CORS.allowOrigins,
+    description:
+      'origins whose browser pages may call: "*", exact origins, or patterns such as "https://*.example.com"',
+  },
+  allowMethods: {
+    shape: {
+      kind: 'list',
+      items: {
+        kind: 'string',
+        pattern: /^[A-Z]+$/,
+        patternMessage: 'be an HTTP method in capitals, such as "POST"',
+      },
+    },
+    default: DEFAULT_CORS.allowMethods,
+    description: 'methods a preflight grants',
+  },
+  allowHeaders: {
+    shape: { kind: 'list', items: HEADER_NAME_PATTERN },
+    default: DEFAULT_CORS.allowHeaders,
+    description:
+      'request headers a preflight grants (gRPC-Web metadata is sent as headers); a trailing "*" matches a prefix',
+  },
+  exposeHeaders: {
+    shape: { kind: 'list', items: HEADER_NAME_PATTERN_EXACT },
+    default: DEFAULT_CORS.exposeHeaders,
+    description:
+      "response headers browsers may read, beyond grpc-status, grpc-message, grpc-status-details-bin and each response's own metadata headers (always exposed)",
+  },
+  maxAge: {
+    shape: duration(0, 86_400_000),
+    default: DEFAULT_CORS.maxAgeSeconds * 1000,
+    description: 'how long a browser may cache a preflight answer (Chromium caps it at 2h)',
+  },
+  allowCredentials: {
+    shape: { kind: 'boolean' },
+    default: DEFAULT_CORS.allowCredentials,
+    description: 'let pages send cookies and Authorization (Access-Control-Allow-Credentials)',
+  },
+});
+
 const GATEWAY = object({
+  grpcWeb: {
+    shape: { kind: 'boolean' },
+    default: true,
+    description:
+      'serve gRPC-Web (application/grpc-web, +proto, -text) on this port, over HTTP/1.1 and HTTP/2; needs no descriptors',
+  },
+  cors: {
+    shape: CORS,
+    defaultText: 'off',
+    description:
+      'CORS for browser pages on other origins: preflight answered, headers on every reply, errors included (`cors: {}` for the defaults)',
+  },
+  openapi: {
+    shape: {
+      kind: 'string',
+      pattern: /^(\/[^\s?#]*)?$/,
+      patternMessage: 'be a path starting with "/", or "" for none',
+    },
+    default: DEFAULT_GATEWAY.openapiPath,
+    description:
+      "where GET serves the OpenAPI 3.1 document of the REST routes, generated from the descriptors and HTTP rules; '' for nowhere",
+  },
   rest: {
     shape: { kind: 'boolean' },
     default: true,

@@ -11,6 +11,7 @@ import type {
   HealthCheckConfig,
   KeepaliveConfig,
   ListenerConfig,
+  GatewayCorsConfig,
   ListenerGatewayConfig,
   LogConfig,
   OutlierDetectionConfig,
@@ -223,10 +224,33 @@ export function quickStartConfig(options: QuickStartOptions): Config {
 
 /** A listener's `gateway:` block when given as `{}`. */
 export const DEFAULT_GATEWAY: ListenerGatewayConfig = {
+  grpcWeb: true,
+  openapiPath: '/openapi.json',
   rest: true,
   forwardHeaders: ['authorization', 'x-*'],
   // 4 MiB: grpc-js's default receive limit, so a body that fits reaches a default backend.
   maxBodyBytes: 4 * 1024 * 1024,
   emitDefaults: false,
   useProtoNames: false,
+};
+
+/** A gateway's `cors:` block when given as `{}`. */
+export const DEFAULT_CORS: GatewayCorsConfig = {
+  allowOrigins: ['*'],
+  allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+  // What gRPC-Web and Connect browser clients send, and x-* for application metadata.
+  allowHeaders: [
+    'content-type',
+    'authorization',
+    'x-grpc-web',
+    'x-user-agent',
+    'grpc-timeout',
+    'connect-protocol-version',
+    'connect-timeout-ms',
+    'x-*',
+  ],
+  exposeHeaders: [],
+  // 2 h: Chromium's cap; Firefox allows 24 h.
+  maxAgeSeconds: 7200,
+  allowCredentials: false,
 };

@@ -47,7 +47,12 @@ function limitsText(l: ListenerConfig): string {
 }
 
 function listenerMode(l: ListenerConfig): string {
-  return listenerKind(l) + (l.gateway?.rest === true ? ', REST/JSON gateway' : '') + limitsText(l);
+  const gateway = [
+    l.gateway?.rest === true ? ', REST/JSON gateway' : '',
+    l.gateway?.grpcWeb === true ? ', gRPC-Web' : '',
+    l.gateway?.cors !== undefined ? ' with CORS' : '',
+  ].join('');
+  return listenerKind(l) + gateway + limitsText(l);
 }
 
 function listenerKind(l: ListenerConfig): string {

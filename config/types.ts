@@ -42,7 +42,23 @@ export interface HttpRuleConfig {
 }
 
 /** A listener's `gateway:` block: REST/JSON on the same port as gRPC. */
+/** A gateway's `cors:` block. */
+export interface GatewayCorsConfig {
+  readonly allowOrigins: readonly string[];
+  readonly allowMethods: readonly string[];
+  readonly allowHeaders: readonly string[];
+  readonly exposeHeaders: readonly string[];
+  readonly maxAgeSeconds: number;
+  readonly allowCredentials: boolean;
+}
+
 export interface ListenerGatewayConfig {
+  /** Serve gRPC-Web (binary and text) on this port. */
+  readonly grpcWeb: boolean;
+  /** CORS for pages on other origins; undefined: no CORS headers (same-origin pages only). */
+  readonly cors?: GatewayCorsConfig | undefined;
+  /** Where GET serves the REST routes' OpenAPI 3.1 document; '' for nowhere. */
+  readonly openapiPath: string;
   /** Serve REST/JSON (HTTP/1.1, and HTTP/2 requests that are not application/grpc). */
   readonly rest: boolean;
   /** Request headers forwarded as gRPC metadata; a trailing `*` matches a prefix. */

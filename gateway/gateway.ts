@@ -7,7 +7,10 @@ import type { Duplex } from 'node:stream';
 import type { Registry } from '@bufbuild/protobuf';
 import { isGrpcContentType } from '../grpc/header-fields.js';
 import { parseGrpcTimeout } from '../grpc/grpc-timeout.js';
+import { Cors, type CorsOptions } from './cors.js';
 import type { DescriptorPool } from './descriptor-pool.js';
+import { GrpcWebBridge, grpcWebKind } from './grpc-web.js';
+import { openApiDocument } from './openapi.js';
 import { RouteTable, type GatewayRoute } from './http-rules.js';
 import {
   BodyTooLarge,
@@ -19,6 +22,7 @@ import {
 import { codeOfHttpStatus, httpStatusOf, statusBody } from './status-json.js';
 import {
   buildRequest,
+  buildStreamRequest,
   DEFAULT_JSON_OPTIONS,
   RequestError,
   responseJson,
@@ -34,6 +38,14 @@ export interface GatewayOptions {
   readonly forwardHeaders: readonly string[];
   /** Larger request bodies are refused with 413. */
   readonly maxBodyBytes: number;
+  /** Serve REST/JSON from the routes (false: only gRPC-Web, and 404 for the rest). */
+  readonly rest?: boolean;
+  /** Serve gRPC-Web. */
+  readonly grpcWeb?: boolean;
+  /** CORS for pages on other origins; undefined: none. */
+  readonly cors?: CorsOptions | undefined;
+  /** Where GET serves the OpenAPI 3.1 document of the REST routes; '' or undefined: nowhere. */
+  readonly openapiPath?: string;
 }
 
 export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
@@ -77,6 +89,10 @@ export class Gateway {
   readonly table: RouteTable;
   private readonly registry: Registry;
   private http1: http.Server | undefined;
+  private readonly cors: Cors | undefined;
+  private readonly grpcWeb: GrpcWebBridge | undefined;
+  private readonly routes: readonly GatewayRoute[];
+  private openapi: string | undefined;
 
   constructor(
     pool: DescriptorPool,
@@ -85,7 +101,11 @@ export class Gateway {
     private readonly options: GatewayOptions = DEFAULT_GATEWAY_OPTIONS,
   ) {
     this.registry = pool.registry;
-    this.table = new RouteTable(routes);
+    this.routes = options.rest === false ? [] : routes;
+    this.table = new RouteTable(this.routes);
+    this.cors = options.cors === undefined ? undefined : new Cors(options.cors);
+    this.grpcWeb =
+      options.grpcWeb === true ? new GrpcWebBridge(upstream, options.maxBodyBytes) : undefined;
   }
 
   /** An HTTP/1.1 connection the listener recognised: served by a node:http server here. */
@@ -121,10 +141,27 @@ export class Gateway {
     this.http1?.close();
   }
 
-  private async serve(ex: HttpExchange): Promise<void> {
+  private async serve(exchange: HttpExchange): Promise<void> {
+    // Every answer below, local errors included, carries the CORS headers.
+    const ex = this.cors === undefined ? exchange : this.cors.wrap(exchange);
+    if (this.cors?.isPreflight(exchange) === true) {
+      this.cors.preflight(exchange);
+      return;
+    }
+    if (this.grpcWeb !== undefined) {
+      const kind = grpcWebKind(ex.header('content-type'));
+      if (kind !== null) {
+        await this.grpcWeb.serve(ex, kind);
+        return;
+      }
+    }
     const q = ex.target.indexOf('?');
     const path = q < 0 ? ex.target : ex.target.slice(0, q);
     const query = new URLSearchParams(q < 0 ? '' : ex.target.slice(q + 1));
+    if (path === this.options.openapiPath && (ex.method === 'GET' || ex.method === 'HEAD')) {
+      this.serveOpenApi(ex);
+      return;
+    }
     const found = this.table.match(ex.method, path);
     if (found.kind === 'not-found') {
       this.local(ex, 404, `no route for ${ex.method} ${path}`);
@@ -142,6 +179,9 @@ export class Gateway {
       return;
     }
     const { route, values } = found;
+    const clientStream =
+      route.method.methodKind === 'client_streaming' ||
+      route.method.methodKind === 'bidi_streaming';
     let message: Uint8Array;
     try {
       const body =
@@ -150,7 +190,9 @@ export class Gateway {
           : await ex.readBody(this.options.maxBodyBytes);
       // Bodies are read as JSON whatever their content-type: curl -d sends
       // application/x-www-form-urlencoded, fetch with a string text/plain.
-      message = buildRequest(route, values, query, body, this.registry);
+      message = clientStream
+        ? buildStreamRequest(route, values, query, body ?? Buffer.alloc(0), this.registry)
+        : buildRequest(route, values, query, body, this.registry);
     } catch (err) {
       if (err instanceof RequestError) this.local(ex, err.httpStatus, err.message);
       else if (err instanceof BodyTooLarge) this.local(ex, 413, err.message);
@@ -163,7 +205,9 @@ export class Gateway {
       this.local(ex, 400, `malformed grpc-timeout "${rawTimeout}"`);
       return;
     }
-    const streaming = route.method.methodKind === 'server_streaming';
+    const streaming =
+      route.method.methodKind === 'server_streaming' ||
+      route.method.methodKind === 'bidi_streaming';
     const accept = ex.header('accept') ?? '';
     const reply = streaming
       ? new StreamReply(ex, route, this.registry, this.options.json, accept.includes(SSE_TYPE))
@@ -174,12 +218,23 @@ export class Gateway {
         authority: ex.header('host') ?? '',
         metadata: this.metadataOf(ex.fields),
         message,
+        framed: clientStream,
         timeoutMs,
         peer: ex.peer,
       },
       reply,
     );
     ex.onAbort(() => call.cancel());
+  }
+
+  private serveOpenApi(ex: HttpExchange): void {
+    // Built on first request: the routes do not change while the gateway lives.
+    this.openapi ??= JSON.stringify(openApiDocument(this.routes, this.options.json));
+    ex.head(200, {
+      'content-type': JSON_TYPE,
+      'content-length': String(Buffer.byteLength(this.openapi)),
+    });
+    ex.end(ex.method === 'HEAD' ? undefined : this.openapi);
   }
 
   private metadataOf(fields: readonly string[]): string[] {

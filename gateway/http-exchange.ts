@@ -19,10 +19,12 @@ export interface HttpExchange {
   readBody(limit: number): Promise<Buffer>;
   /** Status and headers; once. */
   head(status: number, headers: ResponseHeaders): void;
-  write(chunk: string): void;
-  end(chunk?: string): void;
+  /** false: the client is behind; `onDrain` listeners run when it catches up. */
+  write(chunk: string | Uint8Array): boolean;
+  end(chunk?: string | Uint8Array): void;
   /** Called once if the client goes away before `end()`. */
   onAbort(listener: () => void): void;
+  onDrain(listener: () => void): void;
 }
 
 export class BodyTooLarge extends Error {
@@ -78,9 +80,7 @@ export function http1Exchange(req: IncomingMessage, res: ServerResponse): HttpEx
     head: (status, headers) => {
       res.writeHead(status, headers);
     },
-    write: (chunk) => {
-      res.write(chunk);
-    },
+    write: (chunk) => res.write(chunk),
     end: (chunk) => {
       res.end(chunk);
     },
@@ -88,6 +88,9 @@ export function http1Exchange(req: IncomingMessage, res: ServerResponse): HttpEx
       res.on('close', () => {
         if (!res.writableFinished) listener();
       });
+    },
+    onDrain: (listener) => {
+      res.on('drain', listener);
     },
   };
 }
@@ -119,6 +122,7 @@ export function downstreamExchange(
   let responded = false;
   let body: { resolve: (b: Buffer) => void; reject: (e: Error) => void } | undefined;
   const aborts: (() => void)[] = [];
+  const drains: (() => void)[] = [];
   const handler: DownstreamHandler = {
     onRequestData(_s, chunk) {
       if (ended) return;
@@ -135,7 +139,9 @@ export function downstreamExchange(
       ended = true;
       body?.resolve(Buffer.concat(chunks));
     },
-    onResponseDrain() {},
+    onResponseDrain() {
+      for (const d of drains) d();
+    },
     onStreamClose() {
       closed = true;
       if (!ended) {
@@ -177,17 +183,27 @@ export function downstreamExchange(
       }
       stream.respond(out, false);
     },
-    write: (chunk) => {
-      if (!closed) stream.write(Buffer.from(chunk));
-    },
+    write: (chunk) => (closed ? true : stream.write(toBuffer(chunk))),
     end: (chunk) => {
       responded = true;
       if (closed) return;
-      if (chunk !== undefined && chunk.length > 0) stream.write(Buffer.from(chunk));
+      if (chunk !== undefined && chunk.length > 0) {
+        stream.write(toBuffer(chunk));
+      }
       stream.end([]);
     },
     onAbort: (listener) => {
       aborts.push(listener);
     },
+    onDrain: (listener) => {
+      drains.push(listener);
+    },
   };
+}
+
+function toBuffer(chunk: string | Uint8Array): Buffer {
+  if (typeof chunk === 'string') return Buffer.from(chunk);
+  return Buffer.isBuffer(chunk)
+    ? chunk
+    : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }

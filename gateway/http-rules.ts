@@ -188,7 +188,12 @@ function routesOf(
     }
   }
   if (method.methodKind === 'client_streaming' || method.methodKind === 'bidi_streaming') {
-    throw new HttpRuleError(`${what}: client and bidi streaming are not served over REST yet`);
+    // The request stream is the body, one JSON message a line: it needs a body.
+    if (body === '') {
+      throw new HttpRuleError(
+        `${what}: a ${method.methodKind.replace('_', ' ')} method takes its messages from the body; give the rule a body`,
+      );
+    }
   }
   const route: GatewayRoute = {
     httpMethod,

@@ -130,6 +130,38 @@ export function buildRequest(
   return toBinary(input, msg);
 }
 
+/**
+ * A client stream's messages from a newline-delimited JSON body, each framed for gRPC; blank
+ * lines are skipped, and an error names its line.
+ */
+export function buildStreamRequest(
+  route: GatewayRoute,
+  values: readonly string[],
+  query: URLSearchParams,
+  body: Buffer,
+  registry: Registry,
+): Buffer {
+  const frames: Buffer[] = [];
+  const lines = body.toString('utf8').split('\n');
+  for (const [i, line] of lines.entries()) {
+    if (line.trim() === '') continue;
+    let message: Uint8Array;
+    try {
+      message = buildRequest(route, values, query, Buffer.from(line), registry);
+    } catch (err) {
+      if (err instanceof RequestError) {
+        throw new RequestError(err.httpStatus, `line ${i + 1}: ${err.message}`);
+      }
+      throw err;
+    }
+    const prefix = Buffer.allocUnsafe(5);
+    prefix[0] = 0;
+    prefix.writeUInt32BE(message.length, 1);
+    frames.push(prefix, Buffer.from(message.buffer, message.byteOffset, message.byteLength));
+  }
+  return Buffer.concat(frames);
+}
+
 function parseJson(body: Buffer): JsonValue {
   try {
     return JSON.parse(body.toString('utf8')) as JsonValue;

@@ -14,8 +14,10 @@ export interface GatewayCallRequest {
   readonly authority: string;
   /** Request metadata, already filtered by the gateway's allow-list. */
   readonly metadata: MetadataFields;
-  /** The request message, unframed. */
+  /** The request message, unframed; or, with `framed`, length-prefixed messages as they are. */
   readonly message: Uint8Array;
+  /** `message` is already gRPC-framed (gRPC-Web, a client stream): sent upstream unchanged. */
+  readonly framed?: boolean;
   /** The client's deadline in milliseconds (from `grpc-timeout`), or undefined for none. */
   readonly timeoutMs: number | undefined;
   /** The HTTP client's `address:port`, for logs; "" when unknown. */
@@ -31,6 +33,12 @@ export interface GatewayCallSink {
   /** The upstream's response headers (pseudo-headers included, as received). */
   onHeaders(fields: MetadataFields): void;
   onMessage(message: Buffer): void;
+  /**
+   * When present, response DATA comes here as it arrives, still framed, instead of through
+   * `onMessage` (gRPC-Web passes the bytes on without taking them apart). false: the client is
+   * behind; the upstream is paused until `GatewayCall.resume()`.
+   */
+  onData?(chunk: Buffer): boolean;
   /** The final status, its message decoded; `trailers` as received ([] for one the proxy made). */
   onEnd(code: number, message: string, trailers: MetadataFields): void;
 }
@@ -38,6 +46,8 @@ export interface GatewayCallSink {
 export interface GatewayCall {
   /** The HTTP client went away: cancel upstream; `onEnd` still follows (CANCELLED). */
   cancel(): void;
+  /** The sink whose `onData` returned false can take more now. */
+  resume(): void;
 }
 
 export interface GatewayUpstream {

@@ -22,6 +22,7 @@ export class GatewayProxyCall extends UpstreamCall implements GatewayCall, CallR
     private readonly request: Uint8Array,
     private readonly sink: GatewayCallSink,
     private readonly clientPeer: string,
+    private readonly framed: boolean,
   ) {
     super(fields, path, context, timeoutMs, headerBytes);
   }
@@ -37,12 +38,20 @@ export class GatewayProxyCall extends UpstreamCall implements GatewayCall, CallR
     this.endSink(Status.CANCELLED, 'cancelled by the client', []);
   }
 
+  /** GatewayCall: the HTTP client took what it was behind on. */
+  resume(): void {
+    if (!this.sinkEnded) this.responseDrained();
+  }
+
   peer(): string {
     return this.clientPeer;
   }
 
   protected startRequest(): void {
-    this.forwardRequest(frameMessage(this.request));
+    const r = this.request;
+    this.forwardRequest(
+      this.framed ? Buffer.from(r.buffer, r.byteOffset, r.byteLength) : frameMessage(r),
+    );
     this.requestEnd();
   }
 
@@ -66,6 +75,8 @@ export class GatewayProxyCall extends UpstreamCall implements GatewayCall, CallR
 
   protected writeResponse(chunk: Buffer): boolean {
     if (this.sinkEnded) return true;
+    // false pauses the upstream until resume() (responseDrained).
+    if (this.sink.onData !== undefined) return this.sink.onData(chunk);
     const problem = this.deframer.push(chunk, (m) => this.sink.onMessage(m));
     if (problem !== null) this.fail(Status.INTERNAL, problem, false);
     return true;

@@ -40,6 +40,11 @@ export function loadGatewayRoutes(config: Config): GatewayRoutes | undefined {
   return { pool, routes };
 }
 
+/** Descriptors for a gateway with no `descriptors:` (gRPC-Web only): the bundled files alone. */
+export function emptyGatewayRoutes(): GatewayRoutes {
+  return { pool: loadProtos({ files: [], importPaths: [] }), routes: [] };
+}
+
 export function createGateway(
   loaded: GatewayRoutes,
   config: ListenerGatewayConfig,
@@ -49,10 +54,14 @@ export function createGateway(
     json: { emitDefaults: config.emitDefaults, useProtoNames: config.useProtoNames },
     forwardHeaders: config.forwardHeaders,
     maxBodyBytes: config.maxBodyBytes,
+    rest: config.rest,
+    grpcWeb: config.grpcWeb,
+    cors: config.cors,
+    openapiPath: config.openapiPath,
   });
 }
 
-const NO_CALL: GatewayCall = { cancel() {} };
+const NO_CALL: GatewayCall = { cancel() {}, resume() {} };
 
 /** Gateway calls through the proxy's routes: `route` finds the call context for a path. */
 export class ProxyGatewayUpstream implements GatewayUpstream {
@@ -100,6 +109,7 @@ export class ProxyGatewayUpstream implements GatewayUpstream {
       request.message,
       sink,
       request.peer,
+      request.framed === true,
     );
     call.start();
     return call;

@@ -35,6 +35,7 @@ import { LogLimiter, silentLogger, type Logger } from '../common/log.js';
 import { Router } from './router.js';
 import {
   createGateway,
+  emptyGatewayRoutes,
   loadGatewayRoutes,
   ProxyGatewayUpstream,
   type GatewayRoutes,
@@ -452,9 +453,12 @@ export class Switchyard implements CallObserver {
     material: ListenerMaterial | undefined,
   ): Promise<Listener> {
     const listener = new Listener(config, material, this.handler, this.logger, this.tunnels);
-    if (config.gateway?.rest === true && this.gatewayRoutes !== undefined) {
+    if (
+      config.gateway !== undefined &&
+      (config.gateway.grpcWeb || (config.gateway.rest && this.gatewayRoutes !== undefined))
+    ) {
       listener.httpGateway = createGateway(
-        this.gatewayRoutes,
+        this.gatewayRoutes ?? emptyGatewayRoutes(),
         config.gateway,
         this.gatewayUpstream,
       );

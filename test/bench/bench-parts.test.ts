@@ -86,6 +86,7 @@ void describe('selectScenarios', () => {
       'h2-connection',
       'config',
       'observers',
+      'gateway',
     ]);
   });
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../../config/config-error.js';
-import { quickStartConfig } from '../../config/defaults.js';
+import { DEFAULT_CORS, quickStartConfig } from '../../config/defaults.js';
 import { parseConfig } from '../../config/load-config.js';
 import { configValidators } from '../../proxy/config-validators.js';
 import { loadGatewayRoutes } from '../../proxy/gateway-wiring.js';
@@ -35,6 +35,8 @@ describe('gateway config', () => {
       OPTIONS,
     );
     assert.deepEqual(config.listeners[0].gateway, {
+      grpcWeb: true,
+      openapiPath: '/openapi.json',
       rest: true,
       forwardHeaders: ['authorization', 'x-*'],
       maxBodyBytes: 4 * 1024 * 1024,
@@ -45,7 +47,7 @@ describe('gateway config', () => {
     assert.deepEqual(config.descriptors?.httpRules, [
       { rule: { selector: 'library.v1.Library.Ping', get: '/v1/ping' }, source: 'api.yaml:12:7' },
     ]);
-    assert.equal(loadGatewayRoutes(config)?.routes.length, 12);
+    assert.equal(loadGatewayRoutes(config)?.routes.length, 13);
   });
 
   it('names file:line:col of a bad key and of a gateway without descriptors', () => {
@@ -68,7 +70,47 @@ describe('gateway config', () => {
     );
     assert.throws(
       () => parseConfig(yaml(''), 'api.yaml', OPTIONS),
-      /api\.yaml:3:5 listeners\[0\]\.gateway: needs a top-level `descriptors:` block/,
+      /api\.yaml:3:5 listeners\[0\]\.gateway: REST needs a top-level `descriptors:` block/,
+    );
+  });
+
+  it('takes a CORS block with defaults, and gRPC-Web alone without descriptors', () => {
+    const config = parseConfig(
+      yaml(
+        '',
+        `    gateway:
+      rest: false
+      cors:
+        allowOrigins: ["https://*.example.com", "http://localhost:5173"]
+        exposeHeaders: [X-Request-Id]
+        maxAge: 10m
+`,
+      ),
+      'web.yaml',
+      OPTIONS,
+    );
+    assert.equal(config.listeners[0].gateway?.grpcWeb, true);
+    assert.deepEqual(config.listeners[0].gateway?.cors, {
+      ...DEFAULT_CORS,
+      allowOrigins: ['https://*.example.com', 'http://localhost:5173'],
+      exposeHeaders: ['x-request-id'],
+      maxAgeSeconds: 600,
+    });
+    assert.throws(
+      () =>
+        parseConfig(
+          yaml(
+            '',
+            `    gateway:
+      rest: false
+      cors:
+        allowOrigins: [https://example.com/app]
+`,
+          ),
+          'web.yaml',
+          OPTIONS,
+        ),
+      /web\.yaml:6:24 listeners\[0\]\.gateway\.cors\.allowOrigins\[0\].*is not an origin/,
     );
   });
 
@@ -98,7 +140,7 @@ describe('gateway config', () => {
       gateway: { protos: [LIBRARY_PROTO], protoPaths: [LIBRARY_DIR] },
     });
     assert.equal(config.listeners[0].gateway?.rest, true);
-    // 11 routes from the annotations (Ping has none without httpRules).
-    assert.equal(loadGatewayRoutes(config)?.routes.length, 11);
+    // 12 routes from the annotations (Ping has none without httpRules).
+    assert.equal(loadGatewayRoutes(config)?.routes.length, 12);
   });
 });

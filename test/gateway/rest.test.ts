@@ -14,6 +14,8 @@ import {
 } from '../support/library-backend.js';
 
 const GATEWAY: ListenerGatewayConfig = {
+  grpcWeb: true,
+  openapiPath: '/openapi.json',
   rest: true,
   forwardHeaders: ['authorization', 'x-*'],
   maxBodyBytes: 1024,
@@ -312,5 +314,25 @@ describe('REST/JSON gateway', () => {
     } finally {
       session.close();
     }
+  });
+
+  it('takes a client stream from a newline-delimited JSON body', async () => {
+    const res = await fetch(`${base}/v1/shelves/s1/books:import`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson' },
+      body: '{"title":"A"}\n\n{"title":"B"}\n{"title":"C"}',
+    });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), {
+      count: 3,
+      titles: ['shelves/s1:A', 'shelves/s1:B', 'shelves/s1:C'],
+    });
+    const bad = await fetch(`${base}/v1/shelves/s1/books:import`, {
+      method: 'POST',
+      body: '{"title":"A"}\n{"title":"B",}\n',
+    });
+    assert.equal(bad.status, 400);
+    const error = (await bad.json()) as Json;
+    assert.match(String(error.message), /^line 2: /);
   });
 });

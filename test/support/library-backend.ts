@@ -119,6 +119,11 @@ export async function startLibraryBackend(): Promise<LibraryBackend> {
   const server = new grpc.Server();
   server.addService(pkg.library.v1.Library.service, {
     ...unary,
+    ImportBooks: (call: grpc.ServerReadableStream<Obj, Obj>, cb: grpc.sendUnaryData<Obj>) => {
+      const titles: string[] = [];
+      call.on('data', (book: Obj) => titles.push(`${String(book.name)}:${String(book.title)}`));
+      call.on('end', () => cb(null, { count: titles.length, titles }));
+    },
     ListBooks: (call: grpc.ServerWritableStream<Obj, Obj>) => {
       const r = call.request;
       const count = r.count as number;
