@@ -74,8 +74,8 @@ const NDJSON_TYPE = 'application/x-ndjson';
 const SSE_TYPE = 'text/event-stream';
 
 export class Gateway {
-  readonly table: RouteTable;
-  private readonly registry: Registry;
+  table: RouteTable;
+  private registry: Registry;
   private http1: http.Server | undefined;
 
   constructor(
@@ -86,6 +86,16 @@ export class Gateway {
   ) {
     this.registry = pool.registry;
     this.table = new RouteTable(routes);
+  }
+
+  /**
+   * New descriptors and routes (a config reload, a backend's reflection changed): requests
+   * from now on use them; requests already matched finish with the ones they started with.
+   */
+  swap(pool: DescriptorPool, routes: readonly GatewayRoute[]): void {
+    const table = new RouteTable(routes);
+    this.registry = pool.registry;
+    this.table = table;
   }
 
   /** An HTTP/1.1 connection the listener recognised: served by a node:http server here. */
@@ -125,6 +135,8 @@ export class Gateway {
     const q = ex.target.indexOf('?');
     const path = q < 0 ? ex.target : ex.target.slice(0, q);
     const query = new URLSearchParams(q < 0 ? '' : ex.target.slice(q + 1));
+    // One pair for the whole request, so a swap while the body arrives cannot mix them.
+    const registry = this.registry;
     const found = this.table.match(ex.method, path);
     if (found.kind === 'not-found') {
       this.local(ex, 404, `no route for ${ex.method} ${path}`);
@@ -150,7 +162,7 @@ export class Gateway {
           : await ex.readBody(this.options.maxBodyBytes);
       // Bodies are read as JSON whatever their content-type: curl -d sends
       // application/x-www-form-urlencoded, fetch with a string text/plain.
-      message = buildRequest(route, values, query, body, this.registry);
+      message = buildRequest(route, values, query, body, registry);
     } catch (err) {
       if (err instanceof RequestError) this.local(ex, err.httpStatus, err.message);
       else if (err instanceof BodyTooLarge) this.local(ex, 413, err.message);
@@ -166,8 +178,8 @@ export class Gateway {
     const streaming = route.method.methodKind === 'server_streaming';
     const accept = ex.header('accept') ?? '';
     const reply = streaming
-      ? new StreamReply(ex, route, this.registry, this.options.json, accept.includes(SSE_TYPE))
-      : new UnaryReply(ex, route, this.registry, this.options.json);
+      ? new StreamReply(ex, route, registry, this.options.json, accept.includes(SSE_TYPE))
+      : new UnaryReply(ex, route, registry, this.options.json);
     const call = this.upstream.call(
       {
         path: route.grpcPath,
