@@ -294,8 +294,11 @@ export class Switchyard implements CallObserver {
       }
     }
     // Descriptors first: a .proto that no longer parses fails the reload before anything changes.
+    let freshDescriptors: DescriptorSource | undefined;
     if (next.descriptors !== undefined && this.descriptors !== undefined) {
       this.descriptors.reconfigure(next.descriptors);
+    } else if (next.descriptors !== undefined) {
+      freshDescriptors = new DescriptorSource(next.descriptors, this.logger);
     }
     const clusters = new Map<string, Cluster>();
     const created: Cluster[] = [];
@@ -375,13 +378,9 @@ export class Switchyard implements CallObserver {
       this.descriptors?.close();
       this.descriptors = undefined;
       this.reflectionServer = undefined;
-    } else if (this.descriptors === undefined) {
-      try {
-        this.useDescriptors(next.descriptors);
-      } catch (err) {
-        this.logger.error({}, `descriptors cannot be loaded: ${describeError(err)}`);
-      }
-    } else {
+    } else if (freshDescriptors !== undefined) {
+      this.useDescriptors(next.descriptors, freshDescriptors);
+    } else if (this.descriptors !== undefined) {
       this.reflectionServer =
         next.descriptors.serveReflection === false
           ? undefined
@@ -490,8 +489,10 @@ export class Switchyard implements CallObserver {
   }
 
   /** Reads `descriptors:` (throws ProtoLoadError, HttpRuleError) and follows its changes. */
-  private useDescriptors(config: NonNullable<Config['descriptors']>): void {
-    const source = new DescriptorSource(config, this.logger);
+  private useDescriptors(
+    config: NonNullable<Config['descriptors']>,
+    source = new DescriptorSource(config, this.logger),
+  ): void {
     source.onChange = (set) => this.descriptorsChanged(set);
     this.descriptors = source;
     if (config.serveReflection !== false) {

@@ -2,7 +2,9 @@
 // serve @grpc/reflection, and answers grpc.reflection itself to a grpc-js reflection client
 // built here from the reflection proto with @grpc/proto-loader.
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
@@ -240,6 +242,30 @@ describe('server reflection', () => {
       assert.equal(filesOf(byFile)[0].name, 'library/v1/author.proto');
       assert.equal((missing.error_response as { error_code: number }).error_code, 5);
     }
+  });
+
+  it('refuses a reload whose .proto does not parse, naming file and line, and keeps serving', async () => {
+    const b = await backend();
+    const proxy = await proxyWith(
+      [b],
+      descriptors({ protos: { files: [LIBRARY_PROTO], importPaths: [LIBRARY_DIR] } }),
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'swy-bad-proto-'));
+    const bad = join(dir, 'bad.proto');
+    writeFileSync(bad, 'syntax = "proto3";\npackage bad;\n\nmessage M {\n  string a = ;\n}\n');
+    await assert.rejects(
+      proxy.proxy.reload({
+        ...proxy.proxy.config,
+        descriptors: descriptors({ protos: { files: [bad], importPaths: [] } }),
+      }),
+      (err: Error) => err.name === 'ProtoLoadError' && err.message.startsWith(`${bad}:5: `),
+    );
+    const res = await fetch(`http://${proxy.target}/v1/shelves/s3/books/b3`);
+    assert.equal(res.status, 200);
+    await res.text();
+    const [list] = await reflect(proxy.target, [{ list_services: '*' }]);
+    const services = (list.list_services_response as { service: { name: string }[] }).service;
+    assert.ok(services.some((s) => s.name === 'library.v1.Library'));
   });
 
   it('serves what the backends reflect to a reflection client', async () => {
