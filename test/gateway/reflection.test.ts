@@ -12,6 +12,9 @@ import * as protoLoader from '@grpc/proto-loader';
 import { fromBinary } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import { fetch } from 'undici';
+import { CallMetrics } from '../../observability/metrics/call-metrics.js';
+import { createMetricsRegistry } from '../../observability/metrics/metrics-registry.js';
+import { proxyView } from '../../observability/admin/cluster-view.js';
 import type { Config, DescriptorsConfig, ListenerGatewayConfig } from '../../config/types.js';
 import { eventually, startTestProxy, type TestProxy } from '../support/proxy-harness.js';
 import {
@@ -178,6 +181,8 @@ describe('server reflection', () => {
     assert.equal(endpoint.endpoint, b.address);
     assert.match(endpoint.error ?? '', new RegExp(`reflection from ${b.address}: .*UNIMPLEMENTED`));
     assert.equal(proxy.proxy.descriptorsView()!.reflection[0].fetchErrors, 1);
+    const metrics = await createMetricsRegistry(proxy.proxy, new CallMetrics(), 't').metrics();
+    assert.match(metrics, /^switchyard_reflection_errors_total\{cluster="default"\} 1$/m);
   });
 
   it('reports endpoints that serve different descriptors and keeps serving with one set', async () => {
@@ -198,6 +203,9 @@ describe('server reflection', () => {
       proxy.logged('endpoints of one cluster serve different descriptors').length >= 1,
       true,
     );
+    const metrics = await createMetricsRegistry(proxy.proxy, new CallMetrics(), 't').metrics();
+    assert.match(metrics, /^switchyard_descriptor_versions\{cluster="default"\} 2$/m);
+    assert.equal(proxyView(proxy.proxy, 't').descriptors?.reflection[0].skew, true);
   });
 
   it('answers grpc.reflection v1 and v1alpha itself, with the annotations of the .proto files', async () => {
