@@ -8,7 +8,7 @@ export const USAGE = `Usage:
   switchyard --config FILE [--workers N|auto] [--log-level LEVEL]
   switchyard validate FILE
   switchyard --listen HOST:PORT --upstream TARGET [--balancer POLICY] [--workers N|auto]
-             [--gateway --proto FILE... [--proto-path DIR...]] [--log-level LEVEL]
+             [--gateway [--proto FILE... [--proto-path DIR...]]] [--log-level LEVEL]
 
 Run the proxy from a YAML config file; or check a config file, print what it would run and
 exit; or (quick start) accept gRPC (h2c) on --listen and balance every call over the endpoints
@@ -20,8 +20,9 @@ Options:
   --upstream TARGET      quick start: host:port[,host:port...] or a resolver target
                          (dns:///host:port, dns+srv:///name, consul:///service, static:///...)
   --balancer POLICY      quick start: balancing policy (default: round_robin)
-  --gateway              quick start: also serve REST/JSON on --listen, transcoded by the
-                         google.api.http rules of the --proto files
+  --gateway              quick start: also serve REST/JSON and server reflection on --listen,
+                         transcoded by the google.api.http rules of the --proto files, or
+                         without --proto, of what the backends serve by server reflection
   --proto FILE           quick start: a .proto file for --gateway (repeatable)
   --proto-path DIR       quick start: a directory imports are looked up in (repeatable)
   --workers N|auto       worker processes sharing the listeners (default: 1, or workers
@@ -181,9 +182,10 @@ export function parseCommandLine(argv: readonly string[]): Command {
   if (values.gateway !== true && (protos.length > 0 || protoPaths.length > 0)) {
     throw new UsageError(`--${protos.length > 0 ? 'proto' : 'proto-path'} needs --gateway`);
   }
-  if (values.gateway === true && protos.length === 0) {
-    // Descriptors from the backends' server reflection are not served yet.
-    throw new UsageError('--gateway needs at least one --proto FILE');
+  if (values.gateway === true && protos.length === 0 && protoPaths.length > 0) {
+    throw new UsageError(
+      '--proto-path needs a --proto FILE (without --proto, the backends reflect)',
+    );
   }
   return {
     kind: 'quick-start',

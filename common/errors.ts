@@ -39,6 +39,7 @@ export const SWITCHYARD_ERROR_CODES = [
   // The REST/JSON gateway: descriptors and HTTP rules (ProtoLoadError, HttpRuleError).
   'SWY_ERR_PROTO_LOAD',
   'SWY_ERR_HTTP_RULE',
+  'SWY_ERR_REFLECTION',
 ] as const;
 
 export type SwitchyardErrorCode = (typeof SWITCHYARD_ERROR_CODES)[number];

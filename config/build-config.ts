@@ -77,6 +77,8 @@ interface CheckedListener {
 
 interface CheckedDescriptors {
   protos?: { files?: (string | undefined)[]; importPaths: (string | undefined)[] };
+  reflection?: { clusters?: (string | undefined)[]; refresh: number; timeout: number };
+  serveReflection: boolean;
   httpRules: (Record<string, unknown> | undefined)[];
 }
 
@@ -248,6 +250,18 @@ export function buildConfig(checked: CheckedConfig, ctx: BuildContext): Config {
     }
   }
 
+  const d = checked.descriptors;
+  if (d !== undefined && d.protos === undefined && d.reflection === undefined) {
+    issue(
+      ['descriptors'],
+      'needs `protos:` (.proto files), `reflection:` (ask the backends), or both',
+      'key',
+    );
+  }
+  (d?.reflection?.clusters ?? []).forEach((c, i) => {
+    if (c !== undefined) known.check(c, ['descriptors', 'reflection', 'clusters', i], issue);
+  });
+
   (checked.listeners ?? []).forEach((l, i) => {
     if (l?.gateway?.rest === true && checked.descriptors === undefined) {
       issue(
@@ -289,6 +303,15 @@ function buildDescriptors(d: CheckedDescriptors, ctx: BuildContext): Descriptors
       files: (d.protos?.files ?? []).map((f) => f ?? ''),
       importPaths: (d.protos?.importPaths ?? []).map((p) => ctx.resolveFile(p ?? '')),
     },
+    reflection:
+      d.reflection === undefined
+        ? undefined
+        : {
+            clusters: d.reflection.clusters?.map((c) => c ?? ''),
+            refreshMs: d.reflection.refresh,
+            timeoutMs: d.reflection.timeout,
+          },
+    serveReflection: d.serveReflection,
     httpRules: d.httpRules.map((rule, i) => ({
       rule: withoutUndefined(rule ?? {}),
       source: ctx.locate?.(['descriptors', 'httpRules', i]) ?? `descriptors.httpRules[${i}]`,

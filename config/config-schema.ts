@@ -9,6 +9,7 @@ import {
   DEFAULT_CONNECT,
   DEFAULT_CORS,
   DEFAULT_GATEWAY,
+  DEFAULT_REFLECTION,
   DEFAULT_HEALTH_CHECK,
   DEFAULT_KEEPALIVE,
   DEFAULT_LISTENER,
@@ -376,6 +377,25 @@ const HTTP_RULE = object({
   },
 });
 
+const REFLECTION = object({
+  clusters: {
+    shape: { kind: 'list', items: NAME },
+    defaultText: 'every cluster',
+    description: 'clusters whose endpoints are asked for their descriptors',
+  },
+  refresh: {
+    shape: duration(1000),
+    default: DEFAULT_REFLECTION.refreshMs,
+    description:
+      "how often every endpoint is asked again (also when a cluster's endpoints change); the schema is swapped only when its hash changes",
+  },
+  timeout: {
+    shape: duration(1),
+    default: DEFAULT_REFLECTION.timeoutMs,
+    description: 'how long one endpoint has to answer all of its reflection requests',
+  },
+});
+
 const DESCRIPTORS = object({
   protos: {
     shape: object({
@@ -391,8 +411,21 @@ const DESCRIPTORS = object({
           'directories imports are looked up in; google/api/annotations.proto, http.proto, google/rpc/status.proto and the well-known types are bundled',
       },
     }),
-    required: true,
-    description: 'the services, messages and google.api.http rules, from .proto source',
+    defaultText: 'none (then `reflection:` is needed)',
+    description:
+      'the services, messages and google.api.http rules, from .proto source; with `reflection:` too, they fill in files and rules the backends do not serve',
+  },
+  reflection: {
+    shape: REFLECTION,
+    defaultText: 'off',
+    description:
+      'fetch descriptors from the backends with grpc.reflection.v1 (v1alpha when v1 is UNIMPLEMENTED) (`reflection: {}` for the defaults)',
+  },
+  serveReflection: {
+    shape: { kind: 'boolean' },
+    default: true,
+    description:
+      'answer grpc.reflection.v1 and v1alpha on every listener with all the descriptors above, instead of passing reflection calls to a backend',
   },
   httpRules: {
     shape: { kind: 'list', items: HTTP_RULE },

@@ -166,9 +166,17 @@ export function describeConfig(config: Config): string {
   if (c.descriptors !== undefined) {
     const d = c.descriptors;
     const rules = d.httpRules.length;
+    const sources: string[] = [];
+    if (d.protos.files.length > 0) sources.push(d.protos.files.join(', '));
+    if (d.reflection !== undefined) {
+      sources.push(
+        `reflection from ${d.reflection.clusters?.join(', ') ?? 'every cluster'} every ${d.reflection.refreshMs / 1000} s`,
+      );
+    }
     out.push(
-      `descriptors: ${d.protos.files.join(', ')}` +
-        (rules > 0 ? `, ${rules} HTTP rule${rules === 1 ? '' : 's'} from the config` : ''),
+      `descriptors: ${sources.join('; ')}` +
+        (rules > 0 ? `, ${rules} HTTP rule${rules === 1 ? '' : 's'} from the config` : '') +
+        (d.serveReflection === false ? '' : ', reflection served on every listener'),
     );
   }
   out.push(`admin: ${c.admin === undefined ? 'off' : adminText(c.admin)}`);

@@ -32,6 +32,19 @@ export interface DescriptorsConfig {
   readonly protos: { readonly files: readonly string[]; readonly importPaths: readonly string[] };
   /** HttpRules (proto3 JSON form, with `selector`) for methods, overriding annotations. */
   readonly httpRules: readonly HttpRuleConfig[];
+  /** Descriptors fetched from the backends by server reflection; undefined: off. */
+  readonly reflection?: ReflectionConfig | undefined;
+  /** Answer grpc.reflection.v1/v1alpha on every listener with the descriptors above (default on). */
+  readonly serveReflection?: boolean;
+}
+
+/** `descriptors.reflection:`: which backends are asked, and how often. */
+export interface ReflectionConfig {
+  /** Cluster names; undefined: every cluster. */
+  readonly clusters: readonly string[] | undefined;
+  readonly refreshMs: number;
+  /** For all of one endpoint's requests together. */
+  readonly timeoutMs: number;
 }
 
 export interface HttpRuleConfig {

@@ -9,8 +9,10 @@ import protobuf from 'protobufjs';
 import {
   create,
   createFileRegistry,
+  fromBinary,
   fromJson,
   setExtension,
+  toBinary,
   type DescExtension,
   type DescMethod,
   type FileRegistry,
@@ -53,6 +55,7 @@ import {
 } from '@bufbuild/protobuf/wkt';
 import { SwitchyardError } from '../common/errors.js';
 import { BUNDLED_PROTOS } from './bundled-protos.js';
+import { normalizeReflected } from './reflected-files.js';
 
 /** A .proto file that could not be read, parsed or resolved: names file and line. */
 export class ProtoLoadError extends SwitchyardError {
@@ -83,6 +86,11 @@ export interface DescriptorPool {
   readonly httpExtension: DescExtension;
   /** The file each method was declared in, for messages about its rules. */
   readonly sourceOf: ReadonlyMap<string, string>;
+  /**
+   * Every file of the registry as a serialized FileDescriptorProto, dependencies first: the
+   * bytes a backend sent (options and all) or, for .proto source, what this file built.
+   */
+  readonly files: ReadonlyMap<string, Uint8Array>;
 }
 
 const WKT_FILES: ReadonlyMap<string, FileDescriptorProto> = new Map(
@@ -100,6 +108,9 @@ const WKT_FILES: ReadonlyMap<string, FileDescriptorProto> = new Map(
     file_google_protobuf_wrappers,
   ].map((f) => [f.proto.name, f.proto]),
 );
+
+/** The well-known types' file names: present in every pool without being fetched. */
+export const WKT_FILE_NAMES: ReadonlySet<string> = new Set(WKT_FILES.keys());
 
 const ALWAYS_LOADED = ['google/api/annotations.proto', 'google/rpc/status.proto'];
 
@@ -140,6 +151,96 @@ export function loadProtos(sources: ProtoSources): DescriptorPool {
   for (const f of ALWAYS_LOADED) loader.loadImport(f);
   for (const f of sources.files) loader.loadRoot(f);
   return loader.build();
+}
+
+let bundled: DescriptorPool | undefined;
+
+/**
+ * A pool from serialized FileDescriptorProtos (dependencies first), as reflection fetched
+ * them; `origin` says where from, for messages. The well-known types and google/api/http.proto
+ * are added when the set does not hold them, so rules can be read and given in the config.
+ */
+export function poolFromFiles(
+  files: ReadonlyMap<string, Uint8Array>,
+  origin: string,
+): DescriptorPool {
+  bundled ??= loadProtos({ files: [], importPaths: [] });
+  const given = new Map<string, FileDescriptorProto>();
+  for (const [name, bytes] of files) {
+    // The bundled copies of the google/api files, whatever a backend sent: protobufjs-built
+    // servers (@grpc/reflection) send them with relative type names the registry refuses.
+    if (BUNDLED_PROTOS.has(name)) continue;
+    try {
+      given.set(name, fromBinary(FileDescriptorProtoSchema, bytes));
+    } catch (err) {
+      throw new ProtoLoadError(
+        `${name} (${origin})`,
+        0,
+        `does not decode: ${(err as Error).message}`,
+      );
+    }
+  }
+  const decoded = new Map(given);
+  const known = [
+    ...WKT_FILES.values(),
+    ...[...bundled.files.values()].map((b) => fromBinary(FileDescriptorProtoSchema, b)),
+  ];
+  normalizeReflected(given, known);
+  const bytesOf = new Map<string, Uint8Array>();
+  const set: FileDescriptorProto[] = [];
+  for (const [name, proto] of WKT_FILES) {
+    if (given.has(name) || bundled.files.has(name)) continue;
+    set.push(proto);
+    bytesOf.set(name, toBinary(FileDescriptorProtoSchema, proto));
+  }
+  for (const [name, bytes] of bundled.files) {
+    if (given.has(name)) continue;
+    set.push(fromBinary(FileDescriptorProtoSchema, bytes));
+    bytesOf.set(name, bytes);
+  }
+  for (const [name, proto] of given) {
+    set.push(proto);
+    // Raw bytes as received, unless the file had to be put right (reflected-files.ts).
+    bytesOf.set(
+      name,
+      decoded.get(name) === proto ? files.get(name)! : toBinary(FileDescriptorProtoSchema, proto),
+    );
+  }
+  // The registry takes files after their dependencies.
+  const byName = new Map(set.map((f) => [f.name, f]));
+  const ordered: FileDescriptorProto[] = [];
+  const placed = new Set<string>();
+  const place = (f: FileDescriptorProto): void => {
+    if (placed.has(f.name)) return;
+    placed.add(f.name);
+    for (const d of f.dependency) {
+      const dep = byName.get(d);
+      if (dep !== undefined) place(dep);
+    }
+    ordered.push(f);
+  };
+  for (const f of set) place(f);
+  let registry: FileRegistry;
+  try {
+    registry = createFileRegistry(create(FileDescriptorSetSchema, { file: ordered }));
+  } catch (err) {
+    throw new ProtoLoadError(origin, 0, (err as Error).message);
+  }
+  const methods = new Map<string, DescMethod>();
+  const sourceOf = new Map<string, string>();
+  for (const file of registry.files) {
+    for (const svc of file.services) {
+      for (const m of svc.methods) {
+        methods.set(`${svc.typeName}.${m.name}`, m);
+        sourceOf.set(`${svc.typeName}.${m.name}`, `${file.proto.name} (${origin})`);
+      }
+    }
+  }
+  const httpExtension = registry.getExtension('google.api.http');
+  if (httpExtension === undefined) {
+    throw new ProtoLoadError(origin, 0, 'google/api/http.proto does not define google.api.http');
+  }
+  return { registry, methods, httpExtension, sourceOf, files: bytesOf };
 }
 
 class Loader {
@@ -305,7 +406,10 @@ class Loader {
     // The extension as the final registry knows it: its message type must be the registry's
     // own HttpRule, or toJson of an option read through it sees fields it does not know.
     const finalExtension = registry.getExtension('google.api.http')!;
-    return { registry, methods, httpExtension: finalExtension, sourceOf };
+    const files = new Map<string, Uint8Array>();
+    for (const f of registry.files)
+      files.set(f.proto.name, toBinary(FileDescriptorProtoSchema, f.proto));
+    return { registry, methods, httpExtension: finalExtension, sourceOf, files };
   }
 
   /** google.api.http options as protobufjs parsed them (proto-name JSON), by method. */

@@ -86,8 +86,8 @@ const NDJSON_TYPE = 'application/x-ndjson';
 const SSE_TYPE = 'text/event-stream';
 
 export class Gateway {
-  readonly table: RouteTable;
-  private readonly registry: Registry;
+  table: RouteTable;
+  private registry: Registry;
   private http1: http.Server | undefined;
   private readonly cors: Cors | undefined;
   private readonly grpcWeb: GrpcWebBridge | undefined;
@@ -106,6 +106,16 @@ export class Gateway {
     this.cors = options.cors === undefined ? undefined : new Cors(options.cors);
     this.grpcWeb =
       options.grpcWeb === true ? new GrpcWebBridge(upstream, options.maxBodyBytes) : undefined;
+  }
+
+  /**
+   * New descriptors and routes (a config reload, a backend's reflection changed): requests
+   * from now on use them; requests already matched finish with the ones they started with.
+   */
+  swap(pool: DescriptorPool, routes: readonly GatewayRoute[]): void {
+    const table = new RouteTable(routes);
+    this.registry = pool.registry;
+    this.table = table;
   }
 
   /** An HTTP/1.1 connection the listener recognised: served by a node:http server here. */
@@ -162,6 +172,8 @@ export class Gateway {
       this.serveOpenApi(ex);
       return;
     }
+    // One pair for the whole request, so a swap while the body arrives cannot mix them.
+    const registry = this.registry;
     const found = this.table.match(ex.method, path);
     if (found.kind === 'not-found') {
       this.local(ex, 404, `no route for ${ex.method} ${path}`);
@@ -191,8 +203,8 @@ export class Gateway {
       // Bodies are read as JSON whatever their content-type: curl -d sends
       // application/x-www-form-urlencoded, fetch with a string text/plain.
       message = clientStream
-        ? buildStreamRequest(route, values, query, body ?? Buffer.alloc(0), this.registry)
-        : buildRequest(route, values, query, body, this.registry);
+        ? buildStreamRequest(route, values, query, body ?? Buffer.alloc(0), registry)
+        : buildRequest(route, values, query, body, registry);
     } catch (err) {
       if (err instanceof RequestError) this.local(ex, err.httpStatus, err.message);
       else if (err instanceof BodyTooLarge) this.local(ex, 413, err.message);
@@ -210,8 +222,8 @@ export class Gateway {
       route.method.methodKind === 'bidi_streaming';
     const accept = ex.header('accept') ?? '';
     const reply = streaming
-      ? new StreamReply(ex, route, this.registry, this.options.json, accept.includes(SSE_TYPE))
-      : new UnaryReply(ex, route, this.registry, this.options.json);
+      ? new StreamReply(ex, route, registry, this.options.json, accept.includes(SSE_TYPE))
+      : new UnaryReply(ex, route, registry, this.options.json);
     const call = this.upstream.call(
       {
         path: route.grpcPath,

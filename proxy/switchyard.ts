@@ -33,13 +33,11 @@ import { fieldValue, type HeaderFields } from '../transport/header-fields.js';
 import { TlsFileWatch, listenerTlsFiles, secureContextOptions } from './listener-tls.js';
 import { LogLimiter, silentLogger, type Logger } from '../common/log.js';
 import { Router } from './router.js';
-import {
-  createGateway,
-  emptyGatewayRoutes,
-  loadGatewayRoutes,
-  ProxyGatewayUpstream,
-  type GatewayRoutes,
-} from './gateway-wiring.js';
+import { createGateway, emptyGatewayRoutes, ProxyGatewayUpstream } from './gateway-wiring.js';
+import { DescriptorSource, type DescriptorsView } from './descriptor-source.js';
+import { ReflectionServer } from '../gateway/reflection-server.js';
+import { REFLECTION_PATH_PREFIX } from '../gateway/reflection-wire.js';
+import type { DescriptorSet } from '../gateway/descriptor-set.js';
 import {
   clusterResolverOptions,
   createUpstreamDialer,
@@ -211,7 +209,12 @@ export class Switchyard implements CallObserver {
     { material: ListenerMaterial; watch: TlsFileWatch | undefined }
   >();
   /** The REST/JSON gateway's descriptors and routes, when the config has `descriptors:`. */
-  private gatewayRoutes: GatewayRoutes | undefined;
+  private descriptors: DescriptorSource | undefined;
+  /**
+   * Answers grpc.reflection on every listener when the config has `descriptors:` (and
+   * `serveReflection` is not false); undefined costs plain calls nothing.
+   */
+  private reflectionServer: ReflectionServer | undefined;
   private readonly gatewayUpstream = new ProxyGatewayUpstream((path, fields) => {
     const route = this.routing.router.match(path, fields);
     return route === undefined ? undefined : this.routing.contexts.get(route.name);
@@ -242,12 +245,13 @@ export class Switchyard implements CallObserver {
     try {
       // Every file is read before any socket opens: a missing certificate fails here.
       const material = config.listeners.map((l) => listenerTls(l));
-      proxy.gatewayRoutes = loadGatewayRoutes(config);
+      if (config.descriptors !== undefined) proxy.useDescriptors(config.descriptors);
       const dialers = config.clusters.map((c) => proxy.createDialer(c));
       config.clusters.forEach((c, i) =>
         proxy.clusters.set(c.name, proxy.createCluster(c, dialers[i])),
       );
       proxy.routing = proxy.buildRouting(config, proxy.clusters);
+      proxy.descriptors?.watch(proxy.clusters);
       for (const [i, lc] of config.listeners.entries()) {
         await proxy.openListener(lc, material[i]);
       }
@@ -288,6 +292,13 @@ export class Switchyard implements CallObserver {
           { cause: err },
         );
       }
+    }
+    // Descriptors first: a .proto that no longer parses fails the reload before anything changes.
+    let freshDescriptors: DescriptorSource | undefined;
+    if (next.descriptors !== undefined && this.descriptors !== undefined) {
+      this.descriptors.reconfigure(next.descriptors);
+    } else if (next.descriptors !== undefined) {
+      freshDescriptors = new DescriptorSource(next.descriptors, this.logger);
     }
     const clusters = new Map<string, Cluster>();
     const created: Cluster[] = [];
@@ -363,6 +374,21 @@ export class Switchyard implements CallObserver {
     this.clusters = clusters;
     this.routing = routing;
     this.listeners = listeners;
+    if (next.descriptors === undefined) {
+      this.descriptors?.close();
+      this.descriptors = undefined;
+      this.reflectionServer = undefined;
+    } else if (freshDescriptors !== undefined) {
+      this.useDescriptors(next.descriptors, freshDescriptors);
+    } else if (this.descriptors !== undefined) {
+      this.reflectionServer =
+        next.descriptors.serveReflection === false
+          ? undefined
+          : (this.reflectionServer ?? new ReflectionServer());
+      this.reflectionServer?.swap(this.descriptors.current.pool);
+    }
+    this.descriptors?.watch(clusters);
+    for (const l of listeners.values()) this.fitGateway(l);
 
     // 3. Retire what was replaced: old clients get GOAWAY and finish their calls; old
     // clusters finish the calls they carry, then close their sessions.
@@ -453,22 +479,60 @@ export class Switchyard implements CallObserver {
     material: ListenerMaterial | undefined,
   ): Promise<Listener> {
     const listener = new Listener(config, material, this.handler, this.logger, this.tunnels);
-    if (
-      config.gateway !== undefined &&
-      (config.gateway.grpcWeb || (config.gateway.rest && this.gatewayRoutes !== undefined))
-    ) {
-      listener.httpGateway = createGateway(
-        this.gatewayRoutes ?? emptyGatewayRoutes(),
-        config.gateway,
-        this.gatewayUpstream,
-      );
-    }
+    this.fitGateway(listener);
     const at = await listener.listen();
     this.logger.info(
       { listener: config.name, address: `${at.host}:${at.port}`, tls: config.tls !== undefined },
       'listening',
     );
     return listener;
+  }
+
+  /** Reads `descriptors:` (throws ProtoLoadError, HttpRuleError) and follows its changes. */
+  private useDescriptors(
+    config: NonNullable<Config['descriptors']>,
+    source = new DescriptorSource(config, this.logger),
+  ): void {
+    source.onChange = (set) => this.descriptorsChanged(set);
+    this.descriptors = source;
+    if (config.serveReflection !== false) {
+      this.reflectionServer = new ReflectionServer();
+      this.reflectionServer.swap(source.current.pool);
+    }
+  }
+
+  private descriptorsChanged(set: DescriptorSet): void {
+    for (const l of this.listeners.values()) l.httpGateway?.swap(set.pool, set.routes);
+    this.reflectionServer?.swap(set.pool);
+  }
+
+  /** Gives a listener the gateway its config asks for, with the current descriptors. */
+  private fitGateway(listener: Listener): void {
+    const gateway = listener.config.gateway;
+    const set = this.descriptors?.current;
+    // gRPC-Web needs no descriptors; REST needs them.
+    if (gateway === undefined || !(gateway.grpcWeb || (gateway.rest && set !== undefined))) {
+      listener.httpGateway?.close();
+      listener.httpGateway = undefined;
+    } else if (listener.httpGateway === undefined) {
+      listener.httpGateway = createGateway(
+        set ?? emptyGatewayRoutes(),
+        gateway,
+        this.gatewayUpstream,
+      );
+    } else if (set !== undefined) {
+      listener.httpGateway.swap(set.pool, set.routes);
+    }
+  }
+
+  /** The descriptors in use and what reflection found, for /clusters; undefined without them. */
+  descriptorsView(): DescriptorsView | undefined {
+    return this.descriptors?.view();
+  }
+
+  /** Asks the backends for their descriptors again now (also done on a timer). */
+  refreshDescriptors(): Promise<void> {
+    return this.descriptors?.refresh() ?? Promise.resolve();
   }
 
   private async openListener(
@@ -584,6 +648,11 @@ export class Switchyard implements CallObserver {
       return;
     }
     const path = fieldValue(fields, ':path') ?? '';
+    const reflection = this.reflectionServer;
+    if (reflection !== undefined && path.startsWith(REFLECTION_PATH_PREFIX)) {
+      reflection.serve(stream);
+      return;
+    }
     const routing = this.routing;
     let context: CallContext | undefined;
     const pinned = stream.info.tunnelCluster;
@@ -677,6 +746,7 @@ export class Switchyard implements CallObserver {
     this.watchTlsFiles(new Map());
     await Promise.all([...this.listeners.values()].map((l) => l.close(graceMs)));
     for (const l of this.listeners.values()) l.httpGateway?.close();
+    this.descriptors?.close();
     for (const cluster of this.clusters.values()) cluster.destroy();
   }
 }

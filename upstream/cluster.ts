@@ -133,6 +133,11 @@ export class Cluster implements PoolEvents {
     return this.pools.get(host.key);
   }
 
+  /** Every endpoint's pool, for calls that must reach each endpoint (server reflection). */
+  endpointPools(): EndpointPool[] {
+    return [...this.pools.values()];
+  }
+
   pick(request: PickRequest): Host | null {
     const host = this.balancer.pick(request);
     if (TRACE.call) this.tracePick(request, host);

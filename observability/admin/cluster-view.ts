@@ -2,6 +2,7 @@
 // /ready (can every listener and cluster take calls). Plain data, built per request.
 import type { HostSnapshot } from '../../balancer/snapshot.js';
 import { redactUrl } from '../../config/redact-config.js';
+import type { DescriptorsView } from '../../proxy/descriptor-source.js';
 import type { RouteMatch } from '../../config/types.js';
 import { expiryWarning } from '../../proxy/listener-tls.js';
 import { endpointState, type EndpointState, type ObservedProxy } from '../metrics/proxy-state.js';
@@ -59,6 +60,8 @@ export interface ProxyView {
   readonly listeners: readonly ListenerView[];
   readonly routes: readonly RouteView[];
   readonly clusters: readonly ClusterView[];
+  /** Descriptors in use, and each reflected cluster's schema per endpoint (skew shows here). */
+  readonly descriptors?: DescriptorsView;
 }
 
 function formatAddress(host: string, port: number): string {
@@ -66,6 +69,7 @@ function formatAddress(host: string, port: number): string {
 }
 
 export function proxyView(proxy: ObservedProxy, version: string): ProxyView {
+  const descriptors = proxy.descriptorsView?.();
   const clusters: ClusterView[] = [];
   for (const cluster of proxy.clusterList()) {
     const snapshot = cluster.balancer.snapshot();
@@ -113,6 +117,7 @@ export function proxyView(proxy: ObservedProxy, version: string): ProxyView {
     listeners,
     routes: proxy.config.routes.map((r) => ({ name: r.name, cluster: r.cluster, match: r.match })),
     clusters,
+    ...(descriptors !== undefined && { descriptors }),
   };
 }
 

@@ -152,6 +152,29 @@ export function createMetricsRegistry(
       }
     },
   );
+  // Server reflection: what each reflected cluster's endpoints serve.
+  scrapedGauge(
+    r,
+    'switchyard_descriptor_versions',
+    'Distinct descriptor sets (by content hash) the endpoints of a reflected cluster served at the last refresh; above 1 during a rolling deploy.',
+    ['cluster'],
+    (add) => {
+      for (const c of proxy.descriptorsView?.()?.reflection ?? []) {
+        add({ cluster: c.cluster }, c.versions);
+      }
+    },
+  );
+  scrapedCounter(
+    r,
+    'switchyard_reflection_errors_total',
+    'Endpoints whose server reflection failed (unreachable, UNIMPLEMENTED, bad descriptors), one per endpoint per refresh.',
+    ['cluster'],
+    (add) => {
+      for (const c of proxy.descriptorsView?.()?.reflection ?? []) {
+        add({ cluster: c.cluster }, c.fetchErrors);
+      }
+    },
+  );
   scrapedGauge(
     r,
     'switchyard_cluster_panic',

@@ -105,7 +105,10 @@ test('misuse is a UsageError that says what is wrong', () => {
       '--workers: expected a number from 1 to 1024 or "auto", got "0"',
     ],
     [['-c', 'a', '--log-level', 'verbose'], '--log-level: unknown level "verbose"'],
-    [['--listen', ':1', '--upstream', 'a:1', '--gateway'], '--gateway needs at least one --proto'],
+    [
+      ['--listen', ':1', '--upstream', 'a:1', '--gateway', '--proto-path', 'p'],
+      '--proto-path needs a --proto FILE',
+    ],
     [['--listen', ':1', '--upstream', 'a:1', '--proto', 'a.proto'], '--proto needs --gateway'],
     [['-c', 'a', '--gateway'], '--config and --gateway exclude each other'],
     [

@@ -143,4 +143,62 @@ describe('gateway config', () => {
     // 12 routes from the annotations (Ping has none without httpRules).
     assert.equal(loadGatewayRoutes(config)?.routes.length, 12);
   });
+
+  it('asks the backends by reflection when the quick start has no --proto', () => {
+    const config = quickStartConfig({
+      listen: '127.0.0.1:8080',
+      upstream: '127.0.0.1:50051',
+      gateway: { protos: [], protoPaths: [] },
+    });
+    assert.deepEqual(config.descriptors?.reflection, {
+      clusters: undefined,
+      refreshMs: 60_000,
+      timeoutMs: 5_000,
+    });
+    assert.equal(config.descriptors?.serveReflection, true);
+  });
+
+  it('reads descriptors.reflection, with protos left out', () => {
+    const config = parseConfig(
+      yaml(`descriptors:
+  reflection:
+    clusters: [api]
+    refresh: 30s
+`),
+      'api.yaml',
+      OPTIONS,
+    );
+    assert.deepEqual(config.descriptors?.reflection, {
+      clusters: ['api'],
+      refreshMs: 30_000,
+      timeoutMs: 5_000,
+    });
+    assert.deepEqual(config.descriptors?.protos.files, []);
+    assert.equal(config.descriptors?.serveReflection, true);
+  });
+
+  it('names an unknown reflection cluster and a descriptors block with no source', () => {
+    assert.throws(
+      () =>
+        parseConfig(
+          yaml(`descriptors:
+  reflection:
+    clusters: [apii]
+`),
+          'api.yaml',
+          OPTIONS,
+        ),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        /api\.yaml:9:16 descriptors\.reflection\.clusters\[0\]: unknown cluster "apii"/.test(
+          err.message,
+        ),
+    );
+    assert.throws(
+      () => parseConfig(yaml(`descriptors:\n  httpRules: []\n`), 'api.yaml', OPTIONS),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        /api\.yaml:7:\d+ descriptors: needs `protos:`.*`reflection:`/.test(err.message),
+    );
+  });
 });

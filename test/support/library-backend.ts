@@ -7,6 +7,7 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
 import { bindServer } from '../../examples/grpc-server.js';
@@ -39,9 +40,17 @@ export interface LibraryBackend {
   close(): void;
 }
 
-export async function startLibraryBackend(): Promise<LibraryBackend> {
+export interface LibraryBackendOptions {
+  /** Serve grpc.reflection v1 and v1alpha with @grpc/reflection, over these files too. */
+  readonly reflection?: { readonly extraProtos?: readonly string[] };
+}
+
+export async function startLibraryBackend(
+  options: LibraryBackendOptions = {},
+): Promise<LibraryBackend> {
+  const includeDirs = [LIBRARY_DIR, bundledDir()];
   const definition = protoLoader.loadSync(LIBRARY_PROTO, {
-    includeDirs: [LIBRARY_DIR, bundledDir()],
+    includeDirs,
     keepCase: true,
     longs: String,
     enums: String,
@@ -143,6 +152,13 @@ export async function startLibraryBackend(): Promise<LibraryBackend> {
       }
     },
   });
+  if (options.reflection !== undefined) {
+    const served = protoLoader.loadSync(
+      [LIBRARY_PROTO, ...(options.reflection.extraProtos ?? [])],
+      { includeDirs, keepCase: true },
+    );
+    new ReflectionService(served).addToServer(server);
+  }
   const port = await bindServer(server, '127.0.0.1', 0);
   return { address: `127.0.0.1:${port}`, close: () => server.forceShutdown() };
 }
