@@ -279,7 +279,7 @@ export function createMetricsRegistry(
     ['cluster'],
     (add) => {
       for (const c of proxy.clusterList()) {
-        if (c.limits.policy !== undefined || c.limits.hedging !== undefined) {
+        if (c.limits.retryPolicySeen || c.limits.hedgingPolicySeen) {
           add({ cluster: c.name }, c.limits.stats.attempts);
         }
       }
@@ -292,7 +292,7 @@ export function createMetricsRegistry(
     ['cluster'],
     (add) => {
       for (const c of proxy.clusterList()) {
-        if (c.limits.hedging !== undefined) add({ cluster: c.name }, c.limits.stats.hedges);
+        if (c.limits.hedgingPolicySeen) add({ cluster: c.name }, c.limits.stats.hedges);
       }
     },
   );
@@ -303,7 +303,7 @@ export function createMetricsRegistry(
     ['cluster'],
     (add) => {
       for (const c of proxy.clusterList()) {
-        if (c.limits.hedging !== undefined) add({ cluster: c.name }, c.limits.stats.hedgeWins);
+        if (c.limits.hedgingPolicySeen) add({ cluster: c.name }, c.limits.stats.hedgeWins);
       }
     },
   );
@@ -314,7 +314,7 @@ export function createMetricsRegistry(
     ['cluster', 'reason'],
     (add) => {
       for (const c of proxy.clusterList()) {
-        if (c.limits.policy === undefined) continue;
+        if (!c.limits.retryPolicySeen) continue;
         for (const [reason, n] of Object.entries(c.limits.stats.retries)) {
           add({ cluster: c.name, reason }, n);
         }
@@ -328,7 +328,7 @@ export function createMetricsRegistry(
     ['cluster', 'reason'],
     (add) => {
       for (const c of proxy.clusterList()) {
-        if (c.limits.policy === undefined && c.limits.hedging === undefined) continue;
+        if (!c.limits.retryPolicySeen && !c.limits.hedgingPolicySeen) continue;
         for (const [reason, n] of Object.entries(c.limits.stats.denied)) {
           add({ cluster: c.name, reason }, n);
         }
@@ -342,7 +342,7 @@ export function createMetricsRegistry(
     ['cluster'],
     (add) => {
       for (const c of proxy.clusterList()) {
-        if (c.limits.policy !== undefined) add({ cluster: c.name }, c.limits.stats.bufferCommits);
+        if (c.limits.retryPolicySeen) add({ cluster: c.name }, c.limits.stats.bufferCommits);
       }
     },
   );

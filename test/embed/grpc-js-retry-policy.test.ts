@@ -34,7 +34,7 @@ function serviceConfig(maxAttempts: number) {
 
 /** Re-resolve fast and look up the TXT record (switchyard's DNS resolver skips it by default). */
 const RESOLVER = JSON.stringify({
-  dns: { serviceConfig: true, minRefreshMs: 100, maxRefreshMs: 500, timeoutMs: 300, tries: 1 },
+  dns: { serviceConfig: true, minRefreshMs: 100, maxRefreshMs: 500 },
 });
 
 async function flaky(t: TestContext): Promise<FlakyBackend> {
