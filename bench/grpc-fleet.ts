@@ -92,34 +92,60 @@ export interface FleetOptions {
   readonly clusterYaml?: readonly string[];
 }
 
-export async function startFleet(processes: ChildProcesses, options: FleetOptions): Promise<Fleet> {
+export interface Proxy {
+  readonly process: StartedProcess;
+  /** "127.0.0.1:PORT" the proxy takes h2c gRPC on. */
+  readonly target: string;
+  /** "http://127.0.0.1:PORT" of the admin listener. */
+  readonly admin: string;
+  /** The config file it runs from, and what it held at the start (for reloads). */
+  readonly configFile: string;
+  readonly configText: string;
+  /** Removes the config file's folder. */
+  cleanup(): void;
+}
+
+/** `count` backends on free ports, started and listening. */
+export async function startBackends(
+  processes: ChildProcesses,
+  count: number,
+  delayMs: number,
+): Promise<Backend[]> {
   const backends: Backend[] = [];
-  for (let i = 0; i < options.backends; i++) {
-    backends.push(new Backend(processes, `backend-${i + 1}`, await freePort(), options.delayMs));
+  for (let i = 0; i < count; i++) {
+    backends.push(new Backend(processes, `backend-${i + 1}`, await freePort(), delayMs));
   }
   await Promise.all(backends.map((b) => b.start()));
+  return backends;
+}
+
+/** The switchyard binary with one cluster (`clusterYaml`: its lines, indented 4). */
+export async function startProxy(
+  processes: ChildProcesses,
+  name: string,
+  clusterYaml: readonly string[],
+  workers = 1,
+): Promise<Proxy> {
   const listen = await freePort();
   const admin = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-soak-'));
   const file = join(dir, 'switchyard.yaml');
-  writeFileSync(
-    file,
-    [
-      'listeners:',
-      `  - address: 127.0.0.1:${listen}`,
-      'admin:',
-      `  address: 127.0.0.1:${admin}`,
-      'clusters:',
-      '  routeguide:',
-      `    target: static:///${backends.map((b) => b.address).join(',')}`,
-      ...(options.clusterYaml ?? []),
-      'log:',
-      '  level: warn',
-      '',
-    ].join('\n'),
-  );
+  const text = [
+    'listeners:',
+    `  - address: 127.0.0.1:${listen}`,
+    'admin:',
+    `  address: 127.0.0.1:${admin}`,
+    `workers: ${workers}`,
+    'clusters:',
+    '  routeguide:',
+    ...clusterYaml,
+    'log:',
+    '  level: warn',
+    '',
+  ].join('\n');
+  writeFileSync(file, text);
   const proxy = processes.start(
-    'switchyard',
+    name,
     process.execPath,
     [SWITCHYARD_JS, '--config', file, '--log-level', 'info'],
     {
@@ -127,19 +153,35 @@ export async function startFleet(processes: ChildProcesses, options: FleetOption
     },
   );
   try {
-    await waitForLine(proxy, '"listening"', 'switchyard');
+    await waitForLine(proxy, '"listening"', name);
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
   return {
-    backends,
-    proxy,
+    process: proxy,
     target: `127.0.0.1:${listen}`,
     admin: `http://127.0.0.1:${admin}`,
+    configFile: file,
+    configText: text,
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+export async function startFleet(processes: ChildProcesses, options: FleetOptions): Promise<Fleet> {
+  const backends = await startBackends(processes, options.backends, options.delayMs);
+  const proxy = await startProxy(processes, 'switchyard', [
+    `    target: static:///${backends.map((b) => b.address).join(',')}`,
+    ...(options.clusterYaml ?? []),
+  ]);
+  return {
+    backends,
+    proxy: proxy.process,
+    target: proxy.target,
+    admin: proxy.admin,
     close: async () => {
       await processes.stopAll();
-      rmSync(dir, { recursive: true, force: true });
+      proxy.cleanup();
     },
   };
 }

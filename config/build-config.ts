@@ -17,9 +17,11 @@ import type {
   ConnectConfig,
   DescriptorsConfig,
   HeaderMatch,
+  HedgingPolicyConfig,
   ListenerConfig,
   RouteConfig,
   ResolverBlockConfig,
+  RetryPolicyConfig,
   RouteMatch,
   SocketAddress,
   TlsVersion,
@@ -90,10 +92,28 @@ interface CheckedHeaderMatch {
   present?: boolean;
 }
 
+interface CheckedRetryPolicy {
+  maxAttempts?: number;
+  initialBackoff?: number;
+  maxBackoff?: number;
+  backoffMultiplier?: number;
+  retryableStatusCodes?: (number | string | undefined)[];
+  perTryTimeout?: number;
+  retryClientRetries: boolean;
+}
+
+interface CheckedHedgingPolicy {
+  maxAttempts?: number;
+  hedgingDelay: number;
+  nonFatalStatusCodes: (number | string | undefined)[];
+}
+
 interface CheckedRoute {
   name?: string;
   match?: { service?: string; method?: string; prefix?: string; headers?: CheckedHeaderMatch[] };
   cluster?: string;
+  retryPolicy?: CheckedRetryPolicy;
+  hedgingPolicy?: CheckedHedgingPolicy;
 }
 
 interface CheckedCluster {
@@ -129,20 +149,8 @@ interface CheckedCluster {
     maxEjection: number;
     maxEjectedShare: number;
   };
-  retryPolicy?: {
-    maxAttempts?: number;
-    initialBackoff?: number;
-    maxBackoff?: number;
-    backoffMultiplier?: number;
-    retryableStatusCodes?: (number | string | undefined)[];
-    perTryTimeout?: number;
-    retryClientRetries: boolean;
-  };
-  hedgingPolicy?: {
-    maxAttempts?: number;
-    hedgingDelay: number;
-    nonFatalStatusCodes: (number | string | undefined)[];
-  };
+  retryPolicy?: CheckedRetryPolicy;
+  hedgingPolicy?: CheckedHedgingPolicy;
   retryThrottling?: { maxTokens?: number; tokenRatio?: number };
   retryBudget?: { percent: number; minRetriesPerSecond: number };
   circuitBreakers?: {
@@ -475,6 +483,56 @@ function uniqueNames(names: string[], given: boolean[], list: string, issue: Iss
   });
 }
 
+/** Checks what the shapes cannot: a backoff that grows, and A6's one policy of the two. */
+function checkPolicies(
+  rp: CheckedRetryPolicy | undefined,
+  hp: CheckedHedgingPolicy | undefined,
+  at: KeyPath,
+  what: string,
+  issue: IssueFn,
+): void {
+  if (rp?.backoffMultiplier === 0) {
+    issue([...at, 'retryPolicy', 'backoffMultiplier'], 'must be above 0');
+  }
+  if (
+    rp?.initialBackoff !== undefined &&
+    rp.maxBackoff !== undefined &&
+    rp.initialBackoff > rp.maxBackoff
+  ) {
+    issue([...at, 'retryPolicy', 'initialBackoff'], 'must not exceed maxBackoff');
+  }
+  if (rp !== undefined && hp !== undefined) {
+    issue([...at, 'hedgingPolicy'], `${what} has retryPolicy or hedgingPolicy, not both (gRFC A6)`);
+  }
+}
+
+function buildRetryPolicy(rp: CheckedRetryPolicy | undefined): RetryPolicyConfig | undefined {
+  if (rp === undefined) return undefined;
+  return {
+    // gRFC A6: "values greater than 5 are treated as 5".
+    maxAttempts: Math.min(rp.maxAttempts as number, 5),
+    initialBackoffMs: rp.initialBackoff as number,
+    maxBackoffMs: rp.maxBackoff as number,
+    backoffMultiplier: rp.backoffMultiplier as number,
+    retryableStatusCodes: [
+      ...new Set((rp.retryableStatusCodes ?? []).map((code) => statusCodeOf(code) ?? -1)),
+    ],
+    perTryTimeoutMs: rp.perTryTimeout,
+    retryClientRetries: rp.retryClientRetries,
+  };
+}
+
+function buildHedgingPolicy(hp: CheckedHedgingPolicy | undefined): HedgingPolicyConfig | undefined {
+  if (hp === undefined) return undefined;
+  return {
+    maxAttempts: Math.min(hp.maxAttempts as number, 5),
+    hedgingDelayMs: hp.hedgingDelay,
+    nonFatalStatusCodes: [
+      ...new Set(hp.nonFatalStatusCodes.map((code) => statusCodeOf(code) ?? -1)),
+    ],
+  };
+}
+
 function buildRoute(
   r: CheckedRoute | undefined,
   i: number,
@@ -511,7 +569,12 @@ function buildRoute(
   });
   const cluster = r?.cluster;
   if (cluster !== undefined) clusters.check(cluster, [...at, 'cluster'], issue);
-  return { name: r?.name ?? `route-${i + 1}`, match, cluster: cluster ?? '' };
+  checkPolicies(r?.retryPolicy, r?.hedgingPolicy, at, 'a route', issue);
+  const route: RouteConfig = { name: r?.name ?? `route-${i + 1}`, match, cluster: cluster ?? '' };
+  const retryPolicy = buildRetryPolicy(r?.retryPolicy);
+  const hedgingPolicy = buildHedgingPolicy(r?.hedgingPolicy);
+  if (retryPolicy === undefined && hedgingPolicy === undefined) return route;
+  return { ...route, retryPolicy, hedgingPolicy };
 }
 
 function buildCluster(
@@ -569,23 +632,8 @@ function buildCluster(
     );
   }
   const rp = c?.retryPolicy;
-  if (rp?.backoffMultiplier === 0) {
-    issue([...at, 'retryPolicy', 'backoffMultiplier'], 'must be above 0');
-  }
-  if (
-    rp?.initialBackoff !== undefined &&
-    rp.maxBackoff !== undefined &&
-    rp.initialBackoff > rp.maxBackoff
-  ) {
-    issue([...at, 'retryPolicy', 'initialBackoff'], 'must not exceed maxBackoff');
-  }
   const hp = c?.hedgingPolicy;
-  if (rp !== undefined && hp !== undefined) {
-    issue(
-      [...at, 'hedgingPolicy'],
-      'a cluster has retryPolicy or hedgingPolicy, not both (gRFC A6)',
-    );
-  }
+  checkPolicies(rp, hp, at, 'a cluster', issue);
   const rt = c?.retryThrottling;
   if (rt?.maxTokens === 0) issue([...at, 'retryThrottling', 'maxTokens'], 'must be above 0');
   if (rt?.tokenRatio === 0) issue([...at, 'retryThrottling', 'tokenRatio'], 'must be above 0');
@@ -642,31 +690,8 @@ function buildCluster(
             maxEjectionMs: od.maxEjection,
             maxEjectedShare: od.maxEjectedShare,
           },
-    retryPolicy:
-      rp === undefined
-        ? undefined
-        : {
-            // gRFC A6: "values greater than 5 are treated as 5".
-            maxAttempts: Math.min(rp.maxAttempts as number, 5),
-            initialBackoffMs: rp.initialBackoff as number,
-            maxBackoffMs: rp.maxBackoff as number,
-            backoffMultiplier: rp.backoffMultiplier as number,
-            retryableStatusCodes: [
-              ...new Set((rp.retryableStatusCodes ?? []).map((code) => statusCodeOf(code) ?? -1)),
-            ],
-            perTryTimeoutMs: rp.perTryTimeout,
-            retryClientRetries: rp.retryClientRetries,
-          },
-    hedgingPolicy:
-      hp === undefined
-        ? undefined
-        : {
-            maxAttempts: Math.min(hp.maxAttempts as number, 5),
-            hedgingDelayMs: hp.hedgingDelay,
-            nonFatalStatusCodes: [
-              ...new Set(hp.nonFatalStatusCodes.map((code) => statusCodeOf(code) ?? -1)),
-            ],
-          },
+    retryPolicy: buildRetryPolicy(rp),
+    hedgingPolicy: buildHedgingPolicy(hp),
     retryThrottling:
       rt === undefined
         ? undefined

@@ -584,23 +584,6 @@ const ROUTE_MATCH = object({
   },
 });
 
-const ROUTE = object({
-  name: {
-    shape: NAME,
-    defaultText: '"route-1", "route-2", … by position',
-    description: 'name in logs and metrics; unique among routes',
-  },
-  match: {
-    shape: ROUTE_MATCH,
-    description: 'what calls the route takes; omitted or empty: every call',
-  },
-  cluster: {
-    shape: { kind: 'string' },
-    required: true,
-    description: 'the cluster (a key of `clusters`) that serves matching calls',
-  },
-});
-
 const TIMEOUTS = object({
   default: {
     shape: duration(1),
@@ -807,6 +790,34 @@ const HEDGING_POLICY = object({
     default: [],
     description:
       'statuses after which the next copy goes at once; any other status (and any response headers) ends the hedging',
+  },
+});
+
+const ROUTE = object({
+  name: {
+    shape: NAME,
+    defaultText: '"route-1", "route-2", … by position',
+    description: 'name in logs and metrics; unique among routes',
+  },
+  match: {
+    shape: ROUTE_MATCH,
+    description: 'what calls the route takes; omitted or empty: every call',
+  },
+  cluster: {
+    shape: { kind: 'string' },
+    required: true,
+    description: 'the cluster (a key of `clusters`) that serves matching calls',
+  },
+  retryPolicy: {
+    shape: RETRY_POLICY,
+    defaultText: "the cluster's",
+    description:
+      "the route's own gRFC A6 retry policy, in place of the cluster's (for an idempotent method)",
+  },
+  hedgingPolicy: {
+    shape: HEDGING_POLICY,
+    defaultText: "the cluster's",
+    description: "the route's own gRFC A6 hedging policy, in place of the cluster's",
   },
 });
 

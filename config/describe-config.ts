@@ -4,12 +4,15 @@ import { formatSocketAddress } from './address.js';
 import { DEFAULT_LISTENER } from './defaults.js';
 import { formatDuration } from './duration.js';
 import { redactConfig } from './redact-config.js';
+import { STATUS_CODE_NAMES } from './status-codes.js';
 import type {
   AdminConfig,
   ClusterConfig,
   Config,
   HeaderMatch,
+  HedgingPolicyConfig,
   ListenerConfig,
+  RetryPolicyConfig,
   RouteConfig,
 } from './types.js';
 
@@ -90,6 +93,22 @@ function settingsText(settings: Readonly<Record<string, unknown>>): string {
   return ` (${entries.map(([k, v]) => `${k} ${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ')})`;
 }
 
+/** A route's or cluster's A6 policy in a few words; undefined without one. */
+function policyText(
+  retry: RetryPolicyConfig | undefined,
+  hedging: HedgingPolicyConfig | undefined,
+): string | undefined {
+  const names = (codes: readonly number[]) =>
+    codes.map((code) => STATUS_CODE_NAMES[code] ?? String(code)).join(', ');
+  if (retry !== undefined) {
+    return `retries: up to ${retry.maxAttempts} attempts on ${names(retry.retryableStatusCodes)}`;
+  }
+  if (hedging !== undefined) {
+    return `hedging: up to ${hedging.maxAttempts} copies, ${formatDuration(hedging.hedgingDelayMs)} apart`;
+  }
+  return undefined;
+}
+
 function clusterLines(c: ClusterConfig): string[] {
   const lines = [`balancer ${c.balancer.policy}${settingsText(c.balancer.settings)}`];
   const hc = c.healthCheck;
@@ -125,6 +144,8 @@ function clusterLines(c: ClusterConfig): string[] {
   lines.push(upstream.join(', '));
   const resolver = Object.keys(c.resolver);
   if (resolver.length > 0) lines.push(`resolver${settingsText(c.resolver)}`);
+  const policy = policyText(c.retryPolicy, c.hedgingPolicy);
+  if (policy !== undefined) lines.push(policy);
   return lines;
 }
 
@@ -155,7 +176,14 @@ export function describeConfig(config: Config): string {
   };
   add(table(c.listeners.map((l) => [l.name, formatSocketAddress(l.address), listenerMode(l)])));
   out.push('routes (first match wins):');
-  add(table(c.routes.map((r) => [r.name, matchText(r), `→ ${r.cluster}`])));
+  add(
+    table(
+      c.routes.map((r) => {
+        const policy = policyText(r.retryPolicy, r.hedgingPolicy);
+        return [r.name, matchText(r), `→ ${r.cluster}${policy === undefined ? '' : `, ${policy}`}`];
+      }),
+    ),
+  );
   out.push('clusters:');
   let width = 0;
   for (const cluster of c.clusters) width = Math.max(width, cluster.name.length);

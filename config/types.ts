@@ -186,6 +186,12 @@ export interface RouteConfig {
   readonly name: string;
   readonly match: RouteMatch;
   readonly cluster: string;
+  /**
+   * The route's own A6 policies for its calls, in place of the cluster's (and of a service
+   * config from the cluster's resolver); both undefined: the cluster decides.
+   */
+  readonly retryPolicy?: RetryPolicyConfig;
+  readonly hedgingPolicy?: HedgingPolicyConfig;
 }
 
 export interface TimeoutsConfig {

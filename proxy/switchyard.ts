@@ -559,6 +559,10 @@ export class Switchyard implements CallObserver {
         authority: cluster.config.authority,
         observer: this,
         clock: systemClock,
+        // A route's own policy wins over the cluster's and its resolver's.
+        ...(route.retryPolicy !== undefined || route.hedgingPolicy !== undefined
+          ? { policies: { retry: route.retryPolicy, hedging: route.hedgingPolicy } }
+          : {}),
       });
     }
     const tunnels = new Map<string, CallContext>();

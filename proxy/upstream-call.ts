@@ -5,6 +5,8 @@
 import type { Host } from '../balancer/host.js';
 import type { Cluster, WaitingCall } from '../upstream/cluster.js';
 import type { CallLimits, RetryDenial, RetryReason } from '../upstream/call-limits.js';
+import type { CallPolicies } from '../upstream/service-config-policies.js';
+import type { HedgingPolicyConfig, RetryPolicyConfig } from '../config/types.js';
 import { cancelUpstream, type UpstreamSession } from '../upstream/endpoint-pool.js';
 import type { Clock, TimerHandle } from '../common/clock.js';
 import { describeError } from '../common/errors.js';
@@ -65,6 +67,8 @@ export type CallProgress = (typeof CallProgress)[keyof typeof CallProgress];
 /** What a call needs from its route that is the same for every call of the route. */
 export interface UpstreamCallContext {
   readonly cluster: Cluster;
+  /** The route's own A6 policies; undefined: the cluster's (or its resolver's) for the path. */
+  readonly policies?: CallPolicies;
   /** `:authority` sent upstream instead of the client's, if set. */
   readonly authority: string | undefined;
   /** Time for deadlines and latencies. */
@@ -130,6 +134,9 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
   private replayLimit = MAX_REPLAY_BYTES;
   /** Response headers (or a status) went to the client: the call is committed. */
   private committed = false;
+  /** The A6 policies the call runs under, chosen when it is sent. */
+  private retryPolicy: RetryPolicyConfig | undefined = undefined;
+  private hedgingPolicy: HedgingPolicyConfig | undefined = undefined;
   /** The cluster whose limits counted this call, until it ends. */
   private limits: CallLimits | null = null;
   /** The call is counted among its cluster's retrying calls. */
@@ -212,11 +219,18 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
     }
     limits.activeCalls++;
     this.limits = limits;
-    if (limits.policy !== undefined || limits.hedging !== undefined) {
+    const policies = this.upstreamContext.policies ?? this.cluster.policiesFor(this.path);
+    this.retryPolicy = policies.retry;
+    this.hedgingPolicy = policies.hedging;
+    if (policies.retry !== undefined || policies.hedging !== undefined) {
       this.replayLimit = MAX_RETRY_REPLAY_BYTES;
       this.clientAttempts = fieldValue(this.fields, 'grpc-previous-rpc-attempts');
       limits.callStarted(this.startedAt);
-      if (limits.hedging !== undefined) this.hedges = new Hedges();
+      if (policies.retry !== undefined) limits.retryPolicySeen = true;
+      if (policies.hedging !== undefined) {
+        limits.hedgingPolicySeen = true;
+        this.hedges = new Hedges();
+      }
     }
     const authority = this.upstreamContext.authority;
     if (authority !== undefined) {
@@ -348,11 +362,11 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
     if (hedges !== null) {
       this.cluster.limits.stats.attempts++;
       if (hedges.sent === 1 && this.retryTimer === undefined) {
-        const delay = this.cluster.limits.hedging?.hedgingDelayMs ?? 0;
+        const delay = this.hedgingPolicy?.hedgingDelayMs ?? 0;
         this.retryTimer = clock.setTimeout(() => this.hedgeDue(), delay);
       }
     }
-    const policy = this.cluster.limits.policy;
+    const policy = this.retryPolicy;
     if (policy !== undefined) {
       this.cluster.limits.stats.attempts++;
       if (policy.perTryTimeoutMs !== undefined) {
@@ -457,7 +471,7 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
     // a status, which a retry policy may retry; any other headers commit the call.
     if (
       (endStream || httpStatus !== '200') &&
-      this.cluster.limits.policy !== undefined &&
+      this.retryPolicy !== undefined &&
       this.retryStatus(
         grpcStatus !== undefined
           ? Number(grpcStatus)
@@ -624,7 +638,7 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
       return;
     }
     if (
-      cluster.limits.policy !== undefined &&
+      this.retryPolicy !== undefined &&
       this.retryStatus(code, undefined, outcome === StreamOutcome.COMPLETE ? 'status' : 'reset')
     ) {
       if (code === Status.UNAVAILABLE) cluster.endpointFailed();
@@ -669,7 +683,7 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
     const hedges = this.hedges!;
     const cluster = this.cluster;
     const limits = cluster.limits;
-    const policy = limits.hedging!;
+    const policy = this.hedgingPolicy!;
     if (
       this.done ||
       this.committed ||
@@ -732,7 +746,7 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
   private hedgeFailed(fields: HeaderFields): boolean {
     const status = fieldValue(fields, 'grpc-status');
     if (status === undefined) return false;
-    const failed = this.cluster.limits.hedging!.nonFatalStatusCodes.includes(Number(status));
+    const failed = this.hedgingPolicy!.nonFatalStatusCodes.includes(Number(status));
     if (failed) this.cluster.limits.attemptFailed();
     return failed;
   }
@@ -848,7 +862,7 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
    */
   private retryStatus(code: number, pushback: string | undefined, reason: RetryReason): boolean {
     const limits = this.cluster.limits;
-    const policy = limits.policy!;
+    const policy = this.retryPolicy!;
     if (this.committed || !policy.retryableStatusCodes.includes(code)) return false;
     // A6: a retryable failure costs a throttle token whether or not it is retried.
     limits.attemptFailed();
@@ -864,7 +878,7 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
   /** Why the call may not be retried now, or undefined (and the retry is counted). */
   private retryDenial(pushback: string | undefined): RetryDenial | undefined {
     const limits = this.cluster.limits;
-    const policy = limits.policy!;
+    const policy = this.retryPolicy!;
     if (this.retries + 1 >= policy.maxAttempts) return 'attempts';
     if (!this.replayable) return 'committed';
     if (!policy.retryClientRetries && this.clientAttempts !== undefined) {
@@ -921,7 +935,7 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
     this.retries++;
     cluster.limits.stats.retries[reason]++;
     if (TRACE.call) {
-      cluster.traceRetry(this, host, this.retries, cluster.limits.policy!.maxAttempts, reason);
+      cluster.traceRetry(this, host, this.retries, this.retryPolicy!.maxAttempts, reason);
     }
     const previous = Number(this.clientAttempts ?? 0) || 0;
     setField(this.fields, 'grpc-previous-rpc-attempts', String(previous + this.retries));
@@ -941,7 +955,7 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
     this.retryTimer = undefined;
     if (this.done || this.committed || this.host === null) return;
     const limits = this.cluster.limits;
-    const policy = limits.policy!;
+    const policy = this.retryPolicy!;
     const host = this.host;
     const denial = this.retryDenial(undefined);
     if (denial === undefined) {
@@ -1048,7 +1062,7 @@ export abstract class UpstreamCall implements WaitingCall, UpstreamHandler {
       this.limits = null;
       limits.activeCalls--;
       if (this.retrying) limits.activeRetries--;
-      if (limits.policy !== undefined || this.hedges !== null) {
+      if (this.retryPolicy !== undefined || this.hedges !== null) {
         if (this.retryTimer !== undefined) clock.clearTimeout(this.retryTimer);
         this.retryTimer = undefined;
         if (code === Status.OK) limits.callSucceeded();

@@ -33,6 +33,12 @@ export class CallLimits {
   readonly policy: RetryPolicyConfig | undefined;
   readonly hedging: HedgingPolicyConfig | undefined;
   readonly breakers: CircuitBreakersConfig;
+  /**
+   * A call of the cluster ran under a retry (hedging) policy, the cluster's, a route's or one
+   * from the resolver's service config: metrics report the cluster's retries (hedges).
+   */
+  retryPolicySeen: boolean;
+  hedgingPolicySeen: boolean;
   /** Calls counted against maxConcurrentCalls. */
   activeCalls = 0;
   /** Calls between a failed attempt and the end of the call, counted against maxConcurrentRetries. */
@@ -66,9 +72,10 @@ export class CallLimits {
 
   // A6's throttle, in thousandths of a token as grpc-js keeps it (tokenRatio has three
   // decimals, so the count stays exact).
-  private readonly maxTokens: number;
-  private readonly tokenRatio: number;
+  private maxTokens: number;
+  private tokenRatio: number;
   private tokens: number;
+  private throttling: RetryThrottlingConfig | undefined;
 
   // The budget: calls and retries in the current window and the one before it, the older
   // weighted by how much of it still lies within the last 10 s.
@@ -92,6 +99,24 @@ export class CallLimits {
     this.hedging = hedging;
     this.breakers = breakers;
     this.budget = budget;
+    this.retryPolicySeen = policy !== undefined;
+    this.hedgingPolicySeen = hedging !== undefined;
+    this.maxTokens = 0;
+    this.tokenRatio = 0;
+    this.tokens = 0;
+    this.setThrottling(throttling);
+  }
+
+  /**
+   * The throttle in force: the config's, or one a resolver's service config brought. A new one
+   * starts full, as A6 starts a channel's; the same one again keeps its tokens.
+   */
+  setThrottling(throttling: RetryThrottlingConfig | undefined): void {
+    const same =
+      throttling?.maxTokens === this.throttling?.maxTokens &&
+      throttling?.tokenRatio === this.throttling?.tokenRatio;
+    this.throttling = throttling;
+    if (same && this.maxTokens !== 0) return;
     this.maxTokens = throttling === undefined ? 0 : Math.round(throttling.maxTokens * 1000);
     this.tokenRatio = throttling === undefined ? 0 : Math.round(throttling.tokenRatio * 1000);
     this.tokens = this.maxTokens;

@@ -11,6 +11,12 @@ import type { Resolver } from '../resolver/resolver.js';
 import type { Dialer } from './dialer.js';
 import { EndpointPool, type PoolEvents, type PoolOptions } from './endpoint-pool.js';
 import { CallLimits } from './call-limits.js';
+import {
+  NO_POLICIES,
+  policiesFromServiceConfig,
+  type CallPolicies,
+  type ServiceConfigPolicies,
+} from './service-config-policies.js';
 import { describeError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { LogLimiter } from '../common/log.js';
@@ -82,6 +88,11 @@ export class Cluster implements PoolEvents {
   readonly stats = { updates: 0, errors: 0, lastError: '', lastUpdateAt: 0 };
   /** The retry policy, its throttle and budget, and the circuit breakers, with their counters. */
   readonly limits: CallLimits;
+  /** The config's own A6 policies, for every path. */
+  private readonly configPolicies: CallPolicies;
+  /** The resolver's service config's policies while it publishes one, and its text. */
+  private serviceConfigPolicies: ServiceConfigPolicies | undefined = undefined;
+  private serviceConfigText: string | undefined = undefined;
   /** SWITCHYARD_TRACE loggers; undefined while their category is off. */
   private readonly callTrace: Logger | undefined;
   private readonly poolTrace: Logger | undefined;
@@ -119,6 +130,10 @@ export class Cluster implements PoolEvents {
       config.circuitBreakers,
       deps.random ?? Math.random,
     );
+    this.configPolicies =
+      config.retryPolicy === undefined && config.hedgingPolicy === undefined
+        ? NO_POLICIES
+        : { retry: config.retryPolicy, hedging: config.hedgingPolicy };
     this.dialEndpoints = deps.dialEndpoints ?? true;
     this.balancer.onChange(() => this.drainWaiting());
     this.unsubscribe = this.resolver.subscribe({
@@ -126,6 +141,16 @@ export class Cluster implements PoolEvents {
       onError: (err) => this.onResolverError(err),
       onNotFound: (err) => this.onResolverNotFound(err),
     });
+  }
+
+  /**
+   * The A6 policies of a call to `path`: the resolver's service config's while it publishes one
+   * (as gRPC clients let a resolver's config replace the default one; DNS looks for it only with
+   * `resolver.serviceConfig: true`), else the cluster's own.
+   */
+  policiesFor(path: string): CallPolicies {
+    const fromResolver = this.serviceConfigPolicies;
+    return fromResolver === undefined ? this.configPolicies : fromResolver.forPath(path);
   }
 
   /** The pool of a host this cluster's balancer returned. */
@@ -332,12 +357,34 @@ export class Cluster implements PoolEvents {
     return this.resolverError;
   }
 
+  /** A new service config from the resolver: its A6 policies and throttle replace the config's. */
+  private followServiceConfig(serviceConfig: unknown): void {
+    const text = serviceConfig === undefined ? undefined : JSON.stringify(serviceConfig);
+    if (text === this.serviceConfigText) return;
+    this.serviceConfigText = text;
+    if (serviceConfig === undefined) {
+      this.serviceConfigPolicies = undefined;
+      this.limits.setThrottling(this.config.retryThrottling);
+      return;
+    }
+    const policies = policiesFromServiceConfig(serviceConfig);
+    this.serviceConfigPolicies = policies;
+    this.limits.setThrottling(policies.throttling ?? this.config.retryThrottling);
+    for (const problem of policies.problems) {
+      this.logger.warn(
+        { target: this.resolver.target, problem },
+        "a part of the resolver's service config is ignored",
+      );
+    }
+  }
+
   private onEndpoints(set: EndpointSet): void {
     if (this.closed) return;
     this.stats.updates++;
     this.stats.lastUpdateAt = Date.now();
     this.resolved = true;
     this.resolverError = undefined;
+    this.followServiceConfig(set.serviceConfig);
     const { added, removed } = this.balancer.update(set);
     if (TRACE.resolver) {
       this.resolverTrace?.debug(

@@ -302,7 +302,7 @@ export function createMetricsRegistry(
     ['cluster'],
     (add) => {
       for (const c of proxy.clusterList()) {
-        if (c.limits.policy !== undefined || c.limits.hedging !== undefined) {
+        if (c.limits.retryPolicySeen || c.limits.hedgingPolicySeen) {
           add({ cluster: c.name }, c.limits.stats.attempts);
         }
       }
@@ -315,7 +315,7 @@ export function createMetricsRegistry(
     ['cluster'],
     (add) => {
       for (const c of proxy.clusterList()) {
-        if (c.limits.hedging !== undefined) add({ cluster: c.name }, c.limits.stats.hedges);
+        if (c.limits.hedgingPolicySeen) add({ cluster: c.name }, c.limits.stats.hedges);
       }
     },
   );
@@ -326,7 +326,7 @@ export function createMetricsRegistry(
     ['cluster'],
     (add) => {
       for (const c of proxy.clusterList()) {
-        if (c.limits.hedging !== undefined) add({ cluster: c.name }, c.limits.stats.hedgeWins);
+        if (c.limits.hedgingPolicySeen) add({ cluster: c.name }, c.limits.stats.hedgeWins);
       }
     },
   );
@@ -337,7 +337,7 @@ export function createMetricsRegistry(
     ['cluster', 'reason'],
     (add) => {
       for (const c of proxy.clusterList()) {
-        if (c.limits.policy === undefined) continue;
+        if (!c.limits.retryPolicySeen) continue;
         for (const [reason, n] of Object.entries(c.limits.stats.retries)) {
           add({ cluster: c.name, reason }, n);
         }
@@ -351,7 +351,7 @@ export function createMetricsRegistry(
     ['cluster', 'reason'],
     (add) => {
       for (const c of proxy.clusterList()) {
-        if (c.limits.policy === undefined && c.limits.hedging === undefined) continue;
+        if (!c.limits.retryPolicySeen && !c.limits.hedgingPolicySeen) continue;
         for (const [reason, n] of Object.entries(c.limits.stats.denied)) {
           add({ cluster: c.name, reason }, n);
         }
@@ -365,7 +365,7 @@ export function createMetricsRegistry(
     ['cluster'],
     (add) => {
       for (const c of proxy.clusterList()) {
-        if (c.limits.policy !== undefined) add({ cluster: c.name }, c.limits.stats.bufferCommits);
+        if (c.limits.retryPolicySeen) add({ cluster: c.name }, c.limits.stats.bufferCommits);
       }
     },
   );

@@ -68,3 +68,28 @@ test('200,000 routes (spreading them as arguments overflowed the stack)', () => 
   const lines = describeConfig({ ...base, routes }).split('\n');
   assert.equal(lines.filter((l) => l.endsWith('→ default')).length, 200_000);
 });
+
+test("a route's and a cluster's retry or hedging policy", () => {
+  const config = parseConfig(
+    `listeners: [{ address: "127.0.0.1:8080" }]
+routes:
+  - match: { service: a.A, method: Get }
+    cluster: a
+    retryPolicy: { maxAttempts: 4, initialBackoff: 10ms, maxBackoff: 1s, backoffMultiplier: 2, retryableStatusCodes: [unavailable, 8] }
+  - cluster: a
+clusters:
+  a:
+    target: a.internal:1
+    hedgingPolicy: { maxAttempts: 2, hedgingDelay: 30ms }
+`,
+    'x.yaml',
+    { validators: configValidators, env: {}, baseDir: '/etc', checkFile: () => undefined },
+  );
+  const text = describeConfig(config);
+  assert.match(
+    text,
+    /route-1 {2}\/a\.A\/Get {4}→ a, retries: up to 4 attempts on UNAVAILABLE, RESOURCE_EXHAUSTED\n/,
+  );
+  assert.match(text, /route-2 {2}every call {2}→ a\n/);
+  assert.match(text, / {5}hedging: up to 2 copies, 30ms apart(\n|$)/);
+});

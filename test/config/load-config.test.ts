@@ -70,6 +70,7 @@ routes:
   - name: users-get
     match: { service: users.Users, method: Get, headers: [{ name: X-Tenant, exact: 42 }, { name: x-debug, present: false }] }
     cluster: users
+    retryPolicy: { maxAttempts: 4, initialBackoff: 20ms, maxBackoff: 1s, backoffMultiplier: 3, retryableStatusCodes: [unavailable, ABORTED] }
   - match: { prefix: /orders., headers: [{ name: x-canary }, { name: x-v, regex: "v[0-9]+" }] }
     cluster: orders
 clusters:
@@ -184,6 +185,16 @@ void describe('loading a valid file', () => {
             ],
           },
           cluster: 'users',
+          retryPolicy: {
+            maxAttempts: 4,
+            initialBackoffMs: 20,
+            maxBackoffMs: 1_000,
+            backoffMultiplier: 3,
+            retryableStatusCodes: [14, 10],
+            perTryTimeoutMs: undefined,
+            retryClientRetries: false,
+          },
+          hedgingPolicy: undefined,
         },
         {
           name: 'route-2',
@@ -657,6 +668,29 @@ routes: [{ cluster: c }, { cluster: d }]
       'switchyard.yaml:8:44 clusters.c.circuitBreakers.maxConcurrentCalls: must be at least 1, got 0',
       'switchyard.yaml:11:18 clusters.d.retryPolicy: missing required key "retryableStatusCodes"',
       'switchyard.yaml:12:20 clusters.d.hedgingPolicy: a cluster has retryPolicy or hedgingPolicy, not both (gRFC A6)',
+    ],
+  },
+  {
+    name: 'per-route retry and hedging policies',
+    yaml: `listeners: [{ address: ":0" }]
+clusters: { c: { target: a:1 } }
+routes:
+  - match: { service: a.A, method: Get }
+    cluster: c
+    retryPolicy: { maxAttempts: 3, initialBackoff: 1s, maxBackoff: 10ms, backoffMultiplier: 2, retryableStatusCodes: [UNAVAILABLE] }
+  - match: { service: a.A }
+    cluster: c
+    retryPolicy: { maxAttempts: 3, initialBackoff: 10ms, maxBackoff: 1s, backoffMultiplier: 2, retryableStatusCodes: [UNAVAILABLE], colour: blue }
+    hedgingPolicy: { maxAttempts: 2 }
+  - cluster: c
+    hedgingPolicy: { maxAttempts: 1, nonFatalStatusCodes: [UNAVAILBLE] }
+`,
+    errors: [
+      'switchyard.yaml:6:52 routes[0].retryPolicy.initialBackoff: must not exceed maxBackoff',
+      'switchyard.yaml:9:133 routes[1].retryPolicy.colour: unknown key "colour" (expected maxAttempts, initialBackoff, maxBackoff, backoffMultiplier, retryableStatusCodes, perTryTimeout or retryClientRetries)',
+      'switchyard.yaml:10:20 routes[1].hedgingPolicy: a route has retryPolicy or hedgingPolicy, not both (gRFC A6)',
+      'switchyard.yaml:12:35 routes[2].hedgingPolicy.maxAttempts: must be at least 2, got 1',
+      'switchyard.yaml:12:60 routes[2].hedgingPolicy.nonFatalStatusCodes[0]: must be a gRPC status name such as UNAVAILABLE, or a code from 0 to 16, got string "UNAVAILBLE"',
     ],
   },
   {

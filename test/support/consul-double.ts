@@ -58,6 +58,8 @@ export interface ConsulDoubleOptions {
   readonly datacenters?: readonly string[];
   /** Index to start at; default 10. */
   readonly startIndex?: bigint;
+  /** Port to listen on (to come back where it was after close()); default a free one. */
+  readonly port?: number;
 }
 
 /** Go durations as Consul takes them for `wait`: `30s`, `1500ms`, `1m`. */
@@ -118,12 +120,12 @@ export class ConsulDouble {
     this.raftIndex = options.startIndex ?? 10n;
   }
 
-  /** Starts the double on 127.0.0.1 and a free port. */
+  /** Starts the double on 127.0.0.1 and `options.port` or a free port. */
   static async start(options: ConsulDoubleOptions = {}): Promise<ConsulDouble> {
     const server = createServer();
     const double = new ConsulDouble(server, options);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => double.handle(req, res));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
     double.port = (server.address() as AddressInfo).port;
     return double;
   }
