@@ -80,6 +80,9 @@ export class ClientConnection {
   private readonly onPingAck: () => void;
   /** Calls whose client stream is open, newest first. */
   private calls: ConnectionCall | null = null;
+  /** Calls the client started on this connection, and how many of them it reset. */
+  private callsStarted = 0;
+  private callsReset = 0;
   /** Streams whose client is behind, oldest first. */
   private readonly blocked = new Set<BlockedStream>();
   private lastSweep = 0;
@@ -100,9 +103,16 @@ export class ClientConnection {
   clientReset(now: number): void {
     const host = this.host;
     host.clientReset();
+    this.callsReset++;
     if (this.closing) return;
     this.resets ??= new ResetLimiter(host.resetLimit, now);
     if (this.resets.take(now)) return;
+    // Past the rate, a client that resets fewer than half the calls it starts is one that
+    // cancels a lot (hedging, type-ahead search), not a rapid-reset attack, which resets
+    // nearly all: Envoy judges premature resets by the same ratio. Such a client keeps its
+    // connection, and each call it does not cancel holds a stream slot until it completes,
+    // which bounds how fast it can reset.
+    if (this.callsReset * 2 < this.callsStarted) return;
     const { burst, rate } = host.resetLimit;
     this.drain(
       'rapid_reset',
@@ -113,6 +123,7 @@ export class ClientConnection {
 
   /** A call started on the connection. */
   addCall(call: ConnectionCall): void {
+    this.callsStarted++;
     call.prevCall = null;
     call.nextCall = this.calls;
     if (this.calls !== null) this.calls.prevCall = call;

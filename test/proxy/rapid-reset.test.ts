@@ -1,6 +1,7 @@
 // The rapid-reset defence (CVE-2023-44487) is the listener's own, explicit and counted: a
-// client that opens and resets streams faster than `resetLimit` allows gets
-// GOAWAY(ENHANCE_YOUR_CALM) and loses its connection, while other clients are served.
+// client that opens and resets streams faster than `resetLimit` allows, and resets at least
+// half the calls it starts, gets GOAWAY(ENHANCE_YOUR_CALM) and loses its connection, while
+// other clients are served; one that only cancels a lot keeps it.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
@@ -8,14 +9,17 @@ import { startObservedProxy } from '../observability/observed-proxy.js';
 import { echoClient, echoUnary, startEchoBackend } from '../support/echo-backend.js';
 import {
   ErrorCode,
+  Flag,
   FrameType,
   RawH2Connection,
+  dataFrame,
+  grpcMessage,
   grpcRequestFields,
   headersFrame,
   parseGoaway,
   rstStreamFrame,
 } from '../support/h2-wire.js';
-import { delay } from '../support/proxy-harness.js';
+import { delay, eventually } from '../support/proxy-harness.js';
 
 /**
  * Opens and resets streams, 20 at a time every 5 ms (thousands a second), until the proxy
@@ -35,6 +39,11 @@ async function openAndReset(conn: RawH2Connection): Promise<number> {
     await delay(5);
   }
   return sent;
+}
+
+/** Streams the proxy ended with trailers (HEADERS with END_STREAM). */
+function endedStreams(conn: RawH2Connection): number {
+  return conn.received(FrameType.HEADERS).filter((f) => (f.flags & Flag.END_STREAM) !== 0).length;
 }
 
 describe('rapid reset', () => {
@@ -88,6 +97,52 @@ describe('rapid reset', () => {
       1,
     );
     assert.ok(value('switchyard_client_resets_total\\{listener="main"\\}') >= 500);
+  });
+
+  it('keeps a client past the rate that resets fewer than half the calls it starts', async (t) => {
+    const backend = await startEchoBackend({ name: 'b' });
+    const proxy = await startObservedProxy({
+      upstream: backend.address,
+      listener: { resetLimit: { burst: 10, rate: 1 } },
+    });
+    const conn = await RawH2Connection.open(proxy.port);
+    t.after(async () => {
+      conn.destroy();
+      await proxy.close();
+      backend.kill();
+    });
+    await conn.waitFor((f) => f.type === FrameType.SETTINGS && f.flags === 0);
+    // 40 rounds of two whole calls and one reset: 40 resets, four times the burst, in about
+    // a second, a third of the calls.
+    let id = 1;
+    for (let round = 0; round < 40; round++) {
+      const frames: Buffer[] = [];
+      for (let i = 0; i < 2; i++, id += 2) {
+        frames.push(headersFrame(id, grpcRequestFields('/test.Echo/Unary')));
+        frames.push(dataFrame(id, grpcMessage(Buffer.alloc(0)), true));
+      }
+      frames.push(headersFrame(id, grpcRequestFields('/test.Echo/Unary')));
+      frames.push(rstStreamFrame(id, ErrorCode.CANCEL));
+      id += 2;
+      conn.write(Buffer.concat(frames));
+      await delay(25);
+    }
+    // Every whole call is answered (its trailers end the stream) and no GOAWAY comes.
+    await eventually(() => endedStreams(conn) >= 80, 5_000, 'the 80 whole calls answered');
+    assert.equal(endedStreams(conn), 80);
+    assert.equal(conn.received(FrameType.GOAWAY).length, 0, 'GOAWAY for a client that cancels');
+    assert.equal(conn.closed, false);
+
+    // The same client resetting every call from here on is cut once it passes half.
+    const frames: Buffer[] = [];
+    for (let i = 0; i < 100; i++, id += 2) {
+      frames.push(headersFrame(id, grpcRequestFields('/test.Echo/Unary')));
+      frames.push(rstStreamFrame(id, ErrorCode.CANCEL));
+    }
+    conn.write(Buffer.concat(frames));
+    const goaway = await conn.waitFor((f) => f.type === FrameType.GOAWAY, 2_000);
+    assert.ok(goaway, 'no GOAWAY once resets pass half the calls');
+    assert.equal(parseGoaway(goaway).code, ErrorCode.ENHANCE_YOUR_CALM);
   });
 
   it('takes a client that resets within the limit', async (t) => {
