@@ -39,6 +39,8 @@ export const SWITCHYARD_ERROR_CODES = [
   // The REST/JSON gateway: descriptors and HTTP rules (ProtoLoadError, HttpRuleError).
   'SWY_ERR_PROTO_LOAD',
   'SWY_ERR_HTTP_RULE',
+  // Filters: a module that does not load, options it refuses (FilterConfigError).
+  'SWY_ERR_FILTER_CONFIG',
 ] as const;
 
 export type SwitchyardErrorCode = (typeof SWITCHYARD_ERROR_CODES)[number];

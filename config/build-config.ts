@@ -6,6 +6,7 @@ import { parseTarget, TargetError, type Target } from '../common/target.js';
 import { clip, describeValue, type KeyPath } from './config-error.js';
 import { DEFAULT_ACCESS_LOG, DEFAULT_CLUSTER } from './defaults.js';
 import { parseDuration } from './duration.js';
+import { buildFilters, type CheckedFilter } from './build-filters.js';
 import { KeyPathSet } from './key-path-set.js';
 import { isMapping, type ShapeIssue } from './shape.js';
 import { statusCodeOf } from './status-codes.js';
@@ -30,6 +31,7 @@ import type { BlockIssue, ConfigValidators } from './validators.js';
 // check failed is undefined, so everything here tolerates holes (issues are already recorded).
 interface CheckedListener {
   name?: string;
+  filters?: (CheckedFilter | undefined)[];
   address?: SocketAddress;
   tls?: {
     cert?: string;
@@ -82,6 +84,7 @@ interface CheckedRoute {
   name?: string;
   match?: { service?: string; method?: string; prefix?: string; headers?: CheckedHeaderMatch[] };
   cluster?: string;
+  filters?: (CheckedFilter | undefined)[];
 }
 
 interface CheckedCluster {
@@ -172,7 +175,12 @@ export function buildConfig(checked: CheckedConfig, ctx: BuildContext): Config {
     ctx.issues.push({ path, message, ...(on ? { on } : {}), ...(detail ? { detail } : {}) });
   const failed = failedCheck(ctx);
 
-  const listeners = (checked.listeners ?? []).map((l, i) => buildListener(l, i));
+  const locate = (path: KeyPath): string =>
+    ctx.locate?.(path) ?? path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('');
+  const listeners = (checked.listeners ?? []).map((l, i) => ({
+    ...buildListener(l, i),
+    filters: buildFilters(l?.filters, ['listeners', i, 'filters'], issue, locate, failed),
+  }));
   uniqueNames(
     listeners.map((l) => l.name),
     (checked.listeners ?? []).map((l) => l?.name !== undefined),
@@ -218,7 +226,10 @@ export function buildConfig(checked: CheckedConfig, ctx: BuildContext): Config {
 
   let routes: RouteConfig[];
   if (checked.routes !== undefined) {
-    routes = checked.routes.map((r, i) => buildRoute(r, i, known, issue));
+    routes = checked.routes.map((r, i) => ({
+      ...buildRoute(r, i, known, issue),
+      filters: buildFilters(r?.filters, ['routes', i, 'filters'], issue, locate, failed),
+    }));
     uniqueNames(
       routes.map((r) => r.name),
       checked.routes.map((r) => r?.name !== undefined),

@@ -25,6 +25,7 @@ const sourceDirs = [
   'egress',
   'forward-proxy',
   'gateway',
+  'filter',
   'proxy',
   'observability',
   'workers',
@@ -45,7 +46,10 @@ const allowed = {
   egress: ['common', 'config', 'resolver', 'upstream'],
   'forward-proxy': ['common', 'config'],
   gateway: ['common', 'grpc', 'config', 'upstream', 'transport'],
+  // Filters see metadata and a call context, never the transport; their config is plain data.
+  filter: ['common', 'config/types.ts'],
   proxy: [
+    'filter',
     'common',
     'config',
     'resolver',
@@ -58,7 +62,7 @@ const allowed = {
     'h2',
     'transport',
   ],
-  observability: ['common', 'config', 'balancer', 'grpc', 'upstream', 'proxy'],
+  observability: ['common', 'config', 'balancer', 'grpc', 'upstream', 'proxy', 'filter'],
   workers: ['common', 'config', 'resolver', 'upstream', 'proxy', 'observability'],
   embed: ['common', 'resolver', 'balancer', 'egress/proxy-settings.ts'],
   bin: [
@@ -83,9 +87,12 @@ const allowed = {
     'proxy',
     'observability',
     'embed',
+    'filter',
   ],
 };
-const grpcJsAllowed = ['embed'];
+// filter/ holds the grpc-js interceptor adapters; like embed/ it imports grpc-js's types only
+// and is handed the module by the program.
+const grpcJsAllowed = ['embed', 'filter'];
 /** The data path speaks switchyard's own HTTP/2 (h2/); node:http2 stays in tests and examples. */
 const http2Allowed = [];
 

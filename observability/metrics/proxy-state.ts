@@ -1,5 +1,6 @@
 // What metrics and the admin API read from a running proxy, and the one state name each
 // endpoint shows under (metrics label, /clusters field, the admin page's row colour).
+import type { FilterDecisions } from '../../filter/filter-metrics.js';
 import type { Connectivity, HealthStatus } from '../../balancer/host.js';
 import type { Config } from '../../config/types.js';
 import type { Cluster } from '../../upstream/cluster.js';
@@ -15,6 +16,8 @@ export interface ObservedProxy {
   readonly inFlight: number;
   clusterList(): IterableIterator<Cluster>;
   listenerList(): IterableIterator<Listener>;
+  /** What filters decided (rate limits admitted and refused), when the proxy counts it. */
+  readonly filterDecisions?: FilterDecisions;
 }
 
 /**
