@@ -33,22 +33,26 @@ function compileEdits(e: HeaderEditsConfig, source: string): CompiledEdits | und
   return empty ? undefined : out;
 }
 
-/** Order: rename, remove, set, add, so a rename's old name can be set afresh. */
+/**
+ * Order: rename, remove, set, add, so a rename's old name can be set afresh. Indexed loops:
+ * this runs per call, and most lists are empty.
+ */
 function apply(e: CompiledEdits, ctx: FilterContext, md: FilterMetadata): void {
-  for (const [from, to] of e.rename) {
-    const v = md.get(from);
+  const { rename, remove, set, add } = e;
+  for (let i = 0; i < rename.length; i++) {
+    const v = md.get(rename[i][0]);
     if (v === undefined) continue;
-    md.remove(from);
-    md.set(to, v);
+    md.remove(rename[i][0]);
+    md.set(rename[i][1], v);
   }
-  for (const name of e.remove) md.remove(name);
-  for (const [name, t] of e.set) {
-    const v = fillTemplate(t, ctx);
-    if (v !== undefined) md.set(name, v);
+  for (let i = 0; i < remove.length; i++) md.remove(remove[i]);
+  for (let i = 0; i < set.length; i++) {
+    const v = fillTemplate(set[i][1], ctx);
+    if (v !== undefined) md.set(set[i][0], v);
   }
-  for (const [name, t] of e.add) {
-    const v = fillTemplate(t, ctx);
-    if (v !== undefined) md.add(name, v);
+  for (let i = 0; i < add.length; i++) {
+    const v = fillTemplate(add[i][1], ctx);
+    if (v !== undefined) md.add(add[i][0], v);
   }
 }
 
