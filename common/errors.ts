@@ -39,6 +39,10 @@ export const SWITCHYARD_ERROR_CODES = [
   // The REST/JSON gateway: descriptors and HTTP rules (ProtoLoadError, HttpRuleError).
   'SWY_ERR_PROTO_LOAD',
   'SWY_ERR_HTTP_RULE',
+  // Security primitives: JWT settings, JWKS documents, authorization policies (SecurityError).
+  'SWY_ERR_JWT_CONFIG',
+  'SWY_ERR_JWKS',
+  'SWY_ERR_AUTHZ_POLICY',
 ] as const;
 
 export type SwitchyardErrorCode = (typeof SWITCHYARD_ERROR_CODES)[number];

@@ -4,7 +4,8 @@
 // seam (the only folder that may load node:http2); upstream/ (clusters,
 // endpoint pools, dialers) and egress/ (HTTP CONNECT to upstream proxies) reach the backends;
 // forward-proxy/ serves CONNECT; gateway/ transcodes REST/JSON to gRPC calls (beside proxy/,
-// which feeds it requests and carries its calls); proxy/ is the data path and the composition root;
+// which feeds it requests and carries its calls); security/ verifies JWTs and evaluates gRFC A43
+// policies without knowing any transport; proxy/ is the data path and the composition root;
 // observability/ watches it; workers/ runs it on many cores; bin/ is the program. The library
 // entry (index.ts) and embed/ never load the program, and only embed/ loads @grpc/grpc-js.
 // The subpath entries (resolver/index.ts, balancer/index.ts, embed/index.ts for
@@ -25,6 +26,7 @@ const sourceDirs = [
   'egress',
   'forward-proxy',
   'gateway',
+  'security',
   'proxy',
   'observability',
   'workers',
@@ -45,6 +47,9 @@ const allowed = {
   egress: ['common', 'config', 'resolver', 'upstream'],
   'forward-proxy': ['common', 'config'],
   gateway: ['common', 'grpc', 'config', 'upstream', 'transport'],
+  // JWT verification and A43 authorization: transport-free, so the proxy's filters and the
+  // grpc-js interceptors wrap the same code.
+  security: ['common'],
   proxy: [
     'common',
     'config',
@@ -55,12 +60,13 @@ const allowed = {
     'egress',
     'forward-proxy',
     'gateway',
+    'security',
     'h2',
     'transport',
   ],
   observability: ['common', 'config', 'balancer', 'grpc', 'upstream', 'proxy'],
   workers: ['common', 'config', 'resolver', 'upstream', 'proxy', 'observability'],
-  embed: ['common', 'resolver', 'balancer', 'egress/proxy-settings.ts'],
+  embed: ['common', 'resolver', 'balancer', 'security', 'egress/proxy-settings.ts'],
   bin: [
     'common',
     'config',
