@@ -17,7 +17,9 @@
 //   ); // throws SecurityError SWY_ERR_JWT_CONFIG for unusable settings
 //   await verifier.prefetch(); // optional: fetch the JWKS before the listener goes ready
 //
-//   const result = await verifier.verify(headers); // flat [name, value, …], a record, or a function
+//   // headers: flat [name, value, …], a record, or a function. verifySync answers without
+//   // waiting when no key is needed (a remembered token, about 2 µs; or one refused on sight):
+//   const result = verifier.verifySync(headers) ?? (await verifier.verify(headers));
 //   if (result.ok) {
 //     // result.claims (verified payload), result.forwardHeaders ([name, value] to add upstream)
 //   } else {

@@ -79,6 +79,7 @@ export interface JwksSourceOptions {
 
 export class JwksSource {
   private set: KeySet | undefined;
+  private setGeneration = 0;
   private fetchedAt = -Infinity;
   private lastKidRefresh = -Infinity;
   private failedAt = -Infinity;
@@ -96,6 +97,14 @@ export class JwksSource {
   }
 
   /** True when the set is fetched from a URL. */
+  /**
+   * Changes whenever a new key set replaces the held one: a verified-token cache keyed on it
+   * forgets tokens signed by keys that may have been retired.
+   */
+  get generation(): number {
+    return this.setGeneration;
+  }
+
   get remote(): boolean {
     return !('keys' in this.source);
   }
@@ -206,6 +215,7 @@ export class JwksSource {
       const text = await fetchText(remote.uri, signal, remote.timeout);
       const set = parseKeySet(text, remote.uri);
       this.set = set;
+      this.setGeneration++;
       this.imported.clear();
       this.fetchedAt = this.options.now();
       this.lastError = undefined;

@@ -58,6 +58,8 @@ export interface JwtConfig {
   readonly scopes?: readonly string[];
   /** Longest token accepted, in bytes, checked before any decoding; default 16384. */
   readonly maxTokenBytes?: number;
+  /** Verified tokens remembered until they expire, so a repeated token skips the crypto; 0: none. Default 1000. */
+  readonly tokenCacheSize?: number;
 }
 
 export interface ResolvedJwtConfig {
@@ -72,6 +74,7 @@ export interface ResolvedJwtConfig {
   readonly requiredClaims: readonly (readonly [string, readonly ClaimValue[]])[];
   readonly scopes: readonly string[];
   readonly maxTokenBytes: number;
+  readonly tokenCacheSize: number;
 }
 
 export const JWT_DEFAULTS = {
@@ -83,6 +86,8 @@ export const JWT_DEFAULTS = {
   // 16 KiB: a large OIDC token with groups is 2-4 KiB; the cap keeps a 1 MiB header from being
   // base64-decoded and JSON-parsed at all.
   maxTokenBytes: 16_384,
+  // Envoy keeps 100; 1000 tokens of 1-4 KiB is 1-4 MiB, and covers a busy listener's callers.
+  tokenCacheSize: 1000,
 } as const;
 
 const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
@@ -230,5 +235,8 @@ export function resolveJwtConfig(config: JwtConfig): ResolvedJwtConfig {
     requiredClaims,
     scopes: config.scopes === undefined ? [] : nonEmptyStrings(config.scopes, 'scopes'),
     maxTokenBytes,
+    tokenCacheSize: Math.floor(
+      duration(config.tokenCacheSize, 'tokenCacheSize', JWT_DEFAULTS.tokenCacheSize),
+    ),
   };
 }

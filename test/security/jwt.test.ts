@@ -352,6 +352,53 @@ describe('JWT verification', () => {
     v.close();
   });
 
+  it('remembers a verified token until exp + skew, and forgets it when the key set changes', async () => {
+    const clock = new ManualClock();
+    const { v } = verifier(clock, { clockSkew: 10_000 }, { refreshCooldown: 0 });
+    const token = await sign(key1, clock, {}, { lifetime: 60 });
+    assert.equal(v.verifySync(bearer(token)), undefined, 'not verified yet: needs the key');
+    for (let i = 0; i < 3; i++) assert.ok((await v.verify(bearer(token))).ok);
+    assert.equal(v.verifySync(bearer(token))?.ok, true, 'remembered: answered without waiting');
+    assert.equal(v.verifySync({})?.ok, false);
+    const none = `${b64({ alg: 'none' })}.${b64({ iss: ISSUER })}.`;
+    const sync = v.verifySync(bearer(none));
+    assert.equal(sync !== undefined && !sync.ok && sync.reason, 'ALG_NOT_ALLOWED');
+    clock.advance(69); // one second before exp + skew: the remembered result still holds
+    assert.ok((await v.verify(bearer(token))).ok);
+    clock.advance(1);
+    assertRefused(await v.verify(bearer(token)), 'UNAUTHENTICATED', 'EXPIRED');
+
+    // k1 retired: a token verified before is refused once the new set is fetched.
+    const fresh = await sign(key1, clock, { jti: 'fresh' });
+    assert.ok((await v.verify(bearer(fresh))).ok);
+    server.setKeys([key2.jwk]);
+    // An unknown kid makes the verifier refetch the set.
+    assertRefused(
+      await v.verify(bearer(await sign(key1, clock, {}, { kid: 'nope' }))),
+      'UNAUTHENTICATED',
+      'UNKNOWN_KID',
+    );
+    assertRefused(await v.verify(bearer(fresh)), 'UNAUTHENTICATED', 'UNKNOWN_KID');
+    server.setKeys([key1.jwk, ecKey.jwk]);
+    v.close();
+  });
+
+  it('shares one JWKS fetch among concurrent calls', async () => {
+    const slow = await startJwksServer([key1.jwk]);
+    slow.setMode('hang');
+    const clock = new ManualClock();
+    const v = createJwtVerifier(
+      { issuer: ISSUER, jwks: { uri: slow.uri, timeout: 300 } },
+      { now: clock.now },
+    );
+    const token = await sign(key1, clock);
+    const results = await Promise.all(Array.from({ length: 50 }, () => v.verify(bearer(token))));
+    for (const r of results) assertRefused(r, 'UNAUTHENTICATED', 'JWKS_UNAVAILABLE');
+    assert.equal(slow.fetches, 1);
+    v.close();
+    await slow.close();
+  });
+
   it('never hangs on a JWKS server that does not answer: UNAUTHENTICATED within the timeout', async () => {
     const hanging = await startJwksServer([key1.jwk]);
     hanging.setMode('hang');
