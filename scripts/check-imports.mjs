@@ -4,7 +4,8 @@
 // seam (the only folder that may load node:http2); upstream/ (clusters,
 // endpoint pools, dialers) and egress/ (HTTP CONNECT to upstream proxies) reach the backends;
 // forward-proxy/ serves CONNECT; gateway/ transcodes REST/JSON to gRPC calls (beside proxy/,
-// which feeds it requests and carries its calls); proxy/ is the data path and the composition root;
+// which feeds it requests and carries its calls); security/ verifies JWTs and evaluates gRFC A43
+// policies without knowing any transport; proxy/ is the data path and the composition root;
 // observability/ watches it; workers/ runs it on many cores; bin/ is the program. The library
 // entry (index.ts) and embed/ never load the program, and only embed/ loads @grpc/grpc-js.
 // The subpath entries (resolver/index.ts, balancer/index.ts, embed/index.ts for
@@ -26,6 +27,7 @@ const sourceDirs = [
   'forward-proxy',
   'gateway',
   'filter',
+  'security',
   'proxy',
   'observability',
   'workers',
@@ -47,7 +49,10 @@ const allowed = {
   'forward-proxy': ['common', 'config'],
   gateway: ['common', 'grpc', 'config', 'upstream', 'transport'],
   // Filters see metadata and a call context, never the transport; their config is plain data.
-  filter: ['common', 'config/types.ts'],
+  filter: ['common', 'config/types.ts', 'security'],
+  // JWT verification and A43 authorization: transport-free, so the proxy's filters and the
+  // grpc-js interceptors wrap the same code.
+  security: ['common'],
   proxy: [
     'filter',
     'common',
@@ -59,12 +64,13 @@ const allowed = {
     'egress',
     'forward-proxy',
     'gateway',
+    'security',
     'h2',
     'transport',
   ],
   observability: ['common', 'config', 'balancer', 'grpc', 'upstream', 'proxy', 'filter'],
   workers: ['common', 'config', 'resolver', 'upstream', 'proxy', 'observability'],
-  embed: ['common', 'resolver', 'balancer', 'egress/proxy-settings.ts'],
+  embed: ['common', 'resolver', 'balancer', 'security', 'egress/proxy-settings.ts'],
   bin: [
     'common',
     'config',
