@@ -68,7 +68,7 @@ function timeCalls(filters: readonly Filter[], calls: number, now: () => number)
         filters,
         'proxy',
         '/bench.Bench/Unary',
-        { address: '127.0.0.1:50000', identity: undefined },
+        { address: '127.0.0.1:50000', secure: false, identity: undefined },
         'bench',
         'main',
         now,

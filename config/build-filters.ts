@@ -16,11 +16,13 @@ interface CheckedEdits {
 export interface CheckedFilter {
   headers?: { request?: CheckedEdits; response?: CheckedEdits };
   rateLimit?: { requestsPerSecond?: number; burst?: number; key?: string; maxKeys?: number };
+  jwt?: unknown;
+  authz?: { policy?: string };
   module?: string;
   options?: unknown;
 }
 
-const KINDS = ['headers', 'rateLimit', 'module'] as const;
+const KINDS = ['headers', 'rateLimit', 'jwt', 'authz', 'module'] as const;
 
 function lowerKeys(map: Record<string, string | undefined> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -56,8 +58,8 @@ export function buildFilters(
       issue(
         path,
         kinds.length === 0
-          ? 'a filter needs one of headers, rateLimit or module'
-          : `a filter entry takes one of headers, rateLimit or module; this one has ${kinds.join(' and ')}`,
+          ? 'a filter needs one of headers, rateLimit, jwt, authz or module'
+          : `a filter entry takes one of headers, rateLimit, jwt, authz or module; this one has ${kinds.join(' and ')}`,
       );
       return;
     }
@@ -82,6 +84,14 @@ export function buildFilters(
         key: f.rateLimit.key ?? 'route',
         maxKeys: f.rateLimit.maxKeys ?? 10_000,
       });
+    } else if (f.jwt !== undefined) {
+      if (typeof f.jwt !== 'object' || f.jwt === null || Array.isArray(f.jwt)) {
+        issue([...path, 'jwt'], 'must be a mapping (issuer, audiences, jwks, …)');
+        return;
+      }
+      out.push({ kind: 'jwt', source, settings: f.jwt as Record<string, unknown> });
+    } else if (f.authz !== undefined) {
+      out.push({ kind: 'authz', source, policy: f.authz.policy ?? '' });
     } else if (f.module !== undefined) {
       const options = f.options ?? {};
       if (typeof options !== 'object' || options === null || Array.isArray(options)) {

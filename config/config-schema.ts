@@ -413,6 +413,21 @@ const FILTER = object({
     description:
       'token buckets; a call without a token gets RESOURCE_EXHAUSTED with `grpc-retry-pushback-ms`',
   },
+  jwt: {
+    shape: { kind: 'any' },
+    description:
+      'bearer-token verification: `issuer`, `audiences`, `jwks: { uri | file | inline }`, `scopes`, `requiredClaims`, `forward` (keep the token upstream); checked when the proxy starts',
+  },
+  authz: {
+    shape: object({
+      policy: {
+        shape: { kind: 'string', file: true },
+        required: true,
+        description: 'a gRFC A43 authorization policy (JSON), relative to the config file',
+      },
+    }),
+    description: 'allow and deny rules by peer identity, JWT claims, method path and headers',
+  },
   module: {
     shape: { kind: 'string', file: true },
     description:

@@ -189,6 +189,18 @@ export type FilterConfig =
       readonly maxKeys: number;
     }
   | {
+      readonly kind: 'jwt';
+      readonly source: string;
+      /** security/jwt's JwtConfig as written (durations in ms), plus `forward`. */
+      readonly settings: Readonly<Record<string, unknown>>;
+    }
+  | {
+      readonly kind: 'authz';
+      readonly source: string;
+      /** Absolute path of the gRFC A43 policy (JSON). */
+      readonly policy: string;
+    }
+  | {
       readonly kind: 'module';
       readonly source: string;
       /** Absolute path. */

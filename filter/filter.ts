@@ -29,6 +29,8 @@ export type FilterSite = 'proxy' | 'client' | 'server';
 export interface FilterPeer {
   /** `address:port` (`[v6]:port`), '' when unknown (a grpc-js client: the server it calls). */
   readonly address: string;
+  /** The connection is TLS (the server's certificate at least; `identity` says about the client's). */
+  readonly secure: boolean;
   /** The verified client certificate's identity (mutual TLS), when there is one. */
   readonly identity: PeerIdentity | undefined;
 }

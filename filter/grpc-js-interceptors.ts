@@ -86,7 +86,7 @@ export function filterClientInterceptor(
           list,
           'client',
           method,
-          { address: '', identity: undefined },
+          { address: '', secure: false, identity: undefined },
           '',
           '',
           now,
@@ -164,6 +164,7 @@ export function filterServerInterceptor(
               methodDescriptor.path,
               {
                 address: call.getPeer(),
+                secure: auth?.transportSecurityType === 'ssl',
                 identity: cert !== undefined ? peerIdentity(cert) : undefined,
               },
               '',

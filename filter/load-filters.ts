@@ -1,7 +1,7 @@
 // Builds the filters a config names, per listener and per route, before any socket opens:
 // built-ins from their settings, custom ones by importing their module and calling its factory.
 // Anything that fails is a FilterConfigError naming the entry's file:line:col.
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Config, FilterConfig } from '../config/types.js';
 import { describeError } from '../common/errors.js';
@@ -10,6 +10,8 @@ import { FilterConfigError } from './filter-errors.js';
 import type { FilterDecisions } from './filter-metrics.js';
 import { headersFilter } from './headers-filter.js';
 import { rateLimitFilter } from './rate-limit-filter.js';
+import { jwtFilter, type JwtFilterSettings } from './jwt-filter.js';
+import { authzFilter } from './authz-filter.js';
 
 export interface FilterLoadOptions {
   /** Clock milliseconds for rate limits and durations. */
@@ -87,6 +89,24 @@ async function loadModule(
   );
 }
 
+/** A built-in made from its settings; what it refuses becomes an error naming the entry. */
+function built(source: string, what: string, make: () => Filter): Filter {
+  try {
+    return make();
+  } catch (err) {
+    throw new FilterConfigError(`${source}: ${what}: ${describeError(err)}`, { cause: err });
+  }
+}
+
+/** The jwt entry as written, a relative `jwks.file` made relative to the config file. */
+function jwtSettings(raw: Readonly<Record<string, unknown>>, configDir: string): JwtFilterSettings {
+  const jwks = raw.jwks as Record<string, unknown> | undefined;
+  if (jwks !== undefined && typeof jwks === 'object' && typeof jwks.file === 'string') {
+    return { ...raw, jwks: { ...jwks, file: resolve(configDir, jwks.file) } } as unknown as JwtFilterSettings;
+  }
+  return raw as unknown as JwtFilterSettings;
+}
+
 async function buildOne(
   config: FilterConfig,
   scope: string,
@@ -108,6 +128,20 @@ async function buildOne(
         allowed: options.decisions.counter('rateLimit', scope, 'allow'),
         denied: options.decisions.counter('rateLimit', scope, 'deny'),
       });
+    case 'jwt':
+      return built(config.source, 'jwt', () =>
+        jwtFilter(jwtSettings(config.settings, env.configDir), {
+          allowed: options.decisions.counter('jwt', scope, 'allow'),
+          denied: options.decisions.counter('jwt', scope, 'deny'),
+        }),
+      );
+    case 'authz':
+      return built(config.source, 'authz', () =>
+        authzFilter(config.policy, {
+          allowed: options.decisions.counter('authz', scope, 'allow'),
+          denied: options.decisions.counter('authz', scope, 'deny'),
+        }),
+      );
     case 'module':
       return loadModule(config, env);
   }

@@ -44,7 +44,7 @@ export function startFilteredCall(
     filters,
     'proxy',
     path,
-    { address: info.peer, identity: info.tls?.identity },
+    { address: info.peer, secure: info.tls !== undefined, identity: info.tls?.identity },
     context.routeName,
     info.listener,
     now,

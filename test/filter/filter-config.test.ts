@@ -92,8 +92,8 @@ describe('filters in the config', () => {
     const expected = [
       /^switchyard\.yaml:8:41 .*requestsPerSecond: must be from 0\.001/,
       /^switchyard\.yaml:8:49 .*key: "jwt" must be route, peer/,
-      /^switchyard\.yaml:9:9 .*one of headers, rateLimit or module; this one has headers and module/,
-      /^switchyard\.yaml:11:9 .*needs one of headers, rateLimit or module/,
+      /^switchyard\.yaml:9:9 .*one of headers, rateLimit, jwt, authz or module; this one has headers and module/,
+      /^switchyard\.yaml:11:9 .*needs one of headers, rateLimit, jwt, authz or module/,
       /^switchyard\.yaml:12:17 .*module: cannot read \/etc\/switchyard\/missing\.js/,
       /^switchyard\.yaml:13:38 .*"bad name" is not a metadata name/,
       /^switchyard\.yaml:15:18 .*`options` goes with `module` only/,

@@ -37,7 +37,7 @@ describe('token bucket', () => {
 
 describe('rateLimit filter', () => {
   function ctx(peer: string, md: FieldMetadata, claims?: Record<string, unknown>): FilterCall {
-    const c = new FilterCall([], 'proxy', '/a.B/C', { address: peer, identity: undefined }, 'r', 'l', () => 0);
+    const c = new FilterCall([], 'proxy', '/a.B/C', { address: peer, secure: false, identity: undefined }, 'r', 'l', () => 0);
     c.claims = claims;
     void md;
     return c;
