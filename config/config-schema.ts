@@ -596,7 +596,8 @@ const ROUTE = object({
     shape: { kind: 'string' },
     required: true,
     description: 'the cluster (a key of `clusters`) that serves matching calls',
-  },  filters: {
+  },
+  filters: {
     shape: FILTERS,
     default: [],
     description: "run in order on the route's calls, after the listener's",

@@ -99,10 +99,10 @@ export class FilterCall implements FilterContext {
   responseHeaders(metadata: FilterMetadata): void {
     const filters = this.filters;
     for (let i = 0; i < this.reached; i++) {
-      const hook = filters[i].onResponseHeaders;
-      if (hook === undefined) continue;
+      const filter = filters[i];
+      if (filter.onResponseHeaders === undefined) continue;
       try {
-        hook.call(filters[i], this, metadata);
+        filter.onResponseHeaders(this, metadata);
       } catch {
         // A response hook that throws changes nothing: the answer is already on its way.
       }
@@ -112,10 +112,10 @@ export class FilterCall implements FilterContext {
   trailers(code: number, metadata: FilterMetadata): void {
     const filters = this.filters;
     for (let i = 0; i < this.reached; i++) {
-      const hook = filters[i].onTrailers;
-      if (hook === undefined) continue;
+      const filter = filters[i];
+      if (filter.onTrailers === undefined) continue;
       try {
-        hook.call(filters[i], this, code, metadata);
+        filter.onTrailers(this, code, metadata);
       } catch {
         // As for response headers.
       }
@@ -129,11 +129,11 @@ export class FilterCall implements FilterContext {
     const filters = this.filters;
     let record: { code: number; message: string; durationMs: number } | undefined;
     for (let i = 0; i < this.reached; i++) {
-      const hook = filters[i].onCallEnd;
-      if (hook === undefined) continue;
+      const filter = filters[i];
+      if (filter.onCallEnd === undefined) continue;
       record ??= { code, message, durationMs: this.now() - this.startedAt };
       try {
-        hook.call(filters[i], this, record);
+        filter.onCallEnd(this, record);
       } catch {
         // The call is over; nothing to change.
       }

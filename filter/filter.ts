@@ -94,7 +94,10 @@ export interface FilterCallEnd {
 export interface Filter {
   /** For metrics and errors: `headers`, `rateLimit`, a module's file name. */
   readonly name: string;
-  onRequestHeaders?(ctx: FilterContext, metadata: FilterMetadata): RequestVerdict | Promise<RequestVerdict>;
+  onRequestHeaders?(
+    ctx: FilterContext,
+    metadata: FilterMetadata,
+  ): RequestVerdict | Promise<RequestVerdict>;
   onResponseHeaders?(ctx: FilterContext, metadata: FilterMetadata): void;
   onTrailers?(ctx: FilterContext, code: number, metadata: FilterMetadata): void;
   onCallEnd?(ctx: FilterContext, end: FilterCallEnd): void;

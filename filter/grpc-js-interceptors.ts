@@ -113,7 +113,11 @@ export function filterClientInterceptor(
             // Never from inside start(): grpc-js callers attach their 'status' listeners after
             // the call is made, and grpc-js itself never answers synchronously.
             process.nextTick(() =>
-              listener.onReceiveStatus?.({ code: reject.code, details: reject.message, metadata: md }),
+              listener.onReceiveStatus?.({
+                code: reject.code,
+                details: reject.message,
+                metadata: md,
+              }),
             );
             return;
           }

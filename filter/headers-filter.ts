@@ -28,8 +28,7 @@ function compileEdits(e: HeaderEditsConfig, source: string): CompiledEdits | und
     set: values(e.set),
     add: values(e.add),
   };
-  const empty =
-    out.rename.length + out.remove.length + out.set.length + out.add.length === 0;
+  const empty = out.rename.length + out.remove.length + out.set.length + out.add.length === 0;
   return empty ? undefined : out;
 }
 

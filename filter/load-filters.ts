@@ -45,7 +45,9 @@ function checkFilter(value: unknown, source: string, what: string): Filter {
   }
   for (const hook of HOOKS) {
     if (f[hook] !== undefined && typeof f[hook] !== 'function') {
-      throw new FilterConfigError(`${source}: ${what} gave a filter whose ${hook} is not a function`);
+      throw new FilterConfigError(
+        `${source}: ${what} gave a filter whose ${hook} is not a function`,
+      );
     }
   }
   return value as Filter;
@@ -102,7 +104,10 @@ function built(source: string, what: string, make: () => Filter): Filter {
 function jwtSettings(raw: Readonly<Record<string, unknown>>, configDir: string): JwtFilterSettings {
   const jwks = raw.jwks as Record<string, unknown> | undefined;
   if (jwks !== undefined && typeof jwks === 'object' && typeof jwks.file === 'string') {
-    return { ...raw, jwks: { ...jwks, file: resolve(configDir, jwks.file) } } as unknown as JwtFilterSettings;
+    return {
+      ...raw,
+      jwks: { ...jwks, file: resolve(configDir, jwks.file) },
+    } as unknown as JwtFilterSettings;
   }
   return raw as unknown as JwtFilterSettings;
 }

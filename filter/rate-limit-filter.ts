@@ -14,6 +14,7 @@
 import type { Filter, FilterContext, FilterMetadata, FilterReject } from './filter.js';
 import type { DecisionCounter } from './filter-metrics.js';
 import { TokenBucket } from './token-bucket.js';
+import { text } from './value-template.js';
 
 /** gRPC status RESOURCE_EXHAUSTED. */
 const RESOURCE_EXHAUSTED = 8;
@@ -54,8 +55,7 @@ function keyFunction(key: string): KeyOf | undefined {
   if (key.startsWith('jwt.')) {
     const claim = key.slice('jwt.'.length);
     return (ctx) => {
-      const v = ctx.claims?.[claim];
-      return v === undefined || v === null ? '' : String(v as string);
+      return text(ctx.claims?.[claim]) ?? '';
     };
   }
   throw new Error(`unknown rate limit key "${key}"`);

@@ -10,11 +10,13 @@ type Part = string | ((ctx: FilterContext) => string | undefined);
 /** A compiled value: a constant, or parts to join per call. */
 export type ValueTemplate = string | readonly Part[];
 
-function text(v: unknown): string | undefined {
+/** A claim or identity value as metadata text: lists joined with ",", objects as JSON. */
+export function text(v: unknown): string | undefined {
   if (v === undefined || v === null) return undefined;
   if (Array.isArray(v)) return v.map((x) => text(x) ?? '').join(',');
-  if (typeof v === 'object') return JSON.stringify(v);
-  return String(v as string | number | boolean);
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return `${v}`;
+  return JSON.stringify(v);
 }
 
 function claim(ctx: FilterContext, path: readonly string[]): unknown {

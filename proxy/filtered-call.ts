@@ -64,7 +64,12 @@ export function startFilteredCall(
     if (metadata.changed) {
       bytes = headerFieldsSize(fields);
       if (bytes === INVALID_FIELDS) {
-        refuse(stream, call, Status.INTERNAL, `a filter made bad metadata: ${invalidFieldReason(fields)}`);
+        refuse(
+          stream,
+          call,
+          Status.INTERNAL,
+          `a filter made bad metadata: ${invalidFieldReason(fields)}`,
+        );
         return;
       }
       h = headerMap(fields);

@@ -99,7 +99,11 @@ describe('filters in the config', () => {
       /^switchyard\.yaml:15:18 .*`options` goes with `module` only/,
       /^switchyard\.yaml:16:9 .*unknown key "ratelimit" \(did you mean "rateLimit"\?\)/,
     ];
-    for (const re of expected) assert.ok(lines.some((l) => re.test(l)), `${String(re)} in\n${text}`);
+    for (const re of expected)
+      assert.ok(
+        lines.some((l) => re.test(l)),
+        `${String(re)} in\n${text}`,
+      );
     // One message per problem: the entry whose module is missing is not also "empty".
     assert.equal(lines.filter((l) => l.startsWith('switchyard.yaml:12:')).length, 1);
   });
@@ -108,7 +112,10 @@ describe('filters in the config', () => {
     const dir = await mkdtemp(join(tmpdir(), 'switchyard-filters-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
     await writeFile(join(dir, 'broken.js'), 'export default (;\n');
-    await writeFile(join(dir, 'throws.js'), 'export default () => { throw new Error("no header option"); };\n');
+    await writeFile(
+      join(dir, 'throws.js'),
+      'export default () => { throw new Error("no header option"); };\n',
+    );
     await writeFile(join(dir, 'nothing.js'), 'export const x = 1;\n');
     const cases: [string, RegExp][] = [
       ['      - module: ./broken.js', /switchyard\.yaml:8:9: module .*broken\.js does not load: /],

@@ -18,7 +18,12 @@ async function backend(t: TestContext): Promise<EchoBackend> {
 }
 
 function route(filters: FilterConfig[]): RouteConfig {
-  return { name: 'echo', match: { service: 'test.Echo', headers: [] }, cluster: 'default', filters };
+  return {
+    name: 'echo',
+    match: { service: 'test.Echo', headers: [] },
+    cluster: 'default',
+    filters,
+  };
 }
 
 describe('built-in filters in the proxy', () => {

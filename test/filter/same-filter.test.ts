@@ -58,7 +58,9 @@ interface TenantModule {
   ended: { site: string; method: string; code: number }[];
 }
 
-async function tenantModule(t: TestContext): Promise<{ file: string; dir: string; mod: TenantModule }> {
+async function tenantModule(
+  t: TestContext,
+): Promise<{ file: string; dir: string; mod: TenantModule }> {
   const dir = await mkdtemp(join(tmpdir(), 'switchyard-tenant-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const file = join(dir, 'tenant.js');
@@ -73,7 +75,11 @@ async function backend(t: TestContext, options: grpc.ServerOptions = {}): Promis
   return b;
 }
 
-function client(t: TestContext, target: string, options: grpc.ChannelOptions = {}): EchoServiceClient {
+function client(
+  t: TestContext,
+  target: string,
+  options: grpc.ChannelOptions = {},
+): EchoServiceClient {
   const c = echoClient(target, { channelOptions: options });
   t.after(() => c.close());
   return c;
@@ -98,7 +104,11 @@ async function checkTenantCalls(c: EchoServiceClient, b: EchoBackend): Promise<v
   assert.deepEqual(ok.headers?.get('x-echo-h-tenant'), ['ACME']);
   assert.deepEqual(ok.headers?.get('x-tenant-seen'), ['acme']);
 
-  const slow = await echoUnary(c, { payload: Buffer.from('hello') }, { metadata: tenant('slow-co') });
+  const slow = await echoUnary(
+    c,
+    { payload: Buffer.from('hello') },
+    { metadata: tenant('slow-co') },
+  );
   assert.equal(slow.status.code, grpc.status.OK, slow.status.details);
   assert.equal(slow.response?.receivedBytes, 5);
   assert.deepEqual(slow.headers?.get('x-tenant-seen'), ['slow-co']);
@@ -139,7 +149,7 @@ clusters:
 
   it('as a grpc-js client interceptor', async (t) => {
     const { mod } = await tenantModule(t);
-    const filter = (await mod.default({ header: 'x-tenant' }, envFor())) as Filter;
+    const filter = await mod.default({ header: 'x-tenant' }, envFor());
     const b = await backend(t);
     const c = client(t, b.address, { interceptors: [filterClientInterceptor(grpc, filter)] });
     await checkTenantCalls(c, b);
@@ -148,7 +158,7 @@ clusters:
 
   it('as a grpc-js server interceptor', async (t) => {
     const { mod } = await tenantModule(t);
-    const filter = (await mod.default({ header: 'x-tenant' }, envFor())) as Filter;
+    const filter = await mod.default({ header: 'x-tenant' }, envFor());
     const b = await backend(t, { interceptors: [filterServerInterceptor(grpc, filter)] });
     const c = client(t, b.address);
     await checkTenantCalls(c, b);

@@ -37,7 +37,15 @@ describe('token bucket', () => {
 
 describe('rateLimit filter', () => {
   function ctx(peer: string, md: FieldMetadata, claims?: Record<string, unknown>): FilterCall {
-    const c = new FilterCall([], 'proxy', '/a.B/C', { address: peer, secure: false, identity: undefined }, 'r', 'l', () => 0);
+    const c = new FilterCall(
+      [],
+      'proxy',
+      '/a.B/C',
+      { address: peer, secure: false, identity: undefined },
+      'r',
+      'l',
+      () => 0,
+    );
     c.claims = claims;
     void md;
     return c;
@@ -98,7 +106,8 @@ describe('rateLimit filter', () => {
     const md = new FieldMetadata([]);
     let admitted = 0;
     for (; now <= 1000; now += 1) {
-      for (let i = 0; i < 3; i++) if (f.onRequestHeaders!(ctx('', md), md) === undefined) admitted++;
+      for (let i = 0; i < 3; i++)
+        if (f.onRequestHeaders!(ctx('', md), md) === undefined) admitted++;
     }
     assert.equal(admitted, 25 + 10); // 100/4 per second, burst 40/4
   });
