@@ -11,6 +11,7 @@ import { KeyPathSet } from './key-path-set.js';
 import { isMapping, type ShapeIssue } from './shape.js';
 import { statusCodeOf } from './status-codes.js';
 import type {
+  FilterConfig,
   AdminConfig,
   BalancerConfig,
   ClusterConfig,
@@ -177,10 +178,15 @@ export function buildConfig(checked: CheckedConfig, ctx: BuildContext): Config {
 
   const locate = (path: KeyPath): string =>
     ctx.locate?.(path) ?? path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('');
-  const listeners = (checked.listeners ?? []).map((l, i) => ({
-    ...buildListener(l, i),
-    filters: buildFilters(l?.filters, ['listeners', i, 'filters'], issue, locate, failed),
-  }));
+  // `filters` only where there are some, so a config without filters is what it was before.
+  const withFilters = <T extends object>(value: T, filters: FilterConfig[]): T =>
+    filters.length === 0 ? value : { ...value, filters };
+  const listeners = (checked.listeners ?? []).map((l, i) =>
+    withFilters(
+      buildListener(l, i),
+      buildFilters(l?.filters, ['listeners', i, 'filters'], issue, locate, failed),
+    ),
+  );
   uniqueNames(
     listeners.map((l) => l.name),
     (checked.listeners ?? []).map((l) => l?.name !== undefined),
@@ -226,10 +232,12 @@ export function buildConfig(checked: CheckedConfig, ctx: BuildContext): Config {
 
   let routes: RouteConfig[];
   if (checked.routes !== undefined) {
-    routes = checked.routes.map((r, i) => ({
-      ...buildRoute(r, i, known, issue),
-      filters: buildFilters(r?.filters, ['routes', i, 'filters'], issue, locate, failed),
-    }));
+    routes = checked.routes.map((r, i) =>
+      withFilters(
+        buildRoute(r, i, known, issue),
+        buildFilters(r?.filters, ['routes', i, 'filters'], issue, locate, failed),
+      ),
+    );
     uniqueNames(
       routes.map((r) => r.name),
       checked.routes.map((r) => r?.name !== undefined),
