@@ -68,6 +68,28 @@ export {
   PROXY_POLICY_NAME,
 } from './embed/grpc-js-proxy.js';
 
+// Filters: one API for the proxy's call path and for grpc-js clients and servers.
+export type {
+  Filter,
+  FilterContext,
+  FilterMetadata,
+  FilterPeer,
+  FilterReject,
+  FilterCallEnd,
+  FilterFactory,
+  FilterEnvironment,
+  FilterSite,
+  RequestVerdict,
+} from './filter/filter.js';
+export {
+  filterClientInterceptor,
+  filterServerInterceptor,
+  type FilterInterceptorOptions,
+} from './filter/grpc-js-interceptors.js';
+export { headersFilter } from './filter/headers-filter.js';
+export { rateLimitFilter, type RateLimitSettings } from './filter/rate-limit-filter.js';
+export { FilterConfigError } from './filter/filter-errors.js';
+
 // The proxy.
 export { Switchyard, type SwitchyardOptions } from './proxy/switchyard.js';
 export { quickStartConfig } from './config/defaults.js';

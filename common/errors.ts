@@ -40,6 +40,12 @@ export const SWITCHYARD_ERROR_CODES = [
   'SWY_ERR_PROTO_LOAD',
   'SWY_ERR_HTTP_RULE',
   'SWY_ERR_REFLECTION',
+  // Filters: a module that does not load, options it refuses (FilterConfigError).
+  'SWY_ERR_FILTER_CONFIG',
+  // Security primitives: JWT settings, JWKS documents, authorization policies (SecurityError).
+  'SWY_ERR_JWT_CONFIG',
+  'SWY_ERR_JWKS',
+  'SWY_ERR_AUTHZ_POLICY',
 ] as const;
 
 export type SwitchyardErrorCode = (typeof SWITCHYARD_ERROR_CODES)[number];

@@ -6,10 +6,12 @@ import { parseTarget, TargetError, type Target } from '../common/target.js';
 import { clip, describeValue, type KeyPath } from './config-error.js';
 import { DEFAULT_ACCESS_LOG, DEFAULT_CLUSTER } from './defaults.js';
 import { parseDuration } from './duration.js';
+import { buildFilters, type CheckedFilter } from './build-filters.js';
 import { KeyPathSet } from './key-path-set.js';
 import { isMapping, type ShapeIssue } from './shape.js';
 import { statusCodeOf } from './status-codes.js';
 import type {
+  FilterConfig,
   AdminConfig,
   BalancerConfig,
   ClusterConfig,
@@ -32,6 +34,7 @@ import type { BlockIssue, ConfigValidators } from './validators.js';
 // check failed is undefined, so everything here tolerates holes (issues are already recorded).
 interface CheckedListener {
   name?: string;
+  filters?: (CheckedFilter | undefined)[];
   address?: SocketAddress;
   tls?: {
     cert?: string;
@@ -114,6 +117,7 @@ interface CheckedRoute {
   cluster?: string;
   retryPolicy?: CheckedRetryPolicy;
   hedgingPolicy?: CheckedHedgingPolicy;
+  filters?: (CheckedFilter | undefined)[];
 }
 
 interface CheckedCluster {
@@ -192,7 +196,17 @@ export function buildConfig(checked: CheckedConfig, ctx: BuildContext): Config {
     ctx.issues.push({ path, message, ...(on ? { on } : {}), ...(detail ? { detail } : {}) });
   const failed = failedCheck(ctx);
 
-  const listeners = (checked.listeners ?? []).map((l, i) => buildListener(l, i));
+  const locate = (path: KeyPath): string =>
+    ctx.locate?.(path) ?? path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('');
+  // `filters` only where there are some, so a config without filters is what it was before.
+  const withFilters = <T extends object>(value: T, filters: FilterConfig[]): T =>
+    filters.length === 0 ? value : { ...value, filters };
+  const listeners = (checked.listeners ?? []).map((l, i) =>
+    withFilters(
+      buildListener(l, i),
+      buildFilters(l?.filters, ['listeners', i, 'filters'], issue, locate, failed),
+    ),
+  );
   uniqueNames(
     listeners.map((l) => l.name),
     (checked.listeners ?? []).map((l) => l?.name !== undefined),
@@ -238,7 +252,12 @@ export function buildConfig(checked: CheckedConfig, ctx: BuildContext): Config {
 
   let routes: RouteConfig[];
   if (checked.routes !== undefined) {
-    routes = checked.routes.map((r, i) => buildRoute(r, i, known, issue));
+    routes = checked.routes.map((r, i) =>
+      withFilters(
+        buildRoute(r, i, known, issue),
+        buildFilters(r?.filters, ['routes', i, 'filters'], issue, locate, failed),
+      ),
+    );
     uniqueNames(
       routes.map((r) => r.name),
       checked.routes.map((r) => r?.name !== undefined),

@@ -448,6 +448,114 @@ const CLIENT_RESET_LIMIT = object({
   },
 });
 
+const METADATA_NAME: StringShape = {
+  kind: 'string',
+  pattern: /^[a-z0-9!#$%&'*+.^_`|~-]+$/,
+  patternMessage: 'be a metadata name such as "x-tenant" (no pseudo-headers)',
+  normalize: (v) => v.toLowerCase(),
+};
+
+const METADATA_MAP: Shape = {
+  kind: 'map',
+  values: { kind: 'string', fromScalar: true },
+  keyPattern: /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/,
+  keyMessage: 'is not a metadata name such as "x-tenant"',
+};
+
+const HEADER_EDITS = object({
+  add: {
+    shape: METADATA_MAP,
+    description:
+      'name: value pairs added beside any already there; `${peer.uri}`, `${peer.dns}`, `${peer.subject}`, `${peer.address}`, `${claims.NAME}` are filled in',
+  },
+  set: { shape: METADATA_MAP, description: 'name: value pairs that replace any value there' },
+  remove: { shape: { kind: 'list', items: METADATA_NAME }, description: 'names removed' },
+  rename: {
+    shape: {
+      kind: 'map',
+      values: METADATA_NAME,
+      keyPattern: /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/,
+      keyMessage: 'is not a metadata name such as "x-tenant"',
+    },
+    description: 'from: to pairs; the values move to the new name',
+  },
+});
+
+const RATE_LIMIT_KEY: StringShape = {
+  kind: 'string',
+  pattern: /^(?:route|peer|metadata\.[a-z0-9!#$%&'*+.^_`|~-]+|jwt\.[A-Za-z0-9_.-]+)$/,
+  patternMessage:
+    'be route, peer (the client address), metadata.NAME (a request metadata value) or jwt.CLAIM (a verified token claim)',
+};
+
+/** One entry of a `filters:` list; exactly one of the filter keys (checked when built). */
+const FILTER = object({
+  headers: {
+    shape: object({
+      request: { shape: HEADER_EDITS, description: 'edits of the request metadata' },
+      response: {
+        shape: HEADER_EDITS,
+        description: 'edits of the response headers (and trailers-only answers)',
+      },
+    }),
+    description: 'add, set, remove and rename request and response metadata',
+  },
+  rateLimit: {
+    shape: object({
+      requestsPerSecond: {
+        shape: { kind: 'number', min: 0.001, max: 1e9 },
+        required: true,
+        description: 'tokens added per second to each bucket',
+      },
+      burst: {
+        shape: uint(1, 1e9),
+        defaultText: 'requestsPerSecond, at least 1',
+        description: 'bucket size: calls admitted at once after a quiet spell',
+      },
+      key: {
+        shape: RATE_LIMIT_KEY,
+        default: 'route',
+        description:
+          'one bucket per `route` (per listener on a listener), per `peer` address, per `metadata.NAME` value or per `jwt.CLAIM`',
+      },
+      maxKeys: {
+        shape: uint(1, 10_000_000),
+        default: 10_000,
+        description:
+          'buckets kept at most; the least recently used goes first (it would have refilled)',
+      },
+    }),
+    description:
+      'token buckets; a call without a token gets RESOURCE_EXHAUSTED with `grpc-retry-pushback-ms`',
+  },
+  jwt: {
+    shape: { kind: 'any' },
+    description:
+      'bearer-token verification: `issuer`, `audiences`, `jwks: { uri | file | inline }`, `scopes`, `requiredClaims`, `forward` (keep the token upstream); checked when the proxy starts',
+  },
+  authz: {
+    shape: object({
+      policy: {
+        shape: { kind: 'string', file: true },
+        required: true,
+        description: 'a gRFC A43 authorization policy (JSON), relative to the config file',
+      },
+    }),
+    description: 'allow and deny rules by peer identity, JWT claims, method path and headers',
+  },
+  module: {
+    shape: { kind: 'string', file: true },
+    description:
+      'a JavaScript module (relative to the config file) whose `default` or `createFilter` export makes the filter',
+  },
+  options: {
+    shape: { kind: 'any' },
+    description: "the module's options, passed to its factory as written",
+  },
+});
+
+const FILTERS: Shape = { kind: 'list', items: FILTER };
+
 const LISTENER = object({
   name: {
     shape: NAME,
@@ -523,6 +631,11 @@ const LISTENER = object({
     defaultText: 'off',
     description:
       'REST/JSON transcoding on this port from the top-level `descriptors:` (`gateway: {}` for the defaults); omitted: HTTP/1.x gets 505',
+  },
+  filters: {
+    shape: FILTERS,
+    default: [],
+    description: "run in order on every call the listener takes, before the route's",
   },
 });
 
@@ -818,6 +931,11 @@ const ROUTE = object({
     shape: HEDGING_POLICY,
     defaultText: "the cluster's",
     description: "the route's own gRFC A6 hedging policy, in place of the cluster's",
+  },
+  filters: {
+    shape: FILTERS,
+    default: [],
+    description: "run in order on the route's calls, after the listener's",
   },
 });
 

@@ -1,5 +1,5 @@
 // `${VAR}` and `${VAR:-default}` in config values, taken from the environment; `$${` writes a
-// literal `${`.
+// literal `${`. `${peer.…}` and `${claims.…}` are left for the headers filter.
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -43,6 +43,13 @@ export function substituteEnv(text: string, env: Env): SubstitutionResult {
       break;
     }
     const body = text.slice(dollar + 2, close);
+    // `${peer.…}` and `${claims.…}` are filled per call by the headers filter, not from the
+    // environment (a variable name has no dot, so nothing is shadowed).
+    if (body.startsWith('peer.') || body.startsWith('claims.')) {
+      out += text.slice(dollar, close + 1);
+      i = close + 1;
+      continue;
+    }
     const sep = body.indexOf(':-');
     const name = sep < 0 ? body : body.slice(0, sep);
     i = close + 1;

@@ -100,6 +100,8 @@ function shapeSchema(shape: Shape, inputs: JsonSchemaInputs): JsonSchema {
       };
     case 'union':
       return { anyOf: shape.variants.map((v) => shapeSchema(v, inputs)) };
+    case 'any':
+      return {};
     case 'balancer':
       return balancerSchema(inputs);
     case 'resolver':

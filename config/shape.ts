@@ -33,7 +33,9 @@ export type Shape =
   | UnionShape
   /** Checked later with the injected validators (the policy registry, the resolver). */
   | { readonly kind: 'balancer' }
-  | { readonly kind: 'resolver' };
+  | { readonly kind: 'resolver' }
+  /** Any YAML value, passed on as written (a filter module's `options`, which it checks). */
+  | { readonly kind: 'any' };
 
 export interface StringShape {
   readonly kind: 'string';
@@ -230,6 +232,7 @@ export function checkShape(
     }
     case 'balancer':
     case 'resolver':
+    case 'any':
       return value;
   }
 }

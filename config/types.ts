@@ -104,6 +104,8 @@ export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
 
 export interface ListenerConfig {
   readonly name: string;
+  /** Run in order on every call the listener takes; may be absent (none). */
+  readonly filters?: readonly FilterConfig[];
   readonly address: SocketAddress;
   /** TLS with ALPN h2; undefined means h2c (HTTP/2 with prior knowledge). */
   readonly tls: ServerTlsConfig | undefined;
@@ -192,7 +194,54 @@ export interface RouteConfig {
    */
   readonly retryPolicy?: RetryPolicyConfig;
   readonly hedgingPolicy?: HedgingPolicyConfig;
+  /** Run in order on the route's calls, after the listener's; may be absent (none). */
+  readonly filters?: readonly FilterConfig[];
 }
+
+/** Metadata edits of the `headers` filter, for one direction. */
+export interface HeaderEditsConfig {
+  readonly add: Readonly<Record<string, string>>;
+  readonly set: Readonly<Record<string, string>>;
+  readonly remove: readonly string[];
+  readonly rename: Readonly<Record<string, string>>;
+}
+
+/** One entry of a `filters:` list, with `file:line:col` of the entry for messages. */
+export type FilterConfig =
+  | {
+      readonly kind: 'headers';
+      readonly source: string;
+      readonly request: HeaderEditsConfig;
+      readonly response: HeaderEditsConfig;
+    }
+  | {
+      readonly kind: 'rateLimit';
+      readonly source: string;
+      readonly requestsPerSecond: number;
+      readonly burst: number;
+      /** `route`, `peer`, `metadata.NAME` or `jwt.CLAIM`. */
+      readonly key: string;
+      readonly maxKeys: number;
+    }
+  | {
+      readonly kind: 'jwt';
+      readonly source: string;
+      /** security/jwt's JwtConfig as written (durations in ms), plus `forward`. */
+      readonly settings: Readonly<Record<string, unknown>>;
+    }
+  | {
+      readonly kind: 'authz';
+      readonly source: string;
+      /** Absolute path of the gRFC A43 policy (JSON). */
+      readonly policy: string;
+    }
+  | {
+      readonly kind: 'module';
+      readonly source: string;
+      /** Absolute path. */
+      readonly module: string;
+      readonly options: Readonly<Record<string, unknown>>;
+    };
 
 export interface TimeoutsConfig {
   /** Deadline for calls that arrive without `grpc-timeout`; undefined leaves them unbounded. */

@@ -19,6 +19,9 @@ import {
   type UpstreamCallContext,
 } from './upstream-call.js';
 import type { CallObserver, CallRecord } from './call-record.js';
+import type { FilterCall } from '../filter/filter-call.js';
+import type { Filter } from '../filter/filter.js';
+import { FieldMetadata } from '../filter/field-metadata.js';
 
 export type { CallObserver, CallRecord } from './call-record.js';
 
@@ -30,6 +33,16 @@ export interface CallContext extends UpstreamCallContext {
   /** The route that matched, for metrics and logs. */
   readonly routeName: string;
   readonly observer: CallObserver;
+  /** The route's filters; undefined when it has none (the call path then skips them). */
+  readonly filters: readonly Filter[] | undefined;
+}
+
+/** The grpc-status a header block carries; UNKNOWN (2) when it has none. */
+function statusOf(fields: HeaderFields): number {
+  for (let i = 0; i < fields.length; i += 2) {
+    if (fields[i] === 'grpc-status') return Number(fields[i + 1]);
+  }
+  return Status.UNKNOWN;
 }
 
 export class ProxyCall
@@ -59,6 +72,8 @@ export class ProxyCall
     timeoutMs: number | undefined,
     /** The request headers' size as a peer's SETTINGS_MAX_HEADER_LIST_SIZE counts it. */
     headerBytes: number,
+    /** The call's filters, whose request hooks have run; null for a route without any. */
+    private readonly filterCall: FilterCall | null = null,
   ) {
     super(fields, path, context, timeoutMs, headerBytes);
     this.connection = connection;
@@ -100,6 +115,11 @@ export class ProxyCall
   }
 
   protected respond(fields: HeaderFields, endStream: boolean): void {
+    const fc = this.filterCall;
+    if (fc !== null) {
+      if (endStream) fc.trailers(statusOf(fields), new FieldMetadata(fields));
+      else fc.responseHeaders(new FieldMetadata(fields));
+    }
     this.downstream.respond(fields, endStream);
   }
 
@@ -115,20 +135,24 @@ export class ProxyCall
   }
 
   protected endResponse(): void {
-    this.downstream.end(
+    const trailers =
       this.trailers ??
-        statusTrailers(Status.INTERNAL, 'upstream ended the call without a grpc-status'),
-    );
+      statusTrailers(Status.INTERNAL, 'upstream ended the call without a grpc-status');
+    this.filterCall?.trailers(statusOf(trailers), new FieldMetadata(trailers));
+    this.downstream.end(trailers);
   }
 
   protected respondStatus(code: number, message: string): void {
     const ds = this.downstream;
     if (ds.closed) return;
     if (!ds.headersSent) {
-      ds.respond(statusResponse(code, message), true);
+      const fields = statusResponse(code, message);
+      this.filterCall?.trailers(code, new FieldMetadata(fields));
+      ds.respond(fields, true);
       return;
     }
     this.trailers = statusTrailers(code, message);
+    this.filterCall?.trailers(code, new FieldMetadata(this.trailers));
     // The trailers go out behind the data already sent, as upstream trailers do. A client
     // that is behind on reading gets them when it catches up: resetting its stream instead
     // would turn every status into CANCELLED, the code for the caller's own doing, which
@@ -138,6 +162,7 @@ export class ProxyCall
   }
 
   protected ended(): void {
+    this.filterCall?.end(this.status, this.message);
     this.context.observer.callEnded(this);
   }
 

@@ -2,6 +2,7 @@
 // incoming request, and hands it to a ProxyCall.
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
+import { availableParallelism } from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
 import { createBalancer } from '../balancer/create-balancer.js';
 import { TRACE } from '../common/trace.js';
@@ -38,6 +39,10 @@ import { DescriptorSource, type DescriptorsView } from './descriptor-source.js';
 import { ReflectionServer } from '../gateway/reflection-server.js';
 import { REFLECTION_PATH_PREFIX } from '../gateway/reflection-wire.js';
 import type { DescriptorSet } from '../gateway/descriptor-set.js';
+import { filterList, startFilteredCall } from './filtered-call.js';
+import type { Filter } from '../filter/filter.js';
+import { FilterDecisions } from '../filter/filter-metrics.js';
+import { NO_FILTERS, loadFilters, type FilterSet } from '../filter/load-filters.js';
 import {
   clusterResolverOptions,
   createUpstreamDialer,
@@ -64,6 +69,8 @@ export interface SwitchyardOptions {
    * health-check them (the primary of a multi-worker proxy; its config has no listeners).
    */
   readonly controlPlane?: boolean;
+  /** Clock milliseconds for filters (rate limits); default performance.now(). For tests. */
+  readonly filterClock?: () => number;
 }
 
 /** One health verdict for an endpoint: key, status, reason. */
@@ -161,6 +168,10 @@ function refuseGrpc(stream: DownstreamStream, code: number, message: string): vo
   stream.respond(statusResponse(code, message), true);
 }
 
+function systemNow(): number {
+  return performance.now();
+}
+
 function sameAddress(a: ListenerConfig, b: ListenerConfig): boolean {
   return a.address.host === b.address.host && a.address.port === b.address.port;
 }
@@ -187,6 +198,8 @@ interface Routing {
   readonly contexts: ReadonlyMap<string, CallContext>;
   /** Per cluster, for calls inside CONNECT tunnels pinned to it (forward-proxy mode). */
   readonly tunnels: ReadonlyMap<string, CallContext>;
+  /** Listeners' filters, only for listeners that have some (empty: no lookup per call). */
+  readonly listenerFilters: ReadonlyMap<string, readonly Filter[]>;
 }
 
 export class Switchyard implements CallObserver {
@@ -201,6 +214,10 @@ export class Switchyard implements CallObserver {
   private readonly handler = this.handleStream.bind(this);
   private reloading: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** The filters of the config in force. */
+  private filters: FilterSet = NO_FILTERS;
+  /** What filters decided, for metrics. */
+  readonly filterDecisions = new FilterDecisions();
   private current: Config;
   private readonly egressContext: EgressContext;
   /** Per TLS listener: the material it serves, and the watch on its files. */
@@ -231,7 +248,12 @@ export class Switchyard implements CallObserver {
     for (const p of this.egressContext.environment.problems) {
       this.logger.warn({ variable: p.variable }, `proxy environment: ${p.message}`);
     }
-    this.routing = { router: new Router([]), contexts: new Map(), tunnels: new Map() };
+    this.routing = {
+      router: new Router([]),
+      contexts: new Map(),
+      tunnels: new Map(),
+      listenerFilters: new Map(),
+    };
   }
 
   /** The config in force (the latest one applied by a reload). */
@@ -250,7 +272,8 @@ export class Switchyard implements CallObserver {
       config.clusters.forEach((c, i) =>
         proxy.clusters.set(c.name, proxy.createCluster(c, dialers[i])),
       );
-      proxy.routing = proxy.buildRouting(config, proxy.clusters);
+      proxy.filters = await loadFilters(config, proxy.filterOptions(config));
+      proxy.routing = proxy.buildRouting(config, proxy.clusters, proxy.filters);
       proxy.descriptors?.watch(proxy.clusters);
       for (const [i, lc] of config.listeners.entries()) {
         await proxy.openListener(lc, material[i]);
@@ -308,6 +331,8 @@ export class Switchyard implements CallObserver {
       routes: next.routes.length,
     };
     const opened: Listener[] = [];
+    // Filter modules load first: a module that fails leaves everything as it was.
+    const filters = await loadFilters(next, this.filterOptions(next));
     try {
       for (const c of next.clusters) {
         const old = this.clusters.get(c.name);
@@ -330,11 +355,14 @@ export class Switchyard implements CallObserver {
     } catch (err) {
       for (const cluster of created) cluster.destroy();
       await Promise.all(opened.map((l) => l.close(0)));
+      filters.close();
       throw err;
     }
 
     // 2. Commit: from here on nothing throws.
-    const routing = this.buildRouting(next, clusters);
+    const routing = this.buildRouting(next, clusters, filters);
+    const retiredFilters = this.filters;
+    this.filters = filters;
     const retiredClusters = [...this.clusters.values()].filter((c) => clusters.get(c.name) !== c);
     const listeners = new Map<string, Listener>();
     const retiredListeners: Listener[] = [];
@@ -411,6 +439,8 @@ export class Switchyard implements CallObserver {
       c.successor = clusters.get(c.name);
       c.close();
     }
+    // Calls in flight keep the filter objects they hold; close() only stops their timers.
+    retiredFilters.close();
     this.watchTlsFiles(material);
     this.logger.info(
       { ...summary, from: prev === next ? 'same' : 'new' },
@@ -548,7 +578,11 @@ export class Switchyard implements CallObserver {
     dial: (host, port, timeoutMs) => dialPassthrough(host, port, timeoutMs, this.egressContext),
   };
 
-  private buildRouting(config: Config, clusters: ReadonlyMap<string, Cluster>): Routing {
+  private buildRouting(
+    config: Config,
+    clusters: ReadonlyMap<string, Cluster>,
+    filters: FilterSet,
+  ): Routing {
     const contexts = new Map<string, CallContext>();
     for (const route of config.routes) {
       const cluster = clusters.get(route.cluster);
@@ -563,6 +597,7 @@ export class Switchyard implements CallObserver {
         ...(route.retryPolicy !== undefined || route.hedgingPolicy !== undefined
           ? { policies: { retry: route.retryPolicy, hedging: route.hedgingPolicy } }
           : {}),
+        filters: filters.routes.get(route.name),
       });
     }
     const tunnels = new Map<string, CallContext>();
@@ -573,9 +608,24 @@ export class Switchyard implements CallObserver {
         authority: cluster.config.authority,
         observer: this,
         clock: systemClock,
+        filters: undefined,
       });
     }
-    return { router: new Router(config.routes), contexts, tunnels };
+    return {
+      router: new Router(config.routes),
+      contexts,
+      tunnels,
+      listenerFilters: filters.listeners,
+    };
+  }
+
+  private filterOptions(config: Config): Parameters<typeof loadFilters>[1] {
+    const workers = config.workers === 'auto' ? availableParallelism() : config.workers;
+    return {
+      now: this.options.filterClock ?? (() => performance.now()),
+      share: 1 / Math.max(1, workers),
+      decisions: this.filterDecisions,
+    };
   }
 
   private createDialer(config: ClusterConfig, files?: PreloadedFiles): Dialer {
@@ -695,6 +745,24 @@ export class Switchyard implements CallObserver {
       return;
     }
     const timeoutMs = effectiveTimeout(requested, context.cluster.config.timeouts);
+    const listenerFilters =
+      routing.listenerFilters.size === 0
+        ? undefined
+        : routing.listenerFilters.get(stream.info.listener);
+    if (context.filters !== undefined || listenerFilters !== undefined) {
+      startFilteredCall(
+        filterList(listenerFilters, context.filters),
+        stream,
+        connection,
+        fields,
+        path,
+        context,
+        timeoutMs,
+        headerBytes,
+        this.options.filterClock ?? systemNow,
+      );
+      return;
+    }
     new ProxyCall(stream, connection, fields, path, context, timeoutMs, headerBytes).start();
   }
 
@@ -752,5 +820,6 @@ export class Switchyard implements CallObserver {
     for (const l of this.listeners.values()) l.httpGateway?.close();
     this.descriptors?.close();
     for (const cluster of this.clusters.values()) cluster.destroy();
+    this.filters.close();
   }
 }

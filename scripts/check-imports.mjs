@@ -4,7 +4,8 @@
 // seam (the only folder that may load node:http2); upstream/ (clusters,
 // endpoint pools, dialers) and egress/ (HTTP CONNECT to upstream proxies) reach the backends;
 // forward-proxy/ serves CONNECT; gateway/ transcodes REST/JSON to gRPC calls (beside proxy/,
-// which feeds it requests and carries its calls); proxy/ is the data path and the composition root;
+// which feeds it requests and carries its calls); security/ verifies JWTs and evaluates gRFC A43
+// policies without knowing any transport; proxy/ is the data path and the composition root;
 // observability/ watches it; workers/ runs it on many cores; bin/ is the program. The library
 // entry (index.ts) and embed/ never load the program, and only embed/ loads @grpc/grpc-js.
 // The subpath entries (resolver/index.ts, balancer/index.ts, embed/index.ts for
@@ -25,6 +26,8 @@ const sourceDirs = [
   'egress',
   'forward-proxy',
   'gateway',
+  'filter',
+  'security',
   'proxy',
   'observability',
   'workers',
@@ -45,7 +48,13 @@ const allowed = {
   egress: ['common', 'config', 'resolver', 'upstream'],
   'forward-proxy': ['common', 'config'],
   gateway: ['common', 'grpc', 'config', 'upstream', 'transport'],
+  // Filters see metadata and a call context, never the transport; their config is plain data.
+  filter: ['common', 'config/types.ts', 'security'],
+  // JWT verification and A43 authorization: transport-free, so the proxy's filters and the
+  // grpc-js interceptors wrap the same code.
+  security: ['common'],
   proxy: [
+    'filter',
     'common',
     'config',
     'resolver',
@@ -55,12 +64,13 @@ const allowed = {
     'egress',
     'forward-proxy',
     'gateway',
+    'security',
     'h2',
     'transport',
   ],
-  observability: ['common', 'config', 'balancer', 'grpc', 'upstream', 'proxy'],
+  observability: ['common', 'config', 'balancer', 'grpc', 'upstream', 'proxy', 'filter'],
   workers: ['common', 'config', 'resolver', 'upstream', 'proxy', 'observability'],
-  embed: ['common', 'resolver', 'balancer', 'egress/proxy-settings.ts'],
+  embed: ['common', 'resolver', 'balancer', 'security', 'egress/proxy-settings.ts'],
   bin: [
     'common',
     'config',
@@ -83,9 +93,12 @@ const allowed = {
     'proxy',
     'observability',
     'embed',
+    'filter',
   ],
 };
-const grpcJsAllowed = ['embed'];
+// filter/ holds the grpc-js interceptor adapters; like embed/ it imports grpc-js's types only
+// and is handed the module by the program.
+const grpcJsAllowed = ['embed', 'filter'];
 /** The data path speaks switchyard's own HTTP/2 (h2/); node:http2 stays in tests and examples. */
 const http2Allowed = [];
 

@@ -134,6 +134,21 @@ export function createMetricsRegistry(
     },
   );
 
+  // Filters' decisions.
+  scrapedCounter(
+    r,
+    'switchyard_filter_decisions_total',
+    'Decisions of filters (rateLimit: allow, deny), by filter and where it runs (route:NAME, listener:NAME).',
+    ['filter', 'scope', 'decision'],
+    (add) => {
+      const decisions = proxy.filterDecisions;
+      if (decisions === undefined) return;
+      for (const s of decisions.all()) {
+        add({ filter: s.filter, scope: s.scope, decision: s.decision }, s.counter.value);
+      }
+    },
+  );
+
   // Endpoints, read from the balancers.
   scrapedGauge(
     r,

@@ -1,6 +1,7 @@
 // What metrics and the admin API read from a running proxy, and the one state name each
 // endpoint shows under (metrics label, /clusters field, the admin page's row colour).
 import type { DescriptorsView } from '../../proxy/descriptor-source.js';
+import type { FilterDecisions } from '../../filter/filter-metrics.js';
 import type { Connectivity, HealthStatus } from '../../balancer/host.js';
 import type { Config } from '../../config/types.js';
 import type { Cluster } from '../../upstream/cluster.js';
@@ -18,6 +19,8 @@ export interface ObservedProxy {
   listenerList(): IterableIterator<Listener>;
   /** The gateway's descriptors and what reflection found; undefined without `descriptors:`. */
   descriptorsView?(): DescriptorsView | undefined;
+  /** What filters decided (rate limits admitted and refused), when the proxy counts it. */
+  readonly filterDecisions?: FilterDecisions;
 }
 
 /**

@@ -24,6 +24,7 @@ const SHIPPED = [
   'upstream',
   'egress',
   'forward-proxy',
+  'security',
   'proxy',
   'observability',
   'workers',

@@ -410,7 +410,7 @@ clusters: { c: { target: a:1, helthCheck: {} } }
     errors: [
       'switchyard.yaml:2:5 listeners[0]: missing required key "address"',
       'switchyard.yaml:2:5 listeners[0].adress: unknown key "adress" (did you mean "address"?)',
-      'switchyard.yaml:3:5 listeners[0].colour: unknown key "colour" (expected name, address, tls, handshakeTimeout, idleTimeout, maxConcurrentStreams, stalledStreamTimeout, connectionBufferLimit, resetLimit, pingAfterSilence, pingTimeout, closeTimeout, connect or gateway)',
+      'switchyard.yaml:3:5 listeners[0].colour: unknown key "colour" (expected name, address, tls, handshakeTimeout, idleTimeout, maxConcurrentStreams, stalledStreamTimeout, connectionBufferLimit, resetLimit, pingAfterSilence, pingTimeout, closeTimeout, connect, gateway or filters)',
       'switchyard.yaml:4:31 clusters.c.helthCheck: unknown key "helthCheck" (did you mean "healthCheck"?)',
     ],
   },

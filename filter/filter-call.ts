@@ -1,0 +1,142 @@
+// One call through a list of filters: runs each phase's hooks in order, synchronously unless a
+// hook returns a Promise, and remembers how far the request got so `onCallEnd` reaches exactly
+// the filters that saw the call. Shared by the proxy and the grpc-js adapters.
+import type {
+  Filter,
+  FilterContext,
+  FilterMetadata,
+  FilterPeer,
+  FilterReject,
+  FilterSite,
+  RequestVerdict,
+} from './filter.js';
+
+/** gRPC status INTERNAL: a filter threw. */
+const INTERNAL = 13;
+
+function isPromise(v: unknown): v is Promise<RequestVerdict> {
+  return typeof (v as { then?: unknown } | undefined)?.then === 'function';
+}
+
+function failed(filter: Filter, err: unknown): FilterReject {
+  const why = err instanceof Error ? err.message : String(err);
+  return { code: INTERNAL, message: `filter "${filter.name}" failed: ${why}` };
+}
+
+function checked(filter: Filter, verdict: RequestVerdict): FilterReject | undefined {
+  if (verdict === undefined || verdict === null) return undefined;
+  if (typeof verdict.code !== 'number' || verdict.code === 0) {
+    return failed(filter, new Error(`returned a status without a non-zero code`));
+  }
+  return verdict;
+}
+
+export class FilterCall implements FilterContext {
+  claims: Readonly<Record<string, unknown>> | undefined = undefined;
+  private valueMap: Map<string, unknown> | undefined;
+  /** Filters whose request hook ran (or was skipped for having none). */
+  private reached = 0;
+  private ended = false;
+  readonly startedAt: number;
+
+  constructor(
+    readonly filters: readonly Filter[],
+    readonly site: FilterSite,
+    readonly method: string,
+    readonly peer: FilterPeer,
+    readonly route: string,
+    readonly listener: string,
+    private readonly now: () => number,
+  ) {
+    this.startedAt = now();
+  }
+
+  get values(): Map<string, unknown> {
+    return (this.valueMap ??= new Map());
+  }
+
+  /**
+   * Runs the request hooks from the first: undefined to let the call go on, a status to end it,
+   * or a Promise of either when a hook must wait.
+   */
+  requestHeaders(
+    metadata: FilterMetadata,
+  ): FilterReject | undefined | Promise<FilterReject | undefined> {
+    return this.runFrom(0, metadata);
+  }
+
+  private runFrom(
+    start: number,
+    metadata: FilterMetadata,
+  ): FilterReject | undefined | Promise<FilterReject | undefined> {
+    const filters = this.filters;
+    for (let i = start; i < filters.length; i++) {
+      const filter = filters[i];
+      this.reached = i + 1;
+      if (filter.onRequestHeaders === undefined) continue;
+      let verdict: RequestVerdict | Promise<RequestVerdict>;
+      try {
+        verdict = filter.onRequestHeaders(this, metadata);
+      } catch (err) {
+        return failed(filter, err);
+      }
+      if (verdict === undefined) continue;
+      if (isPromise(verdict)) {
+        return verdict.then(
+          (v) => {
+            const reject = checked(filter, v);
+            return reject ?? this.runFrom(i + 1, metadata);
+          },
+          (err: unknown) => failed(filter, err),
+        );
+      }
+      const reject = checked(filter, verdict);
+      if (reject !== undefined) return reject;
+    }
+    return undefined;
+  }
+
+  responseHeaders(metadata: FilterMetadata): void {
+    const filters = this.filters;
+    for (let i = 0; i < this.reached; i++) {
+      const filter = filters[i];
+      if (filter.onResponseHeaders === undefined) continue;
+      try {
+        filter.onResponseHeaders(this, metadata);
+      } catch {
+        // A response hook that throws changes nothing: the answer is already on its way.
+      }
+    }
+  }
+
+  trailers(code: number, metadata: FilterMetadata): void {
+    const filters = this.filters;
+    for (let i = 0; i < this.reached; i++) {
+      const filter = filters[i];
+      if (filter.onTrailers === undefined) continue;
+      try {
+        filter.onTrailers(this, code, metadata);
+      } catch {
+        // As for response headers.
+      }
+    }
+  }
+
+  /** Tells the filters the call reached that it ended; once. */
+  end(code: number, message: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    const filters = this.filters;
+    let record: { code: number; message: string; durationMs: number } | undefined;
+    for (let i = 0; i < this.reached; i++) {
+      const filter = filters[i];
+      if (filter.onCallEnd === undefined) continue;
+      record ??= { code, message, durationMs: this.now() - this.startedAt };
+      try {
+        filter.onCallEnd(this, record);
+      } catch {
+        // The call is over; nothing to change.
+      }
+    }
+  }
+}

@@ -1,0 +1,67 @@
+// A real JWKS server for tests: node:http on loopback, port 0, serving whatever key set the test
+// sets now (so keys can rotate mid-test), counting fetches, and able to hang (accept and never
+// answer), serve garbage, or stop.
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Socket } from 'node:net';
+
+export type JwksMode = 'serve' | 'hang' | 'garbage' | 'error';
+
+export interface JwksServer {
+  /** `http://127.0.0.1:PORT/jwks.json` */
+  readonly uri: string;
+  /** Fetches answered or held so far. */
+  readonly fetches: number;
+  /** The document served from now on (`{ keys: [...] }`). */
+  setKeys(keys: readonly object[]): void;
+  /** serve: the document; hang: never answer; garbage: not JSON; error: HTTP 500. */
+  setMode(mode: JwksMode): void;
+  /** Stops listening and drops every connection, held ones included. */
+  close(): Promise<void>;
+}
+
+export async function startJwksServer(keys: readonly object[] = []): Promise<JwksServer> {
+  let doc = JSON.stringify({ keys });
+  let mode: JwksMode = 'serve';
+  let fetches = 0;
+  const sockets = new Set<Socket>();
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    fetches++;
+    req.resume();
+    if (mode === 'hang') return;
+    if (mode === 'garbage') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys": [ {"kty": "RSA", ');
+      return;
+    }
+    if (mode === 'error') {
+      res.writeHead(500).end('down');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/jwk-set+json' }).end(doc);
+  });
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    uri: `http://127.0.0.1:${port}/jwks.json`,
+    get fetches() {
+      return fetches;
+    },
+    setKeys(next) {
+      doc = JSON.stringify({ keys: next });
+    },
+    setMode(next) {
+      mode = next;
+    },
+    async close() {
+      for (const s of sockets) s.destroy();
+      server.close();
+      await once(server, 'close').catch(() => undefined);
+    },
+  };
+}
