@@ -395,7 +395,11 @@ describe('JWT verification', () => {
     const results = await Promise.all(Array.from({ length: 50 }, () => v.verify(bearer(token))));
     for (const r of results) assertRefused(r, 'UNAUTHENTICATED', 'JWKS_UNAVAILABLE');
     assert.equal(slow.fetches, 1);
+    // Closed: no further fetch, calls still answered.
     v.close();
+    clock.advance(5);
+    assertRefused(await v.verify(bearer(token)), 'UNAUTHENTICATED', 'JWKS_UNAVAILABLE');
+    assert.equal(slow.fetches, 1);
     await slow.close();
   });
 
