@@ -202,6 +202,8 @@ export class JwksSource {
 
   /** One fetch at a time; callers that arrive during it share it. */
   private refresh(): Promise<void> {
+    // Closed: no more fetches; lookups answer from the held set.
+    if (this.closer.signal.aborted) return Promise.resolve();
     this.inflight ??= this.fetchSet().finally(() => {
       this.inflight = undefined;
     });

@@ -208,7 +208,7 @@ describe('authorization policy: loading', () => {
           { name: 'p', allow_rules: [{ name: 'a', source: { principals: 'x' } }] },
           'inline',
         ),
-      /^Security|inline: allow_rules\[0\]\.source\.principals: must be a list of strings/,
+      { message: /^inline: allow_rules\[0\]\.source\.principals: must be a list of strings/ },
     );
   });
 });

@@ -395,7 +395,11 @@ describe('JWT verification', () => {
     const results = await Promise.all(Array.from({ length: 50 }, () => v.verify(bearer(token))));
     for (const r of results) assertRefused(r, 'UNAUTHENTICATED', 'JWKS_UNAVAILABLE');
     assert.equal(slow.fetches, 1);
+    // Closed: no further fetch, calls still answered.
     v.close();
+    clock.advance(5);
+    assertRefused(await v.verify(bearer(token)), 'UNAUTHENTICATED', 'JWKS_UNAVAILABLE');
+    assert.equal(slow.fetches, 1);
     await slow.close();
   });
 
@@ -427,14 +431,18 @@ describe('JWT verification', () => {
     await hanging.close();
   });
 
-  it('refuses with JWKS_UNAVAILABLE on a JWKS that does not parse or an HTTP error', async () => {
+  it('refuses with JWKS_UNAVAILABLE on a JWKS that does not parse, is too large, has no public key, or an HTTP error', async () => {
     const bad = await startJwksServer([key1.jwk]);
     const clock = new ManualClock();
     for (const [mode, pattern] of [
       ['garbage', /not valid JSON/],
       ['error', /HTTP 500/],
+      ['huge', /larger than 524288 bytes/],
+      ['serve', /no public signing key/],
     ] as const) {
       bad.setMode(mode);
+      // A set with only a shared secret: nothing to verify signatures with.
+      bad.setKeys([{ kty: 'oct', k: 'c2VjcmV0', kid: 'k1' }]);
       const errors: SecurityError[] = [];
       const v = createJwtVerifier(
         { issuer: ISSUER, jwks: { uri: bad.uri, timeout: 2000 } },

@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
 
-export type JwksMode = 'serve' | 'hang' | 'garbage' | 'error';
+export type JwksMode = 'serve' | 'hang' | 'garbage' | 'error' | 'huge';
 
 export interface JwksServer {
   /** `http://127.0.0.1:PORT/jwks.json` */
@@ -15,7 +15,7 @@ export interface JwksServer {
   readonly fetches: number;
   /** The document served from now on (`{ keys: [...] }`). */
   setKeys(keys: readonly object[]): void;
-  /** serve: the document; hang: never answer; garbage: not JSON; error: HTTP 500. */
+  /** serve: the document; hang: never answer; garbage: not JSON; error: HTTP 500; huge: 1 MiB. */
   setMode(mode: JwksMode): void;
   /** Stops listening and drops every connection, held ones included. */
   close(): Promise<void>;
@@ -32,6 +32,13 @@ export async function startJwksServer(keys: readonly object[] = []): Promise<Jwk
     if (mode === 'hang') return;
     if (mode === 'garbage') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys": [ {"kty": "RSA", ');
+      return;
+    }
+    if (mode === 'huge') {
+      // Streamed without a content-length, so the reader's own cap must stop it.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"keys": [], "pad": "');
+      res.end(`${'x'.repeat(1024 * 1024)}"}`);
       return;
     }
     if (mode === 'error') {
