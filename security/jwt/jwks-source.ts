@@ -212,9 +212,19 @@ export class JwksSource {
 
   private async fetchSet(): Promise<void> {
     const remote = this.source as RemoteJwksSettings;
-    const signal = AbortSignal.any([this.closer.signal, AbortSignal.timeout(remote.timeout)]);
+    // One controller with a timer of its own, not AbortSignal.any(AbortSignal.timeout(…)): on
+    // Node 20 a signal made by AbortSignal.any may be garbage-collected before it fires, and the
+    // fetch then waits for undici's 300 s headers timeout.
+    const controller = new AbortController();
+    const timer = setTimeout(() => {
+      controller.abort(new DOMException(`no answer within ${remote.timeout} ms`, 'TimeoutError'));
+    }, remote.timeout);
+    timer.unref();
+    const closer = this.closer.signal;
+    const onClose = (): void => controller.abort(closer.reason);
+    closer.addEventListener('abort', onClose, { once: true });
     try {
-      const text = await fetchText(remote.uri, signal, remote.timeout);
+      const text = await fetchText(remote.uri, controller.signal, remote.timeout);
       const set = parseKeySet(text, remote.uri);
       this.set = set;
       this.setGeneration++;
@@ -236,6 +246,9 @@ export class JwksSource {
       this.lastError = error;
       this.failedAt = this.options.now();
       this.options.onError?.(error);
+    } finally {
+      clearTimeout(timer);
+      closer.removeEventListener('abort', onClose);
     }
   }
 }
