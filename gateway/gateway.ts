@@ -220,9 +220,8 @@ export class Gateway {
     const streaming =
       route.method.methodKind === 'server_streaming' ||
       route.method.methodKind === 'bidi_streaming';
-    const accept = ex.header('accept') ?? '';
     const reply = streaming
-      ? new StreamReply(ex, route, registry, this.options.json, accept.includes(SSE_TYPE))
+      ? new StreamReply(ex, route, registry, this.options.json, streamFormat(ex.header('accept')))
       : new UnaryReply(ex, route, registry, this.options.json);
     const call = this.upstream.call(
       {
@@ -356,21 +355,38 @@ class UnaryReply {
   }
 }
 
+/** How a server stream's records are written: one a line, as Server-Sent Events, or an array. */
+type StreamFormat = 'ndjson' | 'sse' | 'array';
+
+/**
+ * Newline-delimited JSON unless the client asks otherwise: `text/event-stream` for Server-Sent
+ * Events, or `application/json` alone (no other type, no wildcard) for one JSON array, which
+ * a client that wants a single document can parse whole.
+ */
+function streamFormat(accept: string | undefined): StreamFormat {
+  if (accept === undefined) return 'ndjson';
+  if (accept.includes(SSE_TYPE)) return 'sse';
+  const types = accept.split(',').map((t) => t.split(';')[0].trim().toLowerCase());
+  return types.length > 0 && types.every((t) => t === JSON_TYPE) ? 'array' : 'ndjson';
+}
+
 /**
  * A server stream: one `{"result": …}` record per message, then `{"status": …}` (code 0 for a
  * clean end) as the last record; a stream that fails before its first message is answered
- * like a unary error, with the mapped HTTP status.
+ * like a unary error, with the mapped HTTP status. As an array, the same records are its
+ * elements, the status last.
  */
 class StreamReply {
   private headers: MetadataFields = [];
   private started = false;
+  private records = 0;
 
   constructor(
     private readonly ex: HttpExchange,
     private readonly route: GatewayRoute,
     private readonly registry: Registry,
     private readonly json: JsonOptions,
-    private readonly sse: boolean,
+    private readonly format: StreamFormat,
   ) {}
 
   onHeaders(fields: MetadataFields): void {
@@ -382,7 +398,8 @@ class StreamReply {
     this.started = true;
     const out: ResponseHeaders = {};
     metadataHeaders(out, this.headers);
-    out['content-type'] = this.sse ? SSE_TYPE : NDJSON_TYPE;
+    out['content-type'] =
+      this.format === 'sse' ? SSE_TYPE : this.format === 'array' ? JSON_TYPE : NDJSON_TYPE;
     // Records go out as they come; proxies in between must not hold them back.
     out['cache-control'] = 'no-cache';
     out['x-accel-buffering'] = 'no';
@@ -390,8 +407,10 @@ class StreamReply {
   }
 
   private record(kind: 'result' | 'status', value: string): void {
-    if (this.sse) this.ex.write(`event: ${kind}\ndata: ${value}\n\n`);
-    else this.ex.write(`{"${kind}":${value}}\n`);
+    const first = this.records++ === 0;
+    if (this.format === 'sse') this.ex.write(`event: ${kind}\ndata: ${value}\n\n`);
+    else if (this.format === 'ndjson') this.ex.write(`{"${kind}":${value}}\n`);
+    else this.ex.write(`${first ? '[' : ','}{"${kind}":${value}}${kind === 'status' ? ']' : ''}\n`);
   }
 
   onMessage(message: Buffer): void {

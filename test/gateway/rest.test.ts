@@ -276,6 +276,23 @@ describe('REST/JSON gateway', () => {
     assert.match(text, /event: status\ndata: \{"code":0/);
   });
 
+  it('streams one JSON array when the client accepts application/json alone', async () => {
+    const { res, text } = await get('/v1/shelves/s1/books:stream?count=2&failCode=10', {
+      headers: { accept: 'application/json' },
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'application/json');
+    const records = JSON.parse(text) as Json[];
+    assert.equal(records.length, 3);
+    assert.deepEqual(records[1], { result: { name: 'shelves/s1/books/1', title: 'book 1' } });
+    assert.equal((records[2].status as Json).code, 10);
+    // A wildcard beside it keeps the default, newline-delimited records.
+    const mixed = await get('/v1/shelves/s1/books:stream?count=1', {
+      headers: { accept: 'application/json, */*' },
+    });
+    assert.equal(mixed.res.headers.get('content-type'), 'application/x-ndjson');
+  });
+
   it('serves HTTP/2 requests that are not gRPC on the same port, and gRPC still passes', async () => {
     const session = http2.connect(base);
     try {
