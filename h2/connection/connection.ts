@@ -559,13 +559,22 @@ export class H2Connection implements FrameHandler, StreamOwner {
   }
 
   onRstStream(streamId: number, code: number): void {
-    this.counters.resetsReceived++;
+    const counters = this.counters;
+    counters.resetsReceived++;
     // The budget is the server's defence (CVE-2023-44487); a client takes a backend's resets
-    // (REFUSED_STREAM under load, say) at any rate.
+    // (REFUSED_STREAM under load, say) at any rate. Past it, only a peer that reset at least
+    // half the streams it opened is cut off: an attack resets nearly all of them, a client
+    // that cancels a lot does not, and each stream it lets run holds a slot until it ends.
     if (
       this.isServer &&
-      this.spent(this.resetBucket, ConnectionErrorReason.RAPID_RESET, 'too many streams reset')
+      !this.resetBucket.take() &&
+      2 * counters.resetsReceived >= counters.streamsOpened
     ) {
+      this.fail(
+        ErrorCode.ENHANCE_YOUR_CALM,
+        ConnectionErrorReason.RAPID_RESET,
+        'too many streams reset',
+      );
       return;
     }
     const stream = this.streams.get(streamId);
@@ -812,8 +821,20 @@ export class H2Connection implements FrameHandler, StreamOwner {
       );
       this.counters.resetsSent++;
       // Refused streams spend the reset budget too: opening streams over the limit as fast as
-      // they are refused is rapid reset by other means.
-      this.spent(this.resetBucket, ConnectionErrorReason.RAPID_RESET, 'too many streams refused');
+      // they are refused is rapid reset by other means. Past the budget, the same ratio as for
+      // resets decides.
+      const counters = this.counters;
+      if (
+        !this.resetBucket.take() &&
+        2 * (counters.resetsReceived + counters.streamsRefused) >=
+          counters.streamsOpened + counters.streamsRefused
+      ) {
+        this.fail(
+          ErrorCode.ENHANCE_YOUR_CALM,
+          ConnectionErrorReason.RAPID_RESET,
+          'too many streams refused',
+        );
+      }
       return;
     }
     const facts = this.facts;
@@ -1055,7 +1076,6 @@ export class H2Connection implements FrameHandler, StreamOwner {
     }
   }
 
-  /** A connection error (§5.4.1): GOAWAY with `code`, then the socket ends. */
   /**
    * Takes a token from one of the flood limits; when it is spent the peer is generating
    * excessive load and the connection ends with GOAWAY(ENHANCE_YOUR_CALM). True then.
@@ -1066,6 +1086,7 @@ export class H2Connection implements FrameHandler, StreamOwner {
     return true;
   }
 
+  /** A connection error (§5.4.1): GOAWAY with `code`, then the socket ends. */
   private fail(code: number, reason: string, message: string): void {
     if (this.isClosed) return;
     this.counters.errorCode = code;

@@ -101,6 +101,40 @@ test('rapid reset: past the reset budget, GOAWAY(ENHANCE_YOUR_CALM)', async () =
   await stillServes(l);
 });
 
+test('past the reset budget, a client that resets fewer than half its streams keeps its connection', async () => {
+  const l = await listen({ resetLimit: { burst: 20, ratePerSecond: 0 } });
+  const c = await raw(l);
+  // 30 rounds of two whole requests and one reset: 30 resets, 10 past the budget, a third of
+  // the streams.
+  const frames: Buffer[] = [];
+  let id = 1;
+  for (let round = 0; round < 30; round++) {
+    frames.push(headersFrame(id, REQUEST, { endStream: true }));
+    frames.push(headersFrame(id + 2, REQUEST, { endStream: true }));
+    frames.push(headersFrame(id + 4, REQUEST), rstStreamFrame(id + 4, ErrorCode.CANCEL));
+    id += 6;
+  }
+  c.write(Buffer.concat(frames));
+  const lastWhole = id - 4;
+  const answered = await c.waitFor(
+    (f) =>
+      f.type === FrameType.HEADERS && f.streamId === lastWhole && (f.flags & Flag.END_STREAM) !== 0,
+  );
+  assert.ok(answered, 'the last whole request was not answered');
+  const server = last(l.connections);
+  assert.equal(server.counters.resetsReceived, 30);
+  assert.equal(c.received(FrameType.GOAWAY).length, 0);
+  // Resetting every stream from here on passes half, and the budget is spent: cut off.
+  const more: Buffer[] = [];
+  for (let i = 0; i < 100; i++, id += 2) {
+    more.push(headersFrame(id, REQUEST), rstStreamFrame(id, ErrorCode.CANCEL));
+  }
+  c.write(Buffer.concat(more));
+  const g = await goaway(c);
+  assert.equal(g.code, ErrorCode.ENHANCE_YOUR_CALM);
+  assert.equal(g.debug, ConnectionErrorReason.RAPID_RESET);
+});
+
 test('streams opened over the limit get REFUSED_STREAM and spend the reset budget', async () => {
   const l = await listen({ maxConcurrentStreams: 1, resetLimit: { burst: 5, ratePerSecond: 0 } });
   const c = await raw(l);
