@@ -1,6 +1,6 @@
 // The rapid-reset defence (CVE-2023-44487) is the listener's own, explicit and counted: a
 // client that opens and resets streams faster than `resetLimit` allows, and resets at least
-// half the calls it starts, gets GOAWAY(ENHANCE_YOUR_CALM) and loses its connection, while
+// three in four of the calls it starts, gets GOAWAY(ENHANCE_YOUR_CALM) and loses its connection, while
 // other clients are served; one that only cancels a lot keeps it.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -99,7 +99,7 @@ describe('rapid reset', () => {
     assert.ok(value('switchyard_client_resets_total\\{listener="main"\\}') >= 500);
   });
 
-  it('keeps a client past the rate that resets fewer than half the calls it starts', async (t) => {
+  it('keeps a client past the rate that resets fewer than three in four of the calls it starts', async (t) => {
     const backend = await startEchoBackend({ name: 'b' });
     const proxy = await startObservedProxy({
       upstream: backend.address,
@@ -133,15 +133,16 @@ describe('rapid reset', () => {
     assert.equal(conn.received(FrameType.GOAWAY).length, 0, 'GOAWAY for a client that cancels');
     assert.equal(conn.closed, false);
 
-    // The same client resetting every call from here on is cut once it passes half.
+    // The same client resetting every call from here on is cut once it passes three in four
+    // (after 200 more: 240 of 320).
     const frames: Buffer[] = [];
-    for (let i = 0; i < 100; i++, id += 2) {
+    for (let i = 0; i < 400; i++, id += 2) {
       frames.push(headersFrame(id, grpcRequestFields('/test.Echo/Unary')));
       frames.push(rstStreamFrame(id, ErrorCode.CANCEL));
     }
     conn.write(Buffer.concat(frames));
     const goaway = await conn.waitFor((f) => f.type === FrameType.GOAWAY, 2_000);
-    assert.ok(goaway, 'no GOAWAY once resets pass half the calls');
+    assert.ok(goaway, 'no GOAWAY once resets pass three in four of the calls');
     assert.equal(parseGoaway(goaway).code, ErrorCode.ENHANCE_YOUR_CALM);
   });
 
