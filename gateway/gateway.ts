@@ -10,6 +10,7 @@ import { parseGrpcTimeout } from '../grpc/grpc-timeout.js';
 import { Cors, type CorsOptions } from './cors.js';
 import type { DescriptorPool } from './descriptor-pool.js';
 import { GrpcWebBridge, grpcWebKind } from './grpc-web.js';
+import { HOP_BY_HOP } from './http-exchange.js';
 import { openApiDocument } from './openapi.js';
 import { RouteTable, type GatewayRoute } from './http-rules.js';
 import {
@@ -67,18 +68,6 @@ const PROTOCOL_FIELDS = new Set([
   'date',
   'te',
   'trailer',
-]);
-/** Request headers never forwarded even when the allow-list matches (hop-by-hop, RFC 9110 §7.6.1). */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'te',
-  'host',
-  'content-length',
-  'content-type',
 ]);
 
 const JSON_TYPE = 'application/json';

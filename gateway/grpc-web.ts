@@ -4,7 +4,12 @@
 // answer). `application/grpc-web-text` is the same in base64, both ways. No descriptors needed.
 import { encodeGrpcMessage, Status } from '../grpc/grpc-status.js';
 import { parseGrpcTimeout } from '../grpc/grpc-timeout.js';
-import { BodyTooLarge, type HttpExchange, type ResponseHeaders } from './http-exchange.js';
+import {
+  BodyTooLarge,
+  HOP_BY_HOP,
+  type HttpExchange,
+  type ResponseHeaders,
+} from './http-exchange.js';
 import type { GatewayUpstream, MetadataFields } from './upstream.js';
 
 const BINARY_TYPE = 'application/grpc-web+proto';
@@ -38,15 +43,7 @@ export function grpcWebKind(contentType: string | undefined): 'binary' | 'text' 
  * else is metadata in gRPC-Web (a custom header is how a browser client sends it).
  */
 const NOT_METADATA = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'te',
-  'host',
-  'content-length',
-  'content-type',
+  ...HOP_BY_HOP,
   'accept',
   'accept-encoding',
   'accept-language',

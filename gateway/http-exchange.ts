@@ -4,6 +4,22 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DownstreamHandler, DownstreamStream } from '../transport/downstream.js';
 import { fieldValue } from '../transport/header-fields.js';
 
+/**
+ * Request headers never passed on as metadata, whatever a gateway's allow-list says: hop-by-hop
+ * (RFC 9110 §7.6.1) and the ones that describe the HTTP message itself.
+ */
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'host',
+  'content-length',
+  'content-type',
+]);
+
 export type ResponseHeaders = Record<string, string | string[]>;
 
 export interface HttpExchange {
