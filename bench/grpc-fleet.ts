@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RUNTIME_FLAGS } from '../bin/runtime-flags.js';
 import type { ChildProcesses, StartedProcess } from './child-processes.js';
 import { freePort, SWITCHYARD_JS } from './proxy-process.js';
 
@@ -147,7 +148,7 @@ export async function startProxy(
   const proxy = processes.start(
     name,
     process.execPath,
-    [SWITCHYARD_JS, '--config', file, '--log-level', 'info'],
+    [...RUNTIME_FLAGS, SWITCHYARD_JS, '--config', file, '--log-level', 'info'],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },

@@ -2,6 +2,7 @@
 // command given with --proxy-cmd (run by bash with LISTEN and BACKENDS in its environment).
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { RUNTIME_FLAGS } from '../bin/runtime-flags.js';
 import type { ChildProcesses, StartedProcess } from './child-processes.js';
 
 export const SWITCHYARD_JS = fileURLToPath(new URL('../bin/switchyard.js', import.meta.url));
@@ -71,7 +72,7 @@ export async function startProxy(
       ? ['bash', ['-c', spec.command]]
       : [
           process.execPath,
-          [SWITCHYARD_JS, '--listen', listen, '--upstream', backends, ...spec.extraArgs],
+          [...RUNTIME_FLAGS, SWITCHYARD_JS, '--listen', listen, '--upstream', backends, ...spec.extraArgs],
         ];
   const [command, args] =
     spec.cpu !== undefined ? ['taskset', ['-c', spec.cpu, base[0], ...base[1]]] : base;

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RUNTIME_FLAGS } from '../bin/runtime-flags.js';
 import { startBackend, type RunningBackend } from './backend-process.js';
 import { balancerBench } from './balancer-bench.js';
 import { configBench } from './config-bench.js';
@@ -221,6 +222,7 @@ async function main(argv: string[]): Promise<number> {
         options.proxyCommand ??
         [
           'node',
+          ...RUNTIME_FLAGS,
           'dist/bin/switchyard.js',
           '--listen',
           '$LISTEN',

@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
+// (The flags on the line above are RUNTIME_FLAGS in runtime-flags.ts; keep the two the same.)
 // The switchyard command: run the proxy from a config file or flags (quick start), or check a
 // config file.
 import { readFileSync } from 'node:fs';
