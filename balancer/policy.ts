@@ -5,7 +5,10 @@ import type { Host } from './host.js';
 export interface PickRequest {
   /** `/package.Service/Method`. */
   readonly path: string;
-  /** Request headers as node:http2 delivers them (lower-case names). */
+  /**
+   * Request headers by lower-case name; a repeated field's values joined with ", " (RFC 9110
+   * §5.3). Read-only, and possibly built on first read: a policy that never looks pays nothing.
+   */
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
