@@ -531,7 +531,7 @@ const FILTER = object({
   jwt: {
     shape: { kind: 'any' },
     description:
-      'bearer-token verification: `issuer`, `audiences`, `jwks: { uri | file | inline }`, `scopes`, `requiredClaims`, `forward` (keep the token upstream); checked when the proxy starts',
+      'bearer-token verification: `issuer`, `audiences`, `jwks: { uri | discovery | file | inline }`, `scopes`, `requiredClaims`, `forward` (keep the token upstream); checked when the proxy starts',
   },
   authz: {
     shape: object({

@@ -1,5 +1,5 @@
-// The key set a verifier checks signatures with: from a file or inline (fixed), or from a URL,
-// fetched with a timeout and a size cap, cached for `cacheDuration`, refetched when a token
+// The key set a verifier checks signatures with: from a file or inline (fixed), or from a URL
+// (given, or named by the issuer's OpenID Connect discovery document), fetched with a timeout and a size cap, cached for `cacheDuration`, refetched when a token
 // names a key it does not have (at most once per `refreshCooldown`, so a flood of made-up kids
 // cannot turn into a flood of fetches), and kept when a refetch fails (the last good set keeps
 // verifying while the JWKS server is down). A failed fetch with no set at all is remembered for
@@ -14,7 +14,10 @@ export interface KeySet {
 }
 
 export interface RemoteJwksSettings {
-  readonly uri: string;
+  /** The JWKS URL; undefined when `discovery` finds it. */
+  readonly uri: string | undefined;
+  /** An OpenID Connect discovery document naming the JWKS URL, and the issuer it must name. */
+  readonly discovery: { readonly uri: string; readonly issuer: string } | undefined;
   /** Milliseconds a fetched set is fresh (Envoy's `cache_duration` default: 10 min). */
   readonly cacheDuration: number;
   /** Milliseconds for the whole fetch: connect, headers and body. */
@@ -27,6 +30,8 @@ export interface RemoteJwksSettings {
 
 /** A JWKS larger than this is refused: real ones are a few KiB (Google's: 2 keys, 1.5 KiB). */
 export const MAX_JWKS_BYTES = 512 * 1024;
+/** A discovery document larger than this is refused: real ones are 1–6 KiB. */
+export const MAX_DISCOVERY_BYTES = 64 * 1024;
 
 export type KeyLookup =
   | { readonly ok: true; readonly key: CryptoKey | Uint8Array; readonly kid: string | undefined }
@@ -85,6 +90,8 @@ export class JwksSource {
   private failedAt = -Infinity;
   private lastError: SecurityError | undefined;
   private inflight: Promise<void> | undefined;
+  /** The JWKS URL the discovery document named (discovery only; forgotten after a failed fetch). */
+  private discoveredUri: string | undefined;
   private readonly imported = new Map<PublicJwk, Map<string, Promise<CryptoKey | Uint8Array>>>();
   private readonly closer = new AbortController();
 
@@ -223,9 +230,11 @@ export class JwksSource {
     const closer = this.closer.signal;
     const onClose = (): void => controller.abort(closer.reason);
     closer.addEventListener('abort', onClose, { once: true });
+    let uri = remote.uri ?? this.discoveredUri;
     try {
-      const text = await fetchText(remote.uri, controller.signal, remote.timeout);
-      const set = parseKeySet(text, remote.uri);
+      uri ??= this.discoveredUri = await discoverJwksUri(remote, controller.signal);
+      const text = await fetchText(uri, controller.signal, remote.timeout);
+      const set = parseKeySet(text, uri);
       this.set = set;
       this.setGeneration++;
       this.imported.clear();
@@ -233,12 +242,15 @@ export class JwksSource {
       this.lastError = undefined;
       this.failedAt = -Infinity;
     } catch (err) {
+      // The issuer may have moved its keys: the next fetch reads the discovery document again
+      // (at most once per failedRefetch, like any fetch after a failure).
+      this.discoveredUri = undefined;
       const error =
         err instanceof SecurityError
           ? err
           : new SecurityError(
               'SWY_ERR_JWKS',
-              `${remote.uri}: cannot fetch the JWKS: ${describeFetchError(err, remote.timeout)}`,
+              `${uri ?? remote.discovery?.uri}: cannot fetch the ${uri === undefined ? 'discovery document' : 'JWKS'}: ${describeFetchError(err, remote.timeout)}`,
               {
                 cause: err,
               },
@@ -264,8 +276,63 @@ function describeFetchError(err: unknown, timeout: number): string {
   return String(err);
 }
 
-/** GET `uri`, expecting 200 and at most MAX_JWKS_BYTES of body, all within `signal`. */
-async function fetchText(uri: string, signal: AbortSignal, timeout: number): Promise<string> {
+/**
+ * Reads the JWKS URL from an OpenID Connect discovery document (OIDC Discovery 1.0 §4): the
+ * document must name the configured issuer exactly (§4.3: a document served for another issuer
+ * would hand its keys to this one) and carry an http(s) `jwks_uri`.
+ */
+async function discoverJwksUri(remote: RemoteJwksSettings, signal: AbortSignal): Promise<string> {
+  const { uri, issuer } = remote.discovery!;
+  const text = await fetchText(
+    uri,
+    signal,
+    remote.timeout,
+    'discovery document',
+    MAX_DISCOVERY_BYTES,
+  );
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new SecurityError(
+      'SWY_ERR_JWKS',
+      `${uri}: the discovery document is not valid JSON: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+  const { issuer: named, jwks_uri: jwksUri } = (doc ?? {}) as {
+    issuer?: unknown;
+    jwks_uri?: unknown;
+  };
+  if (named !== issuer) {
+    throw new SecurityError(
+      'SWY_ERR_JWKS',
+      `${uri}: the discovery document names issuer ${JSON.stringify(named)}, not ${JSON.stringify(issuer)}`,
+    );
+  }
+  let url: URL | undefined;
+  try {
+    url = typeof jwksUri === 'string' ? new URL(jwksUri) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    throw new SecurityError(
+      'SWY_ERR_JWKS',
+      `${uri}: the discovery document has no http(s) jwks_uri (${JSON.stringify(jwksUri)})`,
+    );
+  }
+  return url.href;
+}
+
+/** GET `uri`, expecting 200 and at most `maxBytes` of body, all within `signal`. */
+async function fetchText(
+  uri: string,
+  signal: AbortSignal,
+  timeout: number,
+  what = 'JWKS',
+  maxBytes = MAX_JWKS_BYTES,
+): Promise<string> {
   const res = await fetch(uri, {
     signal,
     redirect: 'error',
@@ -273,14 +340,17 @@ async function fetchText(uri: string, signal: AbortSignal, timeout: number): Pro
   });
   if (res.status !== 200) {
     await res.body?.cancel().catch(() => undefined);
-    throw new SecurityError('SWY_ERR_JWKS', `${uri}: the JWKS server answered HTTP ${res.status}`);
+    throw new SecurityError(
+      'SWY_ERR_JWKS',
+      `${uri}: the ${what} server answered HTTP ${res.status}`,
+    );
   }
   const length = Number(res.headers.get('content-length') ?? '0');
-  if (length > MAX_JWKS_BYTES) {
+  if (length > maxBytes) {
     await res.body?.cancel().catch(() => undefined);
     throw new SecurityError(
       'SWY_ERR_JWKS',
-      `${uri}: the JWKS is ${length} bytes; at most ${MAX_JWKS_BYTES}`,
+      `${uri}: the ${what} is ${length} bytes; at most ${maxBytes}`,
     );
   }
   const chunks: Uint8Array[] = [];
@@ -292,11 +362,11 @@ async function fetchText(uri: string, signal: AbortSignal, timeout: number): Pro
         const { done, value } = await reader.read();
         if (done) break;
         total += value.byteLength;
-        if (total > MAX_JWKS_BYTES) {
+        if (total > maxBytes) {
           await reader.cancel().catch(() => undefined);
           throw new SecurityError(
             'SWY_ERR_JWKS',
-            `${uri}: the JWKS is larger than ${MAX_JWKS_BYTES} bytes`,
+            `${uri}: the ${what} is larger than ${maxBytes} bytes`,
           );
         }
         chunks.push(value);
@@ -305,7 +375,7 @@ async function fetchText(uri: string, signal: AbortSignal, timeout: number): Pro
       if (err instanceof SecurityError) throw err;
       throw new SecurityError(
         'SWY_ERR_JWKS',
-        `${uri}: cannot read the JWKS: ${describeFetchError(err, timeout)}`,
+        `${uri}: cannot read the ${what}: ${describeFetchError(err, timeout)}`,
         {
           cause: err,
         },

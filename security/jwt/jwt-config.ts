@@ -21,10 +21,16 @@ export interface JwtConfig {
   readonly issuer: string;
   /** Any one of these must be in `aud`; absent or empty: `aud` is not checked (as Envoy). */
   readonly audiences?: readonly string[];
-  /** Exactly one of uri, file, inline. */
+  /** Exactly one of uri, discovery, file, inline. */
   readonly jwks: {
     /** An http: or https: URL serving `{"keys": [...]}`. */
     readonly uri?: string;
+    /**
+     * OpenID Connect discovery: `true` reads `jwks_uri` from the issuer's
+     * `/.well-known/openid-configuration`; a URL names another discovery document. Either way
+     * the document's `issuer` must be the configured issuer exactly (OIDC Discovery 1.0 §4.3).
+     */
+    readonly discovery?: boolean | string;
     /** A JWKS file, read once when the verifier is made. */
     readonly file?: string;
     /** A JWKS document: the object, or its JSON text. */
@@ -104,6 +110,31 @@ function duration(value: unknown, key: string, fallback: number): number {
   return value;
 }
 
+function httpUrl(value: unknown, key: string): string {
+  let url: URL;
+  try {
+    url = new URL(String(value));
+  } catch (err) {
+    fail(key, `is not a URL: ${JSON.stringify(value)}`, err);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    fail(key, `must be an http: or https: URL, not ${url.protocol}`);
+  }
+  return url.href;
+}
+
+/**
+ * Where OpenID Connect Discovery 1.0 (§4) puts an issuer's configuration: the issuer with any
+ * trailing `/` removed, then `/.well-known/openid-configuration`.
+ */
+function discoveryUrl(issuer: string): string {
+  const base = httpUrl(issuer, 'issuer');
+  if (base.includes('?') || base.includes('#')) {
+    fail('issuer', 'has a query or fragment: it cannot be the base of a discovery URL');
+  }
+  return `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+}
+
 function nonEmptyStrings(value: unknown, key: string): string[] {
   if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v === '')) {
     fail(key, 'must be a list of non-empty strings');
@@ -120,27 +151,29 @@ export function resolveJwtConfig(config: JwtConfig): ResolvedJwtConfig {
     config.audiences === undefined ? [] : nonEmptyStrings(config.audiences, 'audiences');
   const jwks = config.jwks as JwtConfig['jwks'] | undefined;
   if (typeof jwks !== 'object' || jwks === null)
-    fail('jwks', 'is required: { uri | file | inline }');
-  const given = (['uri', 'file', 'inline'] as const).filter((k) => jwks[k] !== undefined);
+    fail('jwks', 'is required: { uri | discovery | file | inline }');
+  const given = (['uri', 'discovery', 'file', 'inline'] as const).filter(
+    (k) => jwks[k] !== undefined && jwks[k] !== false,
+  );
   if (given.length !== 1) {
     fail(
       'jwks',
-      `needs exactly one of uri, file, inline${given.length > 1 ? ` (has ${given.join(', ')})` : ''}`,
+      `needs exactly one of uri, discovery, file, inline${given.length > 1 ? ` (has ${given.join(', ')})` : ''}`,
     );
   }
+  const which = given[0];
   let keys: KeySet | RemoteJwksSettings;
-  if (jwks.uri !== undefined) {
-    let url: URL;
-    try {
-      url = new URL(jwks.uri);
-    } catch (err) {
-      fail('jwks.uri', `is not a URL: ${JSON.stringify(jwks.uri)}`, err);
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-      fail('jwks.uri', `must be an http: or https: URL, not ${url.protocol}`);
-    }
+  if (which === 'uri' || which === 'discovery') {
+    let uri: string | undefined;
+    let discovery: string | undefined;
+    if (which === 'uri') uri = httpUrl(jwks.uri, 'jwks.uri');
+    else if (jwks.discovery === true) discovery = discoveryUrl(config.issuer);
+    else if (typeof jwks.discovery === 'string') {
+      discovery = httpUrl(jwks.discovery, 'jwks.discovery');
+    } else fail('jwks.discovery', 'must be true or the URL of a discovery document');
     keys = {
-      uri: url.href,
+      uri,
+      discovery: discovery === undefined ? undefined : { uri: discovery, issuer: config.issuer },
       cacheDuration: duration(jwks.cacheDuration, 'jwks.cacheDuration', JWT_DEFAULTS.cacheDuration),
       timeout: duration(jwks.timeout, 'jwks.timeout', JWT_DEFAULTS.timeout),
       refreshCooldown: duration(
@@ -151,15 +184,16 @@ export function resolveJwtConfig(config: JwtConfig): ResolvedJwtConfig {
       failedRefetch: duration(jwks.failedRefetch, 'jwks.failedRefetch', JWT_DEFAULTS.failedRefetch),
     };
     if (keys.timeout === 0) fail('jwks.timeout', 'must be more than 0');
-  } else if (jwks.file !== undefined) {
+  } else if (which === 'file') {
+    const file = String(jwks.file);
     let text: string;
     try {
-      text = readFileSync(jwks.file, 'utf8');
+      text = readFileSync(file, 'utf8');
     } catch (err) {
-      fail('jwks.file', `cannot read ${jwks.file}: ${(err as Error).message}`, err);
+      fail('jwks.file', `cannot read ${file}: ${(err as Error).message}`, err);
     }
     try {
-      keys = parseKeySet(text, jwks.file);
+      keys = parseKeySet(text, file);
     } catch (err) {
       fail('jwks.file', (err as Error).message, err);
     }

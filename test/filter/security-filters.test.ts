@@ -20,6 +20,7 @@ import {
   type EchoBackend,
   type EchoServiceClient,
 } from '../support/echo-backend.js';
+import { startJwksServer } from '../support/jwks-server.js';
 
 const ISSUER = 'https://issuer.test';
 
@@ -108,6 +109,33 @@ describe('jwt and authz filters in the proxy', () => {
       // The token is not sent upstream.
       assert.deepEqual(s.backend.lastMetadata?.get('authorization'), []);
     }
+  });
+
+  it("jwt: keys found through the issuer's OpenID Connect discovery document", async (t) => {
+    const s = await setup(t);
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'idp-1', alg: 'ES256', use: 'sig' };
+    const idp = await startJwksServer([jwk]);
+    t.after(() => idp.close());
+    const c = await proxyWith(
+      t,
+      s,
+      `      - jwt: { issuer: "${idp.issuer}", audiences: [echo], jwks: { discovery: true } }`,
+    );
+    const token = await new SignJWT({ sub: 'carol' })
+      .setProtectedHeader({ alg: 'ES256', kid: 'idp-1' })
+      .setIssuer(idp.issuer)
+      .setAudience('echo')
+      .setIssuedAt()
+      .setExpirationTime('10m')
+      .sign(privateKey);
+    const ok = await echoUnary(c, {}, { metadata: bearer(token) });
+    assert.equal(ok.status.code, grpc.status.OK, ok.status.details);
+    // A token from the file's key is not this issuer's.
+    const other = await echoUnary(c, {}, { metadata: bearer(await s.token({ sub: 'alice' })) });
+    assert.equal(other.status.code, grpc.status.UNAUTHENTICATED);
+    assert.equal(idp.discoveries, 1);
+    assert.equal(s.backend.calls, 1);
   });
 
   it('authz: PERMISSION_DENIED on a deny rule, by the claims jwt verified', async (t) => {

@@ -48,13 +48,13 @@ function sign(
   key: TestKey,
   clock: ManualClock,
   claims: JWTPayload = {},
-  opts: { kid?: string | null; lifetime?: number; noExp?: boolean } = {},
+  opts: { kid?: string | null; lifetime?: number; noExp?: boolean; issuer?: string } = {},
 ): Promise<string> {
   const iat = Math.floor(clock.ms / 1000);
   const header: { alg: string; kid?: string } = { alg: key.alg };
   if (opts.kid !== null) header.kid = opts.kid ?? key.kid;
   const jwt = new SignJWT({
-    iss: ISSUER,
+    iss: opts.issuer ?? ISSUER,
     aud: 'greeter',
     sub: 'alice',
     iat,
@@ -473,6 +473,88 @@ describe('JWT verification', () => {
     v.close();
   });
 
+  it('finds the key set through OpenID Connect discovery, and reads it again when the keys move', async () => {
+    const idp = await startJwksServer([key1.jwk]);
+    try {
+      const clock = new ManualClock();
+      const errors: SecurityError[] = [];
+      const v = createJwtVerifier(
+        { issuer: idp.issuer, jwks: { discovery: true, timeout: 2000, failedRefetch: 0 } },
+        { now: clock.now, onJwksError: (e) => errors.push(e) },
+      );
+      const token = await sign(key1, clock, { aud: undefined }, { issuer: idp.issuer });
+      const first = await v.verify(bearer(token));
+      assert.ok(first.ok, first.ok ? '' : first.message);
+      assert.equal(idp.discoveries, 1);
+      assert.equal(idp.fetches, 1);
+      // A rotation refetches the key set from the URL already discovered.
+      idp.setKeys([key1.jwk, key2.jwk]);
+      const rotated = await v.verify(bearer(await sign(key2, clock, {}, { issuer: idp.issuer })));
+      assert.ok(rotated.ok, rotated.ok ? '' : rotated.message);
+      assert.equal(idp.discoveries, 1);
+      assert.equal(idp.fetches, 2);
+      // The issuer moves its keys: the old URL fails once, then discovery is read again.
+      idp.setDiscovery({ issuer: idp.issuer, jwks_uri: `${idp.uri}?v=2` });
+      idp.setMode('error');
+      clock.advance(3600);
+      assert.ok((await v.verify(bearer(await sign(key1, clock, {}, { issuer: idp.issuer })))).ok);
+      await waitFor(() => errors.length === 1);
+      assert.match(errors[0].message, /jwks\.json: the JWKS server answered HTTP 500/);
+      idp.setMode('serve');
+      clock.advance(3600);
+      assert.ok((await v.verify(bearer(await sign(key1, clock, {}, { issuer: idp.issuer })))).ok);
+      await waitFor(() => idp.discoveries === 2 && idp.fetches === 4);
+      assert.equal(errors.length, 1);
+      v.close();
+    } finally {
+      await idp.close();
+    }
+  });
+
+  it('refuses a discovery document for another issuer, without jwks_uri, or not JSON', async () => {
+    const idp = await startJwksServer([key1.jwk]);
+    try {
+      const clock = new ManualClock();
+      const cases: [object | string, RegExp][] = [
+        [
+          { issuer: 'https://elsewhere.test', jwks_uri: idp.uri },
+          /names issuer "https:\/\/elsewhere\.test", not "http:\/\/127/,
+        ],
+        [{ issuer: idp.issuer }, /has no http\(s\) jwks_uri \(undefined\)/],
+        [{ issuer: idp.issuer, jwks_uri: 'file:///etc/keys' }, /has no http\(s\) jwks_uri/],
+        ['{"issuer": ', /discovery document is not valid JSON/],
+      ];
+      for (const [doc, pattern] of cases) {
+        idp.setDiscovery(doc);
+        const errors: SecurityError[] = [];
+        const v = createJwtVerifier(
+          { issuer: idp.issuer, jwks: { discovery: true, timeout: 2000 } },
+          { now: clock.now, onJwksError: (e) => errors.push(e) },
+        );
+        const result = await v.verify(bearer(await sign(key1, clock, {}, { issuer: idp.issuer })));
+        assertRefused(result, 'UNAUTHENTICATED', 'JWKS_UNAVAILABLE');
+        assert.equal(errors.length, 1);
+        assert.match(errors[0].message, pattern);
+        assert.equal(errors[0].code, 'SWY_ERR_JWKS');
+        v.close();
+      }
+      // A discovery document at a URL of its own.
+      idp.setDiscovery({ issuer: ISSUER, jwks_uri: idp.uri });
+      const v = createJwtVerifier(
+        {
+          issuer: ISSUER,
+          jwks: { discovery: `${idp.issuer}/.well-known/openid-configuration`, timeout: 2000 },
+        },
+        { now: clock.now },
+      );
+      assert.ok((await v.verify(bearer(await sign(key1, clock)))).ok);
+      v.close();
+      assert.equal(idp.fetches, 1, 'no key set was fetched for a refused document');
+    } finally {
+      await idp.close();
+    }
+  });
+
   it('reads keys from a file or inline, and a token without kid when one key fits', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'swy-jwks-'));
     try {
@@ -512,6 +594,10 @@ describe('JWT verification', () => {
       [{ jwks: { uri: 'https://a/j', file: '/x' } }, /has uri, file/],
       [{ jwks: { uri: 'ftp://a/j' } }, /^jwks\.uri: must be an http/],
       [{ jwks: { uri: 'https://a/j', timeout: -1 } }, /^jwks\.timeout: /],
+      [{ jwks: { uri: 'https://a/j', discovery: true } }, /has uri, discovery/],
+      [{ jwks: { discovery: 'ldap://a/x' } }, /^jwks\.discovery: must be an http/],
+      [{ jwks: { discovery: 1 as unknown as boolean } }, /^jwks\.discovery: must be true or/],
+      [{ issuer: 'urn:x', jwks: { discovery: true } }, /^issuer: must be an http/],
       [
         { jwks: { inline: { keys: [{ kty: 'oct', k: 'c2VjcmV0' }] } } },
         /^jwks\.inline: .*no public signing key/,
