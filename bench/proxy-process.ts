@@ -72,7 +72,15 @@ export async function startProxy(
       ? ['bash', ['-c', spec.command]]
       : [
           process.execPath,
-          [...RUNTIME_FLAGS, SWITCHYARD_JS, '--listen', listen, '--upstream', backends, ...spec.extraArgs],
+          [
+            ...RUNTIME_FLAGS,
+            SWITCHYARD_JS,
+            '--listen',
+            listen,
+            '--upstream',
+            backends,
+            ...spec.extraArgs,
+          ],
         ];
   const [command, args] =
     spec.cpu !== undefined ? ['taskset', ['-c', spec.cpu, base[0], ...base[1]]] : base;
