@@ -26,6 +26,7 @@ import type {
   RetryPolicyConfig,
   RouteMatch,
   SocketAddress,
+  PeerLabel,
   TlsVersion,
 } from './types.js';
 import type { BlockIssue, ConfigValidators } from './validators.js';
@@ -45,6 +46,7 @@ interface CheckedListener {
     ciphers?: string;
     watch: boolean;
     expiryWarningDays: number;
+    peerLabel?: PeerLabel;
   };
   handshakeTimeout: number;
   idleTimeout: number;
@@ -230,6 +232,9 @@ export function buildConfig(checked: CheckedConfig, ctx: BuildContext): Config {
     if (l?.tls?.requireClientCert && l.tls.ca === undefined && !failed([...at, 'ca'])) {
       issue([...at, 'requireClientCert'], 'needs `ca` to check client certificates against');
     }
+    if (l?.tls?.peerLabel !== undefined && l.tls.ca === undefined && !failed([...at, 'ca'])) {
+      issue([...at, 'peerLabel'], 'needs `ca`: only a verified client certificate has an identity');
+    }
   });
 
   let admin: AdminConfig | undefined;
@@ -363,6 +368,7 @@ function buildListener(l: CheckedListener | undefined, i: number): ListenerConfi
             ciphers: tls.ciphers,
             watch: tls.watch,
             expiryWarningDays: tls.expiryWarningDays,
+            ...(tls.peerLabel !== undefined && { peerLabel: tls.peerLabel }),
           },
     handshakeTimeoutMs: l?.handshakeTimeout as number,
     idleTimeoutMs: l?.idleTimeout as number,

@@ -171,6 +171,11 @@ const SERVER_TLS = object({
     description:
       'name the certificate in /ready (as a warning, still 200) when it expires within this many days; 0 never',
   },
+  peerLabel: {
+    shape: { kind: 'enum', values: ['spiffe', 'uri', 'dns', 'email', 'cn', 'subject'] },
+    description:
+      'count calls by this part of the verified client certificate (`switchyard_peer_calls_total{listener,peer,grpc_code}`; the first SAN of that kind; at most 1,000 values, then `other`; needs `ca`)',
+  },
 });
 
 const TUNNEL_TLS = object({

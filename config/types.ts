@@ -98,7 +98,15 @@ export interface ServerTlsConfig {
   readonly watch: boolean;
   /** /ready names a certificate that expires within this many days; 0 never. */
   readonly expiryWarningDays: number;
+  /**
+   * Count calls by this part of the verified client certificate's identity
+   * (`switchyard_peer_calls_total`); undefined: no such metric.
+   */
+  readonly peerLabel?: PeerLabel;
 }
+
+/** A part of a client certificate's identity, as a metric label. */
+export type PeerLabel = 'spiffe' | 'uri' | 'dns' | 'email' | 'cn' | 'subject';
 
 export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
 

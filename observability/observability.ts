@@ -15,6 +15,7 @@ import type { CallObserver, CallRecord } from '../proxy/call-record.js';
 import { SwitchyardError, describeError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { CallMetrics } from './metrics/call-metrics.js';
+import { PeerCallMetrics } from './metrics/peer-metrics.js';
 import { createMetricsRegistry } from './metrics/metrics-registry.js';
 import type { ObservedProxy } from './metrics/proxy-state.js';
 import type { Switchyard, ReloadSummary } from '../proxy/switchyard.js';
@@ -77,6 +78,7 @@ function localState(proxy: ObservedProxy, version: string): AdminState {
 
 export class Observability implements CallObserver {
   private readonly calls = new CallMetrics();
+  private readonly peers = new PeerCallMetrics();
   private admin: AdminServer | undefined;
   private adminConfig: AdminConfig | undefined;
   private accessLogConfig: AccessLogConfig;
@@ -93,6 +95,7 @@ export class Observability implements CallObserver {
     private readonly options: ObservabilityOptions,
   ) {
     this.accessLogConfig = config.accessLog;
+    this.peers.configure(config.listeners);
   }
 
   /**
@@ -107,7 +110,7 @@ export class Observability implements CallObserver {
   ): Promise<Observability> {
     const accessLog = await AccessLog.open(config.accessLog, options.logger, options.accessLog);
     const o = new Observability(accessLog, config, options);
-    const registry: Registry = createMetricsRegistry(proxy, o.calls, options.version);
+    const registry: Registry = createMetricsRegistry(proxy, o.calls, options.version, o.peers);
     o.state = localState(proxy, options.version);
     o.metricsSource = async () => ({
       contentType: registry.contentType,
@@ -162,6 +165,7 @@ export class Observability implements CallObserver {
   callEnded(call: CallRecord): void {
     if (this.closed) return;
     this.calls.callEnded(call);
+    if (this.peers.enabled) this.peers.callEnded(call);
     this.accessLog?.callEnded(call);
   }
 
@@ -198,6 +202,7 @@ export class Observability implements CallObserver {
   private async apply(config: Config): Promise<void> {
     if (this.closed) return;
     const errors: unknown[] = [];
+    this.peers.configure(config.listeners);
     if (this.accessLog !== undefined && !sameAccessLog(this.accessLogConfig, config.accessLog)) {
       try {
         await this.accessLog.reconfigure(config.accessLog);

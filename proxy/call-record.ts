@@ -35,6 +35,8 @@ export interface CallRecord {
    * per client connection. Not for every call. Records made outside a listener may lack it.
    */
   peerIdentity?(): PeerIdentity | undefined;
+  /** The name of the listener the call came in on. Records made outside a listener lack it. */
+  listener?(): string;
 }
 
 /**

@@ -96,6 +96,11 @@ export class ProxyCall
     return this.downstream.info.tls?.identity;
   }
 
+  /** CallRecord: the listener the call came in on. */
+  listener(): string {
+    return this.downstream.info.listener;
+  }
+
   // UpstreamCall's client side
 
   protected startRequest(): void {

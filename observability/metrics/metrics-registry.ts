@@ -8,6 +8,7 @@ import { daysLeft } from '../../proxy/listener-tls.js';
 import type { Cluster } from '../../upstream/cluster.js';
 import { statusName } from '../../grpc/grpc-status.js';
 import { DURATION_BOUNDS_MS, STATUS_SLOTS, type CallMetrics } from './call-metrics.js';
+import type { PeerCallMetrics } from './peer-metrics.js';
 import { ENDPOINT_STATES, endpointState, type ObservedProxy } from './proxy-state.js';
 import { ScrapedHistogram } from './scraped-histogram.js';
 
@@ -73,6 +74,7 @@ export function createMetricsRegistry(
   proxy: ObservedProxy,
   calls: CallMetrics,
   version: string,
+  peers?: PeerCallMetrics,
 ): Registry {
   const r = new Registry();
 
@@ -95,6 +97,22 @@ export function createMetricsRegistry(
       }
     },
   );
+  if (peers !== undefined) {
+    scrapedCounter(
+      r,
+      'switchyard_peer_calls_total',
+      "Calls ended, by listener, the client certificate's identity (tls.peerLabel) and gRPC status.",
+      ['listener', 'peer', 'grpc_code'],
+      (add) => {
+        for (const s of peers.series()) {
+          for (let code = 0; code < STATUS_SLOTS; code++) {
+            const n = s.calls[code];
+            if (n > 0) add({ ...s.labels, grpc_code: statusName(code) }, n);
+          }
+        }
+      },
+    );
+  }
   new ScrapedHistogram(
     'switchyard_call_duration_seconds',
     'Call duration from the request headers to the status, by cluster and route.',

@@ -578,7 +578,9 @@ clusters:
     name: 'TLS: unreadable files, half a client certificate, mTLS without a CA',
     yaml: `listeners:
   - address: ":0"
-    tls: { cert: missing.pem, key: k.pem, requireClientCert: true }
+    tls: { cert: missing.pem, key: k.pem, requireClientCert: true, peerLabel: spiffe }
+  - address: ":1"
+    tls: { cert: c.pem, key: k.pem, peerLabel: fingerprint }
 clusters:
   c:
     target: a:1
@@ -587,7 +589,9 @@ clusters:
     errors: [
       'switchyard.yaml:3:18 listeners[0].tls.cert: cannot read /etc/switchyard/missing.pem: ENOENT',
       'switchyard.yaml:3:62 listeners[0].tls.requireClientCert: needs `ca` to check client certificates against',
-      'switchyard.yaml:7:10 clusters.c.tls: has `cert` but no `key` (a client certificate needs both)',
+      'switchyard.yaml:3:79 listeners[0].tls.peerLabel: needs `ca`: only a verified client certificate has an identity',
+      'switchyard.yaml:5:48 listeners[1].tls.peerLabel: must be one of "spiffe", "uri", "dns", "email", "cn", "subject", got string "fingerprint"',
+      'switchyard.yaml:9:10 clusters.c.tls: has `cert` but no `key` (a client certificate needs both)',
     ],
   },
   {

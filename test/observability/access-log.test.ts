@@ -254,4 +254,50 @@ describe('access log', () => {
       assert.equal(typeof identity.fingerprint256, 'string');
     }
   });
+
+  it('counts calls by the client certificate identity a listener names in tls.peerLabel', async (t) => {
+    const certs = await createTestCerts();
+    t.after(() => certs.cleanup());
+    const backend = await startEchoBackend({ name: 'a' });
+    t.after(() => backend.kill());
+    const proxy = await startObservedProxy({
+      upstream: backend.address,
+      listener: {
+        tls: {
+          certFile: certs.serverCertPath,
+          keyFile: certs.serverKeyPath,
+          caFile: certs.caCertPath,
+          requireClientCert: false,
+          minVersion: 'TLSv1.2',
+          ciphers: undefined,
+          watch: false,
+          expiryWarningDays: 14,
+          peerLabel: 'cn',
+        },
+      },
+    });
+    t.after(() => proxy.close());
+    const withCert = echoClient(`localhost:${proxy.port}`, {
+      credentials: grpc.credentials.createSsl(certs.ca, certs.clientKey, certs.clientCert),
+    });
+    const withoutCert = echoClient(`localhost:${proxy.port}`, {
+      credentials: grpc.credentials.createSsl(certs.ca),
+    });
+    try {
+      for (let i = 0; i < 3; i++) await echoUnary(withCert, {});
+      await echoUnary(withoutCert, {});
+    } finally {
+      withCert.close();
+      withoutCert.close();
+    }
+    const { text } = await proxy.observability.metrics();
+    const series = text
+      .split('\n')
+      .filter((l) => l.startsWith('switchyard_peer_calls_total{'))
+      .sort();
+    assert.deepEqual(series, [
+      'switchyard_peer_calls_total{listener="main",peer="",grpc_code="OK"} 1',
+      'switchyard_peer_calls_total{listener="main",peer="switchyard-test-client",grpc_code="OK"} 3',
+    ]);
+  });
 });
