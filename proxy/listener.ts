@@ -204,6 +204,9 @@ export class Listener implements ConnectionHost {
     if (tls && config.tls) {
       const server = tlsModule.createServer({
         ...secureContextOptions(config.tls, tls),
+        // As on the h2c listener: with Nagle's algorithm a response written while the client's
+        // ACK of the last one is delayed waits for it (about 40 ms at 1 × 1).
+        noDelay: true,
         requestCert: tls.ca !== undefined,
         rejectUnauthorized: config.tls?.requireClientCert ?? false,
         // http/1.1 is offered only so such clients hear why they are refused.
@@ -310,6 +313,7 @@ export class Listener implements ConnectionHost {
       server = tlsModule.createServer({
         cert: cert.cert,
         key: cert.key,
+        noDelay: true,
         ALPNProtocols: ['h2'],
         handshakeTimeout: this.current.handshakeTimeoutMs,
       });
