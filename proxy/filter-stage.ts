@@ -77,7 +77,11 @@ export class FilterStage {
   private context: CallContext | undefined;
   /** The deadline in ms from `startedAt`, as far as it is known (the cluster caps it). */
   private deadlineMs: number | undefined;
-  private readonly startedAt = performance.now();
+  /**
+   * When the first hook began to wait (performance.now()): the deadline is counted from here,
+   * which is the request headers' arrival but for the synchronous hooks before it (µs).
+   */
+  private startedAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private settled = false;
   /** A hook waited at least once: the upstream gets only the time left. */
@@ -222,7 +226,10 @@ export class FilterStage {
 
   /** A hook returned a Promise: the deadline, as far as it is known, is watched meanwhile. */
   private wait(): void {
-    this.waited = true;
+    if (!this.waited) {
+      this.waited = true;
+      this.startedAt = performance.now();
+    }
     const deadline = this.deadlineMs;
     if (deadline === undefined || this.timer !== undefined) return;
     const left = deadline - (performance.now() - this.startedAt);

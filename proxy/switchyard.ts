@@ -792,7 +792,11 @@ export class Switchyard implements CallObserver {
           routing: routing.filterRouting,
           fields,
           path,
-          peer: { address: info.peer, secure: info.tls !== undefined, identity: info.tls?.identity },
+          peer: {
+            address: info.peer,
+            secure: info.tls !== undefined,
+            identity: info.tls?.identity,
+          },
           listener: info.listener,
           requestedMs: requested,
           now: this.options.filterClock ?? systemNow,

@@ -15,7 +15,13 @@ import type { FilterConfig, RouteConfig } from '../../config/types.js';
 import { parseGrpcTimeout } from '../../grpc/grpc-timeout.js';
 import { echoUnary, startEchoBackend, type EchoBackend } from '../support/echo-backend.js';
 import { startRawUpstream } from '../support/raw-upstream.js';
-import { clientFor, delay, eventually, startTestProxy, testCluster } from '../support/proxy-harness.js';
+import {
+  clientFor,
+  delay,
+  eventually,
+  startTestProxy,
+  testCluster,
+} from '../support/proxy-harness.js';
 
 const MODULES: Record<string, string> = {
   // Beta users go down the canary lane: routing sees the header this sets.
@@ -151,9 +157,12 @@ describe('filters that change the route', () => {
       routes: [
         // Reached only when a filter picks it: no call carries this header.
         route('canary', 'canary', [{ name: 'x-never-sent', present: true }], [SET_LANE('canary')]),
-        route('lost', 'stable', [{ name: 'x-lost', present: true }], [
-          m.entry('pick.mjs', { route: 'no-such-route' }),
-        ]),
+        route(
+          'lost',
+          'stable',
+          [{ name: 'x-lost', present: true }],
+          [m.entry('pick.mjs', { route: 'no-such-route' })],
+        ),
         route('stable', 'stable', [], [m.entry('pick.mjs', { route: 'canary' })]),
       ],
     });
@@ -167,9 +176,16 @@ describe('filters that change the route', () => {
     assert.equal(canary.calls, 4);
     assert.equal(stable.calls, 6);
 
-    const lost = await echoUnary(c, {}, { metadata: metadata({ 'x-lost': '1', 'x-canary': 'yes' }) });
+    const lost = await echoUnary(
+      c,
+      {},
+      { metadata: metadata({ 'x-lost': '1', 'x-canary': 'yes' }) },
+    );
     assert.equal(lost.status.code, grpc.status.INTERNAL);
-    assert.match(lost.status.details, /picked route "no-such-route", which the config does not have/);
+    assert.match(
+      lost.status.details,
+      /picked route "no-such-route", which the config does not have/,
+    );
     assert.equal(canary.calls + stable.calls, 10);
     assert.equal(proxy.logged('picked route "no-such-route"').length, 1);
   });
@@ -200,7 +216,10 @@ describe('filter time and the deadline', () => {
     const m = await modules(t);
     const raw = await startRawUpstream((stream) => {
       // A well-formed empty EchoResponse: headers, one zero-length message, OK.
-      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.respond(
+        { ':status': 200, 'content-type': 'application/grpc' },
+        { waitForTrailers: true },
+      );
       stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
       stream.end(Buffer.alloc(5));
       stream.resume();
@@ -214,7 +233,7 @@ describe('filter time and the deadline', () => {
     const r = await echoUnary(c, {}, { deadlineMs: 2_000 });
     assert.equal(r.status.code, grpc.status.OK, r.status.details);
     assert.equal(raw.requests.length, 1);
-    const forwarded = parseGrpcTimeout(raw.requests[0]['grpc-timeout'] as string);
+    const forwarded = parseGrpcTimeout(raw.requests[0]['grpc-timeout']);
     assert.ok(forwarded !== undefined && forwarded > 0, `grpc-timeout ${forwarded}`);
     // 2 s less the 200 ms the filter took (and whatever the client's timer had used).
     assert.ok(forwarded <= 1_800, `grpc-timeout ${forwarded} ms`);

@@ -39,7 +39,7 @@ function frame(message: Uint8Array): Buffer {
 function parseWeb(body: Buffer): { messages: Buffer[]; trailers: Record<string, string> } {
   const messages: Buffer[] = [];
   const trailers: Record<string, string> = {};
-  for (let at = 0; at < body.length; ) {
+  for (let at = 0; at < body.length;) {
     const length = body.readUInt32BE(at + 1);
     const payload = body.subarray(at + 5, at + 5 + length);
     if (body[at] === 0x80) {
