@@ -1,8 +1,9 @@
 // Filters on gateway calls, end to end: a route behind jwt, a headers filter and a rate limit,
 // reached over REST/JSON (undici) and gRPC-Web (undici, binary frames) through the real proxy
 // to a real grpc-js backend. A refusal is the mapped HTTP status with a google.rpc.Status body
-// (401, 429 with retry-after) over REST and a gRPC-Web status over gRPC-Web; headers the
-// filters set reach the backend, and their response hooks run on the way back.
+// (401, 429 with retry-after, 504 for a filter still waiting at the deadline) over REST and a
+// gRPC-Web status over gRPC-Web; headers the filters set reach the backend, and their
+// response hooks run on the way back.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -73,6 +74,17 @@ describe('filters on REST/JSON and gRPC-Web calls', () => {
         .setIssuedAt()
         .setExpirationTime('10m')
         .sign(privateKey);
+    // Waits as long as the x-wait header says, on a real timer (a key fetch, say).
+    await writeFile(
+      join(dir, 'wait.mjs'),
+      `export default () => ({
+  name: 'wait',
+  onRequestHeaders(ctx, md) {
+    const ms = Number(md.get('x-wait') ?? 0);
+    if (ms > 0) return new Promise((resolve) => setTimeout(resolve, ms));
+  },
+});`,
+    );
     backend = await startLibraryBackend();
     const file = join(dir, 'switchyard.yaml');
     // Three calls per user, then a token every 1,000 s: the fourth is refused with a pushback
@@ -84,6 +96,7 @@ describe('filters on REST/JSON and gRPC-Web calls', () => {
     gateway: { rest: true, grpcWeb: true }
     filters:
       - headers: { request: { set: { x-via-listener: "\${peer.address}" } } }
+      - module: ./wait.mjs
 descriptors:
   protos: { files: ["${LIBRARY_PROTO}"], importPaths: ["${LIBRARY_DIR}"] }
 routes:
@@ -158,6 +171,23 @@ clusters:
     assert.equal(limited.json.code, 8);
     const retryAfter = Number(limited.res.headers.get('retry-after'));
     assert.ok(retryAfter >= 900 && retryAfter <= 1000, `retry-after ${retryAfter}`);
+  });
+
+  it('REST: a filter still waiting at the deadline is 504 DEADLINE_EXCEEDED', async () => {
+    const token = await sign('carol');
+    const res = await fetch(`${base}/v1/metadata`, {
+      headers: { authorization: `Bearer ${token}`, 'grpc-timeout': '100m', 'x-wait': '400' },
+    });
+    const json = (await res.json()) as Record<string, unknown>;
+    assert.equal(res.status, 504);
+    assert.equal(json.code, 4);
+    assert.match(String(json.message), /deadline of 100 ms exceeded while filters ran/);
+    // Well within its deadline, the same wait lets the call through.
+    const ok = await fetch(`${base}/v1/metadata`, {
+      headers: { authorization: `Bearer ${token}`, 'grpc-timeout': '5S', 'x-wait': '50' },
+    });
+    assert.equal(ok.status, 200);
+    await ok.arrayBuffer();
   });
 
   it('gRPC-Web: UNAUTHENTICATED without a token; OK with one; RESOURCE_EXHAUSTED past the limit', async () => {
