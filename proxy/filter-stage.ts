@@ -168,7 +168,7 @@ export class FilterStage {
   private route(afterListener: boolean): 'more' | 'done' | 'refused' {
     const call = this.call;
     const input = this.input;
-    let next: CallContext | undefined;
+    let next: CallContext;
     const picked = call.pickedRoute;
     if (picked !== undefined) {
       if (input.pinned) {
@@ -179,22 +179,22 @@ export class FilterStage {
         });
         return 'refused';
       }
-      if (picked === call.route) {
+      if (!afterListener && picked === call.route) {
+        // A route's filter picked the route the call already goes by: nothing changes.
         call.pickedRoute = undefined;
-        if (!afterListener) return 'done';
-        next = this.context;
-      } else {
-        next = input.routing.named(picked);
-        if (next === undefined) {
-          input.routing.unknownRoute(picked, call.pickedBy, input.listener, input.path);
-          this.finish({
-            go: false,
-            code: Status.INTERNAL,
-            message: `filter "${call.pickedBy}" picked route "${picked}", which the config does not have`,
-          });
-          return 'refused';
-        }
+        return 'done';
       }
+      const named = input.routing.named(picked);
+      if (named === undefined) {
+        input.routing.unknownRoute(picked, call.pickedBy, input.listener, input.path);
+        this.finish({
+          go: false,
+          code: Status.INTERNAL,
+          message: `filter "${call.pickedBy}" picked route "${picked}", which the config does not have`,
+        });
+        return 'refused';
+      }
+      next = named;
     } else if (!afterListener) {
       return 'done';
     } else if (this.context !== undefined) {
@@ -207,7 +207,6 @@ export class FilterStage {
       }
       next = found;
     }
-    if (next === undefined) return 'done';
     if (++this.changes > MAX_ROUTE_CHANGES) {
       this.finish({
         go: false,

@@ -191,6 +191,35 @@ describe('filters that change the route', () => {
   });
 });
 
+describe('filters that pick a route on the listener', () => {
+  it('a listener filter picks the canary route for some calls, over the route the headers match', async (t) => {
+    const m = await modules(t);
+    const stable = await backend(t, 'stable');
+    const canary = await backend(t, 'canary');
+    const proxy = await startTestProxy({
+      listener: { filters: [m.entry('pick.mjs', { route: 'canary' })] },
+      clusters: [
+        testCluster('stable', `static:///${stable.address}`),
+        testCluster('canary', `static:///${canary.address}`),
+      ],
+      routes: [
+        route('stable', 'stable', [], [SET_LANE('stable')]),
+        // After the catch-all: no call reaches it by matching.
+        route('canary', 'canary', [], [SET_LANE('canary')]),
+      ],
+    });
+    const c = clientFor(t, proxy);
+    for (let i = 0; i < 8; i++) {
+      const pick = i % 2 === 1;
+      const r = await echoUnary(c, {}, { metadata: metadata({ 'x-canary': pick ? 'yes' : 'no' }) });
+      assert.equal(r.status.code, grpc.status.OK, r.status.details);
+      assert.deepEqual(r.headers?.get('x-echo-h-lane'), [pick ? 'canary' : 'stable']);
+    }
+    assert.equal(canary.calls, 4);
+    assert.equal(stable.calls, 4);
+  });
+});
+
 describe('filter time and the deadline', () => {
   it('a filter waiting past the deadline: DEADLINE_EXCEEDED, and the backend never sees the call', async (t) => {
     const m = await modules(t);
