@@ -3,7 +3,8 @@
 // to a real grpc-js backend. A refusal is the mapped HTTP status with a google.rpc.Status body
 // (401, 429 with retry-after, 504 for a filter still waiting at the deadline) over REST and a
 // gRPC-Web status over gRPC-Web; headers the filters set reach the backend, and their
-// response hooks run on the way back.
+// response hooks run on the way back; a client certificate's identity reaches filters on
+// REST calls over TLS, HTTP/1.1 and HTTP/2 alike.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,11 +12,16 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { fetch } from 'undici';
+import http2 from 'node:http2';
+import { Agent, fetch } from 'undici';
+import type { ListenerGatewayConfig } from '../../config/types.js';
+import { DEFAULT_CORS } from '../../config/defaults.js';
 import { loadConfig } from '../../config/load-config.js';
 import { loadProtos } from '../../gateway/descriptor-pool.js';
 import { configValidators } from '../../proxy/config-validators.js';
 import { Switchyard } from '../../proxy/switchyard.js';
+import { createTestCerts } from '../support/certs.js';
+import { startTestProxy } from '../support/proxy-harness.js';
 import {
   LIBRARY_DIR,
   LIBRARY_PROTO,
@@ -210,5 +216,87 @@ clusters:
     assert.equal(limited.res.headers.get('grpc-status'), '8');
     const pushback = Number(limited.res.headers.get('grpc-retry-pushback-ms'));
     assert.ok(pushback > 900_000, `pushback ${pushback}`);
+  });
+});
+
+describe('the client certificate in filters on gateway calls', () => {
+  it('a headers filter writes the mutual-TLS peer into REST calls over HTTP/1.1 and HTTP/2', async (t) => {
+    const certs = await createTestCerts();
+    t.after(() => certs.cleanup());
+    const backend = await startLibraryBackend();
+    t.after(() => backend.close());
+    const gateway: ListenerGatewayConfig = {
+      rest: true,
+      grpcWeb: true,
+      openapiPath: '',
+      cors: DEFAULT_CORS,
+      forwardHeaders: ['x-*'],
+      maxBodyBytes: 4096,
+      emitDefaults: false,
+      useProtoNames: false,
+    };
+    const proxy = await startTestProxy({
+      upstream: backend.address,
+      listener: {
+        tls: {
+          certFile: certs.serverCertPath,
+          keyFile: certs.serverKeyPath,
+          caFile: certs.caCertPath,
+          requireClientCert: true,
+          minVersion: 'TLSv1.2',
+          ciphers: undefined,
+          watch: false,
+          expiryWarningDays: 14,
+        },
+        gateway,
+      },
+      routes: [
+        {
+          name: 'library',
+          match: { service: 'library.v1.Library', headers: [] },
+          cluster: 'default',
+          filters: [
+            {
+              kind: 'headers',
+              source: 'test',
+              request: {
+                add: {},
+                set: { 'x-client-cn': '${peer.cn}' },
+                remove: [],
+                rename: {},
+              },
+              response: { add: {}, set: {}, remove: [], rename: {} },
+            },
+          ],
+        },
+      ],
+      config: {
+        descriptors: {
+          protos: { files: [LIBRARY_PROTO], importPaths: [LIBRARY_DIR] },
+          httpRules: [],
+        },
+      },
+    });
+    t.after(() => proxy.close());
+    const tls = { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey };
+
+    const agent = new Agent({ connect: { ...tls, servername: 'localhost' } });
+    t.after(() => agent.close());
+    const res = await fetch(`https://127.0.0.1:${proxy.port}/v1/metadata`, { dispatcher: agent });
+    const json = (await res.json()) as { received: string[] };
+    assert.equal(res.status, 200, JSON.stringify(json));
+    assert.deepEqual(json.received, ['x-client-cn=switchyard-test-client']);
+
+    const session = http2.connect(`https://127.0.0.1:${proxy.port}`, {
+      ...tls,
+      servername: 'localhost',
+    });
+    t.after(() => session.close());
+    const stream = session.request({ ':method': 'GET', ':path': '/v1/metadata' });
+    stream.end();
+    const chunks: Buffer[] = [];
+    for await (const c of stream) chunks.push(c as Buffer);
+    const h2json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { received: string[] };
+    assert.deepEqual(h2json.received, ['x-client-cn=switchyard-test-client']);
   });
 });
