@@ -36,15 +36,20 @@ export class FilterCall implements FilterContext {
   private valueMap: Map<string, unknown> | undefined;
   /** Filters whose request hook ran (or was skipped for having none). */
   private reached = 0;
+  /** The route a request hook picked with setRoute (the proxy takes it); undefined: none. */
+  pickedRoute: string | undefined = undefined;
+  /** The filter that picked it, for logs. */
+  pickedBy = '';
   private ended = false;
   readonly startedAt: number;
 
   constructor(
-    readonly filters: readonly Filter[],
+    /** The listener's filters, then the route's (the proxy adds those once it has routed). */
+    public filters: readonly Filter[],
     readonly site: FilterSite,
     readonly method: string,
     readonly peer: FilterPeer,
-    readonly route: string,
+    public route: string,
     readonly listener: string,
     private readonly now: () => number,
   ) {
@@ -55,14 +60,31 @@ export class FilterCall implements FilterContext {
     return (this.valueMap ??= new Map());
   }
 
+  setRoute(name: string): void {
+    if (this.site !== 'proxy') throw new Error(`setRoute("${name}"): grpc-js calls have no routes`);
+    this.pickedRoute = name;
+    this.pickedBy = this.filters[this.reached - 1]?.name ?? '';
+  }
+
   /**
-   * Runs the request hooks from the first: undefined to let the call go on, a status to end it,
-   * or a Promise of either when a hook must wait.
+   * The proxy routed the call: `name` is its route now, and its `filters` run after those that
+   * have (the next `requestHeaders` starts with them).
+   */
+  routeTo(name: string, filters: readonly Filter[] | undefined): void {
+    this.route = name;
+    this.pickedRoute = undefined;
+    if (filters === undefined || filters.length === 0) return;
+    this.filters = this.filters.length === 0 ? filters : [...this.filters, ...filters];
+  }
+
+  /**
+   * Runs the request hooks not run yet (all, the first time): undefined to let the call go on,
+   * a status to end it, or a Promise of either when a hook must wait.
    */
   requestHeaders(
     metadata: FilterMetadata,
   ): FilterReject | undefined | Promise<FilterReject | undefined> {
-    return this.runFrom(0, metadata);
+    return this.runFrom(this.reached, metadata);
   }
 
   private runFrom(

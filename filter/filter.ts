@@ -45,7 +45,10 @@ export interface FilterContext {
   /** `/package.Service/Method`. */
   readonly method: string;
   readonly peer: FilterPeer;
-  /** The proxy's route name; '' in grpc-js. */
+  /**
+   * The proxy's route name: '' while the listener's filters run (the route is chosen after
+   * them) and in grpc-js.
+   */
   readonly route: string;
   /** The proxy's listener name; '' in grpc-js. */
   readonly listener: string;
@@ -53,6 +56,12 @@ export interface FilterContext {
   claims: Readonly<Record<string, unknown>> | undefined;
   /** Anything else filters pass along, by a name they agree on. */
   readonly values: Map<string, unknown>;
+  /**
+   * In `onRequestHeaders`, in the proxy: send the call by the route named `name` instead of
+   * the one its headers match. See "Choosing the route" on `Filter`. In grpc-js there are no
+   * routes: it throws, so the call ends INTERNAL.
+   */
+  setRoute(name: string): void;
 }
 
 /** Ends the call with a status instead of letting it through. */
@@ -90,6 +99,20 @@ export interface FilterCallEnd {
  *   an earlier filter rejected it: then `onRequestHeaders` of this filter was not called).
  *
  * Message hooks are not part of the API yet: the proxy forwards messages undecoded.
+ *
+ * Choosing the route (in the proxy). The listener's filters run before the route is chosen,
+ * so routing sees the headers they set or changed (as Envoy does after "clear route cache").
+ * Then the route is the one named by the last `ctx.setRoute(name)` call, if a filter made
+ * one, else the first whose match fits the headers; its filters run next. A route's filter may
+ * call `setRoute` too: once the rest of its route's filters have run, the named route's
+ * filters run, and the call goes by that route. A name no route has ends the call INTERNAL
+ * (and a warning is logged); so does a call whose route changed more than 8 times, or a pick
+ * in a CONNECT tunnel, whose calls all go to the tunnel's cluster.
+ *
+ * Time. The call's deadline (`grpc-timeout`, capped by the route's cluster) runs from the
+ * request headers: a filter still waiting when it passes ends the call DEADLINE_EXCEEDED,
+ * and the upstream gets the time that is left. A client that cancels while a filter waits
+ * ends the call; what the filter decides then is ignored.
  */
 export interface Filter {
   /** For metrics and errors: `headers`, `rateLimit`, a module's file name. */

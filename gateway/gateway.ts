@@ -221,6 +221,8 @@ export class Gateway {
         framed: clientStream,
         timeoutMs,
         peer: ex.peer,
+        secure: ex.secure,
+        identity: ex.identity,
       },
       reply,
     );
@@ -285,6 +287,17 @@ function fieldOf(fields: MetadataFields, name: string): string | undefined {
   return undefined;
 }
 
+/**
+ * `retry-after` in whole seconds (RFC 9110 §10.2.3) from `grpc-retry-pushback-ms`, which a rate
+ * limit sends with RESOURCE_EXHAUSTED (429). A negative pushback means "do not retry" (gRFC A6)
+ * and has no HTTP equivalent, so none is set.
+ */
+function retryAfter(out: ResponseHeaders, trailers: MetadataFields): void {
+  const ms = fieldOf(trailers, 'grpc-retry-pushback-ms');
+  if (ms === undefined || !/^\d{1,10}$/.test(ms)) return;
+  out['retry-after'] = String(Math.ceil(Number(ms) / 1000));
+}
+
 /** A unary answer: everything is known at the end, so headers carry trailers too. */
 class UnaryReply {
   private headers: MetadataFields = [];
@@ -311,6 +324,7 @@ class UnaryReply {
     const out: ResponseHeaders = {};
     metadataHeaders(out, this.headers);
     metadataHeaders(out, trailers);
+    if (code !== 0) retryAfter(out, trailers);
     let status = httpStatusOf(code);
     let body: string;
     const text = grpcMessage;
@@ -425,6 +439,7 @@ class StreamReply {
       const out: ResponseHeaders = {};
       metadataHeaders(out, this.headers);
       metadataHeaders(out, trailers);
+      retryAfter(out, trailers);
       const body = JSON.stringify(status);
       out['content-type'] = JSON_TYPE;
       out['content-length'] = String(Buffer.byteLength(body));

@@ -196,6 +196,8 @@ export class GrpcWebBridge {
         framed: true,
         timeoutMs,
         peer: ex.peer,
+        secure: ex.secure,
+        identity: ex.identity,
       },
       reply,
     );

@@ -1,6 +1,8 @@
 // One HTTP request and its response, the same for HTTP/1.1 (node:http) and HTTP/2 (a stream of
 // the downstream seam): what the gateway reads of the request and how it answers.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { TLSSocket } from 'node:tls';
+import { verifiedPeerIdentity, type PeerIdentity } from '../common/peer-identity.js';
 import type { DownstreamHandler, DownstreamStream } from '../transport/downstream.js';
 import { fieldValue } from '../transport/header-fields.js';
 
@@ -28,6 +30,10 @@ export interface HttpExchange {
   readonly target: string;
   /** The client's `address:port`, "" when unknown. */
   readonly peer: string;
+  /** The connection is TLS. */
+  readonly secure: boolean;
+  /** The verified client certificate's identity (mutual TLS), when there is one. */
+  readonly identity: PeerIdentity | undefined;
   /** Request header fields as `[name, value, …]`, names lower-case. */
   readonly fields: readonly string[];
   header(name: string): string | undefined;
@@ -78,6 +84,18 @@ function collect(
   });
 }
 
+/** Peer identities of HTTP/1.1 TLS connections, read once per connection, not per request. */
+const identities = new WeakMap<TLSSocket, PeerIdentity | null>();
+
+function identityOf(socket: TLSSocket): PeerIdentity | undefined {
+  let id = identities.get(socket);
+  if (id === undefined) {
+    id = verifiedPeerIdentity(socket) ?? null;
+    identities.set(socket, id);
+  }
+  return id ?? undefined;
+}
+
 export function http1Exchange(req: IncomingMessage, res: ServerResponse): HttpExchange {
   const fields: string[] = [];
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
@@ -87,6 +105,8 @@ export function http1Exchange(req: IncomingMessage, res: ServerResponse): HttpEx
     method: req.method ?? 'GET',
     target: req.url ?? '/',
     peer: formatPeer(req.socket.remoteAddress, req.socket.remotePort),
+    secure: req.socket instanceof TLSSocket,
+    identity: req.socket instanceof TLSSocket ? identityOf(req.socket) : undefined,
     fields,
     header: (name) => {
       const v = req.headers[name];
@@ -172,6 +192,8 @@ export function downstreamExchange(
     method: fieldValue(fields, ':method') ?? 'GET',
     target: fieldValue(fields, ':path') ?? '/',
     peer: stream.info.peer,
+    secure: stream.info.tls !== undefined,
+    identity: stream.info.tls?.identity,
     fields: regular,
     header: (name) => {
       let value: string | undefined;

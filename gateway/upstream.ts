@@ -4,6 +4,8 @@
 // upstream calls (proxy/gateway-call.ts), so transcoded calls are balanced, retried and
 // deadlined like proxied ones.
 
+import type { PeerIdentity } from '../common/peer-identity.js';
+
 /** Header fields as a flat `[name, value, name, value, …]` list, names lower-case. */
 export type MetadataFields = readonly string[];
 
@@ -22,6 +24,10 @@ export interface GatewayCallRequest {
   readonly timeoutMs: number | undefined;
   /** The HTTP client's `address:port`, for logs; "" when unknown. */
   readonly peer: string;
+  /** The client's connection is TLS. */
+  readonly secure?: boolean;
+  /** The client's verified certificate's identity (mutual TLS), for filters and logs. */
+  readonly identity?: PeerIdentity | undefined;
 }
 
 /**

@@ -1,65 +1,52 @@
-// A call whose listener or route has filters: the request hooks run on the client's header
+// A gRPC call whose listener or route has filters: the request hooks run on the client's header
 // fields before the call is made, synchronously unless a hook returns a Promise. The client's
 // request data waits meanwhile (a stream delivers nothing before its handler's first resume()).
 // A rejection is answered trailers-only; a change to the headers is read again for the call.
-import type { Filter, FilterReject } from '../filter/filter.js';
-import { FilterCall } from '../filter/filter-call.js';
+import type { FilterCall } from '../filter/filter-call.js';
 import { FieldMetadata } from '../filter/field-metadata.js';
 import { Status } from '../grpc/grpc-status.js';
 import { INVALID_FIELDS, headerFieldsSize, invalidFieldReason } from '../grpc/header-fields.js';
-import type { DownstreamStream } from '../transport/downstream.js';
-import type { HeaderFields } from '../transport/header-fields.js';
-import { ProxyCall, type CallContext } from './call.js';
+import type { DownstreamHandler, DownstreamStream } from '../transport/downstream.js';
+import { ProxyCall } from './call.js';
 import type { ClientConnection } from './client-connection.js';
 import { statusResponse } from './upstream-call.js';
+import { FilterStage, type FilterStageInput } from './filter-stage.js';
 
-/** The listener's filters, then the route's; the same array when only one side has any. */
-export function filterList(
-  listener: readonly Filter[] | undefined,
-  route: readonly Filter[] | undefined,
-): readonly Filter[] {
-  if (listener === undefined) return route!;
-  if (route === undefined) return listener;
-  return [...listener, ...route];
+/** Only closes matter while filters wait: request data waits for the call's first resume(). */
+function closeWatch(stage: FilterStage): DownstreamHandler {
+  return {
+    onRequestData() {},
+    onRequestEnd() {},
+    onResponseDrain() {},
+    onStreamClose: () => stage.cancel(),
+  };
 }
 
-function isPromise<T>(v: unknown): v is Promise<T> {
-  return typeof (v as { then?: unknown } | undefined)?.then === 'function';
-}
-
+/**
+ * Runs the filter stage (filter-stage.ts) for a gRPC call, then makes the call by the route
+ * it chose, or answers the client with the status that ended it.
+ */
 export function startFilteredCall(
-  filters: readonly Filter[],
+  input: FilterStageInput,
   stream: DownstreamStream,
   connection: ClientConnection,
-  fields: HeaderFields,
-  path: string,
-  context: CallContext,
-  timeoutMs: number | undefined,
   headerBytes: number,
-  now: () => number,
 ): void {
-  const info = stream.info;
-  const call = new FilterCall(
-    filters,
-    'proxy',
-    path,
-    { address: info.peer, secure: info.tls !== undefined, identity: info.tls?.identity },
-    context.routeName,
-    info.listener,
-    now,
-  );
-  const metadata = new FieldMetadata(fields);
-  const go = (verdict: FilterReject | undefined): void => {
-    if (verdict !== undefined) {
-      refuse(stream, call, verdict.code, verdict.message, verdict.trailers);
+  let decided = false;
+  const stage: FilterStage = new FilterStage(input, (outcome) => {
+    decided = true;
+    const call = stage.call;
+    if (!outcome.go) {
+      refuse(stream, call, outcome.code, outcome.message, outcome.trailers);
       return;
     }
     if (stream.closed) {
       call.end(Status.CANCELLED, 'the client went away while filters ran');
       return;
     }
+    const fields = input.fields;
     let bytes = headerBytes;
-    if (metadata.changed) {
+    if (outcome.changed) {
       bytes = headerFieldsSize(fields);
       if (bytes === INVALID_FIELDS) {
         refuse(
@@ -71,11 +58,12 @@ export function startFilteredCall(
         return;
       }
     }
-    new ProxyCall(stream, connection, fields, path, context, timeoutMs, bytes, call).start();
-  };
-  const verdict = call.requestHeaders(metadata);
-  if (isPromise<FilterReject | undefined>(verdict)) void verdict.then(go);
-  else go(verdict);
+    const { context, timeoutMs } = outcome;
+    new ProxyCall(stream, connection, fields, input.path, context, timeoutMs, bytes, call).start();
+  });
+  stage.run();
+  // A filter waits: a client that goes away meanwhile ends the call here.
+  if (!decided) stream.attach(closeWatch(stage));
 }
 
 function refuse(

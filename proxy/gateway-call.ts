@@ -1,30 +1,41 @@
 // A call the REST/JSON gateway makes: the upstream half of a proxied call (upstream-call.ts)
-// with the gateway in place of a gRPC client, so transcoded calls take the same route, cluster,
-// balancer, retries, deadline, metrics and access log as proxied ones.
+// with the gateway in place of a gRPC client, so transcoded calls take the same filters, route,
+// cluster, balancer, retries, deadline, metrics and access log as proxied ones.
+import type { PeerIdentity } from '../common/peer-identity.js';
 import { Status } from '../grpc/grpc-status.js';
 import { fieldValue, type HeaderFields } from '../transport/header-fields.js';
 import { frameMessage, MessageDeframer } from '../gateway/grpc-frames.js';
 import { decodeGrpcMessage } from '../gateway/status-json.js';
-import type { GatewayCall, GatewayCallSink } from '../gateway/upstream.js';
-import { UpstreamCall } from './upstream-call.js';
+import type { GatewayCall, GatewayCallRequest, GatewayCallSink } from '../gateway/upstream.js';
+import type { FilterCall } from '../filter/filter-call.js';
+import { FieldMetadata } from '../filter/field-metadata.js';
+import { UpstreamCall, statusTrailers } from './upstream-call.js';
 import type { CallContext, CallRecord } from './call.js';
 
 export class GatewayProxyCall extends UpstreamCall implements GatewayCall, CallRecord {
   private readonly deframer = new MessageDeframer();
   private sinkEnded = false;
 
+  private readonly request: Uint8Array;
+  private readonly clientPeer: string;
+  private readonly framed: boolean;
+  private readonly identity: PeerIdentity | undefined;
+
   constructor(
     fields: HeaderFields,
-    path: string,
+    call: GatewayCallRequest,
     readonly context: CallContext,
     timeoutMs: number | undefined,
     headerBytes: number,
-    private readonly request: Uint8Array,
     private readonly sink: GatewayCallSink,
-    private readonly clientPeer: string,
-    private readonly framed: boolean,
+    /** The call's filters, whose request hooks have run; null when it has none. */
+    private readonly filterCall: FilterCall | null,
   ) {
-    super(fields, path, context, timeoutMs, headerBytes);
+    super(fields, call.path, context, timeoutMs, headerBytes);
+    this.request = call.message;
+    this.clientPeer = call.peer;
+    this.framed = call.framed === true;
+    this.identity = call.identity;
   }
 
   start(): void {
@@ -47,6 +58,11 @@ export class GatewayProxyCall extends UpstreamCall implements GatewayCall, CallR
     return this.clientPeer;
   }
 
+  /** CallRecord: the verified client certificate's identity. */
+  peerIdentity(): PeerIdentity | undefined {
+    return this.identity;
+  }
+
   protected startRequest(): void {
     const r = this.request;
     this.forwardRequest(
@@ -65,11 +81,13 @@ export class GatewayProxyCall extends UpstreamCall implements GatewayCall, CallR
 
   protected respond(fields: HeaderFields, endStream: boolean): void {
     if (!endStream) {
+      this.filterCall?.responseHeaders(new FieldMetadata(fields));
       this.sink.onHeaders(fields);
       return;
     }
     // Trailers-only: the status is in the only header block.
     const code = Number(fieldValue(fields, 'grpc-status') ?? Status.INTERNAL);
+    this.filterCall?.trailers(code, new FieldMetadata(fields));
     this.endSink(code, decodeGrpcMessage(fieldValue(fields, 'grpc-message')), fields);
   }
 
@@ -85,6 +103,7 @@ export class GatewayProxyCall extends UpstreamCall implements GatewayCall, CallR
   protected endResponse(): void {
     const trailers = this.trailers ?? [];
     const code = Number(fieldValue(trailers, 'grpc-status') ?? Status.INTERNAL);
+    this.filterCall?.trailers(code, new FieldMetadata(trailers));
     if (code === Status.OK && this.deframer.leftover > 0) {
       this.endSink(Status.INTERNAL, 'the upstream ended the call inside a message', trailers);
       return;
@@ -93,10 +112,19 @@ export class GatewayProxyCall extends UpstreamCall implements GatewayCall, CallR
   }
 
   protected respondStatus(code: number, message: string): void {
-    this.endSink(code, message, []);
+    const fc = this.filterCall;
+    if (fc === null || this.sinkEnded) {
+      this.endSink(code, message, []);
+      return;
+    }
+    // Trailer hooks see (and may add to) the status the proxy made.
+    const trailers = statusTrailers(code, message);
+    fc.trailers(code, new FieldMetadata(trailers));
+    this.endSink(code, message, trailers);
   }
 
   protected ended(): void {
+    this.filterCall?.end(this.status, this.message);
     this.context.observer.callEnded(this);
   }
 

@@ -1,6 +1,6 @@
 // The REST/JSON gateway's place in the proxy: descriptors and HTTP rules loaded from the config
 // before any socket opens, a Gateway per listener that asks for one, and the GatewayUpstream
-// that sends its calls through the proxy's router and clusters as GatewayProxyCalls.
+// that sends its calls through the proxy's filters, router and clusters as GatewayProxyCalls.
 import type { JsonValue } from '@bufbuild/protobuf';
 import type { Config, ListenerGatewayConfig } from '../config/types.js';
 import { effectiveTimeout } from '../grpc/grpc-timeout.js';
@@ -15,8 +15,13 @@ import type {
   GatewayCallSink,
   GatewayUpstream,
 } from '../gateway/upstream.js';
+import type { Filter } from '../filter/filter.js';
+import type { FilterCall } from '../filter/filter-call.js';
+import { FieldMetadata } from '../filter/field-metadata.js';
 import type { CallContext } from './call.js';
 import { GatewayProxyCall } from './gateway-call.js';
+import { FilterStage, type FilterRouting, type FilterStageInput } from './filter-stage.js';
+import { statusResponse } from './upstream-call.js';
 
 export interface GatewayRoutes {
   readonly pool: DescriptorPool;
@@ -63,14 +68,32 @@ export function createGateway(
 
 const NO_CALL: GatewayCall = { cancel() {}, resume() {} };
 
-/** Gateway calls through the proxy's routes: `route` finds the call context for a path. */
-export class ProxyGatewayUpstream implements GatewayUpstream {
+/** What gateway calls need of the routing in force when they come. */
+export interface GatewayRouting {
+  readonly routes: FilterRouting;
+  /** Listeners' filters, only for listeners that have some. */
+  readonly listenerFilters: ReadonlyMap<string, readonly Filter[]>;
+  /** The filters' clock. */
+  readonly now: () => number;
+}
+
+/**
+ * Gateway calls through the proxy's routes and filters: the listener's filters, routing, and
+ * the route's filters run as for a gRPC call (filter-stage.ts), with the same peer, listener
+ * and deadline; a call refused by a filter reaches the gateway as its status and trailers.
+ */
+export class ProxyGatewayUpstream {
   constructor(
-    /** The call context for a path and request header fields ([name, value, …]). */
-    private readonly route: (path: string, fields: readonly string[]) => CallContext | undefined,
+    /** The routing in force now. */
+    private readonly routing: () => GatewayRouting,
   ) {}
 
-  call(request: GatewayCallRequest, sink: GatewayCallSink): GatewayCall {
+  /** The upstream for one listener's gateway (its filters are that listener's). */
+  forListener(listener: string): GatewayUpstream {
+    return { call: (request, sink) => this.call(listener, request, sink) };
+  }
+
+  call(listener: string, request: GatewayCallRequest, sink: GatewayCallSink): GatewayCall {
     const fields: string[] = [
       ':method',
       'POST',
@@ -89,29 +112,131 @@ export class ProxyGatewayUpstream implements GatewayUpstream {
       'identity',
       ...request.metadata,
     ];
-    const context = this.route(request.path, fields);
-    if (context === undefined) {
-      sink.onEnd(Status.UNIMPLEMENTED, `no route for ${request.path}`, []);
-      return NO_CALL;
+    const routing = this.routing();
+    const listenerFilters =
+      routing.listenerFilters.size === 0 ? undefined : routing.listenerFilters.get(listener);
+    let context: CallContext | undefined;
+    if (listenerFilters === undefined) {
+      const found = routing.routes.match(request.path, fields);
+      if (typeof found === 'string') {
+        sink.onEnd(Status.UNIMPLEMENTED, found, []);
+        return NO_CALL;
+      }
+      context = found;
     }
     const headerBytes = headerFieldsSize(fields);
     if (headerBytes === INVALID_FIELDS) {
       sink.onEnd(Status.INVALID_ARGUMENT, invalidFieldReason(fields), []);
       return NO_CALL;
     }
-    const timeoutMs = effectiveTimeout(request.timeoutMs, context.cluster.config.timeouts);
-    const call = new GatewayProxyCall(
-      fields,
-      request.path,
-      context,
-      timeoutMs,
-      headerBytes,
-      request.message,
-      sink,
-      request.peer,
-      request.framed === true,
+    if (context !== undefined && context.filters === undefined) {
+      const timeoutMs = effectiveTimeout(request.timeoutMs, context.cluster.config.timeouts);
+      const call = new GatewayProxyCall(
+        fields,
+        request,
+        context,
+        timeoutMs,
+        headerBytes,
+        sink,
+        null,
+      );
+      call.start();
+      return call;
+    }
+    const filtered = new FilteredGatewayCall(sink);
+    filtered.start(
+      {
+        listenerFilters,
+        context,
+        pinned: false,
+        routing: routing.routes,
+        fields,
+        path: request.path,
+        peer: {
+          address: request.peer,
+          secure: request.secure === true,
+          identity: request.identity,
+        },
+        listener,
+        requestedMs: request.timeoutMs,
+        now: routing.now,
+      },
+      request,
     );
-    call.start();
-    return call;
+    return filtered;
+  }
+}
+
+/** A gateway call while its filters run, and the upstream call once they let it go. */
+class FilteredGatewayCall implements GatewayCall {
+  private call: GatewayProxyCall | undefined;
+  private stage: FilterStage | undefined;
+  /** The sink has its status (a filter refused the call, or the client went away). */
+  private ended = false;
+
+  constructor(private readonly sink: GatewayCallSink) {}
+
+  start(input: FilterStageInput, request: GatewayCallRequest): void {
+    const stage: FilterStage = new FilterStage(input, (outcome) => {
+      const filterCall = stage.call;
+      if (!outcome.go) {
+        this.refuse(filterCall, outcome.code, outcome.message, outcome.trailers);
+        return;
+      }
+      const fields = input.fields;
+      const headerBytes = headerFieldsSize(fields);
+      if (headerBytes === INVALID_FIELDS) {
+        this.refuse(
+          filterCall,
+          Status.INTERNAL,
+          `a filter made bad metadata: ${invalidFieldReason(fields)}`,
+          undefined,
+        );
+        return;
+      }
+      this.call = new GatewayProxyCall(
+        fields,
+        request,
+        outcome.context,
+        outcome.timeoutMs,
+        headerBytes,
+        this.sink,
+        filterCall,
+      );
+      this.call.start();
+    });
+    this.stage = stage;
+    stage.run();
+  }
+
+  private refuse(
+    filterCall: FilterCall,
+    code: number,
+    message: string,
+    extra: Readonly<Record<string, string>> | undefined,
+  ): void {
+    this.ended = true;
+    const fields = statusResponse(code, message);
+    if (extra !== undefined) {
+      for (const [name, value] of Object.entries(extra)) fields.push(name.toLowerCase(), value);
+    }
+    filterCall.trailers(code, new FieldMetadata(fields));
+    this.sink.onEnd(code, message, fields);
+    filterCall.end(code, message);
+  }
+
+  cancel(): void {
+    if (this.call !== undefined) {
+      this.call.cancel();
+      return;
+    }
+    if (this.ended) return;
+    this.ended = true;
+    this.stage?.cancel();
+    this.sink.onEnd(Status.CANCELLED, 'cancelled by the client', []);
+  }
+
+  resume(): void {
+    this.call?.resume();
   }
 }

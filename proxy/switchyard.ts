@@ -39,7 +39,8 @@ import { DescriptorSource, type DescriptorsView } from './descriptor-source.js';
 import { ReflectionServer } from '../gateway/reflection-server.js';
 import { REFLECTION_PATH_PREFIX } from '../gateway/reflection-wire.js';
 import type { DescriptorSet } from '../gateway/descriptor-set.js';
-import { filterList, startFilteredCall } from './filtered-call.js';
+import { startFilteredCall } from './filtered-call.js';
+import type { FilterRouting } from './filter-stage.js';
 import type { Filter } from '../filter/filter.js';
 import { FilterDecisions } from '../filter/filter-metrics.js';
 import { NO_FILTERS, loadFilters, type FilterSet } from '../filter/load-filters.js';
@@ -200,6 +201,31 @@ interface Routing {
   readonly tunnels: ReadonlyMap<string, CallContext>;
   /** Listeners' filters, only for listeners that have some (empty: no lookup per call). */
   readonly listenerFilters: ReadonlyMap<string, readonly Filter[]>;
+  /** The routes as calls (and filters choosing among them) see them. */
+  readonly filterRouting: FilterRouting;
+}
+
+/**
+ * The routes of one config as calls see them: the first route a call matches, or a route by
+ * name, with its call context.
+ */
+function filterRoutingOf(
+  router: Router,
+  contexts: ReadonlyMap<string, CallContext>,
+  unknownRoute: FilterRouting['unknownRoute'],
+): FilterRouting {
+  return {
+    match(path, fields) {
+      const route = router.match(path, fields);
+      if (route === undefined) return `no route for ${path}`;
+      return (
+        contexts.get(route.name) ??
+        `route "${route.name}" names an unknown cluster "${route.cluster}"`
+      );
+    },
+    named: (name) => contexts.get(name),
+    unknownRoute,
+  };
 }
 
 export class Switchyard implements CallObserver {
@@ -232,10 +258,22 @@ export class Switchyard implements CallObserver {
    * `serveReflection` is not false); undefined costs plain calls nothing.
    */
   private reflectionServer: ReflectionServer | undefined;
-  private readonly gatewayUpstream = new ProxyGatewayUpstream((path, fields) => {
-    const route = this.routing.router.match(path, fields);
-    return route === undefined ? undefined : this.routing.contexts.get(route.name);
+  private readonly gatewayUpstream = new ProxyGatewayUpstream(() => {
+    const routing = this.routing;
+    return {
+      routes: routing.filterRouting,
+      listenerFilters: routing.listenerFilters,
+      now: this.options.filterClock ?? systemNow,
+    };
   });
+  private readonly unknownRoute: FilterRouting['unknownRoute'] = (name, filter, listener, path) => {
+    const suppressed = this.failureLog.take(`route-pick:${name}`);
+    if (suppressed < 0) return;
+    this.logger.warn(
+      { listener, method: path, filter, route: name, ...(suppressed > 0 ? { suppressed } : {}) },
+      `filter "${filter}" picked route "${name}", which the config does not have; the call ends INTERNAL`,
+    );
+  };
 
   private constructor(
     config: Config,
@@ -248,11 +286,13 @@ export class Switchyard implements CallObserver {
     for (const p of this.egressContext.environment.problems) {
       this.logger.warn({ variable: p.variable }, `proxy environment: ${p.message}`);
     }
+    const router = new Router([]);
     this.routing = {
-      router: new Router([]),
+      router,
       contexts: new Map(),
       tunnels: new Map(),
       listenerFilters: new Map(),
+      filterRouting: filterRoutingOf(router, new Map(), this.unknownRoute),
     };
   }
 
@@ -548,7 +588,7 @@ export class Switchyard implements CallObserver {
       listener.httpGateway = createGateway(
         set ?? emptyGatewayRoutes(),
         gateway,
-        this.gatewayUpstream,
+        this.gatewayUpstream.forListener(listener.name),
       );
     } else if (set !== undefined) {
       listener.httpGateway.swap(set.pool, set.routes);
@@ -611,11 +651,13 @@ export class Switchyard implements CallObserver {
         filters: undefined,
       });
     }
+    const router = new Router(config.routes);
     return {
-      router: new Router(config.routes),
+      router,
       contexts,
       tunnels,
       listenerFilters: filters.listeners,
+      filterRouting: filterRoutingOf(router, contexts, this.unknownRoute),
     };
   }
 
@@ -708,8 +750,13 @@ export class Switchyard implements CallObserver {
       return;
     }
     const routing = this.routing;
+    const info = stream.info;
+    // A listener's filters run before routing (they may change what it sees): only without
+    // them is the route matched here.
+    const listenerFilters =
+      routing.listenerFilters.size === 0 ? undefined : routing.listenerFilters.get(info.listener);
     let context: CallContext | undefined;
-    const pinned = stream.info.tunnelCluster;
+    const pinned = info.tunnelCluster;
     if (pinned !== undefined) {
       // Inside a CONNECT tunnel every call goes to the tunnel's cluster.
       context = routing.tunnels.get(pinned);
@@ -717,21 +764,13 @@ export class Switchyard implements CallObserver {
         refuseGrpc(stream, Status.UNAVAILABLE, `cluster "${pinned}" of this tunnel is gone`);
         return;
       }
-    } else {
-      const route = routing.router.match(path, fields);
-      if (route === undefined) {
-        refuseGrpc(stream, Status.UNIMPLEMENTED, `no route for ${path}`);
+    } else if (listenerFilters === undefined) {
+      const found = routing.filterRouting.match(path, fields);
+      if (typeof found === 'string') {
+        refuseGrpc(stream, Status.UNIMPLEMENTED, found);
         return;
       }
-      context = routing.contexts.get(route.name);
-      if (context === undefined) {
-        refuseGrpc(
-          stream,
-          Status.UNIMPLEMENTED,
-          `route "${route.name}" names an unknown cluster "${route.cluster}"`,
-        );
-        return;
-      }
+      context = found;
     }
     const rawTimeout = fieldValue(fields, 'grpc-timeout');
     const requested = parseGrpcTimeout(rawTimeout);
@@ -744,25 +783,31 @@ export class Switchyard implements CallObserver {
       refuseGrpc(stream, Status.INTERNAL, invalidFieldReason(fields));
       return;
     }
-    const timeoutMs = effectiveTimeout(requested, context.cluster.config.timeouts);
-    const listenerFilters =
-      routing.listenerFilters.size === 0
-        ? undefined
-        : routing.listenerFilters.get(stream.info.listener);
-    if (context.filters !== undefined || listenerFilters !== undefined) {
+    if (context === undefined || context.filters !== undefined || listenerFilters !== undefined) {
       startFilteredCall(
-        filterList(listenerFilters, context.filters),
+        {
+          listenerFilters,
+          context,
+          pinned: pinned !== undefined,
+          routing: routing.filterRouting,
+          fields,
+          path,
+          peer: {
+            address: info.peer,
+            secure: info.tls !== undefined,
+            identity: info.tls?.identity,
+          },
+          listener: info.listener,
+          requestedMs: requested,
+          now: this.options.filterClock ?? systemNow,
+        },
         stream,
         connection,
-        fields,
-        path,
-        context,
-        timeoutMs,
         headerBytes,
-        this.options.filterClock ?? systemNow,
       );
       return;
     }
+    const timeoutMs = effectiveTimeout(requested, context.cluster.config.timeouts);
     new ProxyCall(stream, connection, fields, path, context, timeoutMs, headerBytes).start();
   }
 
