@@ -3,56 +3,62 @@
 // hook; response edits on the response headers, or on a trailers-only answer.
 import type { HeaderEditsConfig } from '../config/types.js';
 import type { Filter, FilterContext, FilterMetadata } from './filter.js';
-import { compileTemplate, fillTemplate, type ValueTemplate } from './value-template.js';
+import { compileTemplate, type ValueTemplate } from './value-template.js';
 import { FilterConfigError } from './filter-errors.js';
 
-interface CompiledEdits {
-  readonly rename: readonly (readonly [from: string, to: string])[];
-  readonly remove: readonly string[];
-  readonly set: readonly (readonly [name: string, value: ValueTemplate])[];
-  readonly add: readonly (readonly [name: string, value: ValueTemplate])[];
+/** One edit, or a whole list of them, on one call's metadata. */
+type Edit = (ctx: FilterContext, md: FilterMetadata) => void;
+
+function valueEdit(
+  name: string,
+  value: ValueTemplate,
+  write: (md: FilterMetadata, name: string, value: string) => void,
+): Edit {
+  if (typeof value === 'string') return (_ctx, md) => write(md, name, value);
+  return (ctx, md) => {
+    const v = value(ctx);
+    if (v !== undefined) write(md, name, v);
+  };
 }
 
-function compileEdits(e: HeaderEditsConfig, source: string): CompiledEdits | undefined {
-  const values = (map: Readonly<Record<string, string>>) =>
-    Object.entries(map).map(([name, v]) => {
-      const t = compileTemplate(v);
-      if (typeof t === 'object' && 'problem' in t) {
-        throw new FilterConfigError(`${source}: headers: ${name}: ${t.problem}`);
-      }
-      return [name, t] as const;
-    });
-  const out: CompiledEdits = {
-    rename: Object.entries(e.rename),
-    remove: e.remove,
-    set: values(e.set),
-    add: values(e.add),
-  };
-  const empty = out.rename.length + out.remove.length + out.set.length + out.add.length === 0;
-  return empty ? undefined : out;
-}
+const SET = (md: FilterMetadata, name: string, value: string): void => md.set(name, value);
+const ADD = (md: FilterMetadata, name: string, value: string): void => md.add(name, value);
 
 /**
- * Order: rename, remove, set, add, so a rename's old name can be set afresh. Indexed loops:
- * this runs per call, and most lists are empty.
+ * The edits as one function, made once at config load. Order: rename, remove, set, add, so a
+ * rename's old name can be set afresh. Only the edits configured are in it, and a single edit
+ * (the usual `set` of one header) is the function itself, so a call runs no loop over empty
+ * lists and no template parsing: constants are written as they are, `${…}` values by their
+ * compiled function (value-template.ts).
  */
-function apply(e: CompiledEdits, ctx: FilterContext, md: FilterMetadata): void {
-  const { rename, remove, set, add } = e;
-  for (let i = 0; i < rename.length; i++) {
-    const v = md.get(rename[i][0]);
-    if (v === undefined) continue;
-    md.remove(rename[i][0]);
-    md.set(rename[i][1], v);
+function compileEdits(e: HeaderEditsConfig, source: string): Edit | undefined {
+  const edits: Edit[] = [];
+  for (const [from, to] of Object.entries(e.rename)) {
+    edits.push((_ctx, md) => {
+      const v = md.get(from);
+      if (v === undefined) return;
+      md.remove(from);
+      md.set(to, v);
+    });
   }
-  for (let i = 0; i < remove.length; i++) md.remove(remove[i]);
-  for (let i = 0; i < set.length; i++) {
-    const v = fillTemplate(set[i][1], ctx);
-    if (v !== undefined) md.set(set[i][0], v);
+  for (const name of e.remove) edits.push((_ctx, md) => md.remove(name));
+  for (const [list, write] of [
+    [e.set, SET],
+    [e.add, ADD],
+  ] as const) {
+    for (const [name, v] of Object.entries(list)) {
+      const t = compileTemplate(v);
+      if (typeof t === 'object') {
+        throw new FilterConfigError(`${source}: headers: ${name}: ${t.problem}`);
+      }
+      edits.push(valueEdit(name, t, write));
+    }
   }
-  for (let i = 0; i < add.length; i++) {
-    const v = fillTemplate(add[i][1], ctx);
-    if (v !== undefined) md.add(add[i][0], v);
-  }
+  if (edits.length === 0) return undefined;
+  if (edits.length === 1) return edits[0];
+  return (ctx, md) => {
+    for (let i = 0; i < edits.length; i++) edits[i](ctx, md);
+  };
 }
 
 export function headersFilter(
@@ -63,16 +69,12 @@ export function headersFilter(
   const req = compileEdits(request, source);
   const res = compileEdits(response, source);
   const filter: { -readonly [K in keyof Filter]: Filter[K] } = { name: 'headers' };
-  if (req !== undefined) {
-    filter.onRequestHeaders = (ctx, md) => {
-      apply(req, ctx, md);
-    };
-  }
+  if (req !== undefined) filter.onRequestHeaders = req;
   if (res !== undefined) {
-    filter.onResponseHeaders = (ctx, md) => apply(res, ctx, md);
+    filter.onResponseHeaders = res;
     // A trailers-only answer (a status with no response) carries its headers in the trailers.
     filter.onTrailers = (ctx, _code, md) => {
-      if (md.get(':status') !== undefined) apply(res, ctx, md);
+      if (md.get(':status') !== undefined) res(ctx, md);
     };
   }
   return filter;

@@ -1,14 +1,19 @@
 // Metadata values with `${…}` filled in per call from the peer identity or the token claims:
 // `${peer.address}`, `${peer.subject}`, `${peer.cn}`, `${peer.spiffe}`, `${peer.uri}`,
 // `${peer.dns}`, `${peer.email}` (lists joined with ","), `${claims.NAME}` (dotted paths reach
-// into objects; arrays joined with ","). Compiled once at config load; a constant value costs
-// nothing per call.
+// into objects; arrays joined with ","). Compiled once at config load into a constant string or
+// one function that builds the value: a constant costs nothing per call, `${peer.address}` alone
+// is the accessor itself (no loop, no concatenation), text around one name is one `+`.
 import type { FilterContext } from './filter.js';
 
-type Part = string | ((ctx: FilterContext) => string | undefined);
+type Fill = (ctx: FilterContext) => string | undefined;
+type Part = string | Fill;
 
-/** A compiled value: a constant, or parts to join per call. */
-export type ValueTemplate = string | readonly Part[];
+/**
+ * A compiled value: a constant, or a function giving the value for a call; undefined when a part
+ * it needs is missing (then nothing is written).
+ */
+export type ValueTemplate = string | Fill;
 
 /** A claim or identity value as metadata text: lists joined with ",", objects as JSON. */
 export function text(v: unknown): string | undefined {
@@ -63,20 +68,38 @@ export function compileTemplate(value: string): ValueTemplate | { problem: strin
     at = m.index + m[0].length;
   }
   if (at < value.length) parts.push(value.slice(at));
-  return parts;
+  return joined(parts);
 }
 
-/** The value for this call; undefined when a part it needs is missing (nothing is written). */
-export function fillTemplate(t: ValueTemplate, ctx: FilterContext): string | undefined {
-  if (typeof t === 'string') return t;
-  let out = '';
-  for (const p of t) {
-    if (typeof p === 'string') out += p;
-    else {
-      const v = p(ctx);
-      if (v === undefined) return undefined;
-      out += v;
+/** One function for the parts, shaped for the common cases so most calls run no loop. */
+function joined(parts: readonly Part[]): ValueTemplate {
+  if (parts.length === 1) return parts[0];
+  if (parts.length === 2) {
+    const [a, b] = parts;
+    if (typeof a === 'string' && typeof b !== 'string') {
+      return (ctx) => {
+        const v = b(ctx);
+        return v === undefined ? undefined : a + v;
+      };
+    }
+    if (typeof a !== 'string' && typeof b === 'string') {
+      return (ctx) => {
+        const v = a(ctx);
+        return v === undefined ? undefined : v + b;
+      };
     }
   }
-  return out;
+  return (ctx) => {
+    let out = '';
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i];
+      if (typeof p === 'string') out += p;
+      else {
+        const v = p(ctx);
+        if (v === undefined) return undefined;
+        out += v;
+      }
+    }
+    return out;
+  };
 }
