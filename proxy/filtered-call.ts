@@ -3,7 +3,7 @@
 // request data waits meanwhile (a stream delivers nothing before its handler's first resume()).
 // A rejection is answered trailers-only; a change to the headers is read again for the call.
 import type { Filter, FilterReject } from '../filter/filter.js';
-import { FilterCall } from '../filter/filter-call.js';
+import { FilterCall, hasMessageHooks, wantsDecoded } from '../filter/filter-call.js';
 import { FieldMetadata } from '../filter/field-metadata.js';
 import { Status } from '../grpc/grpc-status.js';
 import { INVALID_FIELDS, headerFieldsSize, invalidFieldReason } from '../grpc/header-fields.js';
@@ -12,6 +12,8 @@ import type { HeaderFields } from '../transport/header-fields.js';
 import { ProxyCall, type CallContext } from './call.js';
 import type { ClientConnection } from './client-connection.js';
 import { statusResponse } from './upstream-call.js';
+import { MessageProxyCall } from './message-call.js';
+import { MessageDecoder, type DescriptorLookup } from './message-decoder.js';
 
 /** The listener's filters, then the route's; the same array when only one side has any. */
 export function filterList(
@@ -37,6 +39,8 @@ export function startFilteredCall(
   timeoutMs: number | undefined,
   headerBytes: number,
   now: () => number,
+  /** The descriptors for decoded messages, when the proxy has any. */
+  descriptors?: DescriptorLookup,
 ): void {
   const info = stream.info;
   const call = new FilterCall(
@@ -70,6 +74,24 @@ export function startFilteredCall(
         );
         return;
       }
+    }
+    // The one check a call without message hooks pays: it stays a plain ProxyCall.
+    if (hasMessageHooks(filters)) {
+      const decoder = wantsDecoded(filters)
+        ? MessageDecoder.forMethod(descriptors?.(), path)
+        : undefined;
+      new MessageProxyCall(
+        stream,
+        connection,
+        fields,
+        path,
+        context,
+        timeoutMs,
+        bytes,
+        call,
+        decoder,
+      ).start();
+      return;
     }
     new ProxyCall(stream, connection, fields, path, context, timeoutMs, bytes, call).start();
   };

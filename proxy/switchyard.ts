@@ -39,6 +39,7 @@ import { DescriptorSource, type DescriptorsView } from './descriptor-source.js';
 import { ReflectionServer } from '../gateway/reflection-server.js';
 import { REFLECTION_PATH_PREFIX } from '../gateway/reflection-wire.js';
 import type { DescriptorSet } from '../gateway/descriptor-set.js';
+import type { DescriptorPool } from '../gateway/descriptor-pool.js';
 import { filterList, startFilteredCall } from './filtered-call.js';
 import type { Filter } from '../filter/filter.js';
 import { FilterDecisions } from '../filter/filter-metrics.js';
@@ -232,6 +233,9 @@ export class Switchyard implements CallObserver {
    * `serveReflection` is not false); undefined costs plain calls nothing.
    */
   private reflectionServer: ReflectionServer | undefined;
+  /** The descriptors in use now, for filters that ask for decoded messages. */
+  private readonly currentDescriptors = (): DescriptorPool | undefined =>
+    this.descriptors?.current.pool;
   private readonly gatewayUpstream = new ProxyGatewayUpstream((path, fields) => {
     const route = this.routing.router.match(path, fields);
     return route === undefined ? undefined : this.routing.contexts.get(route.name);
@@ -760,6 +764,7 @@ export class Switchyard implements CallObserver {
         timeoutMs,
         headerBytes,
         this.options.filterClock ?? systemNow,
+        this.currentDescriptors,
       );
       return;
     }
