@@ -1,12 +1,14 @@
 // Filter benchmark: what a filter list costs per call on the proxy's call path — the per-call
 // context, the request hook on the client's header block, the response-header and trailer
 // hooks, the end of call — for a header-only filter, the headers built-in with a per-call
-// value, and a rate limit keyed by client address. The call itself (upstream, frames) is not
-// counted: this is what filters add to it. A route without filters runs none of this.
+// value, a rate limit keyed by client address, and a message hook that counts bytes (one
+// 100-byte message each way, read out of its DATA chunk). The call itself (upstream, frames)
+// is not counted: this is what filters add to it. A route without filters runs none of this.
 // Run: node dist/bench/filter-bench.js
 import { pathToFileURL } from 'node:url';
 import type { Filter } from '../filter/filter.js';
-import { FilterCall } from '../filter/filter-call.js';
+import { FilterCall, hasMessageHooks } from '../filter/filter-call.js';
+import { MessageReader, type MessageSink } from '../grpc/message-reader.js';
 import { FieldMetadata } from '../filter/field-metadata.js';
 import { headersFilter } from '../filter/headers-filter.js';
 import { rateLimitFilter } from '../filter/rate-limit-filter.js';
@@ -53,6 +55,41 @@ const tenantCheck: Filter = {
   },
 };
 
+/** A filter that counts message bytes each way (raw, never refusing). */
+const byteCounter: Filter = {
+  name: 'bytes',
+  onRequestMessage(ctx, m) {
+    ctx.values.set('in', m.bytes.length);
+    return undefined;
+  },
+  onResponseMessage(ctx, m) {
+    ctx.values.set('out', m.bytes.length);
+  },
+};
+
+/** One 100-byte message with its 5-byte prefix, as one DATA chunk carries it. */
+const MESSAGE = Buffer.alloc(105);
+MESSAGE.writeUInt32BE(100, 1);
+
+/** What the proxy does per message-hook call: two readers, two sinks, one message each way. */
+function runMessages(call: FilterCall): void {
+  const requests = new MessageReader(4 << 20, 'request');
+  const responses = new MessageReader(4 << 20, 'response');
+  const requestSink: MessageSink = {
+    message: (bytes, compressed) =>
+      call.requestMessage({ bytes, compressed, index: requests.count - 1, decoded: undefined }) ===
+      undefined,
+  };
+  const responseSink: MessageSink = {
+    message: (bytes, compressed) => {
+      call.responseMessage({ bytes, compressed, index: responses.count - 1, decoded: undefined });
+      return true;
+    },
+  };
+  requests.read(MESSAGE, requestSink);
+  responses.read(MESSAGE, responseSink);
+}
+
 function timeCalls(filters: readonly Filter[], calls: number, now: () => number): number {
   let cpuMicros = 0;
   let done = 0;
@@ -75,6 +112,8 @@ function timeCalls(filters: readonly Filter[], calls: number, now: () => number)
       );
       const verdict = call.requestHeaders(new FieldMetadata(requests[i]));
       if (verdict !== undefined) sink++;
+      // The proxy's one check per call for message hooks.
+      if (hasMessageHooks(filters)) runMessages(call);
       call.responseHeaders(new FieldMetadata(responses[i]));
       call.trailers(0, new FieldMetadata(trailers[i]));
       call.end(0, '');
@@ -109,6 +148,7 @@ export function filterBench(calls = 300_000, runs = 5): FilterBenchRow[] {
         ),
       ],
     ],
+    ['message hook counting bytes (raw), 1 message each way', [byteCounter]],
   ];
   const rows: FilterBenchRow[] = [];
   for (const [name, filters] of cases) {

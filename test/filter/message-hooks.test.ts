@@ -199,7 +199,8 @@ function rawCall(
     const single = (_err: unknown, value?: Buffer) => {
       if (value !== undefined) responses.push(value);
     };
-    let call: grpc.ClientUnaryCall | grpc.ClientWritableStream<Buffer> | grpc.ClientReadableStream<Buffer>;
+    let call:
+      grpc.ClientUnaryCall | grpc.ClientWritableStream<Buffer> | grpc.ClientReadableStream<Buffer>;
     switch (kind) {
       case 'Unary':
         call = c.makeUnaryRequest(path, asIs, asIs, requests[0], metadata, {}, single);
@@ -351,7 +352,10 @@ describe('message hooks', () => {
     assert.equal(up.status.code, grpc.status.OK, up.status.details);
     const upRec = await record(mod, 0);
     assert.deepEqual(upRec.requests, expected(big));
-    assert.ok(upRec.requests.every((m) => m.size > 16_384), 'each larger than one DATA frame');
+    assert.ok(
+      upRec.requests.every((m) => m.size > 16_384),
+      'each larger than one DATA frame',
+    );
 
     const down = await rawCall(c, 'ServerStream', [
       encode({ responseCount: 3, responseSize: 100 * 1024 }),
@@ -396,10 +400,32 @@ describe('message hooks', () => {
     assert.equal(seenBytes, Buffer.concat(body).length);
   });
 
+  it('end a call whose request message is over 4 MiB with RESOURCE_EXHAUSTED', async (t) => {
+    const { dir, mod } = await counterModule(t);
+    const b = await backend(t);
+    const c = rawClient(t, await proxyWith(t, dir, b.address));
+    const small = encode({ payload: Buffer.from('ok') });
+    const huge = encode({ payload: Buffer.alloc(4 * 1024 * 1024) });
+    const r = await rawCall(c, 'ClientStream', [small, huge]);
+    assert.equal(r.status.code, grpc.status.RESOURCE_EXHAUSTED);
+    assert.equal(
+      r.status.details,
+      `request message 1 of ${huge.length} bytes is over the 4194304 that filters read`,
+    );
+    const rec = await record(mod, 0);
+    assert.equal(rec.code, grpc.status.RESOURCE_EXHAUSTED);
+    assert.deepEqual(rec.requests, expected([small]));
+    const after = await rawCall(c, 'Unary', [small]);
+    assert.equal(after.status.code, grpc.status.OK);
+  });
+
   it('see decoded messages (proto3 JSON) with descriptors from .proto files', async (t) => {
     const { dir, mod } = await counterModule(t);
     const b = await backend(t);
-    const c = rawClient(t, await proxyWith(t, dir, b.address, { messages: 'decoded', descriptors: true }));
+    const c = rawClient(
+      t,
+      await proxyWith(t, dir, b.address, { messages: 'decoded', descriptors: true }),
+    );
     const request = encode({ payload: Buffer.from('hi'), responseCount: 2, responseSize: 3 });
     const r = await rawCall(c, 'ServerStream', [request]);
     assert.equal(r.status.code, grpc.status.OK, r.status.details);
@@ -554,9 +580,9 @@ describe('message hooks', () => {
     // are longer than the bytes on the wire.
     assert.deepEqual(
       rec.requests.map(({ decoded: _d, ...m }) => m),
-      expected(
-        rec.requests.map((m) => Echo.service.ClientStream.requestSerialize(m.decoded)),
-      ).map(({ decoded: _d, ...m }) => m),
+      expected(rec.requests.map((m) => Echo.service.ClientStream.requestSerialize(m.decoded))).map(
+        ({ decoded: _d, ...m }) => m,
+      ),
     );
     assert.deepEqual(
       rec.requests.map((m) => (m.decoded as EchoResponse).payload),
