@@ -168,8 +168,8 @@ ${descriptors}`,
 }
 
 /** A grpc-js client that sends and receives messages as the bytes they are on the wire. */
-function rawClient(t: TestContext, target: string): grpc.Client {
-  const c = new grpc.Client(target, grpc.credentials.createInsecure());
+function rawClient(t: TestContext, target: string, options: grpc.ChannelOptions = {}): grpc.Client {
+  const c = new grpc.Client(target, grpc.credentials.createInsecure(), options);
   t.after(() => c.close());
   return c;
 }
@@ -422,10 +422,8 @@ describe('message hooks', () => {
   it('see decoded messages (proto3 JSON) with descriptors from .proto files', async (t) => {
     const { dir, mod } = await counterModule(t);
     const b = await backend(t);
-    const c = rawClient(
-      t,
-      await proxyWith(t, dir, b.address, { messages: 'decoded', descriptors: true }),
-    );
+    const target = await proxyWith(t, dir, b.address, { messages: 'decoded', descriptors: true });
+    const c = rawClient(t, target);
     const request = encode({ payload: Buffer.from('hi'), responseCount: 2, responseSize: 3 });
     const r = await rawCall(c, 'ServerStream', [request]);
     assert.equal(r.status.code, grpc.status.OK, r.status.details);
@@ -442,6 +440,17 @@ describe('message hooks', () => {
         { payload, backend: 'b1', index: 1 },
       ]),
     );
+
+    // A gzip-compressed message is passed as is: flagged, never decoded.
+    const gz = rawClient(t, target, { 'grpc.default_compression_algorithm': 2 });
+    const big = encode({ payload: Buffer.alloc(10_000) });
+    const zipped = await rawCall(gz, 'Unary', [big]);
+    assert.equal(zipped.status.code, grpc.status.OK, zipped.status.details);
+    const zrec = await record(mod, 1);
+    assert.equal(zrec.requests.length, 1);
+    assert.equal(zrec.requests[0].compressed, true);
+    assert.equal(zrec.requests[0].decoded, undefined);
+    assert.ok(zrec.requests[0].size < big.length / 10, `${zrec.requests[0].size} bytes, gzipped`);
   });
 
   it('end a call refused at a request message mid-stream; other calls on the connection go on', async (t) => {
