@@ -16,6 +16,7 @@ import { loadConfig } from '../../config/load-config.js';
 import { configValidators } from '../../proxy/config-validators.js';
 import { Switchyard } from '../../proxy/switchyard.js';
 import type { FilterFactory } from '../../filter/filter.js';
+import { FilterConfigError } from '../../filter/filter-errors.js';
 import {
   filterClientInterceptor,
   filterServerInterceptor,
@@ -417,6 +418,24 @@ describe('message hooks', () => {
     assert.deepEqual(rec.requests, expected([small]));
     const after = await rawCall(c, 'Unary', [small]);
     assert.equal(after.status.code, grpc.status.OK);
+  });
+
+  it('refuse at startup a module filter whose `messages` is neither raw nor decoded', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'switchyard-messages-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    await writeFile(
+      join(dir, 'counter.js'),
+      "export default { name: 'x', messages: 'all', onRequestMessage() {} };\n",
+    );
+    await assert.rejects(proxyWith(t, dir, '127.0.0.1:1'), (err: unknown) => {
+      assert.ok(err instanceof FilterConfigError, String(err));
+      assert.equal(err.code, 'SWY_ERR_FILTER_CONFIG');
+      assert.match(
+        err.message,
+        /switchyard\.yaml:7:9: module .*counter\.js gave a filter whose messages is "all", not 'raw' or 'decoded'/,
+      );
+      return true;
+    });
   });
 
   it('see decoded messages (proto3 JSON) with descriptors from .proto files', async (t) => {
