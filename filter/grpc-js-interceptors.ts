@@ -318,6 +318,10 @@ export function filterServerInterceptor(
     if (messageHooks) {
       const serialize = methodDescriptor.responseSerialize as (v: unknown) => Buffer;
       responder.sendMessage = (message: unknown, next: (m: unknown) => void) => {
+        if (refused) {
+          next(message);
+          return;
+        }
         const m = new InterceptedMessage(
           message,
           sent++,

@@ -85,6 +85,10 @@ export class MessageProxyCall extends ProxyCall {
     super.onRequestData(stream, chunk);
   }
 
+  override onRequestEnd(): void {
+    if (!this.refused) super.onRequestEnd();
+  }
+
   protected override writeResponse(chunk: Buffer): boolean {
     if (this.done) return true;
     const problem = this.responses.read(chunk, this.responseSink);
