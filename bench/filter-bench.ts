@@ -9,6 +9,9 @@ import { pathToFileURL } from 'node:url';
 import type { Filter } from '../filter/filter.js';
 import { FilterCall, hasMessageHooks } from '../filter/filter-call.js';
 import { MessageReader, type MessageSink } from '../grpc/message-reader.js';
+import { loadProtos } from '../gateway/descriptor-pool.js';
+import { MessageDecoder } from '../proxy/message-decoder.js';
+import { PROTOS_DIR } from '../examples/protos.js';
 import { FieldMetadata } from '../filter/field-metadata.js';
 import { headersFilter } from '../filter/headers-filter.js';
 import { rateLimitFilter } from '../filter/rate-limit-filter.js';
@@ -67,30 +70,55 @@ const byteCounter: Filter = {
   },
 };
 
+/** The same, asking for decoded messages (proto3 JSON). */
+const decodedCounter: Filter = { ...byteCounter, messages: 'decoded' };
+
 /** One 100-byte message with its 5-byte prefix, as one DATA chunk carries it. */
 const MESSAGE = Buffer.alloc(105);
 MESSAGE.writeUInt32BE(100, 1);
 
+/** helloworld.HelloRequest / HelloReply with a 98-character string field 1: 100 bytes. */
+const HELLO = Buffer.alloc(105, 'a'.charCodeAt(0));
+HELLO.writeUInt32BE(100, 1);
+HELLO[0] = 0;
+HELLO[5] = 0x0a;
+HELLO[6] = 98;
+
 /** What the proxy does per message-hook call: two readers, two sinks, one message each way. */
-function runMessages(call: FilterCall): void {
+function runMessages(call: FilterCall, decoder: MessageDecoder | undefined): void {
   const requests = new MessageReader(4 << 20, 'request');
   const responses = new MessageReader(4 << 20, 'response');
   const requestSink: MessageSink = {
     message: (bytes, compressed) =>
-      call.requestMessage({ bytes, compressed, index: requests.count - 1, decoded: undefined }) ===
-      undefined,
+      call.requestMessage({
+        bytes,
+        compressed,
+        index: requests.count - 1,
+        decoded: decoder?.request(bytes),
+      }) === undefined,
   };
   const responseSink: MessageSink = {
     message: (bytes, compressed) => {
-      call.responseMessage({ bytes, compressed, index: responses.count - 1, decoded: undefined });
+      call.responseMessage({
+        bytes,
+        compressed,
+        index: responses.count - 1,
+        decoded: decoder?.response(bytes),
+      });
       return true;
     },
   };
-  requests.read(MESSAGE, requestSink);
-  responses.read(MESSAGE, responseSink);
+  const chunk = decoder === undefined ? MESSAGE : HELLO;
+  requests.read(chunk, requestSink);
+  responses.read(chunk, responseSink);
 }
 
-function timeCalls(filters: readonly Filter[], calls: number, now: () => number): number {
+function timeCalls(
+  filters: readonly Filter[],
+  calls: number,
+  now: () => number,
+  decoder?: MessageDecoder,
+): number {
   let cpuMicros = 0;
   let done = 0;
   let sink = 0;
@@ -113,7 +141,7 @@ function timeCalls(filters: readonly Filter[], calls: number, now: () => number)
       const verdict = call.requestHeaders(new FieldMetadata(requests[i]));
       if (verdict !== undefined) sink++;
       // The proxy's one check per call for message hooks.
-      if (hasMessageHooks(filters)) runMessages(call);
+      if (hasMessageHooks(filters)) runMessages(call, decoder);
       call.responseHeaders(new FieldMetadata(responses[i]));
       call.trailers(0, new FieldMetadata(trailers[i]));
       call.end(0, '');
@@ -149,12 +177,18 @@ export function filterBench(calls = 300_000, runs = 5): FilterBenchRow[] {
       ],
     ],
     ['message hook counting bytes (raw), 1 message each way', [byteCounter]],
+    ['message hook, decoded (proto3 JSON), 1 message each way', [decodedCounter]],
   ];
+  const hello = MessageDecoder.forMethod(
+    loadProtos({ files: ['helloworld.proto'], importPaths: [PROTOS_DIR] }),
+    '/helloworld.Greeter/SayHello',
+  );
   const rows: FilterBenchRow[] = [];
   for (const [name, filters] of cases) {
-    timeCalls(filters, 100_000, now); // warm-up
+    const decoder = filters === cases.at(-1)![1] ? hello : undefined;
+    timeCalls(filters, 100_000, now, decoder); // warm-up
     const ns: number[] = [];
-    for (let r = 0; r < runs; r++) ns.push(timeCalls(filters, calls, now));
+    for (let r = 0; r < runs; r++) ns.push(timeCalls(filters, calls, now, decoder));
     rows.push({
       filters: name,
       nsPerCall: Math.round(median(ns)),
