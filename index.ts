@@ -80,6 +80,8 @@ export type {
   FilterEnvironment,
   FilterSite,
   RequestVerdict,
+  FilterMessage,
+  MessageMode,
 } from './filter/filter.js';
 export {
   filterClientInterceptor,

@@ -2,7 +2,8 @@
 // context, the request hook on the client's header block, the proxy's re-read of a block a
 // filter changed (proxy/filtered-call.ts: headerFieldsSize), the response-header and trailer
 // hooks, the end of call — for a header-only filter, the headers built-in with a per-call
-// value, and a rate limit keyed by client address. The call itself (upstream, frames) is not
+// value, a rate limit keyed by client address, and a message hook that counts bytes (one
+// 100-byte message each way, read out of its DATA chunk). The call itself (upstream, frames) is not
 // counted: this is what filters add to it. A route without filters runs none of this.
 //
 // Two measures. `nsPerCall`: header blocks made just before their calls, 256 at a time, as
@@ -14,7 +15,11 @@
 // Run: node dist/bench/filter-bench.js
 import { pathToFileURL } from 'node:url';
 import type { Filter } from '../filter/filter.js';
-import { FilterCall } from '../filter/filter-call.js';
+import { FilterCall, hasMessageHooks } from '../filter/filter-call.js';
+import { MessageReader, type MessageSink } from '../grpc/message-reader.js';
+import { loadProtos } from '../gateway/descriptor-pool.js';
+import { MessageDecoder } from '../proxy/message-decoder.js';
+import { PROTOS_DIR } from '../examples/protos.js';
 import { FieldMetadata } from '../filter/field-metadata.js';
 import { headerFieldsSize } from '../grpc/header-fields.js';
 import { headersFilter } from '../filter/headers-filter.js';
@@ -140,11 +145,67 @@ function timeStagedCalls(
   return (cpuMicros * 1000) / done;
 }
 
+/** A filter that counts message bytes each way (raw, never refusing). */
+const byteCounter: Filter = {
+  name: 'bytes',
+  onRequestMessage(ctx, m) {
+    ctx.values.set('in', m.bytes.length);
+    return undefined;
+  },
+  onResponseMessage(ctx, m) {
+    ctx.values.set('out', m.bytes.length);
+  },
+};
+
+/** The same, asking for decoded messages (proto3 JSON). */
+const decodedCounter: Filter = { ...byteCounter, messages: 'decoded' };
+
+/** One 100-byte message with its 5-byte prefix, as one DATA chunk carries it. */
+const MESSAGE = Buffer.alloc(105);
+MESSAGE.writeUInt32BE(100, 1);
+
+/** helloworld.HelloRequest / HelloReply with a 98-character string field 1: 100 bytes. */
+const HELLO = Buffer.alloc(105, 'a'.charCodeAt(0));
+HELLO.writeUInt32BE(100, 1);
+HELLO[0] = 0;
+HELLO[5] = 0x0a;
+HELLO[6] = 98;
+
+/** What the proxy does per message-hook call: two readers, two sinks, one message each way. */
+function runMessages(call: FilterCall, decoder: MessageDecoder | undefined): void {
+  const requests = new MessageReader(4 << 20, 'request');
+  const responses = new MessageReader(4 << 20, 'response');
+  const requestSink: MessageSink = {
+    message: (bytes, compressed) =>
+      call.requestMessage({
+        bytes,
+        compressed,
+        index: requests.count - 1,
+        decoded: decoder?.request(bytes),
+      }) === undefined,
+  };
+  const responseSink: MessageSink = {
+    message: (bytes, compressed) => {
+      call.responseMessage({
+        bytes,
+        compressed,
+        index: responses.count - 1,
+        decoded: decoder?.response(bytes),
+      });
+      return true;
+    },
+  };
+  const chunk = decoder === undefined ? MESSAGE : HELLO;
+  requests.read(chunk, requestSink);
+  responses.read(chunk, responseSink);
+}
+
 function timeCalls(
   filters: readonly Filter[],
   calls: number,
   now: () => number,
   window: number,
+  decoder?: MessageDecoder,
 ): number {
   let cpuMicros = 0;
   let done = 0;
@@ -170,6 +231,8 @@ function timeCalls(
       if (verdict !== undefined) sink++;
       // What the proxy does before it sends a block a filter changed.
       else if (metadata.changed) sink += headerFieldsSize(requests[i]);
+      // The proxy's one check per call for message hooks.
+      if (hasMessageHooks(filters)) runMessages(call, decoder);
       call.responseHeaders(new FieldMetadata(responses[i]));
       call.trailers(0, new FieldMetadata(trailers[i]));
       call.end(0, '');
@@ -204,7 +267,13 @@ export function filterBench(calls = 300_000, runs = 5): FilterBenchRow[] {
         ),
       ],
     ],
+    ['message hook counting bytes (raw), 1 message each way', [byteCounter]],
+    ['message hook, decoded (proto3 JSON), 1 message each way', [decodedCounter]],
   ];
+  const hello = MessageDecoder.forMethod(
+    loadProtos({ files: ['helloworld.proto'], importPaths: [PROTOS_DIR] }),
+    '/helloworld.Greeter/SayHello',
+  );
   const rows: FilterBenchRow[] = [];
   const measure = (name: string, time: (calls: number, window: number) => number) => {
     time(100_000, FRESH_WINDOW); // warm-up
@@ -221,7 +290,10 @@ export function filterBench(calls = 300_000, runs = 5): FilterBenchRow[] {
       nsPerCallCold: Math.round(median(cold)),
     });
   };
-  for (const [name, filters] of cases) measure(name, (n, w) => timeCalls(filters, n, now, w));
+  for (const [name, filters] of cases) {
+    const decoder = filters === cases.at(-1)![1] ? hello : undefined;
+    measure(name, (n, w) => timeCalls(filters, n, now, w, decoder));
+  }
   measure('header-only check, through the request stage', (n, w) =>
     timeStagedCalls([tenantCheck], n, now, w),
   );

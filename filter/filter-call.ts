@@ -4,6 +4,7 @@
 import type {
   Filter,
   FilterContext,
+  FilterMessage,
   FilterMetadata,
   FilterPeer,
   FilterReject,
@@ -144,6 +145,47 @@ export class FilterCall implements FilterContext {
     }
   }
 
+  /**
+   * Runs the request-message hooks in order on one message from the client: undefined to pass
+   * it on, or the status that ends the call. Only for a call every filter let through.
+   */
+  requestMessage(message: FilterMessage): FilterReject | undefined {
+    const filters = this.filters;
+    for (let i = 0; i < filters.length; i++) {
+      const filter = filters[i];
+      if (filter.onRequestMessage === undefined) continue;
+      let verdict: RequestVerdict;
+      try {
+        verdict = filter.onRequestMessage(this, message);
+      } catch (err) {
+        return failed(filter, err);
+      }
+      if (verdict === undefined) continue;
+      if (isPromise(verdict)) {
+        // Swallow its outcome: the call ends here whatever the Promise does.
+        verdict.then(undefined, () => undefined);
+        return failed(filter, new Error('onRequestMessage returned a Promise; it must not wait'));
+      }
+      const reject = checked(filter, verdict);
+      if (reject !== undefined) return reject;
+    }
+    return undefined;
+  }
+
+  /** Runs the response-message hooks in order on one message from the upstream. */
+  responseMessage(message: FilterMessage): void {
+    const filters = this.filters;
+    for (let i = 0; i < filters.length; i++) {
+      const filter = filters[i];
+      if (filter.onResponseMessage === undefined) continue;
+      try {
+        filter.onResponseMessage(this, message);
+      } catch {
+        // As for response headers: the message goes on unchanged.
+      }
+    }
+  }
+
   /** Tells the filters the call reached that it ended; once. */
   end(code: number, message: string): void {
     if (this.ended) return;
@@ -161,4 +203,22 @@ export class FilterCall implements FilterContext {
       }
     }
   }
+}
+
+/** Whether any filter of the list has a message hook (the call then reads its framing). */
+export function hasMessageHooks(filters: readonly Filter[]): boolean {
+  for (let i = 0; i < filters.length; i++) {
+    const f = filters[i];
+    if (f.onRequestMessage !== undefined || f.onResponseMessage !== undefined) return true;
+  }
+  return false;
+}
+
+/** Whether a filter with a message hook asks for decoded messages. */
+export function wantsDecoded(filters: readonly Filter[]): boolean {
+  return filters.some(
+    (f) =>
+      f.messages === 'decoded' &&
+      (f.onRequestMessage !== undefined || f.onResponseMessage !== undefined),
+  );
 }

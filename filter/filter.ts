@@ -76,6 +76,35 @@ export interface FilterReject {
 /** What a request-header hook returns: nothing to go on, or a status that ends the call. */
 export type RequestVerdict = FilterReject | undefined | void;
 
+/** What a filter's message hooks see: the bytes alone, or the decoded message too. */
+export type MessageMode = 'raw' | 'decoded';
+
+/**
+ * One gRPC message as a message hook sees it; read-only (a hook observes a message, it does
+ * not change it).
+ *
+ * In the proxy: `bytes` is the payload of one length-prefixed message (the 5-byte prefix not
+ * included), exactly as sent; a compressed message (`compressed`) is passed as is and never
+ * decoded. With `messages: 'decoded'` and descriptors for the method (`descriptors:` .proto
+ * files or reflection, the gateway's), `decoded` is the message in its proto3 JSON form
+ * (lowerCamelCase names, 64-bit integers as strings, bytes as base64, enums by name);
+ * otherwise undefined.
+ *
+ * In a grpc-js interceptor the application's objects pass instead of bytes: `decoded` is that
+ * object (what the client sends or the server handler receives, as its serializer made it)
+ * when the filter asks for `'decoded'`; `bytes` is the object serialized by the method's own
+ * serializer, made on first read, so it can differ from the bytes on the wire (a deserializer
+ * that fills in defaults, as proto-loader's `defaults: true`, makes them longer);
+ * `compressed` is false (grpc-js compresses after interceptors).
+ */
+export interface FilterMessage {
+  readonly bytes: Uint8Array;
+  readonly compressed: boolean;
+  /** 0 for the first message of its direction in the call. */
+  readonly index: number;
+  readonly decoded: unknown;
+}
+
 /** The end of a call, as a plain record. */
 export interface FilterCallEnd {
   /** The gRPC status code the client got (or will get). */
@@ -98,7 +127,14 @@ export interface FilterCallEnd {
  * - `onCallEnd` is told once per call that reached the filter, whatever ended it (also when
  *   an earlier filter rejected it: then `onRequestHeaders` of this filter was not called).
  *
- * Message hooks are not part of the API yet: the proxy forwards messages undecoded.
+ * Message hooks (`onRequestMessage`, `onResponseMessage`) are opt-in: only a call whose list
+ * has one reads the gRPC framing (see `FilterMessage`); a call without them forwards DATA
+ * untouched. They are synchronous: holding a message while a promise runs would mean buffering
+ * the stream behind it and withholding flow-control credit from the sender.
+ * `onRequestMessage` may end the call by returning a `FilterReject` (the upstream stream is
+ * cancelled, the client gets the status, later messages are dropped); one that throws or
+ * returns a Promise ends the call INTERNAL. `onResponseMessage` only looks: what it returns
+ * or throws changes nothing, as for `onResponseHeaders`.
  *
  * Choosing the route (in the proxy). The listener's filters run before the route is chosen,
  * so routing sees the headers they set or changed (as Envoy does after "clear route cache").
@@ -124,6 +160,15 @@ export interface Filter {
   onResponseHeaders?(ctx: FilterContext, metadata: FilterMetadata): void;
   onTrailers?(ctx: FilterContext, code: number, metadata: FilterMetadata): void;
   onCallEnd?(ctx: FilterContext, end: FilterCallEnd): void;
+  /**
+   * What message hooks get: `'raw'` (the default) the bytes only; `'decoded'` also the
+   * message decoded, where the proxy has descriptors for the method (FilterMessage.decoded).
+   */
+  readonly messages?: MessageMode;
+  /** Each request message from the client, in order, before it goes upstream. */
+  onRequestMessage?(ctx: FilterContext, message: FilterMessage): RequestVerdict;
+  /** Each response message from the upstream, in order, before it goes to the client. */
+  onResponseMessage?(ctx: FilterContext, message: FilterMessage): void;
   /** Stops timers and releases what the filter holds (after a reload removed it). */
   close?(): void;
 }

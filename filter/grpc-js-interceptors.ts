@@ -1,16 +1,26 @@
 // The same filters as a grpc-js client interceptor and as a grpc-js server interceptor
 // (grpc-js ≥ 1.10, `new grpc.Server({ interceptors })`). grpc-js is passed in, never imported:
 // a program that runs only the proxy does not load it. Request data a filter holds back while a
-// hook waits is queued in order and sent once the hooks let the call go.
+// hook waits is queued in order and sent once the hooks let the call go. Message hooks run on
+// sendMessage / receiveMessage, in the same order, on the application's objects
+// (grpc-js-messages.ts); a call whose filters have none sees no message code at all.
 import type * as grpcJs from '@grpc/grpc-js';
 import { peerIdentity } from '../common/peer-identity.js';
 import type { Filter, FilterReject } from './filter.js';
-import { FilterCall } from './filter-call.js';
+import { FilterCall, hasMessageHooks, wantsDecoded } from './filter-call.js';
+import { InterceptedMessage, serializersOf } from './grpc-js-messages.js';
 import { GrpcJsMetadata } from './grpc-js-metadata.js';
 
 export interface FilterInterceptorOptions {
   /** Clock milliseconds (rate limits, durations); default performance.now(). */
   readonly now?: () => number;
+  /**
+   * Service definitions (a client constructor's `.service`, a generated `…Service`) whose
+   * serializers make `FilterMessage.bytes` where grpc-js gives an interceptor none: a
+   * client's response messages, a server's request messages. Without the method's, reading
+   * `bytes` of such a message throws (`decoded`, `index` still work).
+   */
+  readonly services?: readonly grpcJs.ServiceDefinition[];
 }
 
 type GrpcJs = Pick<typeof grpcJs, 'InterceptingCall' | 'ServerInterceptingCall' | 'Metadata'>;
@@ -76,10 +86,19 @@ export function filterClientInterceptor(
 ): grpcJs.Interceptor {
   const list = asList(filters);
   const now = options.now ?? (() => performance.now());
+  const messageHooks = hasMessageHooks(list);
+  const decoded = wantsDecoded(list);
+  const serializers = messageHooks ? serializersOf(options.services) : undefined;
   return (callOptions, nextCall) => {
-    const method = callOptions.method_definition.path;
+    const definition = callOptions.method_definition;
+    const method = definition.path;
     const gate = new Gate();
     let fc: FilterCall | undefined;
+    const downstream = nextCall(callOptions);
+    /** A request-message hook's status, which replaces the one the cancelled call reports. */
+    let refused: grpcJs.StatusObject | undefined;
+    let sent = 0;
+    let received = 0;
     const requester: grpcJs.Requester = {
       start(metadata, listener, next) {
         const call = new FilterCall(
@@ -99,11 +118,30 @@ export function filterClientInterceptor(
             nextMd(md);
           },
           onReceiveStatus(status, nextStatus) {
+            if (refused !== undefined) {
+              // The hooks saw these trailers when the call was refused.
+              nextStatus(refused);
+              return;
+            }
             call.trailers(status.code, new GrpcJsMetadata(status.metadata));
             call.end(status.code, status.details);
             nextStatus(status);
           },
         };
+        if (messageHooks) {
+          const serialize = serializers!.get(method)?.response;
+          inner.onReceiveMessage = (message: unknown, nextMessage: (m: unknown) => void) => {
+            const m = new InterceptedMessage(
+              message,
+              received++,
+              decoded ? message : undefined,
+              serialize,
+              `response of ${method}`,
+            );
+            call.responseMessage(m);
+            nextMessage(message);
+          };
+        }
         settle(call.requestHeaders(new GrpcJsMetadata(metadata)), (reject) => {
           if (reject !== undefined) {
             gate.shut();
@@ -126,7 +164,32 @@ export function filterClientInterceptor(
         });
       },
       sendMessage(message, next) {
-        gate.pass(() => next(message));
+        if (!messageHooks) {
+          gate.pass(() => next(message));
+          return;
+        }
+        gate.pass(() => {
+          const call = fc!;
+          const m = new InterceptedMessage(
+            message,
+            sent++,
+            decoded ? message : undefined,
+            definition.requestSerialize as (v: unknown) => Buffer,
+            `request of ${method}`,
+          );
+          const reject = call.requestMessage(m);
+          if (reject === undefined) {
+            next(message);
+            return;
+          }
+          // Nothing more goes out; the call is cancelled below it and ends with this status.
+          gate.shut();
+          const md = rejectMetadata(grpc, reject);
+          refused = { code: reject.code, details: reject.message, metadata: md };
+          call.trailers(reject.code, new GrpcJsMetadata(md));
+          call.end(reject.code, reject.message);
+          downstream.cancelWithStatus(reject.code, reject.message);
+        });
       },
       halfClose(next) {
         gate.pass(() => next());
@@ -141,7 +204,7 @@ export function filterClientInterceptor(
         next();
       },
     };
-    return new grpc.InterceptingCall(nextCall(callOptions), requester);
+    return new grpc.InterceptingCall(downstream, requester);
   };
 }
 
@@ -153,9 +216,17 @@ export function filterServerInterceptor(
 ): grpcJs.ServerInterceptor {
   const list = asList(filters);
   const now = options.now ?? (() => performance.now());
+  const messageHooks = hasMessageHooks(list);
+  const decoded = wantsDecoded(list);
+  const serializers = messageHooks ? serializersOf(options.services) : undefined;
   return (methodDescriptor, call) => {
     const gate = new Gate();
     let fc: FilterCall | undefined;
+    const method = methodDescriptor.path;
+    /** A request-message hook ended the call; the handler's own status is not filtered again. */
+    let refused = false;
+    let sent = 0;
+    let received = 0;
     const responder: grpcJs.Responder = {
       start(next) {
         const listener: grpcJs.ServerListener = {
@@ -191,7 +262,32 @@ export function filterServerInterceptor(
             });
           },
           onReceiveMessage(message, nextMessage) {
-            gate.pass(() => nextMessage(message));
+            if (!messageHooks) {
+              gate.pass(() => nextMessage(message));
+              return;
+            }
+            gate.pass(() => {
+              const filterCall = fc!;
+              const m = new InterceptedMessage(
+                message,
+                received++,
+                decoded ? message : undefined,
+                serializers!.get(method)?.request,
+                `request of ${method}`,
+              );
+              const reject = filterCall.requestMessage(m);
+              if (reject === undefined) {
+                nextMessage(message);
+                return;
+              }
+              // The handler gets no more messages, and is told the call is cancelled.
+              gate.shut();
+              refused = true;
+              const md = rejectMetadata(grpc, reject);
+              filterCall.trailers(reject.code, new GrpcJsMetadata(md));
+              filterCall.end(reject.code, reject.message);
+              call.sendStatus({ code: reject.code, details: reject.message, metadata: md });
+            });
           },
           onReceiveHalfClose(nextHalfClose) {
             gate.pass(() => nextHalfClose());
@@ -209,12 +305,34 @@ export function filterServerInterceptor(
         next(metadata);
       },
       sendStatus(status, next) {
+        if (refused) {
+          next(status);
+          return;
+        }
         const md = status.metadata ?? new grpc.Metadata();
         fc?.trailers(status.code, new GrpcJsMetadata(md));
         fc?.end(status.code, status.details ?? '');
         next({ ...status, metadata: md });
       },
     };
+    if (messageHooks) {
+      const serialize = methodDescriptor.responseSerialize as (v: unknown) => Buffer;
+      responder.sendMessage = (message: unknown, next: (m: unknown) => void) => {
+        if (refused) {
+          next(message);
+          return;
+        }
+        const m = new InterceptedMessage(
+          message,
+          sent++,
+          decoded ? message : undefined,
+          serialize,
+          `response of ${method}`,
+        );
+        fc?.responseMessage(m);
+        next(message);
+      };
+    }
     return new grpc.ServerInterceptingCall(call, responder);
   };
 }

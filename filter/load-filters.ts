@@ -29,7 +29,15 @@ export interface FilterSet {
   close(): void;
 }
 
-const HOOKS = ['onRequestHeaders', 'onResponseHeaders', 'onTrailers', 'onCallEnd', 'close'];
+const HOOKS = [
+  'onRequestHeaders',
+  'onResponseHeaders',
+  'onTrailers',
+  'onCallEnd',
+  'onRequestMessage',
+  'onResponseMessage',
+  'close',
+];
 
 function fileOf(source: string): string {
   return source.replace(/:\d+:\d+$/, '');
@@ -49,6 +57,11 @@ function checkFilter(value: unknown, source: string, what: string): Filter {
         `${source}: ${what} gave a filter whose ${hook} is not a function`,
       );
     }
+  }
+  if (f.messages !== undefined && f.messages !== 'raw' && f.messages !== 'decoded') {
+    throw new FilterConfigError(
+      `${source}: ${what} gave a filter whose messages is ${JSON.stringify(f.messages)}, not 'raw' or 'decoded'`,
+    );
   }
   return value as Filter;
 }

@@ -2,7 +2,7 @@
 // fields before the call is made, synchronously unless a hook returns a Promise. The client's
 // request data waits meanwhile (a stream delivers nothing before its handler's first resume()).
 // A rejection is answered trailers-only; a change to the headers is read again for the call.
-import type { FilterCall } from '../filter/filter-call.js';
+import { hasMessageHooks, wantsDecoded, type FilterCall } from '../filter/filter-call.js';
 import { FieldMetadata } from '../filter/field-metadata.js';
 import { Status } from '../grpc/grpc-status.js';
 import { INVALID_FIELDS, headerFieldsSize, invalidFieldReason } from '../grpc/header-fields.js';
@@ -11,6 +11,8 @@ import { ProxyCall } from './call.js';
 import type { ClientConnection } from './client-connection.js';
 import { statusResponse } from './upstream-call.js';
 import { FilterStage, type FilterStageInput } from './filter-stage.js';
+import { MessageProxyCall } from './message-call.js';
+import { MessageDecoder, type DescriptorLookup } from './message-decoder.js';
 
 /** Only closes matter while filters wait: request data waits for the call's first resume(). */
 function closeWatch(stage: FilterStage): DownstreamHandler {
@@ -31,6 +33,8 @@ export function startFilteredCall(
   stream: DownstreamStream,
   connection: ClientConnection,
   headerBytes: number,
+  /** The descriptors for decoded messages, when the proxy has any. */
+  descriptors?: DescriptorLookup,
 ): void {
   let decided = false;
   const stage: FilterStage = new FilterStage(input, (outcome) => {
@@ -59,6 +63,25 @@ export function startFilteredCall(
       }
     }
     const { context, timeoutMs } = outcome;
+    const filters = call.filters;
+    // The one check a call without message hooks pays: it stays a plain ProxyCall.
+    if (hasMessageHooks(filters)) {
+      const decoder = wantsDecoded(filters)
+        ? MessageDecoder.forMethod(descriptors?.(), input.path)
+        : undefined;
+      new MessageProxyCall(
+        stream,
+        connection,
+        fields,
+        input.path,
+        context,
+        timeoutMs,
+        bytes,
+        call,
+        decoder,
+      ).start();
+      return;
+    }
     new ProxyCall(stream, connection, fields, input.path, context, timeoutMs, bytes, call).start();
   });
   stage.run();

@@ -41,6 +41,7 @@ import { REFLECTION_PATH_PREFIX } from '../gateway/reflection-wire.js';
 import type { DescriptorSet } from '../gateway/descriptor-set.js';
 import { startFilteredCall } from './filtered-call.js';
 import type { FilterRouting } from './filter-stage.js';
+import type { DescriptorPool } from '../gateway/descriptor-pool.js';
 import type { Filter } from '../filter/filter.js';
 import { FilterDecisions } from '../filter/filter-metrics.js';
 import { NO_FILTERS, loadFilters, type FilterSet } from '../filter/load-filters.js';
@@ -258,6 +259,9 @@ export class Switchyard implements CallObserver {
    * `serveReflection` is not false); undefined costs plain calls nothing.
    */
   private reflectionServer: ReflectionServer | undefined;
+  /** The descriptors in use now, for filters that ask for decoded messages. */
+  private readonly currentDescriptors = (): DescriptorPool | undefined =>
+    this.descriptors?.current.pool;
   private readonly gatewayUpstream = new ProxyGatewayUpstream(() => {
     const routing = this.routing;
     return {
@@ -804,6 +808,7 @@ export class Switchyard implements CallObserver {
         stream,
         connection,
         headerBytes,
+        this.currentDescriptors,
       );
       return;
     }
