@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { Registry } from '@bufbuild/protobuf';
 import { isGrpcContentType } from '../grpc/header-fields.js';
 import { parseGrpcTimeout } from '../grpc/grpc-timeout.js';
+import { Status } from '../grpc/grpc-status.js';
 import { Cors, type CorsOptions } from './cors.js';
 import type { DescriptorPool } from './descriptor-pool.js';
 import { GrpcWebBridge, grpcWebKind } from './grpc-web.js';
@@ -298,6 +299,16 @@ function retryAfter(out: ResponseHeaders, trailers: MetadataFields): void {
   out['retry-after'] = String(Math.ceil(Number(ms) / 1000));
 }
 
+/**
+ * The HTTP headers a failed call's status asks for: `retry-after` (above), and for
+ * UNAUTHENTICATED (401) the `www-authenticate` challenge every 401 must carry (RFC 9110
+ * §15.5.2); `Bearer` (RFC 6750), the scheme the `jwt` filter reads.
+ */
+function failureHeaders(out: ResponseHeaders, code: number, trailers: MetadataFields): void {
+  retryAfter(out, trailers);
+  if (code === Status.UNAUTHENTICATED) out['www-authenticate'] = 'Bearer';
+}
+
 /** A unary answer: everything is known at the end, so headers carry trailers too. */
 class UnaryReply {
   private headers: MetadataFields = [];
@@ -324,7 +335,7 @@ class UnaryReply {
     const out: ResponseHeaders = {};
     metadataHeaders(out, this.headers);
     metadataHeaders(out, trailers);
-    if (code !== 0) retryAfter(out, trailers);
+    if (code !== 0) failureHeaders(out, code, trailers);
     let status = httpStatusOf(code);
     let body: string;
     const text = grpcMessage;
@@ -439,7 +450,7 @@ class StreamReply {
       const out: ResponseHeaders = {};
       metadataHeaders(out, this.headers);
       metadataHeaders(out, trailers);
-      retryAfter(out, trailers);
+      failureHeaders(out, code, trailers);
       const body = JSON.stringify(status);
       out['content-type'] = JSON_TYPE;
       out['content-length'] = String(Buffer.byteLength(body));

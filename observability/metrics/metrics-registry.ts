@@ -34,6 +34,19 @@ function scrapedGauge<L extends string>(
   });
 }
 
+/** One sample per gRPC status a series has counted, with `grpc_code` added to its labels. */
+function addByStatus<L extends string>(
+  add: Add<L | 'grpc_code'>,
+  labels: Readonly<Record<Exclude<L, 'grpc_code'>, string>>,
+  byStatus: Float64Array,
+): void {
+  for (let code = 0; code < STATUS_SLOTS; code++) {
+    const n = byStatus[code];
+    if (n > 0)
+      add({ ...labels, grpc_code: statusName(code) } as Record<L | 'grpc_code', string>, n);
+  }
+}
+
 /**
  * A counter whose totals are kept elsewhere (plain numbers, or the proxy's own state) and
  * copied in on every scrape.
@@ -89,12 +102,7 @@ export function createMetricsRegistry(
     'Calls ended, by cluster, route and gRPC status.',
     ['cluster', 'route', 'grpc_code'],
     (add) => {
-      for (const s of calls.series()) {
-        for (let code = 0; code < STATUS_SLOTS; code++) {
-          const n = s.calls[code];
-          if (n > 0) add({ ...s.labels, grpc_code: statusName(code) }, n);
-        }
-      }
+      for (const s of calls.series()) addByStatus(add, s.labels, s.calls);
     },
   );
   if (peers !== undefined) {
@@ -104,12 +112,7 @@ export function createMetricsRegistry(
       "Calls ended, by listener, the client certificate's identity (tls.peerLabel) and gRPC status.",
       ['listener', 'peer', 'grpc_code'],
       (add) => {
-        for (const s of peers.series()) {
-          for (let code = 0; code < STATUS_SLOTS; code++) {
-            const n = s.calls[code];
-            if (n > 0) add({ ...s.labels, grpc_code: statusName(code) }, n);
-          }
-        }
+        for (const s of peers.series()) addByStatus(add, s.labels, s.calls);
       },
     );
   }

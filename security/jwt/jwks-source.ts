@@ -46,18 +46,7 @@ export type KeyLookup =
  * enc`) stay out; a set left with no key is an error. `origin` names the source in messages.
  */
 export function parseKeySet(text: string, origin: string): KeySet {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new SecurityError(
-      'SWY_ERR_JWKS',
-      `${origin}: the JWKS is not valid JSON: ${(err as Error).message}`,
-      {
-        cause: err,
-      },
-    );
-  }
+  const doc = parseJson(text, origin, 'JWKS');
   if (typeof doc !== 'object' || doc === null || !Array.isArray((doc as { keys?: unknown }).keys)) {
     throw new SecurityError('SWY_ERR_JWKS', `${origin}: the JWKS has no "keys" list`);
   }
@@ -73,6 +62,19 @@ export function parseKeySet(text: string, origin: string): KeySet {
     throw new SecurityError('SWY_ERR_JWKS', `${origin}: the JWKS has no public signing key`);
   }
   return { keys };
+}
+
+/** `text` as JSON, or SWY_ERR_JWKS saying that `origin`'s `what` is not JSON. */
+function parseJson(text: string, origin: string, what: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new SecurityError(
+      'SWY_ERR_JWKS',
+      `${origin}: the ${what} is not valid JSON: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
 }
 
 export interface JwksSourceOptions {
@@ -290,16 +292,7 @@ async function discoverJwksUri(remote: RemoteJwksSettings, signal: AbortSignal):
     'discovery document',
     MAX_DISCOVERY_BYTES,
   );
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new SecurityError(
-      'SWY_ERR_JWKS',
-      `${uri}: the discovery document is not valid JSON: ${(err as Error).message}`,
-      { cause: err },
-    );
-  }
+  const doc = parseJson(text, uri, 'discovery document');
   const { issuer: named, jwks_uri: jwksUri } = (doc ?? {}) as {
     issuer?: unknown;
     jwks_uri?: unknown;

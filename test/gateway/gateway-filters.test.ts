@@ -151,6 +151,7 @@ clusters:
   it('REST: 401 without a token; with one, filter headers reach the backend; 429 past the limit', async () => {
     const none = await rest(undefined);
     assert.equal(none.res.status, 401);
+    assert.equal(none.res.headers.get('www-authenticate'), 'Bearer');
     assert.equal(none.json.code, 16);
     assert.match(String(none.json.message), /token/i);
     const bad = await rest('not.a.token');

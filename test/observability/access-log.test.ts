@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import type { AccessLogLine } from '../../observability/access-log.js';
-import { createTestCerts } from '../support/certs.js';
+import type { ServerTlsConfig } from '../../config/types.js';
+import { createTestCerts, type TestCerts } from '../support/certs.js';
 import {
   echoClient,
   echoUnary,
@@ -76,6 +77,21 @@ async function unaryCalls(target: string, n: number, request = {}): Promise<void
   } finally {
     client.close();
   }
+}
+
+/** A listener's TLS settings with the test CA for client certificates. */
+function mutualTls(certs: TestCerts, extra: Partial<ServerTlsConfig>): ServerTlsConfig {
+  return {
+    certFile: certs.serverCertPath,
+    keyFile: certs.serverKeyPath,
+    caFile: certs.caCertPath,
+    requireClientCert: true,
+    minVersion: 'TLSv1.2',
+    ciphers: undefined,
+    watch: false,
+    expiryWarningDays: 14,
+    ...extra,
+  };
 }
 
 describe('access log', () => {
@@ -220,18 +236,7 @@ describe('access log', () => {
     t.after(() => backend.kill());
     const proxy = await startObservedProxy({
       upstream: backend.address,
-      listener: {
-        tls: {
-          certFile: certs.serverCertPath,
-          keyFile: certs.serverKeyPath,
-          caFile: certs.caCertPath,
-          requireClientCert: true,
-          minVersion: 'TLSv1.2',
-          ciphers: undefined,
-          watch: false,
-          expiryWarningDays: 14,
-        },
-      },
+      listener: { tls: mutualTls(certs, { requireClientCert: true }) },
       config: { accessLog: { sample: 1, destination: file } },
     });
     t.after(() => proxy.close());
@@ -262,19 +267,7 @@ describe('access log', () => {
     t.after(() => backend.kill());
     const proxy = await startObservedProxy({
       upstream: backend.address,
-      listener: {
-        tls: {
-          certFile: certs.serverCertPath,
-          keyFile: certs.serverKeyPath,
-          caFile: certs.caCertPath,
-          requireClientCert: false,
-          minVersion: 'TLSv1.2',
-          ciphers: undefined,
-          watch: false,
-          expiryWarningDays: 14,
-          peerLabel: 'cn',
-        },
-      },
+      listener: { tls: mutualTls(certs, { requireClientCert: false, peerLabel: 'cn' }) },
     });
     t.after(() => proxy.close());
     const withCert = echoClient(`localhost:${proxy.port}`, {
