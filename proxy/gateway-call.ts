@@ -9,8 +9,22 @@ import { decodeGrpcMessage } from '../gateway/status-json.js';
 import type { GatewayCall, GatewayCallRequest, GatewayCallSink } from '../gateway/upstream.js';
 import type { FilterCall } from '../filter/filter-call.js';
 import { FieldMetadata } from '../filter/field-metadata.js';
+import type { MessageReader } from '../grpc/message-reader.js';
+import { Message } from './message-call.js';
+import type { MessageDecoder } from './message-decoder.js';
 import { UpstreamCall, statusTrailers } from './upstream-call.js';
 import type { CallContext, CallRecord } from './call.js';
+
+/**
+ * The response side of a gateway call whose filters have message hooks (the request's messages
+ * were shown to them before the call was made): the response's messages are read out of its
+ * DATA and shown to the hooks before the gateway gets them.
+ */
+export interface GatewayMessageHooks {
+  readonly reader: MessageReader;
+  /** Set when a filter asked for decoded messages and the descriptors know the method. */
+  readonly decoder: MessageDecoder | undefined;
+}
 
 export class GatewayProxyCall extends UpstreamCall implements GatewayCall, CallRecord {
   private readonly deframer = new MessageDeframer();
@@ -30,6 +44,8 @@ export class GatewayProxyCall extends UpstreamCall implements GatewayCall, CallR
     private readonly sink: GatewayCallSink,
     /** The call's filters, whose request hooks have run; null when it has none. */
     private readonly filterCall: FilterCall | null,
+    /** Set when those filters have message hooks. */
+    private readonly messages?: GatewayMessageHooks,
   ) {
     super(fields, call.path, context, timeoutMs, headerBytes);
     this.request = call.message;
@@ -93,6 +109,23 @@ export class GatewayProxyCall extends UpstreamCall implements GatewayCall, CallR
 
   protected writeResponse(chunk: Buffer): boolean {
     if (this.sinkEnded) return true;
+    const messages = this.messages;
+    if (messages !== undefined) {
+      const hooks = this.filterCall!;
+      const { reader, decoder } = messages;
+      const problem = reader.read(chunk, {
+        message: (bytes, compressed) => {
+          const decoded =
+            decoder !== undefined && !compressed ? decoder.response(bytes) : undefined;
+          hooks.responseMessage(new Message(bytes, compressed, reader.count - 1, decoded));
+          return true;
+        },
+      });
+      if (problem !== null) {
+        this.fail(problem.code, problem.message, false);
+        return true;
+      }
+    }
     // false pauses the upstream until resume() (responseDrained).
     if (this.sink.onData !== undefined) return this.sink.onData(chunk);
     const problem = this.deframer.push(chunk, (m) => this.sink.onMessage(m));

@@ -15,11 +15,14 @@ import type {
   GatewayCallSink,
   GatewayUpstream,
 } from '../gateway/upstream.js';
-import type { Filter } from '../filter/filter.js';
-import type { FilterCall } from '../filter/filter-call.js';
+import type { Filter, FilterReject } from '../filter/filter.js';
+import { hasMessageHooks, wantsDecoded, type FilterCall } from '../filter/filter-call.js';
+import { MessageReader, type FramingProblem } from '../grpc/message-reader.js';
 import { FieldMetadata } from '../filter/field-metadata.js';
 import type { CallContext } from './call.js';
-import { GatewayProxyCall } from './gateway-call.js';
+import { GatewayProxyCall, type GatewayMessageHooks } from './gateway-call.js';
+import { MAX_FILTERED_MESSAGE_BYTES, Message } from './message-call.js';
+import { MessageDecoder, type DescriptorLookup } from './message-decoder.js';
 import { FilterStage, type FilterRouting, type FilterStageInput } from './filter-stage.js';
 import { statusResponse } from './upstream-call.js';
 
@@ -75,6 +78,8 @@ export interface GatewayRouting {
   readonly listenerFilters: ReadonlyMap<string, readonly Filter[]>;
   /** The filters' clock. */
   readonly now: () => number;
+  /** The descriptors in use now, for filters that ask for decoded messages. */
+  readonly descriptors: DescriptorLookup;
 }
 
 /**
@@ -143,7 +148,7 @@ export class ProxyGatewayUpstream {
       call.start();
       return call;
     }
-    const filtered = new FilteredGatewayCall(sink);
+    const filtered = new FilteredGatewayCall(sink, routing.descriptors);
     filtered.start(
       {
         listenerFilters,
@@ -167,6 +172,35 @@ export class ProxyGatewayUpstream {
   }
 }
 
+/**
+ * Shows a gateway call's request messages to its filters' message hooks: the one message the
+ * gateway transcoded, or each message of a framed body (a client stream). Returns the status a
+ * hook or the framing ended the call with, or undefined to go on.
+ */
+function requestMessages(
+  request: GatewayCallRequest,
+  filterCall: FilterCall,
+  decoder: MessageDecoder | undefined,
+): FilterReject | FramingProblem | undefined {
+  const r = request.message;
+  const body = Buffer.from(r.buffer, r.byteOffset, r.byteLength);
+  if (request.framed !== true) {
+    return filterCall.requestMessage(new Message(body, false, 0, decoder?.request(body)));
+  }
+  const reader = new MessageReader(MAX_FILTERED_MESSAGE_BYTES, 'request');
+  let refused: FilterReject | undefined;
+  const problem = reader.read(body, {
+    message: (bytes, compressed) => {
+      const decoded = decoder !== undefined && !compressed ? decoder.request(bytes) : undefined;
+      refused = filterCall.requestMessage(
+        new Message(bytes, compressed, reader.count - 1, decoded),
+      );
+      return refused === undefined;
+    },
+  });
+  return refused ?? problem ?? undefined;
+}
+
 /** A gateway call while its filters run, and the upstream call once they let it go. */
 class FilteredGatewayCall implements GatewayCall {
   private call: GatewayProxyCall | undefined;
@@ -174,7 +208,10 @@ class FilteredGatewayCall implements GatewayCall {
   /** The sink has its status (a filter refused the call, or the client went away). */
   private ended = false;
 
-  constructor(private readonly sink: GatewayCallSink) {}
+  constructor(
+    private readonly sink: GatewayCallSink,
+    private readonly descriptors: DescriptorLookup,
+  ) {}
 
   start(input: FilterStageInput, request: GatewayCallRequest): void {
     const stage: FilterStage = new FilterStage(input, (outcome) => {
@@ -194,6 +231,21 @@ class FilteredGatewayCall implements GatewayCall {
         );
         return;
       }
+      let messages: GatewayMessageHooks | undefined;
+      if (hasMessageHooks(filterCall.filters)) {
+        // The whole request is here: its messages are shown to the hooks before the call is
+        // made, so one a hook refuses never goes upstream.
+        const decoder = wantsDecoded(filterCall.filters)
+          ? MessageDecoder.forMethod(this.descriptors(), input.path)
+          : undefined;
+        const refused = requestMessages(request, filterCall, decoder);
+        if (refused !== undefined) {
+          const extra = 'trailers' in refused ? refused.trailers : undefined;
+          this.refuse(filterCall, refused.code, refused.message, extra);
+          return;
+        }
+        messages = { decoder, reader: new MessageReader(MAX_FILTERED_MESSAGE_BYTES, 'response') };
+      }
       this.call = new GatewayProxyCall(
         fields,
         request,
@@ -202,6 +254,7 @@ class FilteredGatewayCall implements GatewayCall {
         headerBytes,
         this.sink,
         filterCall,
+        messages,
       );
       this.call.start();
     });

@@ -22,7 +22,7 @@ import { statusResponse, statusTrailers } from './upstream-call.js';
 export const MAX_FILTERED_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 /** One message as hooks see it; `decoded` filled only when a filter asked and can be. */
-class Message implements FilterMessage {
+export class Message implements FilterMessage {
   constructor(
     readonly bytes: Uint8Array,
     readonly compressed: boolean,

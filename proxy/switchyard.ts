@@ -268,6 +268,7 @@ export class Switchyard implements CallObserver {
       routes: routing.filterRouting,
       listenerFilters: routing.listenerFilters,
       now: this.options.filterClock ?? systemNow,
+      descriptors: this.currentDescriptors,
     };
   });
   private readonly unknownRoute: FilterRouting['unknownRoute'] = (name, filter, listener, path) => {

@@ -301,3 +301,132 @@ describe('the client certificate in filters on gateway calls', () => {
     assert.deepEqual(h2json.received, ['x-client-cn=switchyard-test-client']);
   });
 });
+
+describe('message hooks on REST/JSON calls', () => {
+  let dir: string;
+  let backend: LibraryBackend;
+  let proxy: Switchyard;
+  let base: string;
+  type Seen = { way: string; index: number; bytes: number; decoded: unknown };
+  const seen = (): Seen[] =>
+    ((globalThis as Record<string, unknown>).__swyGatewayMessages as Seen[] | undefined) ?? [];
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'switchyard-gateway-messages-'));
+    // Records what it sees (the module runs in this process), and refuses a book named
+    // "forbidden" by its decoded request.
+    await writeFile(
+      join(dir, 'messages.mjs'),
+      `const seen = (globalThis.__swyGatewayMessages ??= []);
+export default () => ({
+  name: 'messages',
+  messages: 'decoded',
+  onRequestMessage(ctx, m) {
+    seen.push({ way: 'request', index: m.index, bytes: m.bytes.length, decoded: m.decoded });
+    if (String(m.decoded?.name ?? '').endsWith('/forbidden')) {
+      return { code: 3, message: 'no such book may be read' };
+    }
+  },
+  onResponseMessage(ctx, m) {
+    seen.push({ way: 'response', index: m.index, bytes: m.bytes.length, decoded: m.decoded });
+  },
+});`,
+    );
+    backend = await startLibraryBackend();
+    const file = join(dir, 'switchyard.yaml');
+    await writeFile(
+      file,
+      `listeners:
+  - address: 127.0.0.1:0
+    gateway: { rest: true, grpcWeb: true }
+descriptors:
+  protos: { files: ["${LIBRARY_PROTO}"], importPaths: ["${LIBRARY_DIR}"] }
+routes:
+  - match: { service: library.v1.Library }
+    cluster: library
+    filters:
+      - module: ./messages.mjs
+clusters:
+  library: { target: "static:///${backend.address}" }
+`,
+    );
+    const config = await loadConfig(file, { validators: configValidators, env: {} });
+    proxy = await Switchyard.start(config);
+    base = `http://127.0.0.1:${Object.values(proxy.addresses())[0].port}`;
+  });
+
+  after(async () => {
+    await proxy.close(0);
+    backend.close();
+    await rm(dir, { recursive: true, force: true });
+    delete (globalThis as Record<string, unknown>).__swyGatewayMessages;
+  });
+
+  it('shows the transcoded request and the response to the hooks, decoded', async () => {
+    const before = seen().length;
+    const res = await fetch(`${base}/v1/shelves/1/books/7`);
+    assert.equal(res.status, 200);
+    const book = (await res.json()) as Record<string, unknown>;
+    assert.equal(book.name, 'shelves/1/books/7');
+    const got = seen().slice(before);
+    assert.deepEqual(
+      got.map((m) => [m.way, m.index]),
+      [
+        ['request', 0],
+        ['response', 0],
+      ],
+    );
+    assert.equal((got[0].decoded as Record<string, unknown>).name, 'shelves/1/books/7');
+    assert.equal((got[1].decoded as Record<string, unknown>).title, 'title of shelves/1/books/7');
+    assert.ok(got[0].bytes > 0 && got[1].bytes > got[0].bytes);
+  });
+
+  it('a request message a hook refuses never goes upstream: 400 with its message', async () => {
+    const before = seen().length;
+    const res = await fetch(`${base}/v1/shelves/1/books/forbidden`);
+    assert.equal(res.status, 400);
+    const body = (await res.json()) as Record<string, unknown>;
+    assert.equal(body.code, 3);
+    assert.equal(body.message, 'no such book may be read');
+    // The hook saw the request and nothing came back: the backend never answered it.
+    assert.deepEqual(
+      seen()
+        .slice(before)
+        .map((m) => m.way),
+      ['request'],
+    );
+  });
+
+  it('over gRPC-Web too: the framed request and the response frames, and a refusal', async () => {
+    const GetBookRequest = pool.registry.getMessage('library.v1.GetBookRequest')!;
+    const Book = pool.registry.getMessage('library.v1.Book')!;
+    const call = (name: string) =>
+      fetch(`${base}/library.v1.Library/GetBook`, {
+        method: 'POST',
+        body: frame(toBinary(GetBookRequest, create(GetBookRequest, { name }))),
+        headers: { 'content-type': 'application/grpc-web+proto' },
+      }).then(async (res) => ({
+        status: res.headers.get('grpc-status'),
+        ...parseWeb(Buffer.from(await res.arrayBuffer())),
+      }));
+    const before = seen().length;
+    const ok = await call('shelves/2/books/9');
+    assert.equal(ok.trailers['grpc-status'], '0');
+    const book = fromBinary(Book, ok.messages[0]) as unknown as { name: string };
+    assert.equal(book.name, 'shelves/2/books/9');
+    // Refused before anything was sent: a trailers-only answer, the status in the headers.
+    const refused = await call('shelves/2/books/forbidden');
+    assert.equal(refused.status, '3');
+    assert.equal(refused.messages.length, 0);
+    assert.deepEqual(
+      seen()
+        .slice(before)
+        .map((m) => [m.way, (m.decoded as { name?: string } | undefined)?.name]),
+      [
+        ['request', 'shelves/2/books/9'],
+        ['response', 'shelves/2/books/9'],
+        ['request', 'shelves/2/books/forbidden'],
+      ],
+    );
+  });
+});
