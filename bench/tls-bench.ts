@@ -8,7 +8,6 @@
 import { execFile } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,7 +17,7 @@ import { ChildProcesses, type StartedProcess } from './child-processes.js';
 import { grpcMessage } from './grpc-check.js';
 import { parseSummary, runH2load, type H2loadResult } from './h2load.js';
 import { processCpuSeconds, treeCpuSeconds, treeRssBytes } from './proc-stats.js';
-import { freePort } from './proxy-process.js';
+import { canConnect, freePort } from './proxy-process.js';
 import { makeBenchCerts, type BenchCerts } from './tls-certs.js';
 import { PROXY_NAMES, proxyLaunch, proxyVersion, type ProxyName } from './tls-proxies.js';
 
@@ -133,21 +132,6 @@ function grpcCall(port: number, certs: BenchCerts | undefined): Promise<string |
       finish(why.length === 0 ? undefined : why.join('; '));
     });
     stream.end(grpcMessage(PAYLOAD_BYTES));
-  });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.setTimeout(500, () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
   });
 }
 

@@ -36,6 +36,8 @@ export class MessageReader {
     readonly maxMessageBytes: number,
     /** `request` or `response`, for messages. */
     private readonly what: string,
+    /** Who reads, for the message about the limit. */
+    private readonly reader = 'filters',
   ) {}
 
   /** Bytes of a message (or prefix) begun and not complete. */
@@ -78,7 +80,7 @@ export class MessageReader {
         if (length > this.maxMessageBytes) {
           return {
             code: Status.RESOURCE_EXHAUSTED,
-            message: `${this.what} message ${this.count} of ${length} bytes is over the ${this.maxMessageBytes} that filters read`,
+            message: `${this.what} message ${this.count} of ${length} bytes is over the ${this.maxMessageBytes} that ${this.reader} read`,
           };
         }
         this.compressed = flag === 1;

@@ -9,7 +9,7 @@ import { decodeGrpcMessage } from '../gateway/status-json.js';
 import type { GatewayCall, GatewayCallRequest, GatewayCallSink } from '../gateway/upstream.js';
 import type { FilterCall } from '../filter/filter-call.js';
 import { FieldMetadata } from '../filter/field-metadata.js';
-import type { MessageReader } from '../grpc/message-reader.js';
+import type { MessageReader, MessageSink } from '../grpc/message-reader.js';
 import { Message } from './message-call.js';
 import type { MessageDecoder } from './message-decoder.js';
 import { UpstreamCall, statusTrailers } from './upstream-call.js';
@@ -29,6 +29,8 @@ export interface GatewayMessageHooks {
 export class GatewayProxyCall extends UpstreamCall implements GatewayCall, CallRecord {
   private readonly deframer = new MessageDeframer();
   private sinkEnded = false;
+  /** Shows each response message to the filters' message hooks (when they have some). */
+  private readonly responseSink: MessageSink | undefined;
 
   private readonly request: Uint8Array;
   private readonly clientPeer: string;
@@ -52,6 +54,18 @@ export class GatewayProxyCall extends UpstreamCall implements GatewayCall, CallR
     this.clientPeer = call.peer;
     this.framed = call.framed === true;
     this.identity = call.identity;
+    if (messages !== undefined) {
+      const hooks = filterCall!;
+      const { reader, decoder } = messages;
+      this.responseSink = {
+        message: (bytes, compressed) => {
+          const decoded =
+            decoder !== undefined && !compressed ? decoder.response(bytes) : undefined;
+          hooks.responseMessage(new Message(bytes, compressed, reader.count - 1, decoded));
+          return true;
+        },
+      };
+    }
   }
 
   start(): void {
@@ -111,16 +125,7 @@ export class GatewayProxyCall extends UpstreamCall implements GatewayCall, CallR
     if (this.sinkEnded) return true;
     const messages = this.messages;
     if (messages !== undefined) {
-      const hooks = this.filterCall!;
-      const { reader, decoder } = messages;
-      const problem = reader.read(chunk, {
-        message: (bytes, compressed) => {
-          const decoded =
-            decoder !== undefined && !compressed ? decoder.response(bytes) : undefined;
-          hooks.responseMessage(new Message(bytes, compressed, reader.count - 1, decoded));
-          return true;
-        },
-      });
+      const problem = messages.reader.read(chunk, this.responseSink!);
       if (problem !== null) {
         this.fail(problem.code, problem.message, false);
         return true;
