@@ -22,11 +22,12 @@ const CALLS = 300;
 /** Waits until `count` endpoints of the default cluster are connected, so shares are even. */
 async function ready(proxy: TestProxy, count: number): Promise<void> {
   const balancer = () => proxy.proxy.cluster('default')!.balancer;
-  // Two hops through tinyproxy (the Consul query, then each endpoint's tunnel): allow for a
-  // machine busy with other test files and coverage.
+  // Two hops through tinyproxy (the Consul query, then each endpoint's tunnel), each a process
+  // of its own: allow for a machine busy with other test files and coverage. A call sent
+  // before then would wait at most the cluster's connect timeout (5 s) and could fail.
   await eventually(
     () => [...balancer().hosts()].filter((h) => h.connectivity === 'ready').length >= count,
-    10_000,
+    20_000,
     `${count} endpoints ready`,
   );
 }
@@ -321,6 +322,7 @@ void describe('Consul queries through the proxy', () => {
       proxyOptions: { env: { http_proxy: tinyproxy.url(), no_proxy: consul.address } },
     });
     t.after(() => direct.close());
+    await ready(direct, 2);
     assert.equal(
       [...(await spread(direct.target, 10)).values()].reduce((a, b) => a + b),
       10,
