@@ -228,6 +228,9 @@ export class Gateway {
       reply,
     );
     ex.onAbort(() => call.cancel());
+    // Backpressure: a client that reads a stream slowly pauses the upstream instead of
+    // growing the response's buffer.
+    if (streaming) ex.onDrain(() => call.resume());
   }
 
   private serveOpenApi(ex: HttpExchange): void {
@@ -326,9 +329,11 @@ class UnaryReply {
     this.headers = fields;
   }
 
-  onMessage(message: Buffer): void {
+  onMessage(message: Buffer): boolean {
     this.messages++;
     this.message = message;
+    // Nothing is written before the end: one message (4 MiB at most) is all a unary call holds.
+    return true;
   }
 
   onEnd(code: number, grpcMessage: string, trailers: MetadataFields): void {
@@ -420,14 +425,17 @@ class StreamReply {
     this.ex.head(200, out);
   }
 
-  private record(kind: 'result' | 'status', value: string): void {
+  /** Writes one record; false when the client's connection is full (see onMessage). */
+  private record(kind: 'result' | 'status', value: string): boolean {
     const first = this.records++ === 0;
-    if (this.format === 'sse') this.ex.write(`event: ${kind}\ndata: ${value}\n\n`);
-    else if (this.format === 'ndjson') this.ex.write(`{"${kind}":${value}}\n`);
-    else this.ex.write(`${first ? '[' : ','}{"${kind}":${value}}${kind === 'status' ? ']' : ''}\n`);
+    if (this.format === 'sse') return this.ex.write(`event: ${kind}\ndata: ${value}\n\n`);
+    if (this.format === 'ndjson') return this.ex.write(`{"${kind}":${value}}\n`);
+    return this.ex.write(
+      `${first ? '[' : ','}{"${kind}":${value}}${kind === 'status' ? ']' : ''}\n`,
+    );
   }
 
-  onMessage(message: Buffer): void {
+  onMessage(message: Buffer): boolean {
     this.start();
     let json: string;
     try {
@@ -435,7 +443,7 @@ class StreamReply {
     } catch (err) {
       json = JSON.stringify({ error: `cannot transcode a message: ${(err as Error).message}` });
     }
-    this.record('result', json);
+    return this.record('result', json);
   }
 
   onEnd(code: number, grpcMessage: string, trailers: MetadataFields): void {
@@ -467,7 +475,7 @@ class StreamReply {
       meta[k.slice('grpc-metadata-'.length)] = Array.isArray(v) ? v.join(', ') : v;
     }
     const record = Object.keys(meta).length > 0 ? { ...status, metadata: meta } : status;
-    this.record('status', JSON.stringify(record));
+    void this.record('status', JSON.stringify(record));
     this.ex.end();
   }
 }

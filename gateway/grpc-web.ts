@@ -258,13 +258,13 @@ class WebReply {
     this.ex.head(200, out);
   }
 
-  onMessage(message: Buffer): void {
+  onMessage(message: Buffer): boolean {
     // Not reached: onData takes the bytes first. Kept so the sink stays a GatewayCallSink.
     const framed = Buffer.allocUnsafe(5 + message.length);
     framed[0] = 0;
     framed.writeUInt32BE(message.length, 1);
     message.copy(framed, 5);
-    this.ex.write(this.text ? framed.toString('base64') : framed);
+    return this.ex.write(this.text ? framed.toString('base64') : framed);
   }
 
   onData(chunk: Buffer): boolean {

@@ -38,11 +38,17 @@ export interface GatewayCallRequest {
 export interface GatewayCallSink {
   /** The upstream's response headers (pseudo-headers included, as received). */
   onHeaders(fields: MetadataFields): void;
-  onMessage(message: Buffer): void;
+  /**
+   * One response message. false: the client is behind (its connection's buffer is full); the
+   * upstream is paused once the chunk that carried this message is taken apart, until
+   * `GatewayCall.resume()`. So a slow reader holds the proxy to the upstream's flow-control
+   * window, not to the whole response.
+   */
+  onMessage(message: Buffer): boolean;
   /**
    * When present, response DATA comes here as it arrives, still framed, instead of through
-   * `onMessage` (gRPC-Web passes the bytes on without taking them apart). false: the client is
-   * behind; the upstream is paused until `GatewayCall.resume()`.
+   * `onMessage` (gRPC-Web passes the bytes on without taking them apart). false: as for
+   * `onMessage`.
    */
   onData?(chunk: Buffer): boolean;
   /** The final status, its message decoded; `trailers` as received ([] for one the proxy made). */

@@ -29,6 +29,11 @@ export interface GatewayMessageHooks {
 export class GatewayProxyCall extends UpstreamCall implements GatewayCall, CallRecord {
   private readonly deframer = new MessageDeframer();
   private sinkEnded = false;
+  /** The sink refused a message of the chunk being taken apart: pause the upstream. */
+  private sinkBehind = false;
+  private readonly toSink = (message: Buffer): void => {
+    if (!this.sink.onMessage(message)) this.sinkBehind = true;
+  };
   /** Shows each response message to the filters' message hooks (when they have some). */
   private readonly responseSink: MessageSink | undefined;
 
@@ -133,9 +138,13 @@ export class GatewayProxyCall extends UpstreamCall implements GatewayCall, CallR
     }
     // false pauses the upstream until resume() (responseDrained).
     if (this.sink.onData !== undefined) return this.sink.onData(chunk);
-    const problem = this.deframer.push(chunk, (m) => this.sink.onMessage(m));
-    if (problem !== null) this.fail(Status.INTERNAL, problem, false);
-    return true;
+    this.sinkBehind = false;
+    const problem = this.deframer.push(chunk, this.toSink);
+    if (problem !== null) {
+      this.fail(Status.INTERNAL, problem, false);
+      return true;
+    }
+    return !this.sinkBehind;
   }
 
   protected endResponse(): void {

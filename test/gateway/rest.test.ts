@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import { after, before, describe, it } from 'node:test';
-import { fetch } from 'undici';
+import { fetch, request } from 'undici';
 import type { ListenerGatewayConfig } from '../../config/types.js';
 import { startTestProxy, type TestProxy } from '../support/proxy-harness.js';
 import {
@@ -291,6 +291,44 @@ describe('REST/JSON gateway', () => {
       headers: { accept: 'application/json, */*' },
     });
     assert.equal(mixed.res.headers.get('content-type'), 'application/x-ndjson');
+  });
+
+  it("holds a stream's upstream back while its client does not read, then delivers it whole", async () => {
+    // Books of about 1 KB (each echoes the shelf's name): 20 MB in all, against the upstream
+    // stream's 1 MiB window and the socket buffers between the proxy and this client.
+    const shelf = 'x'.repeat(1_000);
+    const count = 20_000;
+    const before = backend.booksWritten;
+    const { statusCode, body } = await request(
+      `${base}/v1/shelves/${shelf}/books:stream?count=${count}`,
+    );
+    assert.equal(statusCode, 200);
+    try {
+      // undici reads no more of the socket than the unread body holds: the client is stalled.
+      // Wait until the backend's writer stalls too (the same count twice, 200 ms apart).
+      let written = -1;
+      for (let i = 0; i < 50; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const now = backend.booksWritten - before;
+        if (now === written) break;
+        written = now;
+      }
+      assert.ok(
+        written > 0 && written < count / 4,
+        `the backend wrote ${written} of ${count} books to a client that read none`,
+      );
+    } catch (err) {
+      // A failed check must not leave the call open (the proxy's close would wait for it).
+      body.destroy();
+      throw err;
+    }
+    const records = (await body.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Json);
+    assert.equal(records.length, count + 1);
+    assert.equal((records[count - 1].result as Json).name, `shelves/${shelf}/books/${count - 1}`);
+    assert.equal((records[count].status as Json).code, 0);
   });
 
   it('serves HTTP/2 requests that are not gRPC on the same port, and gRPC still passes', async () => {

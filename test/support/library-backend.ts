@@ -37,6 +37,8 @@ type Unary = (call: grpc.ServerUnaryCall<Obj, Obj>, cb: grpc.sendUnaryData<Obj>)
 
 export interface LibraryBackend {
   readonly address: string;
+  /** Books ListBooks calls have handed to grpc-js so far (it writes while the stream takes them). */
+  readonly booksWritten: number;
   close(): void;
 }
 
@@ -125,6 +127,7 @@ export async function startLibraryBackend(
     },
     Ping: (_call, cb) => cb(null, {}),
   };
+  let booksWritten = 0;
   const server = new grpc.Server();
   server.addService(pkg.library.v1.Library.service, {
     ...unary,
@@ -136,20 +139,37 @@ export async function startLibraryBackend(
     ListBooks: (call: grpc.ServerWritableStream<Obj, Obj>) => {
       const r = call.request;
       const count = r.count as number;
-      for (let i = 0; i < count; i++) {
-        call.write({ name: `${String(r.parent)}/books/${i}`, title: `book ${i}` });
-      }
-      const trailers = new grpc.Metadata();
-      trailers.set('x-stream-trailer', 'done');
-      if ((r.fail_code as number) !== 0) {
-        call.emit('error', {
-          code: r.fail_code as number,
-          details: `failed after ${count}`,
-          metadata: trailers,
-        });
-      } else {
-        call.end(trailers);
-      }
+      let i = 0;
+      let cancelled = false;
+      call.on('cancelled', () => (cancelled = true));
+      // As a well-behaved server streams: while the stream takes more (HTTP/2 flow control
+      // reaches back to here), so a reader that falls behind holds this writer back.
+      const finish = () => {
+        const trailers = new grpc.Metadata();
+        trailers.set('x-stream-trailer', 'done');
+        if ((r.fail_code as number) !== 0) {
+          call.emit('error', {
+            code: r.fail_code as number,
+            details: `failed after ${count}`,
+            metadata: trailers,
+          });
+        } else {
+          call.end(trailers);
+        }
+      };
+      const more = () => {
+        while (i < count && !cancelled) {
+          const taken = call.write({ name: `${String(r.parent)}/books/${i}`, title: `book ${i}` });
+          i++;
+          booksWritten++;
+          if (!taken) {
+            call.once('drain', more);
+            return;
+          }
+        }
+        if (!cancelled) finish();
+      };
+      more();
     },
   });
   if (options.reflection !== undefined) {
@@ -160,5 +180,11 @@ export async function startLibraryBackend(
     new ReflectionService(served).addToServer(server);
   }
   const port = await bindServer(server, '127.0.0.1', 0);
-  return { address: `127.0.0.1:${port}`, close: () => server.forceShutdown() };
+  return {
+    address: `127.0.0.1:${port}`,
+    get booksWritten() {
+      return booksWritten;
+    },
+    close: () => server.forceShutdown(),
+  };
 }
