@@ -14,6 +14,7 @@
 // thousands of calls could see; the fresh one is the filter's own work.
 // Run: node dist/bench/filter-bench.js
 import { pathToFileURL } from 'node:url';
+import { systemClock } from '../common/clock.js';
 import type { Filter } from '../filter/filter.js';
 import { FilterCall, hasMessageHooks } from '../filter/filter-call.js';
 import { MessageReader, type MessageSink } from '../grpc/message-reader.js';
@@ -120,6 +121,7 @@ function timeStagedCalls(
         listener: 'main',
         requestedMs: 2_000,
         now,
+        clock: systemClock,
       },
       go,
     );

@@ -2,6 +2,7 @@
 // gRPC-Web calls: the listener's filters, then routing (on the headers they changed, or the
 // route a filter picked), then the route's filters; the call's deadline running from the
 // request headers meanwhile. It decides where the call goes; the caller makes the call.
+import type { Clock, TimerHandle } from '../common/clock.js';
 import type { Filter, FilterPeer } from '../filter/filter.js';
 import { FilterCall } from '../filter/filter-call.js';
 import { FieldMetadata } from '../filter/field-metadata.js';
@@ -41,8 +42,10 @@ export interface FilterStageInput {
   readonly listener: string;
   /** The client's `grpc-timeout` in milliseconds; undefined for none. */
   readonly requestedMs: number | undefined;
-  /** The filters' clock (FilterCall, onCallEnd durations). */
+  /** The filters' clock reading (FilterCall, onCallEnd durations): `clock.now`, bound. */
   readonly now: () => number;
+  /** The deadline's clock: when a hook began to wait, and the timer that ends the wait. */
+  readonly clock: Clock;
 }
 
 /** Where the call goes, or the status that ends it. */
@@ -78,11 +81,11 @@ export class FilterStage {
   /** The deadline in ms from `startedAt`, as far as it is known (the cluster caps it). */
   private deadlineMs: number | undefined;
   /**
-   * When the first hook began to wait (performance.now()): the deadline is counted from here,
+   * When the first hook began to wait (the input's clock): the deadline is counted from here,
    * which is the request headers' arrival but for the synchronous hooks before it (µs).
    */
   private startedAt = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
   private settled = false;
   /** A hook waited at least once: the upstream gets only the time left. */
   private waited = false;
@@ -121,7 +124,7 @@ export class FilterStage {
   cancel(): void {
     if (this.settled) return;
     this.settled = true;
-    clearTimeout(this.timer);
+    this.clearTimer();
     this.call.end(Status.CANCELLED, 'the client went away while filters ran');
   }
 
@@ -133,8 +136,7 @@ export class FilterStage {
         this.wait();
         void verdict.then((v) => {
           if (this.settled) return;
-          clearTimeout(this.timer);
-          this.timer = undefined;
+          this.clearTimer();
           if (v !== undefined) this.finish({ go: false, ...v });
           else this.step(routeNext);
         });
@@ -152,7 +154,7 @@ export class FilterStage {
     const context = this.context!;
     let timeoutMs = this.deadlineMs;
     if (timeoutMs !== undefined && this.waited) {
-      timeoutMs -= performance.now() - this.startedAt;
+      timeoutMs -= this.input.clock.now() - this.startedAt;
       if (timeoutMs <= 0) {
         this.expire();
         return;
@@ -225,17 +227,23 @@ export class FilterStage {
 
   /** A hook returned a Promise: the deadline, as far as it is known, is watched meanwhile. */
   private wait(): void {
+    const clock = this.input.clock;
     if (!this.waited) {
       this.waited = true;
-      this.startedAt = performance.now();
+      this.startedAt = clock.now();
     }
     const deadline = this.deadlineMs;
     if (deadline === undefined || this.timer !== undefined) return;
-    const left = deadline - (performance.now() - this.startedAt);
+    const left = deadline - (clock.now() - this.startedAt);
     // Node fires a timer of more than 2^31-1 ms at once; such a deadline needs none.
     if (left > 2 ** 31 - 1) return;
-    this.timer = setTimeout(() => this.expire(), Math.max(0, left));
-    this.timer.unref();
+    this.timer = clock.setTimeout(() => this.expire(), Math.max(0, left));
+  }
+
+  private clearTimer(): void {
+    if (this.timer === undefined) return;
+    this.input.clock.clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   private expire(): void {
@@ -250,8 +258,7 @@ export class FilterStage {
   private finish(outcome: FilterStageOutcome): void {
     if (this.settled) return;
     this.settled = true;
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.clearTimer();
     this.done(outcome);
   }
 }

@@ -2,6 +2,7 @@
 // before any socket opens, a Gateway per listener that asks for one, and the GatewayUpstream
 // that sends its calls through the proxy's filters, router and clusters as GatewayProxyCalls.
 import type { JsonValue } from '@bufbuild/protobuf';
+import type { Clock } from '../common/clock.js';
 import type { Config, ListenerGatewayConfig } from '../config/types.js';
 import { effectiveTimeout } from '../grpc/grpc-timeout.js';
 import { INVALID_FIELDS, headerFieldsSize, invalidFieldReason } from '../grpc/header-fields.js';
@@ -76,7 +77,8 @@ export interface GatewayRouting {
   readonly routes: FilterRouting;
   /** Listeners' filters, only for listeners that have some. */
   readonly listenerFilters: ReadonlyMap<string, readonly Filter[]>;
-  /** The filters' clock. */
+  /** The filters' clock, and its reading (`clock.now`, bound). */
+  readonly clock: Clock;
   readonly now: () => number;
   /** The descriptors in use now, for filters that ask for decoded messages. */
   readonly descriptors: DescriptorLookup;
@@ -165,6 +167,7 @@ export class ProxyGatewayUpstream {
         listener,
         requestedMs: request.timeoutMs,
         now: routing.now,
+        clock: routing.clock,
       },
       request,
     );

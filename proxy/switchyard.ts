@@ -12,7 +12,7 @@ import { resolverForTarget } from '../resolver/create-resolver.js';
 import { ProxyEnvironment, type ProxyEnv } from '../egress/proxy-settings.js';
 import type { Resolver } from '../resolver/resolver.js';
 import type { UpstreamLocalSettings } from '../transport/upstream.js';
-import { systemClock } from '../common/clock.js';
+import { systemClock, type Clock } from '../common/clock.js';
 import { ProxyCall, type CallContext, type CallObserver, type CallRecord } from './call.js';
 import { Cluster } from '../upstream/cluster.js';
 import type { Dialer, UpstreamTlsOptions } from '../upstream/dialer.js';
@@ -71,8 +71,11 @@ export interface SwitchyardOptions {
    * health-check them (the primary of a multi-worker proxy; its config has no listeners).
    */
   readonly controlPlane?: boolean;
-  /** Clock milliseconds for filters (rate limits); default performance.now(). For tests. */
-  readonly filterClock?: () => number;
+  /**
+   * The filters' clock (rate limits, durations, the deadline while a hook waits); default the
+   * system clock. For tests.
+   */
+  readonly filterClock?: Clock;
 }
 
 /** One health verdict for an endpoint: key, status, reason. */
@@ -170,10 +173,6 @@ function refuseGrpc(stream: DownstreamStream, code: number, message: string): vo
   stream.respond(statusResponse(code, message), true);
 }
 
-function systemNow(): number {
-  return performance.now();
-}
-
 function sameAddress(a: ListenerConfig, b: ListenerConfig): boolean {
   return a.address.host === b.address.host && a.address.port === b.address.port;
 }
@@ -262,12 +261,16 @@ export class Switchyard implements CallObserver {
   /** The descriptors in use now, for filters that ask for decoded messages. */
   private readonly currentDescriptors = (): DescriptorPool | undefined =>
     this.descriptors?.current.pool;
+  /** The filters' clock, and its reading as one function made once (calls share it). */
+  private readonly filterClock: Clock;
+  private readonly filterNow: () => number;
   private readonly gatewayUpstream = new ProxyGatewayUpstream(() => {
     const routing = this.routing;
     return {
       routes: routing.filterRouting,
       listenerFilters: routing.listenerFilters,
-      now: this.options.filterClock ?? systemNow,
+      clock: this.filterClock,
+      now: this.filterNow,
       descriptors: this.currentDescriptors,
     };
   });
@@ -285,6 +288,9 @@ export class Switchyard implements CallObserver {
     private readonly options: SwitchyardOptions,
   ) {
     this.current = config;
+    this.filterClock = options.filterClock ?? systemClock;
+    const filterClock = this.filterClock;
+    this.filterNow = () => filterClock.now();
     this.logger = options.logger ?? silentLogger();
     const env = options.env ?? process.env;
     this.egressContext = { environment: new ProxyEnvironment(env), env };
@@ -669,7 +675,7 @@ export class Switchyard implements CallObserver {
   private filterOptions(config: Config): Parameters<typeof loadFilters>[1] {
     const workers = config.workers === 'auto' ? availableParallelism() : config.workers;
     return {
-      now: this.options.filterClock ?? (() => performance.now()),
+      now: this.filterNow,
       share: 1 / Math.max(1, workers),
       decisions: this.filterDecisions,
     };
@@ -804,7 +810,8 @@ export class Switchyard implements CallObserver {
           },
           listener: info.listener,
           requestedMs: requested,
-          now: this.options.filterClock ?? systemNow,
+          now: this.filterNow,
+          clock: this.filterClock,
         },
         stream,
         connection,

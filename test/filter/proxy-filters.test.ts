@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
+import { systemClock } from '../../common/clock.js';
 import type { FilterConfig, HeaderEditsConfig, RouteConfig } from '../../config/types.js';
 import { echoUnary, startEchoBackend, type EchoBackend } from '../support/echo-backend.js';
 import { clientFor, startTestProxy } from '../support/proxy-harness.js';
@@ -44,7 +45,7 @@ describe('built-in filters in the proxy', () => {
           },
         ]),
       ],
-      proxyOptions: { filterClock: () => now },
+      proxyOptions: { filterClock: { ...systemClock, now: () => now } },
     });
     const c = clientFor(t, proxy);
     const burst = async (n: number) => {
