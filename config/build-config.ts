@@ -53,6 +53,7 @@ interface CheckedListener {
   maxConcurrentStreams: number;
   stalledStreamTimeout: number;
   connectionBufferLimit: number;
+  maxFilteredMessageSize: number;
   resetLimit?: { burst: number; rate: number };
   pingAfterSilence: number;
   pingTimeout: number;
@@ -375,6 +376,7 @@ function buildListener(l: CheckedListener | undefined, i: number): ListenerConfi
     maxConcurrentStreams: l?.maxConcurrentStreams as number,
     stalledStreamTimeoutMs: l?.stalledStreamTimeout as number,
     connectionBufferLimit: l?.connectionBufferLimit as number,
+    maxFilteredMessageBytes: l?.maxFilteredMessageSize as number,
     resetLimit: {
       burst: l?.resetLimit?.burst as number,
       rate: l?.resetLimit?.rate as number,

@@ -602,6 +602,12 @@ const LISTENER = object({
     description:
       'response bytes the proxy may hold for one client connection that is behind; beyond it, its streams that sent nothing since the last check are reset (bytes; the default is above what 100 streams can hold)',
   },
+  maxFilteredMessageSize: {
+    shape: uint(1024),
+    default: DEFAULT_LISTENER.maxFilteredMessageBytes,
+    description:
+      "the largest gRPC message a call with message hooks (its listener's or route's filters) reads, each way; a larger one ends the call RESOURCE_EXHAUSTED (bytes; grpc-js's default receive limit)",
+  },
   resetLimit: {
     shape: CLIENT_RESET_LIMIT,
     default: {},

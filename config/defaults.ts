@@ -80,6 +80,9 @@ export const DEFAULT_LISTENER = {
   // waits to be sent): never reached with the defaults, it bounds connections whose
   // maxConcurrentStreams was raised.
   connectionBufferLimit: 32 << 20,
+  // grpc-js's default receive limit (4 MiB), which the gateway's body limit also uses: a call
+  // that passes a default grpc-js peer passes its message filters.
+  maxFilteredMessageBytes: 4 << 20,
   // The rapid-reset defence (CVE-2023-44487). 33/s is nghttp2's refill rate. The burst is
   // Envoy's 500 (overload.premature_reset_total_stream_count: the streams after which it
   // judges resets), below nghttp2's own 1,000 so that switchyard answers first, with

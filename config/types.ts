@@ -130,6 +130,11 @@ export interface ListenerConfig {
    * beyond it, its streams that sent the client nothing since the last check are reset.
    */
   readonly connectionBufferLimit: number;
+  /**
+   * The largest gRPC message a call with message hooks reads, per direction (bytes): a larger
+   * one ends the call RESOURCE_EXHAUSTED; a call holds at most this much of a split message.
+   */
+  readonly maxFilteredMessageBytes: number;
   /** Streams a client may reset on one connection: `burst` at once, then `rate` per second. */
   readonly resetLimit: ResetLimitConfig;
   /** A client that has sent nothing for this long gets a PING (once per quiet spell); 0 never. */

@@ -33,6 +33,8 @@ export function startFilteredCall(
   stream: DownstreamStream,
   connection: ClientConnection,
   headerBytes: number,
+  /** The largest message a call with message hooks reads, each way (the listener's). */
+  maxMessageBytes: number,
   /** The descriptors for decoded messages, when the proxy has any. */
   descriptors?: DescriptorLookup,
 ): void {
@@ -79,6 +81,7 @@ export function startFilteredCall(
         bytes,
         call,
         decoder,
+        maxMessageBytes,
       ).start();
       return;
     }

@@ -3,6 +3,7 @@
 // that sends its calls through the proxy's filters, router and clusters as GatewayProxyCalls.
 import type { JsonValue } from '@bufbuild/protobuf';
 import type { Clock } from '../common/clock.js';
+import { DEFAULT_LISTENER } from '../config/defaults.js';
 import type { Config, ListenerGatewayConfig } from '../config/types.js';
 import { effectiveTimeout } from '../grpc/grpc-timeout.js';
 import { INVALID_FIELDS, headerFieldsSize, invalidFieldReason } from '../grpc/header-fields.js';
@@ -22,7 +23,7 @@ import { MessageReader, type FramingProblem } from '../grpc/message-reader.js';
 import { FieldMetadata } from '../filter/field-metadata.js';
 import type { CallContext } from './call.js';
 import { GatewayProxyCall, type GatewayMessageHooks } from './gateway-call.js';
-import { MAX_FILTERED_MESSAGE_BYTES, Message } from './message-call.js';
+import { Message } from './message-call.js';
 import { MessageDecoder, type DescriptorLookup } from './message-decoder.js';
 import { FilterStage, type FilterRouting, type FilterStageInput } from './filter-stage.js';
 import { statusResponse } from './upstream-call.js';
@@ -82,6 +83,8 @@ export interface GatewayRouting {
   readonly now: () => number;
   /** The descriptors in use now, for filters that ask for decoded messages. */
   readonly descriptors: DescriptorLookup;
+  /** By listener: the largest message a call with message hooks reads, each way. */
+  readonly messageLimits: ReadonlyMap<string, number>;
 }
 
 /**
@@ -150,7 +153,11 @@ export class ProxyGatewayUpstream {
       call.start();
       return call;
     }
-    const filtered = new FilteredGatewayCall(sink, routing.descriptors);
+    const filtered = new FilteredGatewayCall(
+      sink,
+      routing.descriptors,
+      routing.messageLimits.get(listener) ?? DEFAULT_LISTENER.maxFilteredMessageBytes,
+    );
     filtered.start(
       {
         listenerFilters,
@@ -184,13 +191,14 @@ function requestMessages(
   request: GatewayCallRequest,
   filterCall: FilterCall,
   decoder: MessageDecoder | undefined,
+  maxMessageBytes: number,
 ): FilterReject | FramingProblem | undefined {
   const r = request.message;
   const body = Buffer.from(r.buffer, r.byteOffset, r.byteLength);
   if (request.framed !== true) {
     return filterCall.requestMessage(new Message(body, false, 0, decoder?.request(body)));
   }
-  const reader = new MessageReader(MAX_FILTERED_MESSAGE_BYTES, 'request');
+  const reader = new MessageReader(maxMessageBytes, 'request');
   let refused: FilterReject | undefined;
   const problem = reader.read(body, {
     message: (bytes, compressed) => {
@@ -214,6 +222,8 @@ class FilteredGatewayCall implements GatewayCall {
   constructor(
     private readonly sink: GatewayCallSink,
     private readonly descriptors: DescriptorLookup,
+    /** The largest message the call's message hooks read, each way (the listener's). */
+    private readonly maxMessageBytes: number,
   ) {}
 
   start(input: FilterStageInput, request: GatewayCallRequest): void {
@@ -241,13 +251,16 @@ class FilteredGatewayCall implements GatewayCall {
         const decoder = wantsDecoded(filterCall.filters)
           ? MessageDecoder.forMethod(this.descriptors(), input.path)
           : undefined;
-        const refused = requestMessages(request, filterCall, decoder);
+        const refused = requestMessages(request, filterCall, decoder, this.maxMessageBytes);
         if (refused !== undefined) {
           const extra = 'trailers' in refused ? refused.trailers : undefined;
           this.refuse(filterCall, refused.code, refused.message, extra);
           return;
         }
-        messages = { decoder, reader: new MessageReader(MAX_FILTERED_MESSAGE_BYTES, 'response') };
+        messages = {
+          decoder,
+          reader: new MessageReader(this.maxMessageBytes, 'response'),
+        };
       }
       this.call = new GatewayProxyCall(
         fields,

@@ -14,13 +14,6 @@ import type { ClientConnection } from './client-connection.js';
 import type { MessageDecoder } from './message-decoder.js';
 import { statusResponse, statusTrailers } from './upstream-call.js';
 
-/**
- * The largest message filters read, per direction: grpc-js's default receive limit (4 MiB),
- * which the gateway's body limit also uses. A call with a larger one ends RESOURCE_EXHAUSTED,
- * as a grpc-js peer would end it; a call holds at most this much of a split message.
- */
-export const MAX_FILTERED_MESSAGE_BYTES = 4 * 1024 * 1024;
-
 /** One message as hooks see it; `decoded` filled only when a filter asked and can be. */
 export class Message implements FilterMessage {
   constructor(
@@ -32,8 +25,8 @@ export class Message implements FilterMessage {
 }
 
 export class MessageProxyCall extends ProxyCall {
-  private readonly requests = new MessageReader(MAX_FILTERED_MESSAGE_BYTES, 'request');
-  private readonly responses = new MessageReader(MAX_FILTERED_MESSAGE_BYTES, 'response');
+  private readonly requests: MessageReader;
+  private readonly responses: MessageReader;
   /** A request hook or the framing ended the call: the client's later data is dropped. */
   private refused = false;
   private readonly requestSink: MessageSink;
@@ -50,10 +43,18 @@ export class MessageProxyCall extends ProxyCall {
     private readonly hooks: FilterCall,
     /** Set when a filter asked for decoded messages and the descriptors know the method. */
     decoder: MessageDecoder | undefined,
+    /**
+     * The largest message read, per direction (the listener's `maxFilteredMessageSize`): a
+     * larger one ends the call RESOURCE_EXHAUSTED, as a grpc-js peer with that receive limit
+     * would end it; a call holds at most this much of a split message.
+     */
+    maxMessageBytes: number,
   ) {
     super(downstream, connection, fields, path, context, timeoutMs, headerBytes, hooks);
-    const requests = this.requests;
-    const responses = this.responses;
+    const requests = new MessageReader(maxMessageBytes, 'request');
+    const responses = new MessageReader(maxMessageBytes, 'response');
+    this.requests = requests;
+    this.responses = responses;
     this.requestSink = {
       message: (bytes, compressed) => {
         const decoded = decoder !== undefined && !compressed ? decoder.request(bytes) : undefined;

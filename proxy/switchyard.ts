@@ -7,6 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { createBalancer } from '../balancer/create-balancer.js';
 import { TRACE } from '../common/trace.js';
 import type { HealthStatus } from '../balancer/host.js';
+import { DEFAULT_LISTENER } from '../config/defaults.js';
 import type { ClusterConfig, Config, ListenerConfig, SocketAddress } from '../config/types.js';
 import { resolverForTarget } from '../resolver/create-resolver.js';
 import { ProxyEnvironment, type ProxyEnv } from '../egress/proxy-settings.js';
@@ -203,6 +204,8 @@ interface Routing {
   readonly listenerFilters: ReadonlyMap<string, readonly Filter[]>;
   /** The routes as calls (and filters choosing among them) see them. */
   readonly filterRouting: FilterRouting;
+  /** By listener: the largest message a call with message hooks reads, each way. */
+  readonly messageLimits: ReadonlyMap<string, number>;
 }
 
 /**
@@ -272,6 +275,7 @@ export class Switchyard implements CallObserver {
       clock: this.filterClock,
       now: this.filterNow,
       descriptors: this.currentDescriptors,
+      messageLimits: routing.messageLimits,
     };
   });
   private readonly unknownRoute: FilterRouting['unknownRoute'] = (name, filter, listener, path) => {
@@ -304,6 +308,7 @@ export class Switchyard implements CallObserver {
       tunnels: new Map(),
       listenerFilters: new Map(),
       filterRouting: filterRoutingOf(router, new Map(), this.unknownRoute),
+      messageLimits: new Map(),
     };
   }
 
@@ -669,6 +674,7 @@ export class Switchyard implements CallObserver {
       tunnels,
       listenerFilters: filters.listeners,
       filterRouting: filterRoutingOf(router, contexts, this.unknownRoute),
+      messageLimits: new Map(config.listeners.map((l) => [l.name, l.maxFilteredMessageBytes])),
     };
   }
 
@@ -816,6 +822,7 @@ export class Switchyard implements CallObserver {
         stream,
         connection,
         headerBytes,
+        routing.messageLimits.get(info.listener) ?? DEFAULT_LISTENER.maxFilteredMessageBytes,
         this.currentDescriptors,
       );
       return;

@@ -150,7 +150,7 @@ void describe('substitution in config files', () => {
     );
     assert.equal(config.clusters[0].authority, '${LITERAL}');
     assert.deepEqual(problems(BASE('  - address: :0\n    ${KEY}: 1', '    target: x:1'), {}), [
-      'switchyard.yaml:3:5 listeners[0]["${KEY}"]: unknown key "${KEY}" (expected name, address, tls, handshakeTimeout, idleTimeout, maxConcurrentStreams, stalledStreamTimeout, connectionBufferLimit, resetLimit, pingAfterSilence, pingTimeout, closeTimeout, connect, gateway or filters)',
+      'switchyard.yaml:3:5 listeners[0]["${KEY}"]: unknown key "${KEY}" (expected name, address, tls, handshakeTimeout, idleTimeout, maxConcurrentStreams, stalledStreamTimeout, connectionBufferLimit, maxFilteredMessageSize, resetLimit, pingAfterSilence, pingTimeout, closeTimeout, connect, gateway or filters)',
     ]);
   });
 

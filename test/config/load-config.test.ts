@@ -52,6 +52,7 @@ listeners:
     maxConcurrentStreams: 100
     stalledStreamTimeout: 30s
     connectionBufferLimit: 1048576
+    maxFilteredMessageSize: 16777216
     resetLimit: { burst: 100, rate: 2.5 }
     pingAfterSilence: 0s
     pingTimeout: 3s
@@ -128,6 +129,7 @@ void describe('loading a valid file', () => {
           maxConcurrentStreams: 100,
           stalledStreamTimeoutMs: 30_000,
           connectionBufferLimit: 1 << 20,
+          maxFilteredMessageBytes: 16 << 20,
           resetLimit: { burst: 100, rate: 2.5 },
           pingAfterSilenceMs: 0,
           pingTimeoutMs: 3_000,
@@ -143,6 +145,7 @@ void describe('loading a valid file', () => {
           maxConcurrentStreams: 100,
           stalledStreamTimeoutMs: 60_000,
           connectionBufferLimit: 32 << 20,
+          maxFilteredMessageBytes: 4 << 20,
           resetLimit: { burst: 500, rate: 33 },
           pingAfterSilenceMs: 2_000,
           pingTimeoutMs: 20_000,
@@ -166,6 +169,7 @@ void describe('loading a valid file', () => {
           maxConcurrentStreams: 100,
           stalledStreamTimeoutMs: 60_000,
           connectionBufferLimit: 32 << 20,
+          maxFilteredMessageBytes: 4 << 20,
           resetLimit: { burst: 500, rate: 33 },
           pingAfterSilenceMs: 2_000,
           pingTimeoutMs: 20_000,
@@ -410,7 +414,7 @@ clusters: { c: { target: a:1, helthCheck: {} } }
     errors: [
       'switchyard.yaml:2:5 listeners[0]: missing required key "address"',
       'switchyard.yaml:2:5 listeners[0].adress: unknown key "adress" (did you mean "address"?)',
-      'switchyard.yaml:3:5 listeners[0].colour: unknown key "colour" (expected name, address, tls, handshakeTimeout, idleTimeout, maxConcurrentStreams, stalledStreamTimeout, connectionBufferLimit, resetLimit, pingAfterSilence, pingTimeout, closeTimeout, connect, gateway or filters)',
+      'switchyard.yaml:3:5 listeners[0].colour: unknown key "colour" (expected name, address, tls, handshakeTimeout, idleTimeout, maxConcurrentStreams, stalledStreamTimeout, connectionBufferLimit, maxFilteredMessageSize, resetLimit, pingAfterSilence, pingTimeout, closeTimeout, connect, gateway or filters)',
       'switchyard.yaml:4:31 clusters.c.helthCheck: unknown key "helthCheck" (did you mean "healthCheck"?)',
     ],
   },

@@ -141,7 +141,7 @@ async function proxyWith(
   t: TestContext,
   dir: string,
   upstream: string,
-  options: { messages?: string; descriptors?: boolean } = {},
+  options: { messages?: string; descriptors?: boolean; listener?: string } = {},
 ): Promise<string> {
   const file = join(dir, 'switchyard.yaml');
   const descriptors = options.descriptors
@@ -152,7 +152,7 @@ async function proxyWith(
     file,
     `listeners:
   - address: 127.0.0.1:0
-routes:
+${options.listener ?? ''}routes:
   - match: { service: test.Echo }
     cluster: echo
     filters:
@@ -418,6 +418,26 @@ describe('message hooks', () => {
     assert.deepEqual(rec.requests, expected([small]));
     const after = await rawCall(c, 'Unary', [small]);
     assert.equal(after.status.code, grpc.status.OK);
+  });
+
+  it("read up to the listener's maxFilteredMessageSize, and end a call over it", async (t) => {
+    const { dir, mod } = await counterModule(t);
+    const b = await backend(t);
+    const target = await proxyWith(t, dir, b.address, {
+      listener: '    maxFilteredMessageSize: 65536\n',
+    });
+    const c = rawClient(t, target);
+    const fits = encode({ payload: Buffer.alloc(60_000, 1) });
+    const ok = await rawCall(c, 'Unary', [fits]);
+    assert.equal(ok.status.code, grpc.status.OK);
+    assert.deepEqual((await record(mod, 0)).requests, expected([fits]));
+    const over = encode({ payload: Buffer.alloc(70_000, 2) });
+    const r = await rawCall(c, 'Unary', [over]);
+    assert.equal(r.status.code, grpc.status.RESOURCE_EXHAUSTED);
+    assert.equal(
+      r.status.details,
+      `request message 0 of ${over.length} bytes is over the 65536 that filters read`,
+    );
   });
 
   it('refuse at startup a module filter whose `messages` is neither raw nor decoded', async (t) => {
