@@ -8,7 +8,8 @@ export const USAGE = `Usage:
   switchyard --config FILE [--workers N|auto] [--log-level LEVEL]
   switchyard validate FILE
   switchyard --listen HOST:PORT --upstream TARGET [--balancer POLICY] [--workers N|auto]
-             [--gateway [--proto FILE... [--proto-path DIR...]]] [--log-level LEVEL]
+             [--gateway [--proto FILE... [--proto-path DIR...]] [--cors ORIGIN...]]
+             [--log-level LEVEL]
 
 Run the proxy from a YAML config file; or check a config file, print what it would run and
 exit; or (quick start) accept gRPC (h2c) on --listen and balance every call over the endpoints
@@ -25,6 +26,9 @@ Options:
                          without --proto, of what the backends serve by server reflection
   --proto FILE           quick start: a .proto file for --gateway (repeatable)
   --proto-path DIR       quick start: a directory imports are looked up in (repeatable)
+  --cors ORIGIN          quick start: let browser pages from ORIGIN call the --gateway (REST
+                         and gRPC-Web): "*", http://localhost:5173, https://*.example.com
+                         (repeatable)
   --workers N|auto       worker processes sharing the listeners (default: 1, or workers
                          from the config file; auto: one per CPU)
   --log-level LEVEL      trace, debug, info, warn, error, fatal or silent (default: info,
@@ -62,8 +66,14 @@ export type Command =
       readonly listen: string;
       readonly upstream: string;
       readonly balancer: string | undefined;
-      /** --gateway: the .proto files and import paths. */
-      readonly gateway: { readonly protos: string[]; readonly protoPaths: string[] } | undefined;
+      /** --gateway: the .proto files and import paths, and the origins --cors lets call. */
+      readonly gateway:
+        | {
+            readonly protos: string[];
+            readonly protoPaths: string[];
+            readonly corsOrigins: string[];
+          }
+        | undefined;
       readonly logLevel: LogLevel | undefined;
       readonly workers: Workers | undefined;
     };
@@ -102,6 +112,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
         gateway: { type: 'boolean' },
         proto: { type: 'string', multiple: true },
         'proto-path': { type: 'string', multiple: true },
+        cors: { type: 'string', multiple: true },
         'log-level': { type: 'string' },
         workers: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -127,7 +138,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
   }
   const workers = parseWorkers(values.workers);
   const quickStart = (
-    ['listen', 'upstream', 'balancer', 'gateway', 'proto', 'proto-path'] as const
+    ['listen', 'upstream', 'balancer', 'gateway', 'proto', 'proto-path', 'cors'] as const
   ).filter((k) => values[k] !== undefined);
 
   if (positionals.length > 0) {
@@ -179,8 +190,17 @@ export function parseCommandLine(argv: readonly string[]): Command {
   }
   const protos = values.proto ?? [];
   const protoPaths = values['proto-path'] ?? [];
-  if (values.gateway !== true && (protos.length > 0 || protoPaths.length > 0)) {
-    throw new UsageError(`--${protos.length > 0 ? 'proto' : 'proto-path'} needs --gateway`);
+  const corsOrigins = values.cors ?? [];
+  if (values.gateway !== true) {
+    const flag =
+      protos.length > 0
+        ? 'proto'
+        : protoPaths.length > 0
+          ? 'proto-path'
+          : corsOrigins.length > 0
+            ? 'cors'
+            : undefined;
+    if (flag !== undefined) throw new UsageError(`--${flag} needs --gateway`);
   }
   if (values.gateway === true && protos.length === 0 && protoPaths.length > 0) {
     throw new UsageError(
@@ -192,7 +212,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     listen: values.listen,
     upstream: values.upstream,
     balancer: values.balancer,
-    gateway: values.gateway === true ? { protos, protoPaths } : undefined,
+    gateway: values.gateway === true ? { protos, protoPaths, corsOrigins } : undefined,
     logLevel: logLevel as LogLevel | undefined,
     workers,
   };

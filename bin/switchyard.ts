@@ -4,6 +4,7 @@
 // config file.
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/config-error.js';
+import { originProblem } from '../config/config-schema.js';
 import { quickStartConfig } from '../config/defaults.js';
 import { describeConfig } from '../config/describe-config.js';
 import type { Config } from '../config/types.js';
@@ -53,6 +54,10 @@ function quickStart(command: Extract<Command, { kind: 'quick-start' }>): Config 
   if (command.balancer !== undefined) {
     const policyProblem = configValidators.validatePolicyName(command.balancer);
     if (policyProblem !== undefined) throw new UsageError(`--balancer: ${policyProblem}`);
+  }
+  for (const origin of command.gateway?.corsOrigins ?? []) {
+    const problem = originProblem(origin);
+    if (problem !== undefined) throw new UsageError(`--cors: ${problem}`);
   }
   try {
     return quickStartConfig(command);

@@ -232,7 +232,7 @@ const HEADER_NAME_PATTERN_EXACT: StringShape = {
 };
 
 /** `*`, an origin, or an origin with `*` standing for host characters. */
-function originProblem(text: string): string | undefined {
+export function originProblem(text: string): string | undefined {
   if (text === '*') return undefined;
   if (!/^https?:\/\/[A-Za-z0-9*.-]+(:(\d{1,5}|\*))?$/.test(text)) {
     return `"${text}" is not an origin: write "*", "https://app.example.com", or a pattern such as "https://*.example.com" (scheme and host, no path)`;

@@ -184,8 +184,15 @@ export interface QuickStartOptions {
   readonly upstream: string;
   /** A registered policy name (checked by the caller: config/ does not know the registry). */
   readonly balancer?: string;
-  /** Serve REST/JSON too, from these .proto files and import paths. */
-  readonly gateway?: { readonly protos: readonly string[]; readonly protoPaths: readonly string[] };
+  /**
+   * Serve REST/JSON and gRPC-Web too, from these .proto files and import paths; CORS for
+   * these origins when there are any (checked by the caller, as the YAML loader checks them).
+   */
+  readonly gateway?: {
+    readonly protos: readonly string[];
+    readonly protoPaths: readonly string[];
+    readonly corsOrigins?: readonly string[];
+  };
 }
 
 /**
@@ -199,7 +206,7 @@ export function quickStartConfig(options: QuickStartOptions): Config {
     listeners: [
       options.gateway === undefined
         ? listenerConfig('main', address)
-        : { ...listenerConfig('main', address), gateway: DEFAULT_GATEWAY },
+        : { ...listenerConfig('main', address), gateway: quickStartGateway(options.gateway) },
     ],
     routes: [{ name: 'default', match: { headers: [] }, cluster: 'default' }],
     clusters: [
@@ -227,6 +234,14 @@ export function quickStartConfig(options: QuickStartOptions): Config {
       },
     }),
   };
+}
+
+function quickStartGateway(
+  options: NonNullable<QuickStartOptions['gateway']>,
+): ListenerGatewayConfig {
+  const origins = options.corsOrigins ?? [];
+  if (origins.length === 0) return DEFAULT_GATEWAY;
+  return { ...DEFAULT_GATEWAY, cors: { ...DEFAULT_CORS, allowOrigins: [...origins] } };
 }
 
 /** `descriptors.reflection:` when given as `{}`: every cluster. */

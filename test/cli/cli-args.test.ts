@@ -76,7 +76,33 @@ test('run, validate, quick start, help and version', () => {
       listen: ':1',
       upstream: 'a:1',
       balancer: undefined,
-      gateway: { protos: ['a.proto', 'b.proto'], protoPaths: ['protos'] },
+      gateway: { protos: ['a.proto', 'b.proto'], protoPaths: ['protos'], corsOrigins: [] },
+      logLevel: undefined,
+      workers: undefined,
+    },
+  );
+  assert.deepEqual(
+    parseCommandLine([
+      '--listen',
+      ':1',
+      '--upstream',
+      'a:1',
+      '--gateway',
+      '--cors',
+      'http://localhost:5173',
+      '--cors',
+      'https://*.example.com',
+    ]),
+    {
+      kind: 'quick-start',
+      listen: ':1',
+      upstream: 'a:1',
+      balancer: undefined,
+      gateway: {
+        protos: [],
+        protoPaths: [],
+        corsOrigins: ['http://localhost:5173', 'https://*.example.com'],
+      },
       logLevel: undefined,
       workers: undefined,
     },
@@ -110,6 +136,8 @@ test('misuse is a UsageError that says what is wrong', () => {
       '--proto-path needs a --proto FILE',
     ],
     [['--listen', ':1', '--upstream', 'a:1', '--proto', 'a.proto'], '--proto needs --gateway'],
+    [['--listen', ':1', '--upstream', 'a:1', '--cors', '*'], '--cors needs --gateway'],
+    [['-c', 'a', '--cors', '*'], '--config and --cors exclude each other'],
     [['-c', 'a', '--gateway'], '--config and --gateway exclude each other'],
     [
       ['-c', 'a', '--log-level', 'deubg'],

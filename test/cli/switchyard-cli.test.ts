@@ -7,12 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { fetch } from 'undici';
 import {
   echoClient,
   echoUnaryOk,
   startEchoBackend,
   type EchoBackend,
 } from '../support/echo-backend.js';
+import { LIBRARY_DIR, LIBRARY_PROTO, startLibraryBackend } from '../support/library-backend.js';
 import { spawnProxy } from '../support/spawn-proxy.js';
 import { runSwitchyard, startSwitchyard } from '../support/switchyard-process.js';
 
@@ -160,6 +162,10 @@ void describe('switchyard flags', () => {
         'switchyard: --listen: "nowhere" is not an address',
       ],
       [
+        ['--listen', ':0', '--upstream', 'a:1', '--gateway', '--cors', 'localhost:5173'],
+        'switchyard: --cors: "localhost:5173" is not an origin',
+      ],
+      [
         ['--config', 'x.yaml', '--log-level', 'loud'],
         'switchyard: --log-level: unknown level "loud"',
       ],
@@ -259,5 +265,39 @@ log: { level: error, format: json }
     assert.equal(response.backend, 'echo-1');
     client.close();
     assert.equal(await proxy.stop('SIGINT'), 0);
+  });
+
+  void it('--gateway --cors lets pages from that origin call, and refuses another', async (t) => {
+    const library = await startLibraryBackend();
+    t.after(() => library.close());
+    const origin = 'http://localhost:5173';
+    const proxy = await spawnProxy([
+      '--upstream',
+      library.address,
+      '--gateway',
+      '--proto',
+      LIBRARY_PROTO,
+      '--proto-path',
+      LIBRARY_DIR,
+      '--cors',
+      origin,
+    ]);
+    t.after(() => proxy.stop('SIGKILL'));
+    const base = `http://${proxy.target}`;
+    const preflight = (from: string) =>
+      fetch(`${base}/v1/shelves/s1/books/b1`, {
+        method: 'OPTIONS',
+        headers: { origin: from, 'access-control-request-method': 'GET' },
+      });
+    const allowed = await preflight(origin);
+    assert.equal(allowed.status, 204);
+    assert.equal(allowed.headers.get('access-control-allow-origin'), origin);
+    const other = await preflight('https://elsewhere.example');
+    assert.equal(other.status, 403);
+    // The call itself carries the header too, so the page can read the answer.
+    const call = await fetch(`${base}/v1/shelves/s1/books/b1`, { headers: { origin } });
+    assert.equal(call.status, 200);
+    assert.equal(call.headers.get('access-control-allow-origin'), origin);
+    assert.equal(await proxy.stop('SIGTERM'), 0);
   });
 });
