@@ -280,10 +280,12 @@ export function openApiDocument(
       };
       operation.responses = {
         '200': {
-          description: 'a stream: newline-delimited JSON records, or Server-Sent Events',
+          description:
+            'a stream: newline-delimited JSON records; Server-Sent Events for Accept: text/event-stream; one JSON array of the records for Accept: application/json alone',
           content: {
             'application/x-ndjson': { schema: record },
             'text/event-stream': { schema: { type: 'string' } },
+            'application/json': { schema: { type: 'array', items: record } },
           },
         },
         default: errors,
@@ -308,7 +310,7 @@ export function openApiDocument(
       title,
       version: '1',
       description:
-        'Generated from the loaded .proto files and their google.api.http rules. Server streams answer newline-delimited JSON ({"result": …} records, then {"status": …}); Accept: text/event-stream gives Server-Sent Events.',
+        'Generated from the loaded .proto files and their google.api.http rules. Server streams answer newline-delimited JSON ({"result": …} records, then {"status": …}); Accept: text/event-stream gives Server-Sent Events, and Accept: application/json alone one JSON array of the same records.',
     },
     paths,
     components: { schemas: set.schemas },

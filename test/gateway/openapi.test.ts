@@ -145,9 +145,19 @@ describe('OpenAPI document', () => {
       'details',
     ]);
     const stream = doc.paths['/v1/{parent}/books:stream'].get.responses['200'].content as Obj;
-    assert.deepEqual(Object.keys(stream), ['application/x-ndjson', 'text/event-stream']);
+    assert.deepEqual(Object.keys(stream), [
+      'application/x-ndjson',
+      'text/event-stream',
+      'application/json',
+    ]);
     assert.deepEqual(stream['application/x-ndjson'].schema.properties.result, {
       $ref: '#/components/schemas/library.v1.Book',
     });
+    // Accept: application/json alone: one array of the same records.
+    assert.equal(stream['application/json'].schema.type, 'array');
+    assert.deepEqual(
+      stream['application/json'].schema.items,
+      stream['application/x-ndjson'].schema,
+    );
   });
 });
