@@ -118,7 +118,7 @@ interface CheckedRoute {
   name?: string;
   match?: { service?: string; method?: string; prefix?: string; headers?: CheckedHeaderMatch[] };
   cluster?: string;
-  retryPolicy?: CheckedRetryPolicy;
+  retryPolicy?: CheckedRetryPolicy | 'off';
   hedgingPolicy?: CheckedHedgingPolicy;
   filters?: (CheckedFilter | undefined)[];
 }
@@ -596,9 +596,11 @@ function buildRoute(
   });
   const cluster = r?.cluster;
   if (cluster !== undefined) clusters.check(cluster, [...at, 'cluster'], issue);
-  checkPolicies(r?.retryPolicy, r?.hedgingPolicy, at, 'a route', issue);
+  const off = r?.retryPolicy === 'off';
+  const checkedRetry = off ? undefined : (r?.retryPolicy as CheckedRetryPolicy | undefined);
+  checkPolicies(checkedRetry, r?.hedgingPolicy, at, 'a route', issue);
   const route: RouteConfig = { name: r?.name ?? `route-${i + 1}`, match, cluster: cluster ?? '' };
-  const retryPolicy = buildRetryPolicy(r?.retryPolicy);
+  const retryPolicy = off ? 'off' : buildRetryPolicy(checkedRetry);
   const hedgingPolicy = buildHedgingPolicy(r?.hedgingPolicy);
   if (retryPolicy === undefined && hedgingPolicy === undefined) return route;
   return { ...route, retryPolicy, hedgingPolicy };

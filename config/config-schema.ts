@@ -933,10 +933,14 @@ const ROUTE = object({
     description: 'the cluster (a key of `clusters`) that serves matching calls',
   },
   retryPolicy: {
-    shape: RETRY_POLICY,
+    shape: {
+      kind: 'union',
+      variants: [{ kind: 'enum', values: ['off'] }, RETRY_POLICY],
+      expected: 'a retry policy (a mapping), or off',
+    },
     defaultText: "the cluster's",
     description:
-      "the route's own gRFC A6 retry policy, in place of the cluster's (for an idempotent method)",
+      "the route's own gRFC A6 retry policy, in place of the cluster's (for an idempotent method); off: the route's calls are neither retried nor hedged, whatever the cluster or its service config says (calls never sent are still retried transparently)",
   },
   hedgingPolicy: {
     shape: HEDGING_POLICY,

@@ -95,12 +95,13 @@ function settingsText(settings: Readonly<Record<string, unknown>>): string {
 
 /** A route's or cluster's A6 policy in a few words; undefined without one. */
 function policyText(
-  retry: RetryPolicyConfig | undefined,
+  retry: RetryPolicyConfig | 'off' | undefined,
   hedging: HedgingPolicyConfig | undefined,
 ): string | undefined {
   const names = (codes: readonly number[]) =>
     codes.map((code) => STATUS_CODE_NAMES[code] ?? String(code)).join(', ');
-  if (retry !== undefined) {
+  if (retry === 'off' && hedging === undefined) return 'no retries';
+  if (retry !== undefined && retry !== 'off') {
     return `retries: up to ${retry.maxAttempts} attempts on ${names(retry.retryableStatusCodes)}`;
   }
   if (hedging !== undefined) {

@@ -223,11 +223,16 @@ export function checkShape(
       return out;
     }
     case 'union': {
+      let sameKind: Shape | undefined;
       for (const variant of shape.variants) {
         const scratch: CheckContext = { ...ctx, issues: [] };
         const checked = checkShape(value, variant, path, scratch);
         if (scratch.issues.length === 0) return checked;
+        if (sameKind === undefined && takesKindOf(variant, value)) sameKind = variant;
       }
+      // A mapping where one variant is an object (a retry policy beside `off`) gets that
+      // variant's own problems, which name the key at fault, rather than "must be one of".
+      if (sameKind !== undefined) return checkShape(value, sameKind, path, ctx);
       return fail(`must be ${shape.expected}, got ${describeValue(value)}`);
     }
     case 'balancer':
@@ -235,6 +240,12 @@ export function checkShape(
     case 'any':
       return value;
   }
+}
+
+/** A mapping for an object or map variant, a list for a list one. */
+function takesKindOf(variant: Shape, value: unknown): boolean {
+  if (isMapping(value)) return variant.kind === 'object' || variant.kind === 'map';
+  return Array.isArray(value) && variant.kind === 'list';
 }
 
 function checkObject(

@@ -203,9 +203,11 @@ export interface RouteConfig {
   readonly cluster: string;
   /**
    * The route's own A6 policies for its calls, in place of the cluster's (and of a service
-   * config from the cluster's resolver); both undefined: the cluster decides.
+   * config from the cluster's resolver); both undefined: the cluster decides. `off`: no retry
+   * policy of its own, and none of the cluster's either (a non-idempotent method under a
+   * cluster that retries).
    */
-  readonly retryPolicy?: RetryPolicyConfig;
+  readonly retryPolicy?: RetryPolicyConfig | 'off';
   readonly hedgingPolicy?: HedgingPolicyConfig;
   /** Run in order on the route's calls, after the listener's; may be absent (none). */
   readonly filters?: readonly FilterConfig[];

@@ -651,7 +651,12 @@ export class Switchyard implements CallObserver {
         clock: systemClock,
         // A route's own policy wins over the cluster's and its resolver's.
         ...(route.retryPolicy !== undefined || route.hedgingPolicy !== undefined
-          ? { policies: { retry: route.retryPolicy, hedging: route.hedgingPolicy } }
+          ? {
+              policies: {
+                retry: route.retryPolicy === 'off' ? undefined : route.retryPolicy,
+                hedging: route.hedgingPolicy,
+              },
+            }
           : {}),
         filters: filters.routes.get(route.name),
       });

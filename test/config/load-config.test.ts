@@ -1,6 +1,7 @@
 // The YAML loader: a full file to the exact Config, defaults, the quick start's equivalent,
 // and a table of bad files, each with its exact message, line and column.
 import assert from 'node:assert/strict';
+import { describeConfig } from '../../config/describe-config.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -321,6 +322,15 @@ void describe('loading a valid file', () => {
       { name: 'default', match: { headers: [] }, cluster: 'only' },
     ]);
     assert.deepEqual(config.listeners[0].address, { host: '0.0.0.0', port: 0 });
+  });
+
+  void it("a route's retryPolicy: off is kept as off; describe says so", () => {
+    const config = load(
+      'listeners: [{ address: ":0" }]\nclusters:\n  a: { target: a:1, retryPolicy: { maxAttempts: 3, initialBackoff: 10ms, maxBackoff: 1s, backoffMultiplier: 2, retryableStatusCodes: [UNAVAILABLE] } }\nroutes: [{ name: once, match: { service: a.A, method: Create }, cluster: a, retryPolicy: off }, { cluster: a }]',
+    );
+    assert.equal(config.routes[0].retryPolicy, 'off');
+    assert.equal(config.routes[1].retryPolicy, undefined);
+    assert.match(describeConfig(config), /once .* → a, no retries/);
   });
 
   void it('healthCheck: {} and outlierDetection: {} turn them on with the defaults; null is absent', () => {
@@ -692,6 +702,8 @@ routes:
     hedgingPolicy: { maxAttempts: 2 }
   - cluster: c
     hedgingPolicy: { maxAttempts: 1, nonFatalStatusCodes: [UNAVAILBLE] }
+  - cluster: c
+    retryPolicy: sometimes
 `,
     errors: [
       'switchyard.yaml:6:52 routes[0].retryPolicy.initialBackoff: must not exceed maxBackoff',
@@ -699,6 +711,7 @@ routes:
       'switchyard.yaml:10:20 routes[1].hedgingPolicy: a route has retryPolicy or hedgingPolicy, not both (gRFC A6)',
       'switchyard.yaml:12:35 routes[2].hedgingPolicy.maxAttempts: must be at least 2, got 1',
       'switchyard.yaml:12:60 routes[2].hedgingPolicy.nonFatalStatusCodes[0]: must be a gRPC status name such as UNAVAILABLE, or a code from 0 to 16, got string "UNAVAILBLE"',
+      'switchyard.yaml:14:18 routes[3].retryPolicy: must be a retry policy (a mapping), or off, got string "sometimes"',
     ],
   },
   {

@@ -61,6 +61,37 @@ void describe('retry policy sources in the proxy', () => {
     assert.equal(b.calls, 4 + 2, "the cluster's 2 attempts");
   });
 
+  void it("a route's retryPolicy: off sends its calls once, under a cluster that retries", async (t) => {
+    const b = await flaky(t);
+    b.always(UNAVAILABLE);
+    const proxy = await startTestProxy({
+      upstream: [b.address],
+      cluster: { retryPolicy: { ...POLICY, maxAttempts: 3 } },
+      routes: [
+        {
+          name: 'not-idempotent',
+          match: {
+            service: 'test.Echo',
+            method: 'Unary',
+            headers: [{ name: 'x-route', exact: 'once' }],
+          },
+          cluster: 'default',
+          retryPolicy: 'off',
+        },
+      ],
+    });
+    t.after(() => proxy.close());
+    const client = clientFor(t, proxy);
+    const once = new grpc.Metadata();
+    once.set('x-route', 'once');
+    const routed = await echoUnary(client, {}, { deadlineMs: 10_000, metadata: once });
+    assert.equal(routed.status.code, grpc.status.UNAVAILABLE);
+    assert.equal(b.calls, 1, 'one attempt');
+    const plain = await echoUnary(client, {}, { deadlineMs: 10_000 });
+    assert.equal(plain.status.code, grpc.status.UNAVAILABLE);
+    assert.equal(b.calls, 1 + 3, "the cluster's 3 attempts");
+  });
+
   void it("a TXT service config's policy replaces the cluster's, and applies without one", async (t) => {
     const b = await flaky(t);
     const port = b.address.split(':')[1];
