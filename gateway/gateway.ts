@@ -475,7 +475,7 @@ class StreamReply {
       meta[k.slice('grpc-metadata-'.length)] = Array.isArray(v) ? v.join(', ') : v;
     }
     const record = Object.keys(meta).length > 0 ? { ...status, metadata: meta } : status;
-    void this.record('status', JSON.stringify(record));
+    this.record('status', JSON.stringify(record));
     this.ex.end();
   }
 }
