@@ -20,7 +20,7 @@ import { loadConfig } from '../../config/load-config.js';
 import { loadProtos } from '../../gateway/descriptor-pool.js';
 import { configValidators } from '../../proxy/config-validators.js';
 import { Switchyard } from '../../proxy/switchyard.js';
-import { createTestCerts } from '../support/certs.js';
+import { createTestCerts, mutualTls } from '../support/certs.js';
 import { startTestProxy } from '../support/proxy-harness.js';
 import {
   LIBRARY_DIR,
@@ -60,6 +60,21 @@ function parseWeb(body: Buffer): { messages: Buffer[]; trailers: Record<string, 
   return { messages, trailers };
 }
 
+/**
+ * Starts the proxy from `yaml`, written to `dir`/switchyard.yaml so that the module and file
+ * paths in it are read from `dir`; returns it and its base URL.
+ */
+async function startFromYaml(
+  dir: string,
+  yaml: string,
+): Promise<{ proxy: Switchyard; base: string }> {
+  const file = join(dir, 'switchyard.yaml');
+  await writeFile(file, yaml);
+  const config = await loadConfig(file, { validators: configValidators, env: {} });
+  const proxy = await Switchyard.start(config);
+  return { proxy, base: `http://127.0.0.1:${Object.values(proxy.addresses())[0].port}` };
+}
+
 describe('filters on REST/JSON and gRPC-Web calls', () => {
   let dir: string;
   let backend: LibraryBackend;
@@ -92,11 +107,10 @@ describe('filters on REST/JSON and gRPC-Web calls', () => {
 });`,
     );
     backend = await startLibraryBackend();
-    const file = join(dir, 'switchyard.yaml');
     // Three calls per user, then a token every 1,000 s: the fourth is refused with a pushback
     // of about 1,000 s, whatever the machine's speed.
-    await writeFile(
-      file,
+    ({ proxy, base } = await startFromYaml(
+      dir,
       `listeners:
   - address: 127.0.0.1:0
     gateway: { rest: true, grpcWeb: true }
@@ -117,10 +131,7 @@ routes:
 clusters:
   library: { target: "static:///${backend.address}" }
 `,
-    );
-    const config = await loadConfig(file, { validators: configValidators, env: {} });
-    proxy = await Switchyard.start(config);
-    base = `http://127.0.0.1:${Object.values(proxy.addresses())[0].port}`;
+    ));
   });
 
   after(async () => {
@@ -239,16 +250,7 @@ describe('the client certificate in filters on gateway calls', () => {
     const proxy = await startTestProxy({
       upstream: backend.address,
       listener: {
-        tls: {
-          certFile: certs.serverCertPath,
-          keyFile: certs.serverKeyPath,
-          caFile: certs.caCertPath,
-          requireClientCert: true,
-          minVersion: 'TLSv1.2',
-          ciphers: undefined,
-          watch: false,
-          expiryWarningDays: 14,
-        },
+        tls: mutualTls(certs),
         gateway,
       },
       routes: [
@@ -333,9 +335,8 @@ export default () => ({
 });`,
     );
     backend = await startLibraryBackend();
-    const file = join(dir, 'switchyard.yaml');
-    await writeFile(
-      file,
+    ({ proxy, base } = await startFromYaml(
+      dir,
       `listeners:
   - address: 127.0.0.1:0
     gateway: { rest: true, grpcWeb: true }
@@ -349,10 +350,7 @@ routes:
 clusters:
   library: { target: "static:///${backend.address}" }
 `,
-    );
-    const config = await loadConfig(file, { validators: configValidators, env: {} });
-    proxy = await Switchyard.start(config);
-    base = `http://127.0.0.1:${Object.values(proxy.addresses())[0].port}`;
+    ));
   });
 
   after(async () => {

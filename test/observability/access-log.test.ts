@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import type { AccessLogLine } from '../../observability/access-log.js';
-import type { ServerTlsConfig } from '../../config/types.js';
-import { createTestCerts, type TestCerts } from '../support/certs.js';
+import { createTestCerts, mutualTls } from '../support/certs.js';
 import {
   echoClient,
   echoUnary,
@@ -77,21 +76,6 @@ async function unaryCalls(target: string, n: number, request = {}): Promise<void
   } finally {
     client.close();
   }
-}
-
-/** A listener's TLS settings with the test CA for client certificates. */
-function mutualTls(certs: TestCerts, extra: Partial<ServerTlsConfig>): ServerTlsConfig {
-  return {
-    certFile: certs.serverCertPath,
-    keyFile: certs.serverKeyPath,
-    caFile: certs.caCertPath,
-    requireClientCert: true,
-    minVersion: 'TLSv1.2',
-    ciphers: undefined,
-    watch: false,
-    expiryWarningDays: 14,
-    ...extra,
-  };
 }
 
 describe('access log', () => {

@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { ServerTlsConfig } from '../../config/types.js';
 
 const run = promisify(execFile);
 
@@ -216,5 +217,20 @@ export async function createRefusedClientCerts(
       certPath: path('untrusted-client.pem'),
       cert: await readFile(path('untrusted-client.pem')),
     },
+  };
+}
+
+/** A listener's TLS settings with these certificates and the test CA for client certificates. */
+export function mutualTls(certs: TestCerts, extra: Partial<ServerTlsConfig> = {}): ServerTlsConfig {
+  return {
+    certFile: certs.serverCertPath,
+    keyFile: certs.serverKeyPath,
+    caFile: certs.caCertPath,
+    requireClientCert: true,
+    minVersion: 'TLSv1.2',
+    ciphers: undefined,
+    watch: false,
+    expiryWarningDays: 14,
+    ...extra,
   };
 }
