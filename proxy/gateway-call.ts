@@ -10,7 +10,7 @@ import type { GatewayCall, GatewayCallRequest, GatewayCallSink } from '../gatewa
 import type { FilterCall } from '../filter/filter-call.js';
 import { FieldMetadata } from '../filter/field-metadata.js';
 import type { MessageReader, MessageSink } from '../grpc/message-reader.js';
-import { Message } from './message-call.js';
+import { responseHookSink } from './message-call.js';
 import type { MessageDecoder } from './message-decoder.js';
 import { UpstreamCall, statusTrailers } from './upstream-call.js';
 import type { CallContext, CallRecord } from './call.js';
@@ -27,7 +27,8 @@ export interface GatewayMessageHooks {
 }
 
 export class GatewayProxyCall extends UpstreamCall implements GatewayCall, CallRecord {
-  private readonly deframer = new MessageDeframer();
+  /** Takes REST responses apart; made on first use (gRPC-Web's bytes pass as they are). */
+  private deframer: MessageDeframer | undefined;
   private sinkEnded = false;
   /** The sink refused a message of the chunk being taken apart: pause the upstream. */
   private sinkBehind = false;
@@ -60,16 +61,7 @@ export class GatewayProxyCall extends UpstreamCall implements GatewayCall, CallR
     this.framed = call.framed === true;
     this.identity = call.identity;
     if (messages !== undefined) {
-      const hooks = filterCall!;
-      const { reader, decoder } = messages;
-      this.responseSink = {
-        message: (bytes, compressed) => {
-          const decoded =
-            decoder !== undefined && !compressed ? decoder.response(bytes) : undefined;
-          hooks.responseMessage(new Message(bytes, compressed, reader.count - 1, decoded));
-          return true;
-        },
-      };
+      this.responseSink = responseHookSink(filterCall!, messages.reader, messages.decoder);
     }
   }
 
@@ -139,7 +131,7 @@ export class GatewayProxyCall extends UpstreamCall implements GatewayCall, CallR
     // false pauses the upstream until resume() (responseDrained).
     if (this.sink.onData !== undefined) return this.sink.onData(chunk);
     this.sinkBehind = false;
-    const problem = this.deframer.push(chunk, this.toSink);
+    const problem = (this.deframer ??= new MessageDeframer()).push(chunk, this.toSink);
     if (problem !== null) {
       this.fail(Status.INTERNAL, problem, false);
       return true;
@@ -151,7 +143,7 @@ export class GatewayProxyCall extends UpstreamCall implements GatewayCall, CallR
     const trailers = this.trailers ?? [];
     const code = Number(fieldValue(trailers, 'grpc-status') ?? Status.INTERNAL);
     this.filterCall?.trailers(code, new FieldMetadata(trailers));
-    if (code === Status.OK && this.deframer.leftover > 0) {
+    if (code === Status.OK && this.deframer !== undefined && this.deframer.leftover > 0) {
       this.endSink(Status.INTERNAL, 'the upstream ended the call inside a message', trailers);
       return;
     }

@@ -23,7 +23,7 @@ import { MessageReader, type FramingProblem } from '../grpc/message-reader.js';
 import { FieldMetadata } from '../filter/field-metadata.js';
 import type { CallContext } from './call.js';
 import { GatewayProxyCall, type GatewayMessageHooks } from './gateway-call.js';
-import { Message } from './message-call.js';
+import { Message, requestHookSink } from './message-call.js';
 import { MessageDecoder, type DescriptorLookup } from './message-decoder.js';
 import { FilterStage, type FilterRouting, type FilterStageInput } from './filter-stage.js';
 import { statusResponse } from './upstream-call.js';
@@ -200,15 +200,10 @@ function requestMessages(
   }
   const reader = new MessageReader(maxMessageBytes, 'request');
   let refused: FilterReject | undefined;
-  const problem = reader.read(body, {
-    message: (bytes, compressed) => {
-      const decoded = decoder !== undefined && !compressed ? decoder.request(bytes) : undefined;
-      refused = filterCall.requestMessage(
-        new Message(bytes, compressed, reader.count - 1, decoded),
-      );
-      return refused === undefined;
-    },
-  });
+  const problem = reader.read(
+    body,
+    requestHookSink(filterCall, reader, decoder, (reject) => (refused = reject)),
+  );
   return refused ?? problem ?? undefined;
 }
 

@@ -24,6 +24,45 @@ export class Message implements FilterMessage {
   ) {}
 }
 
+/**
+ * A reader's sink that shows each request message to the hooks (decoded when a filter asked
+ * and the method is known); a hook's refusal goes to `refuse` and stops the reader. The same
+ * for proxied and gateway calls.
+ */
+export function requestHookSink(
+  hooks: FilterCall,
+  reader: MessageReader,
+  decoder: MessageDecoder | undefined,
+  refuse: (reject: FilterReject) => void,
+): MessageSink {
+  return {
+    message: (bytes, compressed) => {
+      const decoded = decoder !== undefined && !compressed ? decoder.request(bytes) : undefined;
+      const reject = hooks.requestMessage(
+        new Message(bytes, compressed, reader.count - 1, decoded),
+      );
+      if (reject === undefined) return true;
+      refuse(reject);
+      return false;
+    },
+  };
+}
+
+/** The same for response messages, which hooks see and cannot refuse. */
+export function responseHookSink(
+  hooks: FilterCall,
+  reader: MessageReader,
+  decoder: MessageDecoder | undefined,
+): MessageSink {
+  return {
+    message: (bytes, compressed) => {
+      const decoded = decoder !== undefined && !compressed ? decoder.response(bytes) : undefined;
+      hooks.responseMessage(new Message(bytes, compressed, reader.count - 1, decoded));
+      return true;
+    },
+  };
+}
+
 export class MessageProxyCall extends ProxyCall {
   private readonly requests: MessageReader;
   private readonly responses: MessageReader;
@@ -55,24 +94,8 @@ export class MessageProxyCall extends ProxyCall {
     const responses = new MessageReader(maxMessageBytes, 'response');
     this.requests = requests;
     this.responses = responses;
-    this.requestSink = {
-      message: (bytes, compressed) => {
-        const decoded = decoder !== undefined && !compressed ? decoder.request(bytes) : undefined;
-        const reject = hooks.requestMessage(
-          new Message(bytes, compressed, requests.count - 1, decoded),
-        );
-        if (reject === undefined) return true;
-        this.refuse(reject);
-        return false;
-      },
-    };
-    this.responseSink = {
-      message: (bytes, compressed) => {
-        const decoded = decoder !== undefined && !compressed ? decoder.response(bytes) : undefined;
-        hooks.responseMessage(new Message(bytes, compressed, responses.count - 1, decoded));
-        return true;
-      },
-    };
+    this.requestSink = requestHookSink(hooks, requests, decoder, (reject) => this.refuse(reject));
+    this.responseSink = responseHookSink(hooks, responses, decoder);
   }
 
   override onRequestData(stream: DownstreamStream, chunk: Buffer): void {
