@@ -14,7 +14,7 @@
 // thousands of calls could see; the fresh one is the filter's own work.
 // Run: node dist/bench/filter-bench.js
 import { pathToFileURL } from 'node:url';
-import { systemClock } from '../common/clock.js';
+import { systemClock, type Clock } from '../common/clock.js';
 import type { Filter } from '../filter/filter.js';
 import { FilterCall, hasMessageHooks } from '../filter/filter-call.js';
 import { MessageReader, type MessageSink } from '../grpc/message-reader.js';
@@ -101,7 +101,7 @@ function benchRoute(filters: readonly Filter[]): { routing: FilterRouting; conte
 function timeStagedCalls(
   filters: readonly Filter[],
   calls: number,
-  now: () => number,
+  clock: Clock,
   window: number,
 ): number {
   const { routing, context } = benchRoute(filters);
@@ -120,8 +120,7 @@ function timeStagedCalls(
         peer: { address: '127.0.0.1:50000', secure: false, identity: undefined },
         listener: 'main',
         requestedMs: 2_000,
-        now,
-        clock: systemClock,
+        clock,
       },
       go,
     );
@@ -191,7 +190,7 @@ function runMessages(call: FilterCall, decoder: MessageDecoder | undefined): voi
 function timeCalls(
   filters: readonly Filter[],
   calls: number,
-  now: () => number,
+  clock: Clock,
   window: number,
   decoder?: MessageDecoder,
 ): number {
@@ -203,7 +202,7 @@ function timeCalls(
       { address: '127.0.0.1:50000', secure: false, identity: undefined },
       'bench',
       'main',
-      now,
+      clock,
     );
     const metadata = new FieldMetadata(request);
     const verdict = call.requestHeaders(metadata);
@@ -247,7 +246,8 @@ function timeWindows(
 }
 
 export function filterBench(calls = 300_000, runs = 5): FilterBenchRow[] {
-  const now = () => performance.now();
+  const clock = systemClock;
+  const now = () => clock.now();
   const cases: [string, Filter[]][] = [
     ['header-only check (custom, sync)', [tenantCheck]],
     [
@@ -293,10 +293,10 @@ export function filterBench(calls = 300_000, runs = 5): FilterBenchRow[] {
   };
   for (const [name, filters] of cases) {
     const decoder = filters === cases.at(-1)![1] ? hello : undefined;
-    measure(name, (n, w) => timeCalls(filters, n, now, w, decoder));
+    measure(name, (n, w) => timeCalls(filters, n, clock, w, decoder));
   }
   measure('header-only check, through the request stage', (n, w) =>
-    timeStagedCalls([tenantCheck], n, now, w),
+    timeStagedCalls([tenantCheck], n, clock, w),
   );
   return rows;
 }

@@ -1,6 +1,7 @@
 // One call through a list of filters: runs each phase's hooks in order, synchronously unless a
 // hook returns a Promise, and remembers how far the request got so `onCallEnd` reaches exactly
 // the filters that saw the call. Shared by the proxy and the grpc-js adapters.
+import type { Clock } from '../common/clock.js';
 import type {
   Filter,
   FilterContext,
@@ -52,9 +53,10 @@ export class FilterCall implements FilterContext {
     readonly peer: FilterPeer,
     public route: string,
     readonly listener: string,
-    private readonly now: () => number,
+    /** Durations (`onCallEnd`); one object for many calls, not one per call. */
+    private readonly clock: Pick<Clock, 'now'>,
   ) {
-    this.startedAt = now();
+    this.startedAt = clock.now();
   }
 
   get values(): Map<string, unknown> {
@@ -195,7 +197,7 @@ export class FilterCall implements FilterContext {
     for (let i = 0; i < this.reached; i++) {
       const filter = filters[i];
       if (filter.onCallEnd === undefined) continue;
-      record ??= { code, message, durationMs: this.now() - this.startedAt };
+      record ??= { code, message, durationMs: this.clock.now() - this.startedAt };
       try {
         filter.onCallEnd(this, record);
       } catch {

@@ -85,7 +85,7 @@ export function filterClientInterceptor(
   options: FilterInterceptorOptions = {},
 ): grpcJs.Interceptor {
   const list = asList(filters);
-  const now = options.now ?? (() => performance.now());
+  const clock = { now: options.now ?? (() => performance.now()) };
   const messageHooks = hasMessageHooks(list);
   const decoded = wantsDecoded(list);
   const serializers = messageHooks ? serializersOf(options.services) : undefined;
@@ -108,7 +108,7 @@ export function filterClientInterceptor(
           { address: '', secure: false, identity: undefined },
           '',
           '',
-          now,
+          clock,
         );
         fc = call;
         gate.hold();
@@ -215,7 +215,7 @@ export function filterServerInterceptor(
   options: FilterInterceptorOptions = {},
 ): grpcJs.ServerInterceptor {
   const list = asList(filters);
-  const now = options.now ?? (() => performance.now());
+  const clock = { now: options.now ?? (() => performance.now()) };
   const messageHooks = hasMessageHooks(list);
   const decoded = wantsDecoded(list);
   const serializers = messageHooks ? serializersOf(options.services) : undefined;
@@ -244,7 +244,7 @@ export function filterServerInterceptor(
               },
               '',
               '',
-              now,
+              clock,
             );
             fc = filterCall;
             gate.hold();

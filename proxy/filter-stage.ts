@@ -42,9 +42,10 @@ export interface FilterStageInput {
   readonly listener: string;
   /** The client's `grpc-timeout` in milliseconds; undefined for none. */
   readonly requestedMs: number | undefined;
-  /** The filters' clock reading (FilterCall, onCallEnd durations): `clock.now`, bound. */
-  readonly now: () => number;
-  /** The deadline's clock: when a hook began to wait, and the timer that ends the wait. */
+  /**
+   * The filters' clock: the call's duration (`onCallEnd`), when a hook began to wait, and the
+   * timer that ends the wait at the deadline.
+   */
   readonly clock: Clock;
 }
 
@@ -104,7 +105,7 @@ export class FilterStage {
       input.peer,
       input.listenerFilters === undefined && context !== undefined ? context.routeName : '',
       input.listener,
-      input.now,
+      input.clock,
     );
     this.metadata = new FieldMetadata(input.fields);
     this.deadlineMs =

@@ -78,9 +78,8 @@ export interface GatewayRouting {
   readonly routes: FilterRouting;
   /** Listeners' filters, only for listeners that have some. */
   readonly listenerFilters: ReadonlyMap<string, readonly Filter[]>;
-  /** The filters' clock, and its reading (`clock.now`, bound). */
+  /** The filters' clock. */
   readonly clock: Clock;
-  readonly now: () => number;
   /** The descriptors in use now, for filters that ask for decoded messages. */
   readonly descriptors: DescriptorLookup;
   /** By listener: the largest message a call with message hooks reads, each way. */
@@ -173,7 +172,6 @@ export class ProxyGatewayUpstream {
         },
         listener,
         requestedMs: request.timeoutMs,
-        now: routing.now,
         clock: routing.clock,
       },
       request,

@@ -264,16 +264,14 @@ export class Switchyard implements CallObserver {
   /** The descriptors in use now, for filters that ask for decoded messages. */
   private readonly currentDescriptors = (): DescriptorPool | undefined =>
     this.descriptors?.current.pool;
-  /** The filters' clock, and its reading as one function made once (calls share it). */
+  /** The filters' clock (rate limits, durations, deadlines while a hook waits). */
   private readonly filterClock: Clock;
-  private readonly filterNow: () => number;
   private readonly gatewayUpstream = new ProxyGatewayUpstream(() => {
     const routing = this.routing;
     return {
       routes: routing.filterRouting,
       listenerFilters: routing.listenerFilters,
       clock: this.filterClock,
-      now: this.filterNow,
       descriptors: this.currentDescriptors,
       messageLimits: routing.messageLimits,
     };
@@ -293,8 +291,6 @@ export class Switchyard implements CallObserver {
   ) {
     this.current = config;
     this.filterClock = options.filterClock ?? systemClock;
-    const filterClock = this.filterClock;
-    this.filterNow = () => filterClock.now();
     this.logger = options.logger ?? silentLogger();
     const env = options.env ?? process.env;
     this.egressContext = { environment: new ProxyEnvironment(env), env };
@@ -685,8 +681,9 @@ export class Switchyard implements CallObserver {
 
   private filterOptions(config: Config): Parameters<typeof loadFilters>[1] {
     const workers = config.workers === 'auto' ? availableParallelism() : config.workers;
+    const clock = this.filterClock;
     return {
-      now: this.filterNow,
+      now: () => clock.now(),
       share: 1 / Math.max(1, workers),
       decisions: this.filterDecisions,
     };
@@ -821,7 +818,6 @@ export class Switchyard implements CallObserver {
           },
           listener: info.listener,
           requestedMs: requested,
-          now: this.filterNow,
           clock: this.filterClock,
         },
         stream,

@@ -44,7 +44,7 @@ describe('rateLimit filter', () => {
       { address: peer, secure: false, identity: undefined },
       'r',
       'l',
-      () => 0,
+      { now: () => 0 },
     );
     c.claims = claims;
     void md;

@@ -60,7 +60,6 @@ function stage(
       peer: { address: '127.0.0.1:1', secure: false, identity: undefined },
       listener: 'main',
       requestedMs,
-      now: () => clock.now(),
       clock,
     },
     (o) => outcomes.push(o),
