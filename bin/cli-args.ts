@@ -192,15 +192,8 @@ export function parseCommandLine(argv: readonly string[]): Command {
   const protoPaths = values['proto-path'] ?? [];
   const corsOrigins = values.cors ?? [];
   if (values.gateway !== true) {
-    const flag =
-      protos.length > 0
-        ? 'proto'
-        : protoPaths.length > 0
-          ? 'proto-path'
-          : corsOrigins.length > 0
-            ? 'cors'
-            : undefined;
-    if (flag !== undefined) throw new UsageError(`--${flag} needs --gateway`);
+    const given = (['proto', 'proto-path', 'cors'] as const).find((k) => values[k] !== undefined);
+    if (given !== undefined) throw new UsageError(`--${given} needs --gateway`);
   }
   if (values.gateway === true && protos.length === 0 && protoPaths.length > 0) {
     throw new UsageError(
