@@ -85,6 +85,13 @@ if [ -z "$passed" ] || [ -z "$failed" ]; then
 fi
 failed=$((failed + ${cancelled:-0}))
 summary "node $actual: $passed passed, $failed failed"
+# Why they failed, in the summary too: a CI log is often read from its end, and the reporter's
+# own account is thousands of lines above it. The "✖ failing tests:" section, without stack
+# frames, up to c8's table; at most 150 lines.
+if [ "$failed" -gt 0 ]; then
+  sed -n '/^✖ failing tests:$/,/^-\{10,\}/p' "$log" | grep -v -e '^ *at ' -e '^-\{10,\}' |
+    head -n 150 | sed 's/^/  | /' | while IFS= read -r line; do summary "$line"; done || true
+fi
 # c8's text summary has "Lines        : 87.12% ( 9000/10331 )". A run whose tests all passed
 # but that still failed did not reach the floor (c8 says so on stderr).
 lines="$(sed -n 's/^Lines *: \([0-9.]*%\).*/\1/p' "$log" | tail -n 1)"
