@@ -594,7 +594,7 @@ const LISTENER = object({
     shape: duration(),
     default: DEFAULT_LISTENER.stalledStreamTimeoutMs,
     description:
-      'reset a stream whose client has taken none of the response for this long (RST_STREAM ENHANCE_YOUR_CALM); 0s never',
+      'reset a stream whose client has taken none of the response for this long (RST_STREAM ENHANCE_YOUR_CALM; a REST or gRPC-Web response over HTTP/1.1 closes its connection); 0s never',
   },
   connectionBufferLimit: {
     shape: uint(64 << 10),

@@ -30,6 +30,7 @@ import {
   responseJson,
   type JsonOptions,
 } from './transcode.js';
+import type { StallWatch } from './stall-watch.js';
 import type { GatewayUpstream, MetadataFields } from './upstream.js';
 import type { DownstreamStream } from '../transport/downstream.js';
 import { fieldValue } from '../transport/header-fields.js';
@@ -48,6 +49,11 @@ export interface GatewayOptions {
   readonly cors?: CorsOptions | undefined;
   /** Where GET serves the OpenAPI 3.1 document of the REST routes; '' or undefined: nowhere. */
   readonly openapiPath?: string;
+  /**
+   * Where responses whose client falls behind are watched, and cut after the listener's
+   * stalledStreamTimeout without progress; undefined: never cut.
+   */
+  readonly stalls?: StallWatch;
 }
 
 export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
@@ -119,12 +125,12 @@ export class Gateway {
   }
 
   handleHttp1(req: http.IncomingMessage, res: http.ServerResponse): void {
-    void this.serve(http1Exchange(req, res));
+    void this.serve(http1Exchange(req, res, this.options.stalls));
   }
 
   /** An HTTP/2 request on the proxy's own HTTP/2 that `wantsFields` accepted. */
   handleDownstream(stream: DownstreamStream, fields: readonly string[]): void {
-    void this.serve(downstreamExchange(stream, fields));
+    void this.serve(downstreamExchange(stream, fields, this.options.stalls));
   }
 
   /**

@@ -5,6 +5,10 @@ import { TLSSocket } from 'node:tls';
 import { verifiedPeerIdentity, type PeerIdentity } from '../common/peer-identity.js';
 import type { DownstreamHandler, DownstreamStream } from '../transport/downstream.js';
 import { fieldValue } from '../transport/header-fields.js';
+import type { StallWatch, WaitingResponse } from './stall-watch.js';
+
+/** RST_STREAM code ENHANCE_YOUR_CALM (RFC 9113 §7): a stalled client's stream is cut with it. */
+const ENHANCE_YOUR_CALM = 0xb;
 
 /**
  * Request headers never passed on as metadata, whatever a gateway's allow-list says: hop-by-hop
@@ -96,11 +100,33 @@ function identityOf(socket: TLSSocket): PeerIdentity | undefined {
   return id ?? undefined;
 }
 
-export function http1Exchange(req: IncomingMessage, res: ServerResponse): HttpExchange {
+/**
+ * `stalls`: where a response whose client falls behind is watched, and cut (the connection
+ * closed) when the client takes nothing for the listener's stall timeout.
+ */
+export function http1Exchange(
+  req: IncomingMessage,
+  res: ServerResponse,
+  stalls?: StallWatch,
+): HttpExchange {
   const fields: string[] = [];
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     fields.push(req.rawHeaders[i].toLowerCase(), req.rawHeaders[i + 1]);
   }
+  // Made the first time the client falls behind: most responses never do.
+  let waiting: WaitingResponse | undefined;
+  const behind = (watch: StallWatch): void => {
+    if (waiting === undefined) {
+      const w: WaitingResponse = {
+        unsentBytes: () => res.writableLength,
+        cut: () => res.destroy(),
+      };
+      res.on('drain', () => watch.caughtUp(w));
+      res.once('close', () => watch.caughtUp(w));
+      waiting = w;
+    }
+    watch.behind(waiting);
+  };
   return {
     method: req.method ?? 'GET',
     target: req.url ?? '/',
@@ -116,7 +142,15 @@ export function http1Exchange(req: IncomingMessage, res: ServerResponse): HttpEx
     head: (status, headers) => {
       res.writeHead(status, headers);
     },
-    write: (chunk) => res.write(chunk),
+    write: (chunk) => {
+      if (res.write(chunk)) return true;
+      if (stalls !== undefined) behind(stalls);
+      return false;
+    },
+    // A response ended while its client is behind stays watched until it is sent or closed.
+    // One that ends in a single large write (a unary answer) is not: its call is over, so no
+    // upstream stream is held, and a slow client reading it would show no progress until the
+    // whole write is taken.
     end: (chunk) => {
       res.end(chunk);
     },
@@ -143,6 +177,7 @@ function formatPeer(address: string | undefined, port: number | undefined): stri
 export function downstreamExchange(
   stream: DownstreamStream,
   fields: readonly string[],
+  stalls?: StallWatch,
 ): HttpExchange {
   const regular: string[] = [];
   for (let i = 0; i < fields.length; i += 2) {
@@ -159,6 +194,8 @@ export function downstreamExchange(
   let body: { resolve: (b: Buffer) => void; reject: (e: Error) => void } | undefined;
   const aborts: (() => void)[] = [];
   const drains: (() => void)[] = [];
+  // Made the first time the client falls behind: most responses never do.
+  let waiting: WaitingResponse | undefined;
   const handler: DownstreamHandler = {
     onRequestData(_s, chunk) {
       if (ended) return;
@@ -176,10 +213,12 @@ export function downstreamExchange(
       body?.resolve(Buffer.concat(chunks));
     },
     onResponseDrain() {
+      if (waiting !== undefined) stalls?.caughtUp(waiting);
       for (const d of drains) d();
     },
     onStreamClose() {
       closed = true;
+      if (waiting !== undefined) stalls?.caughtUp(waiting);
       if (!ended) {
         ended = true;
         body?.reject(new Error('the client closed the stream'));
@@ -221,7 +260,16 @@ export function downstreamExchange(
       }
       stream.respond(out, false);
     },
-    write: (chunk) => (closed ? true : stream.write(toBuffer(chunk))),
+    write: (chunk) => {
+      if (closed || stream.write(toBuffer(chunk))) return true;
+      stalls?.behind(
+        (waiting ??= {
+          unsentBytes: () => stream.unsentBytes,
+          cut: () => stream.reset(ENHANCE_YOUR_CALM),
+        }),
+      );
+      return false;
+    },
     end: (chunk) => {
       responded = true;
       if (closed) return;

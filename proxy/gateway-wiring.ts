@@ -11,6 +11,7 @@ import { Status } from '../grpc/grpc-status.js';
 import { loadProtos, type DescriptorPool } from '../gateway/descriptor-pool.js';
 import { Gateway } from '../gateway/gateway.js';
 import { buildRoutes, RouteTable, type GatewayRoute } from '../gateway/http-rules.js';
+import type { StallWatch } from '../gateway/stall-watch.js';
 import type {
   GatewayCall,
   GatewayCallRequest,
@@ -55,10 +56,12 @@ export function emptyGatewayRoutes(): GatewayRoutes {
   return { pool: loadProtos({ files: [], importPaths: [] }), routes: [] };
 }
 
+/** `stalls`: the listener's watch over responses whose client stopped reading. */
 export function createGateway(
   loaded: GatewayRoutes,
   config: ListenerGatewayConfig,
   upstream: GatewayUpstream,
+  stalls: StallWatch,
 ): Gateway {
   return new Gateway(loaded.pool, loaded.routes, upstream, {
     json: { emitDefaults: config.emitDefaults, useProtoNames: config.useProtoNames },
@@ -68,6 +71,7 @@ export function createGateway(
     grpcWeb: config.grpcWeb,
     cors: config.cors,
     openapiPath: config.openapiPath,
+    stalls,
   });
 }
 

@@ -38,6 +38,7 @@ import { Router } from './router.js';
 import { createGateway, emptyGatewayRoutes, ProxyGatewayUpstream } from './gateway-wiring.js';
 import { DescriptorSource, type DescriptorsView } from './descriptor-source.js';
 import { ReflectionServer } from '../gateway/reflection-server.js';
+import { StallWatch } from '../gateway/stall-watch.js';
 import { REFLECTION_PATH_PREFIX } from '../gateway/reflection-wire.js';
 import type { DescriptorSet } from '../gateway/descriptor-set.js';
 import { startFilteredCall } from './filtered-call.js';
@@ -601,6 +602,7 @@ export class Switchyard implements CallObserver {
         set ?? emptyGatewayRoutes(),
         gateway,
         this.gatewayUpstream.forListener(listener.name),
+        new StallWatch(listener, systemClock),
       );
     } else if (set !== undefined) {
       listener.httpGateway.swap(set.pool, set.routes);

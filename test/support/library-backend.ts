@@ -39,6 +39,8 @@ export interface LibraryBackend {
   readonly address: string;
   /** Books ListBooks calls have handed to grpc-js so far (it writes while the stream takes them). */
   readonly booksWritten: number;
+  /** ListBooks calls that ended cancelled (by the client, or by the proxy on its behalf). */
+  readonly listsCancelled: number;
   close(): void;
 }
 
@@ -128,6 +130,7 @@ export async function startLibraryBackend(
     Ping: (_call, cb) => cb(null, {}),
   };
   let booksWritten = 0;
+  let listsCancelled = 0;
   const server = new grpc.Server();
   server.addService(pkg.library.v1.Library.service, {
     ...unary,
@@ -141,7 +144,10 @@ export async function startLibraryBackend(
       const count = r.count as number;
       let i = 0;
       let cancelled = false;
-      call.on('cancelled', () => (cancelled = true));
+      call.on('cancelled', () => {
+        cancelled = true;
+        listsCancelled++;
+      });
       // As a well-behaved server streams: while the stream takes more (HTTP/2 flow control
       // reaches back to here), so a reader that falls behind holds this writer back.
       const finish = () => {
@@ -184,6 +190,9 @@ export async function startLibraryBackend(
     address: `127.0.0.1:${port}`,
     get booksWritten() {
       return booksWritten;
+    },
+    get listsCancelled() {
+      return listsCancelled;
     },
     close: () => server.forceShutdown(),
   };
