@@ -10,13 +10,8 @@ import type { ListenerGatewayConfig } from '../../config/types.js';
 import { DEFAULT_CORS } from '../../config/defaults.js';
 import { loadProtos } from '../../gateway/descriptor-pool.js';
 import { decodeChunkedBase64 } from '../../gateway/grpc-web.js';
-import { startTestProxy, type TestProxy } from '../support/proxy-harness.js';
-import {
-  LIBRARY_DIR,
-  LIBRARY_PROTO,
-  startLibraryBackend,
-  type LibraryBackend,
-} from '../support/library-backend.js';
+import { startLibraryGateway, type LibraryGateway } from '../support/library-gateway.js';
+import { LIBRARY_DIR, LIBRARY_PROTO } from '../support/library-backend.js';
 
 const GATEWAY: ListenerGatewayConfig = {
   grpcWeb: true,
@@ -85,29 +80,15 @@ function parseBody(body: Buffer): Parsed {
 }
 
 describe('gRPC-Web', () => {
-  let backend: LibraryBackend;
-  let proxy: TestProxy;
+  let gw: LibraryGateway;
   let base: string;
 
   before(async () => {
-    backend = await startLibraryBackend();
-    proxy = await startTestProxy({
-      upstream: backend.address,
-      listener: { gateway: GATEWAY },
-      config: {
-        descriptors: {
-          protos: { files: [LIBRARY_PROTO], importPaths: [LIBRARY_DIR] },
-          httpRules: [],
-        },
-      },
-    });
-    base = `http://${proxy.target}`;
+    gw = await startLibraryGateway({ gateway: GATEWAY });
+    base = gw.base;
   });
 
-  after(async () => {
-    await proxy.close();
-    backend.close();
-  });
+  after(() => gw.close());
 
   async function post(path: string, body: Buffer | string, headers: Record<string, string>) {
     const res = await fetch(base + path, { method: 'POST', body, headers });

@@ -9,45 +9,26 @@ import { after, before, describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { fetch } from 'undici';
 import { DEFAULT_GATEWAY } from '../../config/defaults.js';
-import { startTestProxy, type TestProxy } from '../support/proxy-harness.js';
-import {
-  LIBRARY_DIR,
-  LIBRARY_PROTO,
-  startLibraryBackend,
-  type LibraryBackend,
-} from '../support/library-backend.js';
+import { startLibraryGateway, type LibraryGateway } from '../support/library-gateway.js';
 
 type Obj = Record<string, any>;
 
 describe('OpenAPI document', () => {
-  let backend: LibraryBackend;
-  let proxy: TestProxy;
+  let gw: LibraryGateway;
   let doc: Obj;
 
   before(async () => {
-    backend = await startLibraryBackend();
-    proxy = await startTestProxy({
-      upstream: backend.address,
-      listener: { gateway: { ...DEFAULT_GATEWAY, openapiPath: '/api/openapi.json' } },
-      config: {
-        descriptors: {
-          protos: { files: [LIBRARY_PROTO], importPaths: [LIBRARY_DIR] },
-          httpRules: [
-            { rule: { selector: 'library.v1.Library.Ping', get: '/v1/ping' }, source: 'test:1:1' },
-          ],
-        },
-      },
+    gw = await startLibraryGateway({
+      gateway: { ...DEFAULT_GATEWAY, openapiPath: '/api/openapi.json' },
+      pingRule: true,
     });
-    const res = await fetch(`http://${proxy.target}/api/openapi.json`);
+    const res = await fetch(`${gw.base}/api/openapi.json`);
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'application/json');
     doc = (await res.json()) as Obj;
   });
 
-  after(async () => {
-    await proxy.close();
-    backend.close();
-  });
+  after(() => gw.close());
 
   it('is valid OpenAPI 3.1 by a real validator', async () => {
     const validator = new Validator();

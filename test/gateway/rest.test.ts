@@ -5,13 +5,8 @@ import http2 from 'node:http2';
 import { after, before, describe, it } from 'node:test';
 import { fetch, request } from 'undici';
 import type { ListenerGatewayConfig } from '../../config/types.js';
-import { startTestProxy, type TestProxy } from '../support/proxy-harness.js';
-import {
-  LIBRARY_DIR,
-  LIBRARY_PROTO,
-  startLibraryBackend,
-  type LibraryBackend,
-} from '../support/library-backend.js';
+import { startLibraryGateway, type LibraryGateway } from '../support/library-gateway.js';
+import type { LibraryBackend } from '../support/library-backend.js';
 
 const GATEWAY: ListenerGatewayConfig = {
   grpcWeb: true,
@@ -26,31 +21,16 @@ const GATEWAY: ListenerGatewayConfig = {
 type Json = Record<string, unknown>;
 
 describe('REST/JSON gateway', () => {
+  let gw: LibraryGateway;
   let backend: LibraryBackend;
-  let proxy: TestProxy;
   let base: string;
 
   before(async () => {
-    backend = await startLibraryBackend();
-    proxy = await startTestProxy({
-      upstream: backend.address,
-      listener: { gateway: GATEWAY },
-      config: {
-        descriptors: {
-          protos: { files: [LIBRARY_PROTO], importPaths: [LIBRARY_DIR] },
-          httpRules: [
-            { rule: { selector: 'library.v1.Library.Ping', get: '/v1/ping' }, source: 'test:1:1' },
-          ],
-        },
-      },
-    });
-    base = `http://${proxy.target}`;
+    gw = await startLibraryGateway({ gateway: GATEWAY, pingRule: true });
+    ({ backend, base } = gw);
   });
 
-  after(async () => {
-    await proxy.close();
-    backend.close();
-  });
+  after(() => gw.close());
 
   async function get(path: string, init?: Parameters<typeof fetch>[1]) {
     const res = await fetch(base + path, init);

@@ -6,13 +6,9 @@ import http2 from 'node:http2';
 import { after, before, describe, it } from 'node:test';
 import { fetch, request } from 'undici';
 import type { ListenerGatewayConfig } from '../../config/types.js';
-import { eventually, startTestProxy, type TestProxy } from '../support/proxy-harness.js';
-import {
-  LIBRARY_DIR,
-  LIBRARY_PROTO,
-  startLibraryBackend,
-  type LibraryBackend,
-} from '../support/library-backend.js';
+import { eventually, type TestProxy } from '../support/proxy-harness.js';
+import { startLibraryGateway, type LibraryGateway } from '../support/library-gateway.js';
+import type { LibraryBackend } from '../support/library-backend.js';
 
 const GATEWAY: ListenerGatewayConfig = {
   grpcWeb: true,
@@ -31,29 +27,20 @@ const SHELF = 'x'.repeat(1_000);
 const STREAM = `/v1/shelves/${SHELF}/books:stream?count=20000`;
 
 void describe('gateway clients that stop reading', () => {
+  let gw: LibraryGateway;
   let backend: LibraryBackend;
   let proxy: TestProxy;
   let base: string;
 
   before(async () => {
-    backend = await startLibraryBackend();
-    proxy = await startTestProxy({
-      upstream: backend.address,
-      listener: { gateway: GATEWAY, stalledStreamTimeoutMs: STALL_MS },
-      config: {
-        descriptors: {
-          protos: { files: [LIBRARY_PROTO], importPaths: [LIBRARY_DIR] },
-          httpRules: [],
-        },
-      },
+    gw = await startLibraryGateway({
+      gateway: GATEWAY,
+      listener: { stalledStreamTimeoutMs: STALL_MS },
     });
-    base = `http://${proxy.target}`;
+    ({ backend, proxy, base } = gw);
   });
 
-  after(async () => {
-    await proxy.close();
-    backend.close();
-  });
+  after(() => gw.close());
 
   const stalledCuts = () => [...proxy.proxy.listenerList()][0].resets.stalled;
 
