@@ -1219,7 +1219,8 @@ export const CONFIG_SHAPE: ObjectShape = object({
       destination: {
         shape: { kind: 'string', pattern: /./, patternMessage: 'not be empty' },
         default: DEFAULT_ACCESS_LOG.destination,
-        description: 'stdout, stderr, or a file (relative to the config file) to append to',
+        description:
+          'stdout, stderr, or a file (relative to the config file) to append to, reopened on each reload (log rotation)',
       },
     }),
     default: {},

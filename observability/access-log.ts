@@ -65,6 +65,9 @@ export interface AccessLogOptions {
   readonly random?: () => number;
 }
 
+/** Destinations that are not files: nothing to create, nothing to reopen. */
+const STANDARD_STREAMS: ReadonlySet<string> = new Set(['stdout', 'stderr']);
+
 /**
  * Opens a destination, so a bad path fails here rather than on the first line. The file is
  * opened before pino's stream exists: a stream whose open failed would stay registered for a
@@ -162,6 +165,25 @@ export class AccessLog implements CallObserver {
     this.sample = config.sample;
     this.destination = config.destination;
     if (old) await closeDestination(old);
+  }
+
+  /**
+   * Opens a file destination again by its path. After a log rotation renamed the file, later
+   * lines go to a new file of that name, and the renamed one keeps everything written before (it
+   * is flushed, then closed). stdout, stderr and a log that is off have nothing to reopen. A file
+   * that cannot be opened leaves the log writing where it was, and rejects.
+   */
+  async reopen(): Promise<void> {
+    const old = this.stream;
+    if (this.closed || old === undefined || STANDARD_STREAMS.has(this.destination)) return;
+    const next = await openDestination(this.destination);
+    if (this.closed || this.stream !== old) {
+      // Closed or moved meanwhile: this one is not wanted.
+      await closeDestination(next);
+      return;
+    }
+    this.attach(next);
+    await closeDestination(old);
   }
 
   callStarted(call: CallRecord): void {

@@ -171,8 +171,9 @@ export class Observability implements CallObserver {
 
   /**
    * Applies the admin and access-log parts of a new config after a reload: the admin
-   * listener moves, opens or closes; the access log changes its share or destination.
-   * Unchanged parts are left alone, so calling it twice with one config is harmless. A part
+   * listener moves, opens or closes; the access log changes its share or destination, or, when
+   * they are unchanged, reopens its file (log rotation). Calling it twice with one config is
+   * harmless. A part
    * that cannot be applied keeps running as it was, and the call rejects with why.
    */
   reconfigure(config: Config): Promise<void> {
@@ -203,10 +204,16 @@ export class Observability implements CallObserver {
     if (this.closed) return;
     const errors: unknown[] = [];
     this.peers.configure(config.listeners);
-    if (this.accessLog !== undefined && !sameAccessLog(this.accessLogConfig, config.accessLog)) {
+    if (this.accessLog !== undefined) {
       try {
-        await this.accessLog.reconfigure(config.accessLog);
-        this.accessLogConfig = config.accessLog;
+        if (!sameAccessLog(this.accessLogConfig, config.accessLog)) {
+          await this.accessLog.reconfigure(config.accessLog);
+          this.accessLogConfig = config.accessLog;
+        } else {
+          // Every reload reopens the access-log file: after a rotation by rename (logrotate's
+          // default), SIGHUP or POST /reload moves the log to a new file of the same name.
+          await this.accessLog.reopen();
+        }
       } catch (err) {
         errors.push(err);
       }

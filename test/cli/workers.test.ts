@@ -2,7 +2,7 @@
 // health-checks once for all of them, reloads them together, merges their metrics, restarts
 // one that dies, and drains them all on SIGTERM.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -156,6 +156,49 @@ describe('worker processes', () => {
     );
     assert.ok(results.every((r) => r.status.code === grpc.status.OK));
     assert.deepEqual([...new Set(results.map((r) => r.response?.backend))], ['b']);
+  });
+
+  it('reopens the access-log file in every worker on SIGHUP: a rotation by rename loses no line', async (t) => {
+    const backend = await startEchoBackend({ name: 'b' });
+    let started = false;
+    t.after(() => {
+      if (!started) backend.kill();
+    });
+    const port = await closedPort();
+    // The path is relative to the config file: in the fleet's folder.
+    const { proxy, dir, file } = await startFleet(
+      `listeners:\n  - address: 127.0.0.1:${port}\naccessLog: { sample: 1, destination: access.log }\nclusters:\n  main: { target: "${backend.address}" }\n`,
+    );
+    const cs = clients(`127.0.0.1:${port}`, 6);
+    started = true;
+    t.after(async () => {
+      cs.forEach((c) => c.close());
+      await proxy.stop('SIGKILL');
+      backend.kill();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const log = join(dir, 'access.log');
+    const lines = (path: string) =>
+      existsSync(path)
+        ? readFileSync(path, 'utf8')
+            .split('\n')
+            .filter((l) => l !== '').length
+        : 0;
+    assert.deepEqual(await callAll(cs, 5), []);
+    // logrotate's default: rename the file, then signal.
+    renameSync(log, `${log}.1`);
+    proxy.child.kill('SIGHUP');
+    // The primary says so once every worker has reloaded, and so reopened its log.
+    await eventually(
+      () => proxy.lines.some((l) => l.includes(`${file} reloaded`)),
+      10_000,
+      'the reload',
+    );
+    assert.deepEqual(await callAll(cs, 5), []);
+    // Each worker flushes its log as it exits.
+    assert.equal(await proxy.stop('SIGTERM'), 0);
+    assert.equal(lines(`${log}.1`), 30, 'the calls before the rotation, in the renamed file');
+    assert.equal(lines(log), 30, 'the calls after it, in a new file of the same name');
   });
 
   it('reloads every worker on SIGHUP, restarts a worker that dies, and drains on SIGTERM', async (t) => {

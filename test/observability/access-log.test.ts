@@ -1,7 +1,7 @@
 // The access log through a real proxy: one JSON line per call with every field when sample is
 // 1, none when 0, about half at 0.5, exactly the injected draws otherwise; flushed on close.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
@@ -209,6 +209,44 @@ describe('access log', () => {
     await stop();
     assert.equal(readLines(first).length, 3);
     assert.equal(readLines(second).length, 4);
+  });
+
+  it('reopens its file on a reload, so a log rotated by rename loses no line', async (t) => {
+    const dir = tempDir(t);
+    const file = join(dir, 'access.log');
+    const { proxy, stop } = await withProxy(t, 1, file);
+    await unaryCalls(proxy.target, 3);
+    // What logrotate does by default: rename, then signal. Until the reload, lines still go
+    // to the renamed file (the descriptor follows it).
+    renameSync(file, `${file}.1`);
+    await unaryCalls(proxy.target, 2);
+    await proxy.observability.reconfigure(proxy.proxy.config);
+    await unaryCalls(proxy.target, 4);
+    await stop();
+    assert.equal(readLines(`${file}.1`).length, 5);
+    assert.equal(readLines(file).length, 4);
+  });
+
+  it('reopens nothing for stdout, and keeps writing where it was when the file cannot be opened', async (t) => {
+    const dir = tempDir(t);
+    const file = join(dir, 'logs', 'access.log');
+    const { proxy, stop } = await withProxy(t, 1, file);
+    await unaryCalls(proxy.target, 2);
+    // The folder is replaced by a file: the path cannot be opened again.
+    renameSync(join(dir, 'logs'), join(dir, 'old-logs'));
+    writeFileSync(join(dir, 'logs'), '');
+    await assert.rejects(
+      proxy.observability.reconfigure(proxy.proxy.config),
+      (err: Error & { code?: string }) =>
+        err.code === 'SWY_ERR_CONFIG' && /cannot open the access log/.test(err.message),
+    );
+    await unaryCalls(proxy.target, 3);
+    await stop();
+    assert.equal(readLines(join(dir, 'old-logs', 'access.log')).length, 5);
+
+    const quiet = await withProxy(t, 1, 'stdout');
+    await quiet.proxy.observability.reconfigure(quiet.proxy.proxy.config);
+    await quiet.stop();
   });
 
   it('writes the verified client certificate identity of an mTLS listener as peerIdentity', async (t) => {
