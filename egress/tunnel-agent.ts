@@ -16,6 +16,11 @@ export interface TunnelAgentOptions {
   /** Time allowed for the proxy connection and its answer to CONNECT. */
   readonly connectTimeoutMs?: number;
   readonly proxyTls?: ProxyTlsOptions;
+  /**
+   * `https:` agents: TLS settings for the server inside the tunnel (CA, client certificate,
+   * server name, verification), as node:https agent options.
+   */
+  readonly tls?: Readonly<Record<string, unknown>>;
 }
 
 type Callback = (err: Error | null, stream: Duplex) => void;
@@ -53,7 +58,7 @@ export function createTunnelAgent(options: TunnelAgentOptions): HttpAgent {
         );
         return undefined;
       }
-    })({ keepAlive: false });
+    })({ keepAlive: false, ...options.tls });
   }
   return new (class TunnelHttpAgent extends HttpAgent {
     override createConnection(

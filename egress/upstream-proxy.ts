@@ -91,12 +91,15 @@ export function clusterResolverOptions(
   context: EgressContext,
 ): ResolverOptions {
   const target = cluster.parsedTarget;
-  const options = blockOptions(target.scheme, cluster.resolver);
-  if (target.scheme !== 'consul') return options;
+  const block = blockOptions(target.scheme, cluster.resolver);
+  if (target.scheme !== 'consul') return block;
+  // CONSUL_HTTP_ADDR, CONSUL_HTTP_SSL and the rest come from the same environment as the
+  // proxies, so the agent's scheme the resolver uses is the one its agent was made for.
+  const options: ResolverOptions = { ...block, env: context.env };
   const configured = configuredProxy(cluster);
   if (configured === 'none') return options;
   if (configured === undefined && !context.environment.any) return options;
-  const { baseUrl } = consulEndpoint(
+  const { baseUrl, tls } = consulEndpoint(
     cluster.target,
     target,
     consulOptions(options.consul),
@@ -118,6 +121,7 @@ export function clusterResolverOptions(
     route,
     connectTimeoutMs: cluster.timeouts.connectMs,
     proxyTls: context.proxyTls,
+    ...(tls !== undefined ? { tls: { ...tls } } : {}),
   });
   return { ...options, consulAgent: agent };
 }

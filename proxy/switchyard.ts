@@ -60,7 +60,8 @@ export interface SwitchyardOptions {
   readonly createResolver?: (target: string, cluster: ClusterConfig) => Resolver;
   /**
    * The environment upstream proxies come from (`grpc_proxy`, `https_proxy`, `http_proxy`,
-   * `no_proxy`, …), read once at start; default `process.env`.
+   * `no_proxy`, …) and Consul resolvers read (`CONSUL_HTTP_ADDR`, `CONSUL_CACERT`, …), read
+   * once at start; default `process.env`.
    */
   readonly env?: ProxyEnv;
   /**

@@ -109,7 +109,10 @@ export interface ResolverOptions {
    * The resolver never destroys an agent it was given.
    */
   readonly consulAgent?: HttpAgent;
-  /** Environment for `CONSUL_HTTP_ADDR`, `CONSUL_HTTP_TOKEN`, `CONSUL_HTTP_SSL`; default `process.env`. */
+  /**
+   * Environment for `CONSUL_HTTP_ADDR`, `CONSUL_HTTP_TOKEN`, `CONSUL_HTTP_SSL` and the TLS
+   * settings (`CONSUL_CACERT`, …); default `process.env`.
+   */
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 

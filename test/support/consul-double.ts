@@ -1,6 +1,8 @@
 // An HTTP stand-in for the Consul agent API we call (/v1/health/service), with real blocking queries.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 
 export type CheckStatus = 'passing' | 'warning' | 'critical';
 
@@ -45,6 +47,8 @@ export interface ConsulRequest {
   readonly index: bigint | undefined;
   /** When the request arrived (performance.now()). */
   readonly at: number;
+  /** Over HTTPS: the CN of the client certificate the agent verified, if one was presented. */
+  readonly clientCn: string | undefined;
   /** True when the request blocked waiting for a change. */
   blocked: boolean;
   /** How it ended: answered, or the client went away first. */
@@ -60,6 +64,11 @@ export interface ConsulDoubleOptions {
   readonly startIndex?: bigint;
   /** Port to listen on (to come back where it was after close()); default a free one. */
   readonly port?: number;
+  /**
+   * Serve HTTPS with this certificate; with `ca`, ask for a client certificate and refuse the
+   * handshake without one that `ca` signed (Consul's `verify_incoming`).
+   */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer; readonly ca?: Buffer };
 }
 
 /** Go durations as Consul takes them for `wait`: `30s`, `1500ms`, `1m`. */
@@ -70,6 +79,14 @@ function parseWait(text: string | undefined): number {
   const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[m[2] ?? 's'] ?? 1_000;
   // Consul caps the wait at 10 minutes.
   return Math.min(Number(m[1]) * unit, 10 * 60_000);
+}
+
+/** The verified client certificate's CN, over HTTPS. */
+function clientCn(req: IncomingMessage): string | undefined {
+  const socket = req.socket as Partial<TLSSocket>;
+  if (socket.getPeerCertificate === undefined || socket.authorized !== true) return undefined;
+  const cn = socket.getPeerCertificate().subject?.CN;
+  return Array.isArray(cn) ? cn[0] : cn;
 }
 
 type Clause = (i: ConsulInstance) => boolean;
@@ -122,7 +139,16 @@ export class ConsulDouble {
 
   /** Starts the double on 127.0.0.1 and `options.port` or a free port. */
   static async start(options: ConsulDoubleOptions = {}): Promise<ConsulDouble> {
-    const server = createServer();
+    const tls = options.tls;
+    const server: Server =
+      tls === undefined
+        ? createServer()
+        : createTlsServer({
+            cert: tls.cert,
+            key: tls.key,
+            ...(tls.ca !== undefined ? { ca: tls.ca, requestCert: true } : {}),
+            rejectUnauthorized: tls.ca !== undefined,
+          });
     const double = new ConsulDouble(server, options);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => double.handle(req, res));
     await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
@@ -212,6 +238,7 @@ export class ConsulDouble {
       namespace: header('x-consul-namespace') ?? url.searchParams.get('ns') ?? undefined,
       index: indexText !== null && /^\d+$/.test(indexText) ? BigInt(indexText) : undefined,
       at: performance.now(),
+      clientCn: clientCn(req),
       blocked: false,
       outcome: 'pending',
     };
