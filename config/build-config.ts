@@ -63,6 +63,7 @@ interface CheckedListener {
     passthrough?: (string | undefined)[];
     tls?: { cert?: string; key?: string };
     idleTimeout: number;
+    users?: ({ user?: string; password?: string } | undefined)[];
   };
   gateway?: {
     grpcWeb: boolean;
@@ -459,6 +460,10 @@ function buildConnect(c: CheckedListener['connect']): ConnectConfig | undefined 
         ? undefined
         : { certFile: c.tls.cert as string, keyFile: c.tls.key as string },
     idleTimeoutMs: c.idleTimeout,
+    users: (c.users ?? []).map((u) => ({
+      user: u?.user as string,
+      password: u?.password as string,
+    })),
   };
 }
 

@@ -187,6 +187,23 @@ const TUNNEL_TLS = object({
   key: { shape: FILE, required: true, description: 'private key (PEM) of the certificate' },
 });
 
+const PROXY_USER = object({
+  user: {
+    shape: {
+      kind: 'string',
+      pattern: /^[^:\s]+$/,
+      patternMessage: 'be a user name without spaces or ":" (HTTP Basic cannot carry one)',
+    },
+    required: true,
+    description: 'user name',
+  },
+  password: {
+    shape: { kind: 'string', pattern: /./, patternMessage: 'not be empty' },
+    required: true,
+    description: 'password; write `${PROXY_PASSWORD}` to keep it out of the file',
+  },
+});
+
 const CONNECT = object({
   clusters: {
     shape: {
@@ -214,6 +231,12 @@ const CONNECT = object({
     shape: duration(),
     default: DEFAULT_CONNECT.idleTimeoutMs,
     description: 'close a passthrough tunnel with no bytes either way for this long; 0s never',
+  },
+  users: {
+    shape: { kind: 'list', items: PROXY_USER },
+    default: [],
+    description:
+      'who may open tunnels: CONNECT must carry one of these in `Proxy-Authorization: Basic` (an http_proxy URL with user:password@), else 407; empty: anyone who can connect',
   },
 });
 

@@ -104,6 +104,7 @@ export const DEFAULT_CONNECT = {
   tls: undefined,
   // As Envoy's TCP proxy: a raw tunnel with nothing flowing for an hour is closed.
   idleTimeoutMs: 3_600_000,
+  users: [],
 } as const satisfies ConnectConfig;
 
 /**

@@ -49,13 +49,24 @@ function redactCluster(cluster: ClusterConfig): ClusterConfig {
 }
 
 /**
- * A deep enough copy of `config` with proxy passwords, resolver tokens and the admin token
- * replaced.
+ * A deep enough copy of `config` with proxy passwords, resolver tokens, the forward-proxy
+ * users' passwords and the admin token replaced.
  */
 export function redactConfig(config: Config): Config {
   const admin = config.admin;
   return {
     ...config,
+    listeners: config.listeners.map((l) =>
+      l.connect === undefined || l.connect.users.length === 0
+        ? l
+        : {
+            ...l,
+            connect: {
+              ...l.connect,
+              users: l.connect.users.map((u) => ({ user: u.user, password: REDACTED })),
+            },
+          },
+    ),
     clusters: config.clusters.map(redactCluster),
     admin:
       admin?.auth?.token === undefined

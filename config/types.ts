@@ -169,6 +169,8 @@ export interface ConnectConfig {
   readonly tls: TunnelTlsConfig | undefined;
   /** A passthrough tunnel with no bytes either way for this long is closed; 0 never. */
   readonly idleTimeoutMs: number;
+  /** Who may open tunnels (HTTP Basic in Proxy-Authorization); empty: anyone who can connect. */
+  readonly users: readonly { readonly user: string; readonly password: string }[];
 }
 
 export interface TunnelTlsConfig {

@@ -17,6 +17,7 @@ import {
 import { describeError } from '../common/errors.js';
 import { armHandshake, disarmHandshake, matchPreface, readBuffered } from '../common/handshake.js';
 import type { Logger } from '../common/log.js';
+import { ProxyCredentials } from './proxy-auth.js';
 
 /** The first byte of a TLS handshake record. */
 const TLS_HANDSHAKE = 0x16;
@@ -42,6 +43,17 @@ export interface ConnectHost {
 
 /** Patterns parsed once per config object (a reload brings a new one). */
 const passthroughCache = new WeakMap<ConnectConfig, HostPatternList>();
+/** Credential digests made once per config object, likewise. */
+const credentialsCache = new WeakMap<ConnectConfig, ProxyCredentials>();
+
+function credentialsOf(config: ConnectConfig): ProxyCredentials {
+  let credentials = credentialsCache.get(config);
+  if (credentials === undefined) {
+    credentials = new ProxyCredentials(config.users);
+    credentialsCache.set(config, credentials);
+  }
+  return credentials;
+}
 
 function passthroughOf(config: ConnectConfig): HostPatternList {
   let list = passthroughCache.get(config);
@@ -159,6 +171,18 @@ export class ConnectGateway {
       // The listener left forward-proxy mode by a reload while this request was read.
       this.refuse(socket, 403, 'this listener no longer accepts CONNECT');
       return;
+    }
+    const credentials = credentialsOf(config);
+    if (credentials.required) {
+      const verdict = credentials.check(parsed.headers.get('proxy-authorization'));
+      if (!verdict.ok) {
+        this.host.logger.debug(
+          { listener: this.host.name, target: target.authority },
+          `CONNECT refused: ${verdict.reason}`,
+        );
+        this.refuse(socket, 407, verdict.reason);
+        return;
+      }
     }
     const cluster = clusterForTarget(config, target, (n) => this.host.hasCluster(n));
     if (cluster !== undefined) {

@@ -1,6 +1,7 @@
 // Reading an HTTP/1.1 `CONNECT host:port` request head (forward-proxy mode) and the short
 // HTTP/1.1 answers a forward proxy gives: strict, bounded, and never throwing on client input.
 import { isIP } from 'node:net';
+import { PROXY_AUTHENTICATE } from './proxy-auth.js';
 
 /** A request head larger than this is refused (431), as nginx's default header buffer. */
 export const MAX_HEAD_BYTES = 8 * 1024;
@@ -88,6 +89,7 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   400: 'Bad Request',
   403: 'Forbidden',
   405: 'Method Not Allowed',
+  407: 'Proxy Authentication Required',
   408: 'Request Timeout',
   431: 'Request Header Fields Too Large',
   502: 'Bad Gateway',
@@ -103,6 +105,7 @@ export function connectRefusal(status: number, reason: string): string {
   return (
     `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
     (status === 405 ? 'Allow: CONNECT\r\n' : '') +
+    (status === 407 ? `Proxy-Authenticate: ${PROXY_AUTHENTICATE}\r\n` : '') +
     'Content-Type: text/plain; charset=utf-8\r\n' +
     `Content-Length: ${Buffer.byteLength(body)}\r\n` +
     'Connection: close\r\n\r\n' +

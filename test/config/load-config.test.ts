@@ -65,6 +65,7 @@ listeners:
       passthrough: [api.example.com:443, .corp.example, 10.0.0.0/8, "*"]
       tls: { cert: tunnel.pem, key: tunnel.key }
       idleTimeout: 5m
+      users: [{ user: ci, password: s3cret }]
   - name: forward
     address: 127.0.0.1:3128
     connect: {}
@@ -159,6 +160,7 @@ void describe('loading a valid file', () => {
               keyFile: '/etc/switchyard/tunnel.key',
             },
             idleTimeoutMs: 300_000,
+            users: [{ user: 'ci', password: 's3cret' }],
           },
         },
         {
@@ -737,7 +739,7 @@ clusters: { users: { target: a:1 } }
       'switchyard.yaml:5:78 listeners[0].connect.passthrough[5]: "-bad-" is not a host pattern (host, .domain, IP address, CIDR range, each with an optional :port, or *)',
       'switchyard.yaml:6:12 listeners[0].connect.tls: missing required key "key"',
       'switchyard.yaml:7:20 listeners[0].connect.idleTimeout: "soon" is not a duration (write e.g. "250ms", "5s", "1m30s" or "1h")',
-      'switchyard.yaml:8:7 listeners[0].connect.colour: unknown key "colour" (expected clusters, passthrough, tls or idleTimeout)',
+      'switchyard.yaml:8:7 listeners[0].connect.colour: unknown key "colour" (expected clusters, passthrough, tls, idleTimeout or users)',
     ],
   },
   {

@@ -52,3 +52,26 @@ test('redactUrl: every form of credentials, and text that is no URL', () => {
   assert.equal(redactUrl('http://u:p@ss@proxy:3128'), `http://u:${REDACTED}@proxy:3128`);
   assert.equal(redactUrl('http://u:p%40ss@proxy:3128/'), `http://u:${REDACTED}@proxy:3128/`);
 });
+
+test('forward-proxy users keep their names and lose their passwords', () => {
+  const listener = base.listeners[0];
+  const config: Config = {
+    ...base,
+    listeners: [
+      {
+        ...listener,
+        connect: {
+          clusters: {},
+          passthrough: [],
+          tls: undefined,
+          idleTimeoutMs: 0,
+          users: [{ user: 'ci', password: 'hunter2-hunter2' }],
+        },
+      },
+    ],
+  };
+  const safe = redactConfig(config);
+  assert.deepEqual(safe.listeners[0].connect?.users, [{ user: 'ci', password: REDACTED }]);
+  assert.equal(config.listeners[0].connect?.users[0].password, 'hunter2-hunter2');
+  assert.ok(!JSON.stringify(safe).includes('hunter2'));
+});

@@ -156,6 +156,49 @@ void describe('forward-proxy mode', () => {
     assert.deepEqual(new Set(served), new Set(['x', 'y']), 'calls reached both endpoints');
   });
 
+  void it('asks for credentials when connect.users is set, and serves a grpc-js client that has them', async (t) => {
+    const [x] = backends;
+    const proxy = await forwardProxy([['echo', `static:///${x.address}`]], {
+      users: [{ user: 'ci', password: 'pa:ss' }],
+      passthrough: [x.address],
+    });
+    t.after(() => proxy.close());
+    // Without credentials, or with wrong ones: 407 with the challenge, to a cluster or to a
+    // passthrough target alike.
+    for (const [request, reason] of [
+      [`CONNECT echo:50051 HTTP/1.1\r\n\r\n`, 'proxy credentials required'],
+      [
+        `CONNECT ${x.address} HTTP/1.1\r\nProxy-Authorization: Basic ${Buffer.from('ci:nope').toString('base64')}\r\n\r\n`,
+        'wrong proxy credentials',
+      ],
+    ] as const) {
+      const refused = await rawRequest(proxy.target, request);
+      assert.equal(refused.status, 407, refused.head);
+      assert.match(refused.head, /\r\nProxy-Authenticate: Basic realm="switchyard"/);
+      assert.match(refused.body, new RegExp(reason));
+      assert.ok(refused.closed);
+    }
+    // grpc-js sends the user:password of its http_proxy URL as Proxy-Authorization.
+    const served = await withHttpProxy(`http://ci:pa%3Ass@${proxy.target}`, async () => {
+      const client = echoClient('echo:50051');
+      try {
+        return (await echoUnaryOk(client, {}, { deadlineMs: 10_000 })).backend;
+      } finally {
+        client.close();
+      }
+    });
+    assert.equal(served, 'x');
+    const refused = await withHttpProxy(`http://ci:wrong@${proxy.target}`, async () => {
+      const client = echoClient('echo:50051');
+      try {
+        return await echoUnary(client, {}, { deadlineMs: 10_000 });
+      } finally {
+        client.close();
+      }
+    });
+    assert.equal(refused.status.code, grpc.status.UNAVAILABLE, refused.status.details);
+  });
+
   void it('tunnels passthrough targets as bytes and refuses every other target with 403', async (t) => {
     const [x] = backends;
     const proxy = await forwardProxy([['echo', `static:///${x.address}`]], {
