@@ -88,6 +88,11 @@ export class ConnectGateway {
   /** Open passthrough tunnels: client socket → upstream socket. */
   private readonly tunnels = new Map<Duplex, Duplex>();
   private closed = false;
+  /**
+   * CONNECT requests answered, by outcome: `cluster` (an HTTP/2 tunnel to a cluster),
+   * `passthrough` (a byte tunnel), or the status of the refusal (`403`, `407`, …); for metrics.
+   */
+  readonly answered = new Map<string, number>();
   /** Called whenever a passthrough tunnel closes (the listener waits for them at shutdown). */
   onTunnelClosed: (() => void) | undefined;
 
@@ -186,6 +191,7 @@ export class ConnectGateway {
     }
     const cluster = clusterForTarget(config, target, (n) => this.host.hasCluster(n));
     if (cluster !== undefined) {
+      this.count('cluster');
       socket.write(CONNECT_ESTABLISHED);
       this.awaitHttp2(socket, cluster, target);
       return;
@@ -291,13 +297,19 @@ export class ConnectGateway {
       client.setTimeout(idleTimeoutMs, end);
       socket.setTimeout?.(idleTimeoutMs, end);
     }
+    this.count('passthrough');
     client.write(CONNECT_ESTABLISHED);
     client.pipe(upstream);
     upstream.pipe(client);
     client.resume();
   }
 
+  private count(outcome: string): void {
+    this.answered.set(outcome, (this.answered.get(outcome) ?? 0) + 1);
+  }
+
   private refuse(socket: Duplex, status: number, reason: string): void {
+    this.count(String(status));
     this.pending.delete(socket);
     if (socket.destroyed) return;
     socket.on('error', () => {});

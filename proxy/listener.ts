@@ -147,6 +147,8 @@ function sweepInterval(config: ListenerConfig): number {
   return Math.max(50, Math.min(1_000, Math.floor(finest / 4)));
 }
 
+const NO_ANSWERS: ReadonlyMap<string, number> = new Map();
+
 export class Listener implements ConnectionHost {
   readonly name: string;
   /** The socket server: a plain net.Server in front of h2c, the TLS server itself otherwise. */
@@ -276,6 +278,11 @@ export class Listener implements ConnectionHost {
   /** Passthrough tunnels open now (forward-proxy mode). */
   get tunnelCount(): number {
     return this.gateway?.tunnelCount ?? 0;
+  }
+
+  /** CONNECT requests answered in forward-proxy mode, by outcome (see ConnectGateway). */
+  get connectAnswers(): ReadonlyMap<string, number> {
+    return this.gateway?.answered ?? NO_ANSWERS;
   }
 
   private connectGateway(): ConnectGateway {

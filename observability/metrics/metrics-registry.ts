@@ -431,6 +431,19 @@ export function createMetricsRegistry(
     },
   );
 
+  // Forward-proxy mode.
+  scrapedCounter(
+    r,
+    'switchyard_connect_requests_total',
+    'CONNECT requests a forward-proxy listener answered, by outcome: cluster (an HTTP/2 tunnel to a cluster), passthrough (a byte tunnel), or the status it refused with (400, 403, 405, 407 without the credentials connect.users asks for, 408, 431, 502, 504).',
+    ['listener', 'outcome'],
+    (add) => {
+      for (const l of proxy.listenerList()) {
+        for (const [outcome, n] of l.connectAnswers) add({ listener: l.name, outcome }, n);
+      }
+    },
+  );
+
   // Client connections.
   scrapedCounter(
     r,

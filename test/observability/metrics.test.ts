@@ -14,6 +14,8 @@ import {
   startEchoBackend,
 } from '../support/echo-backend.js';
 import { eventually, testCluster } from '../support/proxy-harness.js';
+import { rawRequest } from '../support/connect-client.js';
+import { DEFAULT_CONNECT } from '../../config/defaults.js';
 import { adminRequest, startObservedProxy } from './observed-proxy.js';
 import { parsePrometheusText, sampleValue, samplesOf } from './prometheus-text.js';
 
@@ -136,6 +138,43 @@ describe('/metrics', () => {
     // The process's own metrics come along, from the private registry.
     assert.ok(m.has('process_cpu_user_seconds_total'));
     assert.ok(m.has('nodejs_eventloop_lag_seconds'));
+  });
+
+  it('counts CONNECT requests of a forward-proxy listener by outcome', async (t) => {
+    const backend = await startEchoBackend({ name: 'a' });
+    const proxy = await startObservedProxy({
+      upstream: backend.address,
+      listener: {
+        connect: { ...DEFAULT_CONNECT, users: [{ user: 'ci', password: 'secret' }] },
+      },
+    });
+    t.after(async () => {
+      await proxy.close();
+      backend.kill();
+    });
+    const auth = `Proxy-Authorization: Basic ${Buffer.from('ci:secret').toString('base64')}\r\n`;
+    const answers = [
+      await rawRequest(proxy.target, 'CONNECT default:50051 HTTP/1.1\r\n\r\n'),
+      await rawRequest(proxy.target, `CONNECT elsewhere:443 HTTP/1.1\r\n${auth}\r\n`),
+      await rawRequest(proxy.target, `CONNECT default:50051 HTTP/1.1\r\n${auth}\r\n`),
+    ];
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [407, 403, 200],
+    );
+    answers[2].socket.destroy();
+    const m = await scrape(proxy.admin);
+    for (const [outcome, n] of [
+      ['407', 1],
+      ['403', 1],
+      ['cluster', 1],
+    ] as const) {
+      assert.equal(
+        sampleValue(m, 'switchyard_connect_requests_total', { listener: 'main', outcome }),
+        n,
+        outcome,
+      );
+    }
   });
 
   it('serves HEAD without a body and refuses other methods', async (t) => {
