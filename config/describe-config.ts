@@ -66,7 +66,12 @@ function listenerKind(l: ListenerConfig): string {
   if (l.tls?.minVersion === 'TLSv1.3') mode += ', TLS 1.3 only';
   if (l.connect === undefined) return mode;
   const passthrough = l.connect.passthrough.length;
-  return `${mode}, forward proxy (CONNECT${passthrough > 0 ? `, ${passthrough} passthrough pattern${passthrough === 1 ? '' : 's'}` : ''})`;
+  const users = l.connect.users.length;
+  const parts = ['CONNECT'];
+  if (passthrough > 0)
+    parts.push(`${passthrough} passthrough pattern${passthrough === 1 ? '' : 's'}`);
+  if (users > 0) parts.push(`credentials of ${users} user${users === 1 ? '' : 's'} required`);
+  return `${mode}, forward proxy (${parts.join(', ')})`;
 }
 
 function headerText(h: HeaderMatch): string {

@@ -11,7 +11,7 @@ test('listeners, routes → clusters, and each cluster with policy, health and o
     `listeners:
   - { address: "0.0.0.0:8443", tls: { cert: a.pem, key: a.key, ca: ca.pem, requireClientCert: true } }
   - { name: local, address: "[::1]:8080", maxConcurrentStreams: 400, resetLimit: { burst: 50, rate: 10 } }
-  - { name: forward, address: "127.0.0.1:3128", connect: { passthrough: [.corp.example] } }
+  - { name: forward, address: "127.0.0.1:3128", connect: { passthrough: [.corp.example], users: [{ user: ci, password: pw }] } }
 routes:
   - { name: users, match: { service: users.Users, headers: [{ name: x-tenant, exact: acme }] }, cluster: users }
   - { match: { prefix: /orders. }, cluster: orders }
@@ -37,7 +37,7 @@ accessLog: { sample: 0.1 }
     `listeners:
   main     0.0.0.0:8443    TLS, client certificate required
   local    [::1]:8080      h2c, 400 streams per connection, resets 50 at once, then 10/s
-  forward  127.0.0.1:3128  h2c, forward proxy (CONNECT, 1 passthrough pattern)
+  forward  127.0.0.1:3128  h2c, forward proxy (CONNECT, 1 passthrough pattern, credentials of 1 user required)
 routes (first match wins):
   users    /users.Users/*, x-tenant = "acme"  → users
   route-2  /orders.*                          → orders
