@@ -3,6 +3,7 @@
 import { Agent as HttpAgent, type ClientRequestArgs } from 'node:http';
 import { Agent as HttpsAgent, type RequestOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
+import type { ConnectionOptions } from 'node:tls';
 import type { ProxyServer } from './proxy-settings.js';
 import { openTunnel, type ProxyTlsOptions } from './tunnel-dialer.js';
 
@@ -18,9 +19,10 @@ export interface TunnelAgentOptions {
   readonly proxyTls?: ProxyTlsOptions;
   /**
    * `https:` agents: TLS settings for the server inside the tunnel (CA, client certificate,
-   * server name, verification), as node:https agent options.
+   * server name, verification), as node:https agent options; asked for each new connection,
+   * so renewed certificates are used from the next one on.
    */
-  readonly tls?: Readonly<Record<string, unknown>>;
+  readonly tls?: () => ConnectionOptions;
 }
 
 type Callback = (err: Error | null, stream: Duplex) => void;
@@ -51,14 +53,18 @@ export function createTunnelAgent(options: TunnelAgentOptions): HttpAgent {
         openTunnel(proxy, host, port, timeoutMs, proxyTls).then(
           (socket) => {
             // TLS to the server inside the tunnel, with the request's own TLS settings.
-            const tlsSocket = super.createConnection({ ...request, socket } as RequestOptions);
+            const tlsSocket = super.createConnection({
+              ...request,
+              ...options.tls?.(),
+              socket,
+            } as RequestOptions);
             if (tlsSocket) callback?.(null, tlsSocket);
           },
           (err: Error) => callback?.(err, undefined as unknown as Duplex),
         );
         return undefined;
       }
-    })({ keepAlive: false, ...options.tls });
+    })({ keepAlive: false });
   }
   return new (class TunnelHttpAgent extends HttpAgent {
     override createConnection(

@@ -121,7 +121,7 @@ export function clusterResolverOptions(
     route,
     connectTimeoutMs: cluster.timeouts.connectMs,
     proxyTls: context.proxyTls,
-    ...(tls !== undefined ? { tls: { ...tls } } : {}),
+    ...(tls !== undefined ? { tls: () => tls.settings() } : {}),
   });
   return { ...options, consulAgent: agent };
 }

@@ -1,6 +1,5 @@
 // One Consul health query (`/v1/health/service/<name>?passing`) through the `consul` package.
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Socket } from 'node:net';
@@ -14,7 +13,7 @@ function loadConsul(): Promise<typeof Consul> {
 }
 import type { ConsulResolverOptions } from './options.js';
 import { ResolverOptionsError, type ResolutionErrorCode } from './errors.js';
-import { describeError } from '../common/errors.js';
+import { ConsulTls, type ConsulTlsSettings } from './consul-tls.js';
 import { DEFAULT_CONSUL_PORT, formatHostPort, type ConsulTarget } from './target.js';
 
 /** The agent's answer: the raw health entries and the blocking-query index. */
@@ -38,65 +37,15 @@ export interface ConsulEndpointConfig {
   /** `http://host:port` or `https://host:port`, for messages and the client. */
   readonly baseUrl: string;
   readonly token: string | undefined;
-  /** TLS settings for an `https:` agent; undefined for `http:`. */
-  readonly tls: ConsulTlsSettings | undefined;
-}
-
-/**
- * What Consul's own tools read from the environment for its HTTPS API, as node:tls options: the
- * CA that signed the agent's certificate (`CONSUL_CACERT`), a client certificate and key for an
- * agent with `verify_incoming` (`CONSUL_CLIENT_CERT`, `CONSUL_CLIENT_KEY`), the name to check the
- * agent's certificate against (`CONSUL_TLS_SERVER_NAME`), and `CONSUL_HTTP_SSL_VERIFY=false` to
- * skip the check. Files are read when the resolver is made.
- */
-export interface ConsulTlsSettings {
-  readonly ca?: Buffer;
-  readonly cert?: Buffer;
-  readonly key?: Buffer;
-  readonly servername?: string;
-  readonly rejectUnauthorized: boolean;
-}
-
-function consulTls(
-  text: string,
-  env: Readonly<Record<string, string | undefined>>,
-): ConsulTlsSettings {
-  const problems: { path: string; message: string }[] = [];
-  const read = (name: string): Buffer | undefined => {
-    const file = env[name];
-    if (file === undefined || file === '') return undefined;
-    try {
-      return readFileSync(file);
-    } catch (err) {
-      problems.push({ path: name, message: `cannot read ${file}: ${describeError(err)}` });
-      return undefined;
-    }
-  };
-  const ca = read('CONSUL_CACERT');
-  const cert = read('CONSUL_CLIENT_CERT');
-  const key = read('CONSUL_CLIENT_KEY');
-  const hasCert = Boolean(env.CONSUL_CLIENT_CERT);
-  if (hasCert !== Boolean(env.CONSUL_CLIENT_KEY)) {
-    problems.push({
-      path: hasCert ? 'CONSUL_CLIENT_KEY' : 'CONSUL_CLIENT_CERT',
-      message: `is needed with ${hasCert ? 'CONSUL_CLIENT_CERT' : 'CONSUL_CLIENT_KEY'}`,
-    });
-  }
-  if (problems.length > 0) throw new ResolverOptionsError(text, problems);
-  const servername = env.CONSUL_TLS_SERVER_NAME || undefined;
-  return {
-    ...(ca !== undefined ? { ca } : {}),
-    ...(cert !== undefined && key !== undefined ? { cert, key } : {}),
-    ...(servername !== undefined ? { servername } : {}),
-    rejectUnauthorized: !/^(0|false)$/i.test(env.CONSUL_HTTP_SSL_VERIFY ?? ''),
-  };
+  /** TLS for an `https:` agent, re-read when its files change; undefined for `http:`. */
+  readonly tls: ConsulTls | undefined;
 }
 
 /**
  * Where to reach Consul and with which token: the target's agent, else the `address` option,
  * else `CONSUL_HTTP_ADDR`, else 127.0.0.1:8500; `CONSUL_HTTP_SSL=true` picks https for an
  * address without a scheme; the token from the option, else `CONSUL_HTTP_TOKEN`; for https,
- * the TLS settings of `consulTls`. Throws ResolverOptionsError naming the variable at fault.
+ * the TLS of `ConsulTls`. Throws ResolverOptionsError naming the variable at fault.
  */
 export function consulEndpoint(
   text: string,
@@ -133,7 +82,7 @@ export function consulEndpoint(
   }
   const port = url.port || String(url.protocol === 'https:' ? 8501 : DEFAULT_CONSUL_PORT);
   const token = options.token ?? (env.CONSUL_HTTP_TOKEN || undefined);
-  const tls = url.protocol === 'https:' ? consulTls(text, env) : undefined;
+  const tls = url.protocol === 'https:' ? ConsulTls.fromEnv(text, env) : undefined;
   return { baseUrl: `${url.protocol}//${url.hostname}:${port}`, token, tls };
 }
 
@@ -207,8 +156,11 @@ function bodyText(body: unknown): string {
  */
 export class ConsulHealthClient {
   private consul: Consul | undefined;
-  private readonly settings: ConstructorParameters<typeof Consul>[0];
+  private readonly settings: ConstructorParameters<typeof Consul>[0] & { agent: HttpAgent };
   private readonly ownsAgent: boolean;
+  /** Over https with its own agent: the TLS it follows, and the settings that agent was made with. */
+  private readonly tls: ConsulTls | undefined;
+  private agentTls: ConsulTlsSettings | undefined;
   private ctx: EventEmitter | undefined;
   private closed = false;
   readonly baseUrl: string;
@@ -222,6 +174,8 @@ export class ConsulHealthClient {
     this.baseUrl = endpoint.baseUrl;
     this.ownsAgent = agent === undefined;
     const secure = endpoint.baseUrl.startsWith('https:');
+    this.tls = agent === undefined && secure ? endpoint.tls : undefined;
+    this.agentTls = this.tls?.settings();
     const namespace = target.namespace ?? options.namespace;
     // `baseUrl` and `headers` pass through to the underlying papi client (not in the typings).
     const settings = {
@@ -229,7 +183,7 @@ export class ConsulHealthClient {
       agent:
         agent ??
         (secure
-          ? new BackgroundHttpsAgent({ keepAlive: true, ...endpoint.tls })
+          ? new BackgroundHttpsAgent({ keepAlive: true, ...this.agentTls })
           : new BackgroundHttpAgent({ keepAlive: true })),
       headers: namespace !== undefined ? { 'x-consul-namespace': namespace } : {},
       defaults: endpoint.token !== undefined ? { token: endpoint.token } : undefined,
@@ -245,6 +199,7 @@ export class ConsulHealthClient {
     if (this.closed) throw new ConsulQueryError('SWY_ERR_RESOLVE_TRANSIENT', 'closed');
     const ConsulClass = await loadConsul();
     if (this.closed) throw new ConsulQueryError('SWY_ERR_RESOLVE_TRANSIENT', 'closed');
+    this.followTls();
     const consul = (this.consul ??= new ConsulClass(this.settings));
     const { waitMs, timeoutMs } = this.options;
     const ctx = Object.assign(new EventEmitter(), { includeResponse: true });
@@ -308,6 +263,21 @@ export class ConsulHealthClient {
       );
     }
     return { index: newIndex, entries: body };
+  }
+
+  /**
+   * A TLS file changed on disk (a renewed client certificate): the next query goes out on a new
+   * agent made with it. Queries run one at a time, so the old agent carries none now and its
+   * kept-alive sockets are closed.
+   */
+  private followTls(): void {
+    const now = this.tls?.settings();
+    if (now === undefined || now === this.agentTls) return;
+    this.agentTls = now;
+    const old = this.settings.agent;
+    this.settings.agent = new BackgroundHttpsAgent({ keepAlive: true, ...now });
+    this.consul = undefined;
+    old.destroy();
   }
 
   /** Aborts the request in flight and releases the connection pool (unless it was injected). */

@@ -1,12 +1,16 @@
 // The consul resolver against an agent that serves its API over HTTPS and asks for client
 // certificates (Consul's verify_incoming), with the environment Consul's own tools read:
 // CONSUL_HTTP_SSL, CONSUL_CACERT, CONSUL_CLIENT_CERT/KEY, CONSUL_TLS_SERVER_NAME and
-// CONSUL_HTTP_SSL_VERIFY; directly and through an HTTP CONNECT proxy (tinyproxy).
+// CONSUL_HTTP_SSL_VERIFY; directly and through an HTTP CONNECT proxy (tinyproxy); and a client
+// certificate renewed on disk, used from the next query on.
 import assert from 'node:assert/strict';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { createResolver } from '../../resolver/create-resolver.js';
 import { ResolverOptionsError } from '../../resolver/errors.js';
+import { ConsulTls } from '../../resolver/consul-tls.js';
 import { ConsulDouble } from '../support/consul-double.js';
 import { createTestCerts, type TestCerts } from '../support/certs.js';
 import { echoClient, echoUnaryOk, startEchoBackend } from '../support/echo-backend.js';
@@ -118,7 +122,61 @@ void describe('consul resolver over HTTPS', () => {
     }).close();
   });
 
-  void it('keeps the client certificate inside a CONNECT tunnel (https_proxy)', async (t) => {
+  /** A folder with `client.pem` and `client.key`, replaced as a renewal does (write, rename). */
+  function certFolder(t: TestContext, from: TestCerts) {
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-consul-cert-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const put = (source: TestCerts) => {
+      for (const [name, body] of [
+        ['client.pem', source.clientCert],
+        ['client.key', source.clientKey],
+      ] as const) {
+        writeFileSync(join(dir, `${name}.new`), body);
+        renameSync(join(dir, `${name}.new`), join(dir, name));
+      }
+    };
+    put(from);
+    return {
+      env: {
+        CONSUL_CACERT: certs.caCertPath,
+        CONSUL_CLIENT_CERT: join(dir, 'client.pem'),
+        CONSUL_CLIENT_KEY: join(dir, 'client.key'),
+      },
+      renew: () => put(certs),
+      remove: () => rmSync(join(dir, 'client.pem')),
+    };
+  }
+
+  void it('reads the files again when they change: the same settings until then, the last good ones if a file is gone', (t) => {
+    const folder = certFolder(t, other);
+    const tls = ConsulTls.fromEnv('consul:///users', folder.env);
+    const first = tls.settings();
+    assert.equal(tls.settings(), first, 'unchanged files: the same object');
+    assert.deepEqual(first.cert, other.clientCert);
+    folder.renew();
+    const renewed = tls.settings();
+    assert.notEqual(renewed, first);
+    assert.deepEqual(renewed.cert, certs.clientCert);
+    assert.deepEqual(renewed.key, certs.clientKey);
+    assert.deepEqual(renewed.ca, certs.ca);
+    folder.remove();
+    assert.equal(tls.settings(), renewed, 'a file gone mid-renewal: the last good settings');
+  });
+
+  void it('uses a renewed client certificate from the next query on, without a reload', async (t) => {
+    const consul = await mtlsConsul(t);
+    // At first the certificate is one the agent does not trust (another CA signed it).
+    const folder = certFolder(t, other);
+    const rec = watch(t, consul, folder.env);
+    await rec.waitFor((r) => r.errors.length >= 1);
+    assert.equal(rec.updates.length, 0);
+    folder.renew();
+    await rec.waitFor((r) => r.updates.length === 1);
+    assert.deepEqual(keysOf(rec.updates[0]), ['10.0.0.1:5001']);
+    assert.equal(consul.requests.at(-1)?.clientCn, 'switchyard-test-client');
+  });
+
+  void it('keeps the client certificate inside a CONNECT tunnel (https_proxy), renewed too', async (t) => {
     const tinyproxy = await startTinyproxy();
     const consul = await ConsulDouble.start({
       tls: { cert: certs.serverCert, key: certs.serverKey, ca: certs.ca },
@@ -130,13 +188,22 @@ void describe('consul resolver over HTTPS', () => {
       await tinyproxy.stop();
     });
     consul.register({ id: 'b', service: 'echo', port: backend.port });
+    const folder = certFolder(t, other);
     const proxy = await startTestProxy({
       upstream: `consul://${consul.address}/echo`,
       proxyOptions: {
-        env: { https_proxy: tinyproxy.url(), CONSUL_HTTP_SSL: 'true', ...clientEnv() },
+        env: { https_proxy: tinyproxy.url(), CONSUL_HTTP_SSL: 'true', ...folder.env },
       },
     });
     t.after(() => proxy.close());
+    // The certificate the agent refuses goes through the tunnel and fails the handshake.
+    await eventually(
+      () => tinyproxy.connects().includes(consul.address),
+      20_000,
+      'a CONNECT to the agent',
+    );
+    assert.equal(consul.requests.length, 0);
+    folder.renew();
     await eventually(() => consul.requests.length > 0, 20_000, 'a query through the tunnel');
     assert.ok(
       tinyproxy.connects().includes(consul.address),
