@@ -82,6 +82,11 @@ export class Observability implements CallObserver {
   private admin: AdminServer | undefined;
   private adminConfig: AdminConfig | undefined;
   private accessLogConfig: AccessLogConfig;
+  /**
+   * The config last applied whole. Applying the same object again does nothing: a reload
+   * applies its config, and the admin's POST /reload then applies the one in force, the same.
+   */
+  private applied: Config;
   /** Reconfigurations run one at a time. */
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -95,6 +100,7 @@ export class Observability implements CallObserver {
     private readonly options: ObservabilityOptions,
   ) {
     this.accessLogConfig = config.accessLog;
+    this.applied = config;
     this.peers.configure(config.listeners);
   }
 
@@ -172,8 +178,8 @@ export class Observability implements CallObserver {
   /**
    * Applies the admin and access-log parts of a new config after a reload: the admin
    * listener moves, opens or closes; the access log changes its share or destination, or, when
-   * they are unchanged, reopens its file (log rotation). Calling it twice with one config is
-   * harmless. A part
+   * they are unchanged, reopens its file (log rotation). Calling it again with the config
+   * object it last applied does nothing. A part
    * that cannot be applied keeps running as it was, and the call rejects with why.
    */
   reconfigure(config: Config): Promise<void> {
@@ -201,7 +207,7 @@ export class Observability implements CallObserver {
   }
 
   private async apply(config: Config): Promise<void> {
-    if (this.closed) return;
+    if (this.closed || config === this.applied) return;
     const errors: unknown[] = [];
     this.peers.configure(config.listeners);
     if (this.accessLog !== undefined) {
@@ -229,6 +235,7 @@ export class Observability implements CallObserver {
       for (const err of errors) this.options.logger.error(describeError(err));
       throw errors[0];
     }
+    this.applied = config;
   }
 
   private async moveAdmin(next: AdminConfig | undefined): Promise<void> {
